@@ -1,0 +1,87 @@
+"""Gaussian integrals of theory.md section 3: the one home of these formulas.
+
+For jointly Gaussian zero-mean fields u with covariance C (indices a, b, c, d
+over all K + M fields):
+
+- I2(a,b) = E[g(u_a) g(u_b)]
+- J2(a,b) = E[g'(u_a) g'(u_b)]
+- I3(a,b,c) = E[g'(u_a) u_b g(u_c)]
+- I4(a,b,c,d) = E[g'(u_a) g'(u_b) g(u_c) g(u_d)]
+
+for g = erf(u/sqrt 2) (``"erf"``), g = u (``"linear"``) and g = max(0, u)
+(``"relu"``). The scalar numba kernels are in ``erf.py``, ``linear.py`` and
+``relu.py``; ``kernels.py`` dispatches on an activation code and ``sums.py``
+builds the matrices and weighted sums used by the equations of motion. The
+functions here return whole arrays over index grids, for analysis and tests.
+"""
+import numpy as np
+
+from .kernels import ACTIVATIONS, activation_code
+from . import kernels as _k
+from . import sums
+
+__all__ = ["I2", "J2", "I3", "I4", "ACTIVATIONS", "activation_code", "check_covariance", "sums"]
+
+
+def check_covariance(C, name: str = "C") -> np.ndarray:
+    """C as a float64 symmetric PSD matrix, else a ``ValueError`` naming the problem."""
+    C = np.array(C, dtype=np.float64)
+    if C.ndim != 2 or C.shape[0] != C.shape[1] or C.shape[0] < 1:
+        raise ValueError(f"{name} must be a non-empty square matrix, got shape {C.shape}")
+    if not np.all(np.isfinite(C)):
+        raise ValueError(f"{name} contains NaN or infinite entries")
+    scale = max(1.0, float(np.max(np.abs(C))))
+    if np.max(np.abs(C - C.T)) > 1e-9 * scale:
+        raise ValueError(f"{name} must be symmetric")
+    C = 0.5 * (C + C.T)
+    lam = np.linalg.eigvalsh(C)[0]
+    if lam < -1e-9 * scale:
+        raise ValueError(f"{name} must be positive semi-definite (smallest eigenvalue {lam:.3g})")
+    return C
+
+
+def I2(C, activation: str = "erf") -> np.ndarray:
+    """Matrix I2[a, b] = E[g(u_a) g(u_b)] for u ~ N(0, C)."""
+    act = activation_code(activation)
+    C = check_covariance(C)
+    out = np.empty_like(C)
+    sums.i2_matrix(act, C, out)
+    return out
+
+
+def J2(C, activation: str = "erf") -> np.ndarray:
+    """Matrix J2[a, b] = E[g'(u_a) g'(u_b)] for u ~ N(0, C)."""
+    act = activation_code(activation)
+    C = check_covariance(C)
+    out = np.empty_like(C)
+    sums.j2_matrix(act, C, out)
+    return out
+
+
+def I3(C, activation: str = "erf") -> np.ndarray:
+    """Tensor I3[a, b, c] = E[g'(u_a) u_b g(u_c)] for u ~ N(0, C)."""
+    act = activation_code(activation)
+    C = check_covariance(C)
+    n = C.shape[0]
+    out = np.empty((n, n, n))
+    for a in range(n):
+        for b in range(n):
+            for c in range(n):
+                out[a, b, c] = _k.i3(act, C[a, a], C[b, b], C[c, c], C[a, b], C[a, c], C[b, c])
+    return out
+
+
+def I4(C, activation: str = "erf") -> np.ndarray:
+    """Tensor I4[a, b, c, d] = E[g'(u_a) g'(u_b) g(u_c) g(u_d)] for u ~ N(0, C)."""
+    act = activation_code(activation)
+    C = check_covariance(C)
+    n = C.shape[0]
+    out = np.empty((n, n, n, n))
+    d_ = np.diag(C)
+    for a in range(n):
+        for b in range(n):
+            for c in range(n):
+                for d in range(n):
+                    out[a, b, c, d] = _k.i4(act, d_[a], d_[b], d_[c], d_[d], C[a, b], C[a, c],
+                                            C[a, d], C[b, c], C[b, d], C[c, d])
+    return out

@@ -1,0 +1,109 @@
+"""Matrices and weighted sums of the Gaussian integrals over all fields.
+
+These are what the equations of motion (theory.md section 4) and eps_g need:
+with ``C`` the (K+M) x (K+M) covariance of the fields (students first) and
+``w`` a weight per field,
+
+- ``i2_matrix``: I2(a, b) for all a, b;
+- ``j2_matrix``: J2(a, b) for all a, b;
+- ``i3_weighted``: S3[i, b] = sum_c w_c I3(i, b, c) for students i;
+- ``i4_weighted``: S4[i, k] = sum_{c,d} w_c w_d I4(i, k, c, d), symmetric;
+- ``eps_g_cov``: (1/2) sum_{a,b} s_a s_b I2(a, b).
+
+For erf the hoisted versions in ``erf.py`` are used; otherwise the scalar
+kernels are looped over with the symmetries I4(i,k,c,d) = I4(i,k,d,c) =
+I4(k,i,c,d) exploited.
+"""
+import numpy as np
+from numba import njit
+
+from . import erf
+from .kernels import ERF, i2, i3, i4, j2
+
+
+@njit(cache=True)
+def i2_matrix(act, C, out):
+    n = C.shape[0]
+    for a in range(n):
+        for b in range(a, n):
+            val = i2(act, C[a, a], C[b, b], C[a, b])
+            out[a, b] = val
+            out[b, a] = val
+
+
+@njit(cache=True)
+def j2_matrix(act, C, out):
+    n = C.shape[0]
+    for a in range(n):
+        for b in range(a, n):
+            val = j2(act, C[a, a], C[b, b], C[a, b])
+            out[a, b] = val
+            out[b, a] = val
+
+
+@njit(cache=True)
+def i3_weighted(act, C, K, w, out):
+    """out[i, b] = sum_c w_c I3(i, b, c), i < K, b over all fields."""
+    n = C.shape[0]
+    if act == ERF:
+        for i in range(K):
+            erf.i3_weighted_row(C, i, w, out[i])
+        return
+    for i in range(K):
+        for b in range(n):
+            acc = 0.0
+            for c in range(n):
+                if w[c] != 0.0:
+                    acc += w[c] * i3(act, C[i, i], C[b, b], C[c, c], C[i, b], C[i, c], C[b, c])
+            out[i, b] = acc
+
+
+@njit(cache=True)
+def _i4_pair_generic(act, C, i, k, w):
+    n = C.shape[0]
+    total = 0.0
+    for c in range(n):
+        if w[c] == 0.0:
+            continue
+        acc = 0.5 * w[c] * i4(act, C[i, i], C[k, k], C[c, c], C[c, c], C[i, k], C[i, c], C[i, c],
+                              C[k, c], C[k, c], C[c, c])
+        for d in range(c + 1, n):
+            if w[d] == 0.0:
+                continue
+            acc += w[d] * i4(act, C[i, i], C[k, k], C[c, c], C[d, d], C[i, k], C[i, c], C[i, d],
+                             C[k, c], C[k, d], C[c, d])
+        total += 2.0 * w[c] * acc
+    return total
+
+
+@njit(cache=True)
+def i4_weighted(act, C, K, w, out):
+    """out[i, k] = sum_{c,d} w_c w_d I4(i, k, c, d) for students i, k (symmetric)."""
+    n = C.shape[0]
+    x = np.empty(n)
+    y = np.empty(n)
+    r = np.empty(n)
+    for i in range(K):
+        for k in range(i, K):
+            if act == ERF:
+                val = erf.i4_weighted_pair(C, i, k, w, x, y, r)
+            else:
+                val = _i4_pair_generic(act, C, i, k, w)
+            out[i, k] = val
+            out[k, i] = val
+
+
+@njit(cache=True)
+def eps_g_cov(act, C, s):
+    """(1/2) sum_{a,b} s_a s_b I2(a, b); s = (v, -vstar) gives eps_g (theory.md 4)."""
+    n = C.shape[0]
+    total = 0.0
+    for a in range(n):
+        if s[a] == 0.0:
+            continue
+        acc = 0.5 * s[a] * i2(act, C[a, a], C[a, a], C[a, a])
+        for b in range(a + 1, n):
+            if s[b] != 0.0:
+                acc += s[b] * i2(act, C[a, a], C[b, b], C[a, b])
+        total += 2.0 * s[a] * acc
+    return 0.5 * total
