@@ -141,7 +141,7 @@ class State:
         Wstar = _as_float_array("Wstar", Wstar, 2)
         if W.shape[1] != Wstar.shape[1]:
             raise ValueError(
-                f"W and Wstar must have the same input dimension N, got {W.shape[1]} and {Wstar.shape[1]}"
+                f"W (K x N) and Wstar (M x N) must share N, got shapes {W.shape} and {Wstar.shape}"
             )
         N = W.shape[1]
         if N < 1:
