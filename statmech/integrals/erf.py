@@ -96,18 +96,12 @@ def i4_weighted_pair(C, i, k, w, x, y, r):
         r[c] = 1.0 / math.sqrt(l1)
     total = 0.0
     for c in range(n):
-        wc = w[c]
-        if wc == 0.0:
-            continue
-        # diagonal term c == d
-        l0 = l4 * C[c, c] - y[c] * y[c] * one_ii - x[c] * x[c] * one_kk + 2.0 * cik * x[c] * y[c]
-        acc = 0.5 * wc * safe_asin(l0 * r[c] * r[c])
+        xc, yc, rc = x[c], y[c], r[c]
+        # diagonal term c == d counts once, the pairs c < d twice
+        l0 = l4 * C[c, c] - yc * yc * one_ii - xc * xc * one_kk + 2.0 * cik * xc * yc
+        acc = 0.5 * w[c] * safe_asin(l0 * rc * rc)
         for d in range(c + 1, n):
-            wd = w[d]
-            if wd == 0.0:
-                continue
-            l0 = (l4 * C[c, d] - y[c] * y[d] * one_ii - x[c] * x[d] * one_kk
-                  + cik * (x[c] * y[d] + x[d] * y[c]))
-            acc += wd * safe_asin(l0 * r[c] * r[d])
-        total += 2.0 * wc * acc
+            l0 = l4 * C[c, d] - yc * y[d] * one_ii - xc * x[d] * one_kk + cik * (xc * y[d] + x[d] * yc)
+            acc += w[d] * safe_asin(l0 * rc * r[d])
+        total += 2.0 * w[c] * acc
     return FOUR_OVER_PI2 / math.sqrt(l4) * total
