@@ -160,10 +160,10 @@ def test_divergence_is_reported_not_nan():
 
 
 def test_interrupt_keeps_finished_points(monkeypatch):
-    import statmech.ode as ode
+    import statmech.solvers as solvers
 
     calls = {"n": 0}
-    real = ode._dopri_advance
+    real = solvers.dopri_advance
 
     def flaky(*args):
         calls["n"] += 1
@@ -171,7 +171,7 @@ def test_interrupt_keeps_finished_points(monkeypatch):
             raise KeyboardInterrupt
         return real(*args)
 
-    monkeypatch.setattr(ode, "_dopri_advance", flaky)
+    monkeypatch.setattr(solvers, "dopri_advance", flaky)
     res = sm.integrate(sm.State.random(2, 1, 50, seed=0), eta=0.5, alpha_max=10, save_at=np.arange(11.0))
     assert res.status == 1 and "interrupted" in res.message
     np.testing.assert_array_equal(res.alpha, [0, 1, 2, 3, 4])
