@@ -10,8 +10,9 @@ validated cheaply and workers import only what they run.
 """
 from __future__ import annotations
 
+import importlib
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 __all__ = ["Engine", "Param", "Outcome", "ENGINES", "get_engine", "register_engine"]
@@ -47,6 +48,17 @@ class Param:
         elif self.kind == "bool":
             if not isinstance(value, bool):
                 raise ValueError(f"{bad} must be true or false, got {value!r}")
+        elif self.kind == "strs":
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, list) or not value or not all(isinstance(x, str) for x in value):
+                raise ValueError(f"{bad} must be a non-empty list of strings, got {value!r}")
+            if len(set(value)) != len(value):
+                raise ValueError(f"{bad} lists a value twice: {value!r}")
+            for x in value:
+                if self.choices and x not in self.choices:
+                    raise ValueError(f"{bad} must hold values among {', '.join(self.choices)}, got {x!r}")
+            return value
         elif self.kind == "floats":
             if not isinstance(value, list) or not value or not all(
                     isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in value):
@@ -82,7 +94,7 @@ class Engine:
     function: Callable
     doc: str = ""
     check: Callable | None = None  # cross-parameter check(params, where) raising ValueError
-    extra: dict = field(default_factory=dict)
+    requires: tuple = ()  # modules the engine needs (checked when a config names the engine)
 
     def coerce(self, params: dict, where: str = "<config>") -> dict:
         """Engine parameters typed and range-checked (helper parameters pass through unchanged)."""
@@ -115,7 +127,13 @@ def register_engine(engine: Engine) -> Engine:
 def get_engine(name) -> Engine:
     if not isinstance(name, str) or name not in ENGINES:
         raise ValueError(f"unknown engine {name!r} (available: {', '.join(ENGINES)})")
-    return ENGINES[name]
+    engine = ENGINES[name]
+    for module in engine.requires:
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise ValueError(f"engine {name!r} needs {module}, which cannot be imported here: {exc}") from None
+    return engine
 
 
 # ------------------------------------------------------------------------ ode
@@ -203,4 +221,125 @@ register_engine(Engine(
     row_keys=("alpha",),
     function=_run_ode,
     check=_check_ode,
+))
+
+
+# ---------------------------------------------------------------------- prune
+# Scheme names users type (design.md); the engine checks them against statmech.pruning.SCHEMES when it runs.
+PRUNE_SCHEMES = ("random-node", "importance-node", "dpp-node", "random-edge", "importance-edge", "dpp-edge")
+NODE_SCHEMES = PRUNE_SCHEMES[:3]
+_TRAIN_KEYS = ("K", "M", "N", "seed", "vstar", "eta", "eta_v", "sigma", "alpha_max", "activation", "method", "dt",
+               "rtol", "atol", "max_abs")
+
+
+def _train(p, times):
+    """The ODE-trained student (cached per worker process: runs differing only in the pruning share it)."""
+    key = tuple(p[k] for k in _TRAIN_KEYS) + (tuple(times),)
+    return _train_cached(key)
+
+
+def _train_cached(key, _cache={}):
+    if key not in _cache:
+        from ..ode import integrate
+
+        p = dict(zip(_TRAIN_KEYS, key[:-1]))
+        if len(_cache) >= 16:
+            _cache.pop(next(iter(_cache)))
+        _cache[key] = integrate(_initial_state(p), eta=p["eta"], eta_v=p["eta_v"], sigma=p["sigma"],
+                                alpha_max=p["alpha_max"], save_at=list(key[-1]), activation=p["activation"],
+                                method=p["method"], dt=p["dt"], rtol=p["rtol"], atol=p["atol"],
+                                max_abs=p["max_abs"], progress=False)
+    return _cache[key]
+
+
+def _node_keep(p):
+    """k for node schemes: ``keep``, or keep_fraction * K when that is an integer."""
+    if p.get("keep") is not None:
+        return p["keep"]
+    k = p["keep_fraction"] * p["K"]
+    return int(round(k)) if abs(k - round(k)) < 1e-9 else None
+
+
+def _check_prune(p, where):
+    _check_ode(p, where)
+    if (p.get("keep") is None) == (p.get("keep_fraction") is None):
+        raise ValueError(f"{where}: give exactly one of 'keep' (kept units k; edges then keep c = k/K) "
+                         f"or 'keep_fraction' (c in (0, 1])")
+    if p.get("keep") is not None and p["keep"] > p["K"]:
+        raise ValueError(f"{where}: parameter 'keep' must be in 1..K={p['K']}, got {p['keep']}")
+    if p.get("keep_fraction") is not None and p["keep_fraction"] > 1:
+        raise ValueError(f"{where}: parameter 'keep_fraction' must be in (0, 1], got {p['keep_fraction']}")
+    if any(s in NODE_SCHEMES for s in p["schemes"]) and _node_keep(p) is None:
+        raise ValueError(f"{where}: node schemes need keep_fraction * K to be an integer number of units, got "
+                         f"keep_fraction={p['keep_fraction']} with K={p['K']} (choose K or the fraction to match)")
+
+
+def _run_prune(p, record) -> Outcome:
+    """Train by the ODEs, then the expected pruned eps_g of each scheme (statmech.pruning.pruned_error)."""
+    from .. import pruning
+
+    times = _save_times(p)
+    res = _train(p, times)
+    reached = {float(a): i for i, a in enumerate(res.alpha)}
+    k = _node_keep(p)
+    c = p["keep_fraction"] if p.get("keep_fraction") is not None else p["keep"] / p["K"]
+    rows = []
+    for a in times:
+        i = reached.get(float(a))
+        state = res.state_at(i) if i is not None else None
+        if state is not None and p["rescale"]:
+            state = pruning.rescale_rows(state)
+        unpruned = math.nan if state is None else _eps(state, p["activation"])
+        for scheme in p["schemes"]:
+            values = dict.fromkeys(("eps_g", "stderr", "test_loss", "exact"), math.nan)
+            if state is not None:
+                opts = dict(activation=p["activation"], reweight=p["reweight"], keep_distribution=False)
+                if scheme in NODE_SCHEMES:
+                    opts.update(kernel=p["kernel"], importance=p["importance"], n_samples=p["n_samples"],
+                                rng=p["sample_seed"])
+                    r = pruning.pruned_error(state, scheme, k, **opts)
+                else:
+                    r = pruning.pruned_error(state, scheme, keep_fraction=c, **opts)
+                values = {"eps_g": r.eps_g, "stderr": r.stderr, "test_loss": r.eps_g + 0.5 * p["sigma"] ** 2,
+                          "exact": r.exact}
+            values["eps_g_unpruned"] = unpruned
+            rows.append({"alpha": float(a), "scheme": scheme, **{q: values[q] for q in record}})
+    return Outcome(rows, res.status, res.message)
+
+
+def _eps(state, activation):
+    from ..generalisation import eps_g
+
+    return eps_g(state, activation)
+
+
+register_engine(Engine(
+    name="prune",
+    doc="train by the ODEs from State.random(K, M, N, vstar, seed), then the N -> infinity pruned eps_g "
+        "of each scheme (statmech.pruning.pruned_error) at every saved time",
+    params=_teacher_student_params(
+        method=Param("str", "dopri5", "integrator", choices=("dopri5", "euler")),
+        dt=Param("float", 0.01, "Euler step", minimum=0.0, exclusive=True),
+        rtol=Param("float", 1e-8, "dopri5 relative tolerance", minimum=0.0, exclusive=True),
+        atol=Param("float", 1e-10, "dopri5 absolute tolerance", minimum=0.0, exclusive=True),
+        max_abs=Param("float", 1e6, "divergence threshold on |order parameters|", minimum=0.0, exclusive=True),
+        save_at=Param("floats", None, "training times at which to prune (default: alpha_max only)", minimum=0.0),
+        points=Param("int", None, "prune at 0 and this many log-spaced times up to alpha_max", minimum=2),
+        schemes=Param("strs", list(PRUNE_SCHEMES), "pruning schemes (one row each)", choices=PRUNE_SCHEMES),
+        keep=Param("int", None, "node budget k (edge schemes keep the fraction c = k/K)", minimum=1),
+        keep_fraction=Param("float", None, "kept fraction c (node schemes keep k = cK units)", minimum=0.0,
+                            exclusive=True),
+        kernel=Param("str", "linear-preactivation", "dpp-node kernel (statmech.pruning.NODE_KERNELS)"),
+        importance=Param("str", "abs-v", "importance-node score (statmech.pruning.IMPORTANCE_SCORES)"),
+        reweight=Param("str", "none", "reweighting (statmech.pruning.REWEIGHTS)"),
+        rescale=Param("bool", False, "rescale rows to Q_ii = 1 before pruning (the paper's pipeline)"),
+        n_samples=Param("int", 20_000, "Monte Carlo kept sets when C(K, k) is too large to enumerate", minimum=2),
+        sample_seed=Param("int", 0, "seed of those samples"),
+    ),
+    quantities=("eps_g", "stderr", "test_loss", "eps_g_unpruned", "exact"),
+    default_record=("eps_g", "stderr", "eps_g_unpruned"),
+    row_keys=("alpha", "scheme"),
+    function=_run_prune,
+    check=_check_prune,
+    requires=("statmech.pruning",),
 ))
