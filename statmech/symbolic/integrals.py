@@ -37,7 +37,7 @@ from typing import NamedTuple
 import sympy as sp
 
 __all__ = ["ACTIVATIONS", "C", "ARGS", "Integrals", "activation_function", "starting_i2", "derive",
-           "literature", "i4_erf_tilted", "j4", "i4_price_identities", "i4_special_cases", "evaluate",
+           "literature", "i4_erf_tilted", "tilted_covariance", "j4", "i4_price_identities", "i4_special_cases", "evaluate",
            "check_activation", "price", "collapsed"]
 
 ACTIVATIONS = ("erf", "linear", "relu")
@@ -197,20 +197,29 @@ def j4() -> sp.Expr:
 
 
 @lru_cache(maxsize=None)
+def tilted_covariance() -> sp.ImmutableMatrix:
+    """Covariance of (u_c, u_d) under the measure tilted by exp(-(u_a^2 + u_b^2)/2).
+
+    Woodbury: S = C_cd,cd - C_cd,ab (I + C_ab,ab)^(-1) C_ab,cd (a 2 x 2 matrix, rational in C).
+    In theory.md's notation S_cd = L0 / L4, 1 + S_cc = L1 / L4, 1 + S_dd = L2 / L4.
+    """
+    A = sp.Matrix([[1 + caa, cab], [cab, 1 + cbb]])
+    B = sp.Matrix([[cac, cad], [cbc, cbd]])
+    S = sp.Matrix([[ccc, ccd], [ccd, cdd]]) - B.T * A.inv() * B
+    return sp.ImmutableMatrix(S.applyfunc(sp.cancel))
+
+
+@lru_cache(maxsize=None)
 def i4_erf_tilted() -> sp.Expr:
     """I4 for erf derived from I2 and J2 by tilting the Gaussian measure.
 
     g'(u_a) g'(u_b) = (2/pi) exp(-(u_a^2 + u_b^2)/2) multiplies the density of u by a
-    Gaussian factor: its mass is J2(a,b) and the tilted covariance of (u_c, u_d) is the
-    Schur complement S = C_cd,cd - C_cd,ab (I + C_ab,ab)^(-1) C_ab,cd. Hence
-    I4(a,b,c,d) = J2(a,b) * I2 evaluated at (S_cc, S_dd, S_cd).
+    Gaussian factor: its mass is J2(a,b) and (u_c, u_d) become Gaussian with the
+    :func:`tilted_covariance` S. Hence I4(a,b,c,d) = J2(a,b) * I2 at (S_cc, S_dd, S_cd).
     """
     _erf_gprime_is_gaussian()
     ints = derive("erf")
-    A = sp.Matrix([[1 + caa, cab], [cab, 1 + cbb]])
-    B = sp.Matrix([[cac, cad], [cbc, cbd]])
-    S = sp.Matrix([[ccc, ccd], [ccd, cdd]]) - B.T * A.inv() * B
-    S = S.applyfunc(sp.cancel)
+    S = tilted_covariance()
     return ints.j2 * ints.i2.xreplace({caa: S[0, 0], cbb: S[1, 1], cab: S[0, 1]})
 
 
