@@ -1,0 +1,77 @@
+"""Reweighting after pruning in the N -> infinity limit (theory.md section 6.1, 6.2).
+
+- Node fusing (Diversity Networks, Mariet & Sra 2016): the pruned units'
+  signals are regressed on the kept ones and their second-layer weights moved
+  over, v_S <- v_S + G[S,S]^+ G[S,Sc] v_Sc, with G = Q (pre-activations,
+  ``"fuse-preact"``) or G = I2 of the student fields (activations,
+  ``"fuse-act"``).
+- Optimal readout (``"optimal"``): the v_S minimising eps_g for the kept first
+  layer, v_S = I2[S,S]^+ I2[S,teacher] vstar (what retraining only the second
+  layer reaches).
+- Edge least-squares reweighting of kept edges: zero effect as N -> infinity for
+  white inputs (kept and removed inputs are independent, so the regression
+  coefficients vanish). ``EDGE_LSQ_NOTE`` says so wherever it is requested.
+
+``G^+`` is the Moore-Penrose pseudo-inverse (minimum-norm least squares), so
+exact copies (singular G[S,S], as in the idealised specialised student) are
+handled: any least-squares solution gives the same pruned network output.
+All functions take a batch of subsets (n, k) and return new v_S as (n, k).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["REWEIGHTS", "EDGE_LSQ_NOTE", "check_reweight", "fuse", "optimal_readout", "complement"]
+
+REWEIGHTS = ("none", "fuse-preact", "fuse-act", "optimal")
+
+EDGE_LSQ_NOTE = (
+    "edge least-squares reweighting (regress the removed part of each pre-activation on the kept inputs) "
+    "has zero effect as N -> infinity for white inputs: kept and removed inputs are independent, so the "
+    "regression coefficients vanish and eps_g is unchanged; it matters only at finite data or for "
+    "correlated inputs"
+)
+
+# Relative cut-off of the pseudo-inverse: singular values below 1e-10 * max are exact copies
+# (or numerically so); the order parameters themselves carry ~1e-12 relative rounding.
+_PINV_RCOND = 1e-10
+
+
+def check_reweight(reweight: str) -> str:
+    if reweight not in REWEIGHTS:
+        raise ValueError(f"reweight must be one of {REWEIGHTS}, got {reweight!r}")
+    return reweight
+
+
+def complement(subsets, K: int) -> np.ndarray:
+    """Rows of the units not in each subset, (n, K - k), ascending."""
+    subsets = np.asarray(subsets)
+    n = subsets.shape[0]
+    mask = np.ones((n, K), dtype=bool)
+    mask[np.arange(n)[:, None], subsets] = False
+    return np.nonzero(mask)[1].reshape(n, K - subsets.shape[1])
+
+
+def fuse(G, v, subsets) -> np.ndarray:
+    """v_S + G[S,S]^+ G[S,Sc] v_Sc for every row S of ``subsets`` (theory.md 6.1)."""
+    G = np.asarray(G, dtype=np.float64)
+    v = np.asarray(v, dtype=np.float64)
+    subsets = np.asarray(subsets)
+    K = G.shape[0]
+    vS = v[subsets]
+    if subsets.shape[1] == K:
+        return vS.copy()
+    comp = complement(subsets, K)
+    GSS = G[subsets[:, :, None], subsets[:, None, :]]
+    GSc = G[subsets[:, :, None], comp[:, None, :]]
+    rhs = np.einsum("nij,nj->ni", GSc, v[comp])
+    return vS + np.einsum("nij,nj->ni", np.linalg.pinv(GSS, rcond=_PINV_RCOND, hermitian=True), rhs)
+
+
+def optimal_readout(A, b, subsets) -> np.ndarray:
+    """argmin_{v_S} eps_g = I2[S,S]^+ (I2[S,teacher] vstar); A = I2 student block, b = I2[:K,K:] vstar."""
+    A = np.asarray(A, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    subsets = np.asarray(subsets)
+    ASS = A[subsets[:, :, None], subsets[:, None, :]]
+    return np.einsum("nij,nj->ni", np.linalg.pinv(ASS, rcond=_PINV_RCOND, hermitian=True), b[subsets])
