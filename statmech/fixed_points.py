@@ -62,7 +62,7 @@ from .state import State
 __all__ = [
     "Flow", "Ansatz", "make_ansatz", "ANSATZE", "FixedPoint", "FixedPointSearch",
     "find_fixed_point", "find_fixed_points", "analyse", "jacobian",
-    "perfect_student", "perturbed_perfect_student", "plateau_guess", "saad_solla_plateau",
+    "perfect_student", "perturbed_perfect_student", "plateau_guess", "plateau_fixed_points", "saad_solla_plateau",
     "critical_learning_rate", "CriticalLearningRate", "confirm_critical_learning_rate",
     "asymptotic_fixed_point",
 ]
@@ -538,20 +538,59 @@ def saad_solla_plateau(K: int) -> dict:
     return dict(q=q, c=q, r=r, eps_g=(K / math.pi) * (math.pi / 6 - K * math.asin(1.0 / (2 * K))))
 
 
-def plateau_guess(K, M, *, T=None, vstar=None, train_v=False) -> State:
-    """A starting state for the plateau search: all units alike, R_in = r, Q_ii = q, Q_ik = c.
+def plateau_guess(K, M, *, T=None, vstar=None, train_v=False, spread=0.0) -> State:
+    """A starting state for the plateau search: all units alike, R_in = r, Q_ii = q + spread, Q_ik = c.
 
     Uses the Saad-Solla values for K = M (exact for erf at eta -> 0) and the
     same form with K replaced by max(K, M) otherwise; scaled with T's diagonal.
+    ``spread`` > 0 starts with distinct student vectors (q > c).
     """
     K, M = _check_KM(K, M)
     T, vstar = _teacher(M, T, vstar)
     ss = saad_solla_plateau(max(K, M))
     t = float(np.mean(np.diag(T)))
-    Q = np.full((K, K), ss["c"] * t) + np.eye(K) * (ss["q"] - ss["c"]) * t
+    Q = np.full((K, K), ss["c"] * t) + np.eye(K) * ((ss["q"] - ss["c"]) * t + spread)
     R = np.full((K, M), ss["r"] * t * math.sqrt(M / max(K, M)))
     v = np.full(K, float(np.sum(vstar)) / K) if train_v else _scm_v(K, M, vstar)
     return State(Q=Q, R=R, T=T, v=v, vstar=vstar)
+
+
+PLATEAU_SPREADS = (0.0, 0.05, 0.1, 0.2, 0.4)
+
+
+def plateau_fixed_points(K, M, *, eta, eta_v=0.0, sigma=0.0, T=None, vstar=None, activation="erf",
+                         tol=TOL, spreads=PLATEAU_SPREADS) -> list:
+    """The distinct symmetric plateau fixed points, the one with the fewest unstable directions first.
+
+    At eta > 0 there are (for erf, K = M, T = I) two: one with identical
+    student vectors (q = c, on the boundary of the PSD cone; kind "plateau
+    (identical students)"), unstable also to the students drifting apart, and
+    one with distinct students (q > c, kind "plateau") whose only unstable
+    direction is the specialisation (escape) mode: learning curves from random
+    weights visit this one. At eta -> 0 they merge (q - c = O(eta)). The
+    search starts from :func:`plateau_guess` with each of ``spreads``;
+    ValueError (with every attempt's message) when none converges.
+    """
+    train_v = eta_v > 0
+    found, errors = [], []
+    for spread in spreads:
+        try:
+            fp = find_fixed_point(plateau_guess(K, M, T=T, vstar=vstar, train_v=train_v, spread=spread),
+                                  eta=eta, eta_v=eta_v, sigma=sigma, ansatz="plateau", activation=activation,
+                                  tol=tol)
+        except ValueError as exc:
+            errors.append(f"spread {spread}: {exc}")
+            continue
+        if not any(_same_point(fp, p) for p in found):
+            found.append(fp)
+    if not found:
+        raise ValueError("no plateau fixed point found; " + " | ".join(errors))
+    for fp in found:
+        q, c = fp.unknowns.get("q"), fp.unknowns.get("c", fp.unknowns.get("q"))
+        fp.kind = "plateau" if (K == 1 or q - c > 1e-7 * max(1.0, abs(q))) else "plateau (identical students)"
+    found.sort(key=lambda p: (int(np.sum(p.eigenvalues.real > 1e-9 + 1e-7 * np.max(np.abs(p.eigenvalues)))),
+                              p.kind != "plateau"))
+    return found
 
 
 # ------------------------------------------------------- fixed-point search
@@ -573,7 +612,7 @@ def find_fixed_points(K, M, *, eta, eta_v=0.0, sigma=0.0, T=None, vstar=None, ac
                       starts=0, seed=0, tol=TOL) -> FixedPointSearch:
     """The plateau, the asymptotic (specialised) fixed point, and optionally a multi-start search.
 
-    - "plateau": symmetric ansatz from :func:`plateau_guess`;
+    - the plateaus: symmetric ansatz, :func:`plateau_fixed_points`;
     - "asymptotic": ansatz 'specialised' from the perfect student (K >= M); at
       sigma = 0 this is the perfect student itself;
     - ``starts`` > 0 adds full-ansatz solves from random overlaps (W = B W* +
@@ -594,9 +633,11 @@ def find_fixed_points(K, M, *, eta, eta_v=0.0, sigma=0.0, T=None, vstar=None, ac
             failed[label] = str(exc)
 
     if symmetric:
-        attempt("plateau", lambda: find_fixed_point(
-            plateau_guess(K, M, T=T, vstar=vstar, train_v=train_v), eta=eta, eta_v=eta_v, sigma=sigma,
-            ansatz="plateau", activation=activation, tol=tol, kind="plateau"))
+        try:
+            points.extend(plateau_fixed_points(K, M, eta=eta, eta_v=eta_v, sigma=sigma, T=T, vstar=vstar,
+                                               activation=activation, tol=tol))
+        except ValueError as exc:
+            failed["plateau"] = str(exc)
     else:
         failed["plateau"] = "the plateau ansatz needs a permutation-symmetric teacher"
     if K >= M:
