@@ -346,7 +346,8 @@ def test_linear_ode_matches_finite_n_sgd():
     """The symbolic linear ODE vs 64 finite-N (N = 400) online-SGD runs from the same weights.
 
     Deviations: the run-to-run spread is O(1/sqrt N) (standard error of the mean = sd / 8) and the
-    mean is off by O(1/N); tolerance 4 standard errors + 3/N.
+    mean is off by O(1/N) (measured deviations are all below 3 standard errors); tolerance
+    4 standard errors + 1/N.
     """
     K, M, N = 2, 1, 400
     wts = sm.Weights.random(K, M, N, vstar=1.0, seed=11)
@@ -365,10 +366,10 @@ def test_linear_ode_matches_finite_n_sgd():
         runs = np.concatenate([Q.reshape(64, -1), R.reshape(64, -1), v], axis=1)
         mean, se = runs.mean(axis=0), runs.std(axis=0, ddof=1) / np.sqrt(64)
         dev = np.abs(mean - sol.y[:, j])
-        assert np.all(dev <= 4 * se + 3.0 / N), (alphas[j], dev, se)
+        assert np.all(dev <= 4 * se + 1.0 / N), (alphas[j], dev, se)
         n_checked += dev.size
     # the test can fail: the ODE moved the order parameters far more than the tolerance
-    assert np.max(np.abs(sol.y[:, -1] - pack(s0))) > 20 * (4 * se.max() + 3.0 / N)
+    assert np.max(np.abs(sol.y[:, -1] - pack(s0))) > 20 * (4 * se.max() + 1.0 / N)
     assert n_checked == 3 * (K * K + K * M + K)
 
 
