@@ -11,10 +11,11 @@ expressions to 1e-12.
 
 sympy is imported here only: ``import statmech`` does not load this subpackage.
 """
-from .integrals import (ACTIVATIONS, ARGS, C, Integrals, activation_function, derive, i4_erf_tilted, tilted_covariance,
-                        i4_price_identities, i4_special_cases, j4, literature, price, starting_i2)
+from .integrals import (ACTIVATIONS, ARGS, C, Integrals, activation_function, derive, i4_erf_tilted,
+                        i4_price_identities, i4_special_cases, j4, literature, price, relu_i4_closed_forms,
+                        starting_i2, tilted_covariance)
 from .equations import Equations, equations
 
 __all__ = ["ACTIVATIONS", "ARGS", "C", "Integrals", "activation_function", "derive", "i4_erf_tilted",
-           "i4_price_identities", "i4_special_cases", "j4", "literature", "price", "starting_i2", "tilted_covariance",
-           "Equations", "equations"]
+           "i4_price_identities", "i4_special_cases", "j4", "literature", "price", "relu_i4_closed_forms",
+           "starting_i2", "tilted_covariance", "Equations", "equations"]

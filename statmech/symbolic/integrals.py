@@ -23,7 +23,9 @@ lists the Price relations its derivatives must satisfy (one against
 E[g'g'g'g'], itself an elementary Gaussian integral) and
 :func:`i4_special_cases` the limits that reduce it to lower integrals. For the
 linear activation g' = 1, so I4(a,b,c,d) = I2(c,d) is derived. ReLU I4 has
-no closed form (the numba kernel raises), so it is ``None`` here.
+no closed form (the numba kernel is a quadrature), so it is ``None`` here;
+:func:`relu_i4_closed_forms` gives it on special manifolds and its Price
+derivative dI4/dC_ab in closed form, against which the kernel is tested.
 
 All expressions are functions of the generic covariance symbols ``C_aa, C_bb,
 ...`` (:data:`C`); :data:`ARGS` gives their order, the same as the argument
@@ -38,7 +40,7 @@ import sympy as sp
 
 __all__ = ["ACTIVATIONS", "C", "ARGS", "Integrals", "activation_function", "starting_i2", "derive",
            "literature", "i4_erf_tilted", "tilted_covariance", "j4", "i4_price_identities", "i4_special_cases", "evaluate",
-           "check_activation", "price", "collapsed"]
+           "check_activation", "price", "collapsed", "relu_i4_closed_forms"]
 
 ACTIVATIONS = ("erf", "linear", "relu")
 
@@ -288,6 +290,56 @@ def i4_special_cases() -> tuple:
         ("u_b = 0, u_d = eps u_d, eps -> 0: I4/eps -> (2/pi) I3(a,d,c)", lim, 2 / sp.pi * i3_adc),
         ("symmetric in a <-> b", swap_ab, I4),
         ("symmetric in c <-> d", swap_cd, I4),
+    )
+
+
+# ------------------------------------------------- ReLU I4: closed-form pieces
+def _conditional(Cm: sp.Matrix, keep: list, given: list) -> sp.Matrix:
+    """Covariance of fields ``keep`` given u_j = 0 for j in ``given`` (Schur complement)."""
+    A = Cm.extract(given, given)
+    B = Cm.extract(given, keep)
+    return (Cm.extract(keep, keep) - B.T * A.inv() * B).applyfunc(sp.cancel)
+
+
+def _orthant2(S: sp.Matrix) -> sp.Expr:
+    """P(x_1 > 0, x_2 > 0) for x ~ N(0, S): 1/4 + asin(rho)/(2 pi) (Sheppard)."""
+    return sp.Rational(1, 4) + sp.asin(S[0, 1] / sp.sqrt(S[0, 0] * S[1, 1])) / (2 * sp.pi)
+
+
+@lru_cache(maxsize=None)
+def relu_i4_closed_forms() -> tuple:
+    """Closed forms (description, substitution, expression) for ReLU I4, which has none in general.
+
+    With the substitution applied to the arguments (:data:`ARGS` ``["i4"]``), I4 equals the
+    expression; the numba kernel (a quadrature) is checked against them.
+
+    - zero covariance between (a,b) and (c,d): I4 = J2(a,b) I2(c,d);
+    - u_c independent of a, b, d: I4 = E[relu(u_c)] E[step_a step_b relu_d], E[relu(u_c)] =
+      sqrt(C_cc / (2 pi)), and by Stein (relu(u) = u step(u)) E[step_a step_b u_d step_d] =
+      sum_j C_dj p_j(0) P(other two > 0 | u_j = 0), each an orthant probability of two fields;
+    - Price: dI4/dC_ab = E[delta(u_a) delta(u_b) relu(u_c) relu(u_d)] = p_ab(0, 0) I2 under the
+      covariance of (u_c, u_d) given u_a = u_b = 0 (the substitution is empty; the expression is
+      the derivative, not I4).
+    """
+    ints = derive("relu")
+    Cm = sp.Matrix([[caa, cab, cac, cad], [cab, cbb, cbc, cbd], [cac, cbc, ccc, ccd], [cad, cbd, ccd, cdd]])
+    zero_cross = {cac: 0, cad: 0, cbc: 0, cbd: 0}
+    prod = ints.j2 * _rename(ints.i2, {"a": "c", "b": "d"})
+    c_alone = {cac: 0, cbc: 0, ccd: 0}
+    Cc = Cm.xreplace(c_alone)
+    a, b, d = 0, 1, 3
+    three = 0
+    for j, (k, l) in ((a, (b, d)), (b, (a, d)), (d, (a, b))):
+        density = 1 / sp.sqrt(2 * sp.pi * Cc[j, j])
+        three += Cc[d, j] * density * _orthant2(_conditional(Cc, [k, l], [j]))
+    c_alone_value = sp.sqrt(ccc / (2 * sp.pi)) * three
+    S = _conditional(Cm, [2, 3], [0, 1])
+    p00 = 1 / (2 * sp.pi * sp.sqrt(caa * cbb - cab**2))
+    dI4_dab = p00 * ints.i2.xreplace({caa: S[0, 0], cbb: S[1, 1], cab: S[0, 1]})
+    return (
+        ("zero cross covariances: I4 = J2(a,b) I2(c,d)", zero_cross, prod),
+        ("u_c independent of a, b, d: I4 = sqrt(C_cc/2pi) E[step_a step_b relu_d]", c_alone, c_alone_value),
+        ("Price: dI4/dC_ab = p(u_a=0, u_b=0) E[relu_c relu_d | u_a = u_b = 0]", {}, dI4_dab),
     )
 
 
