@@ -449,14 +449,56 @@ def find_fixed_point(guess: State, *, eta, eta_v=0.0, sigma=0.0, ansatz="full", 
     y = A.expand(found, base)
     K, M = guess.K, guess.M
     Q = y[:K * K].reshape(K, K)
+    Q = 0.5 * (Q + Q.T)
+    R = y[K * K:K * K + K * M].reshape(K, M)
+    Qp = _clip_to_psd(Q, R, guess.T)
+    if Qp is not None:
+        # A root on the PSD boundary (identical students, q = c) that the solver left by a rounding-size
+        # step: move onto the cone and polish there with Newton steps (clipping after each step).
+        yb = y.copy()
+        for _ in range(max_newton):
+            yb[:K * K] = Qp.ravel()
+            xb = A.project(yb)
+            rb = g0(xb)
+            if np.max(np.abs(rb)) < 0.01 * tol:
+                break
+            xb = xb + np.linalg.lstsq(_fd_jacobian(g0, xb), -rb, rcond=None)[0]
+            yb = A.expand(xb, base)
+            Qb = 0.5 * (yb[:K * K].reshape(K, K) + yb[:K * K].reshape(K, K).T)
+            Qp = _clip_to_psd(Qb, yb[K * K:K * K + K * M].reshape(K, M), guess.T)
+            if Qp is None:
+                Qp = Qb
+        yb[:K * K] = Qp.ravel()
+        if float(np.max(np.abs(flow(yb)))) < tol:
+            y, found = yb, A.project(yb)
+            Q = Qp
+            R = y[K * K:K * K + K * M].reshape(K, M)
     try:
-        state = State(Q=0.5 * (Q + Q.T), R=y[K * K:K * K + K * M].reshape(K, M), T=guess.T,
-                      v=y[K * K + K * M:], vstar=guess.vstar)
+        state = State(Q=Q, R=R, T=guess.T, v=y[K * K + K * M:], vstar=guess.vstar)
     except ValueError as exc:
         raise ValueError(f"the root found with ansatz {ansatz!r} ({dict(zip(A.names, found.tolist()))}) is not "
                          f"a valid state: {exc}") from None
     return analyse(state, eta=eta, eta_v=eta_v, sigma=sigma, activation=activation,
                    kind=kind or ansatz, ansatz=ansatz, unknowns=dict(zip(A.names, found.tolist())))
+
+
+def _clip_to_psd(Q, R, T, max_violation=1e-6):
+    """Q moved onto the PSD cone with R, T kept: Q = R T^-1 R^T + S_+ (S = Schur complement, clipped at 0).
+
+    Returns None when the covariance is already PSD or violates it by more than
+    ``max_violation`` (relative), i.e. when this is not a rounding repair.
+    """
+    try:
+        P = R @ np.linalg.solve(T, R.T)
+    except np.linalg.LinAlgError:
+        return None
+    S = 0.5 * ((Q - P) + (Q - P).T)
+    lam, U = np.linalg.eigh(S)
+    scale = max(1.0, float(np.max(np.abs(Q))))
+    if lam[0] >= 0 or lam[0] < -max_violation * scale:
+        return None
+    Qp = P + (U * np.clip(lam, 0.0, None)) @ U.T
+    return 0.5 * (Qp + Qp.T)
 
 
 # ------------------------------------------------------------ special states
@@ -503,7 +545,10 @@ def perturbed_perfect_student(K, M, *, eps, N=200, T=None, vstar=None, train_v=F
     W* = sqrt(N) [L, 0] with T = L L^T (Cholesky), surplus rows of W start at
     0 + eps G; G is i.i.d. N(0, 1) in N dimensions, so dR is O(eps / sqrt N)
     and the out-of-span part of Q is O(eps^2). When v is trained it becomes
-    v + eps g with g i.i.d. N(0, 1). Generator: default_rng(seed).
+    v + eps^2 g with g i.i.d. N(0, 1), of the order of the out-of-span part of
+    Q (the mode that turns unstable at eta_c has a large component there, so
+    its amplitude is O(eps^2) and cross terms of larger offsets would be of
+    the same order). Generator: default_rng(seed).
     """
     K, M = _check_KM(K, M)
     T, vstar = _teacher(M, T, vstar)
@@ -515,7 +560,7 @@ def perturbed_perfect_student(K, M, *, eps, N=200, T=None, vstar=None, train_v=F
     W = np.zeros((K, N)); W[:M] = Wstar
     W = W + eps * rng.standard_normal((K, N))
     base = perfect_student(K, M, T=T, vstar=vstar, train_v=train_v)
-    v = base.v + (eps * rng.standard_normal(K) if train_v else 0.0)
+    v = base.v + (eps ** 2 * rng.standard_normal(K) if train_v else 0.0)
     s = State.from_weights(W, Wstar, v, vstar)
     return s.replace(T=T)  # exact T (rounding of W* W*^T / N removed)
 
@@ -790,7 +835,9 @@ def confirm_critical_learning_rate(crit: CriticalLearningRate, *, factor=0.1, ep
     distance by about e^growth. Returns, for "below" and "above": eta, the
     predicted largest real part, the distance |x - x*| (full coordinates) at the
     start and the end of the integration, the distance predicted by the
-    linearised flow expm(J alpha) (x0 - x*), and the status of the run.
+    linearised flow expm(J alpha) (x0 - x*), the amplitude of the leading mode
+    (left eigenvector applied to x - x*) at the start and the end, which the
+    linear flow multiplies by exp(rate alpha), and the status of the run.
     """
     from scipy.linalg import expm
 
@@ -811,8 +858,14 @@ def confirm_critical_learning_rate(crit: CriticalLearningRate, *, factor=0.1, ep
         a_end = growth / abs(rates[key]) if alpha_max is None else float(alpha_max)
         res = integrate(s0, eta=eta, eta_v=crit.eta_v_ratio * eta, alpha_max=a_end,
                         save_at=np.array([0.0, a_end]), activation=crit.activation, max_abs=1e3)
-        d_end = float(np.linalg.norm(A.project(pack(res.final)) - xstar))
+        d1 = A.project(pack(res.final)) - xstar
+        # amplitude of the leading mode: left eigenvector (row of V^-1) applied to the offset
+        lam, V = np.linalg.eig(jac[key])
+        lead = np.argmax(lam.real)
+        left = np.linalg.inv(V)[lead]
         out[key] = dict(eta=eta, predicted_rate=rates[key], distance_start=float(np.linalg.norm(d0)),
-                        distance_end=d_end, distance_linear=float(np.linalg.norm(expm(jac[key] * a_end) @ d0)),
+                        distance_end=float(np.linalg.norm(d1)),
+                        distance_linear=float(np.linalg.norm(expm(jac[key] * a_end) @ d0)),
+                        mode_start=float(abs(left @ d0)), mode_end=float(abs(left @ d1)),
                         alpha_end=float(res.alpha[-1]), status=res.status, message=res.message)
     return out
