@@ -304,3 +304,40 @@ def test_figures_from_a_sweep_table(tmp_path):
     p1 = against_parameter(t, "eta", tmp_path / "line.png", line="K")
     p2 = heatmap(t, "eta", "K", tmp_path / "heat.png", annotate=True)
     assert p1.stat().st_size > 5000 and p2.stat().st_size > 5000
+
+
+# ---------------------------------------------------------------- the examples
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.toml")), ids=lambda p: p.name)
+def test_example_configs_are_valid(path):
+    cfg = load_config(path)
+    assert len(cfg) > 1 and cfg.description
+
+
+def test_c2_example_small_on_local_cluster(tmp_path):
+    pytest.importorskip("dask.distributed")
+    pytest.importorskip("statmech.pruning")
+    from statmech.pruning import pruned_error
+
+    text = (EXAMPLES / "sweep_c2_phase_diagram.toml").read_text()
+    small = (text.replace("z = [2, 4, 6, 8]", "z = [1, 2]").replace("seed = [0, 1, 2]", "seed = [0]")
+             .replace("keep_fraction = [0.25, 0.5, 0.75]", "keep_fraction = [0.5]")
+             .replace("alpha_max = 1600.0", "alpha_max = 100.0"))
+    assert small.count("z = [1, 2]") == 1 and "alpha_max = 100.0" in small
+    cfg = parse_config(small)
+    s = run_sweep(cfg, tmp_path / "c2", executor="dask", workers=2)
+    assert (s.executed, s.failed, s.lost, s.workers) == (2, 0, 0, 2)
+    again = run_sweep(cfg, tmp_path / "c2", executor="dask", workers=2)
+    assert (again.executed, again.skipped) == (0, 2)  # the resumed run repeats nothing
+    t = read_results(tmp_path / "c2")
+    assert sorted(t["scheme"]) == ["dpp-node", "dpp-node", "random-edge", "random-edge"]
+    # the table against the library called directly: train K = 4 (z = 2), keep half the units / weights
+    state = sm.integrate(sm.State.random(4, 2, 500, vstar=4.0, seed=0), eta=0.5, eta_v=0.5, alpha_max=100.0,
+                         save_at=[100.0]).final
+    for scheme, kw in (("dpp-node", {"keep": 2}), ("random-edge", {"keep_fraction": 0.5})):
+        direct = pruned_error(state, scheme, **kw).eps_g
+        got = select(t, {"z": 2, "scheme": scheme})["eps_g"]
+        np.testing.assert_allclose(got, [direct], rtol=1e-12)  # same computation, different process
+    assert np.allclose(select(t, {"z": 2})["eps_g_unpruned"], sm.eps_g(state), rtol=1e-12)

@@ -11,7 +11,7 @@ import numpy as np
 from ..sweep.tables import aggregate, pivot
 from ._style import pyplot, save
 
-__all__ = ["against_parameter", "heatmap"]
+__all__ = ["against_parameter", "heatmap", "heatmap_grid"]
 
 
 def against_parameter(table: dict, x: str, path, *, y: str = "eps_g", line: str | None = None, logx=False,
@@ -42,18 +42,24 @@ def against_parameter(table: dict, x: str, path, *, y: str = "eps_g", line: str 
     return save(fig, path, pdf=pdf)
 
 
-def heatmap(table: dict, x: str, y: str, path, *, value: str = "eps_g", diverging=False, zero_contour=False,
-            title=None, label=None, annotate=False, pdf=False):
-    """Mean of ``value`` over the (``x``, ``y``) grid as a heatmap.
+def heatmap(table: dict, x: str, y: str, path, *, value: str = "eps_g", **kw):
+    """Mean of ``value`` over the (``x``, ``y``) grid of a sweep table as a heatmap (options of :func:`heatmap_grid`)."""
+    xs, ys, Z = pivot(table, x, y, value)
+    kw.setdefault("label", value)
+    return heatmap_grid(xs, ys, Z, path, xlabel=x, ylabel=y, **kw)
+
+
+def heatmap_grid(xs, ys, Z, path, *, xlabel="", ylabel="", label="", diverging=False, zero_contour=False,
+                 title=None, annotate=False, pdf=False):
+    """Heatmap of Z[j, i] at (xs[i], ys[j]) (from :func:`statmech.sweep.tables.pivot` or ``difference``).
 
     ``diverging=True`` centres a red-blue colour map on 0 (for a difference of
-    two errors); ``zero_contour`` draws the line where ``value`` changes sign
-    (a phase boundary); ``annotate`` writes the numbers into the cells.
+    two errors); ``zero_contour`` draws the line where Z changes sign (a phase
+    boundary); ``annotate`` writes the numbers into the cells.
     """
     plt = pyplot()
-    xs, ys, Z = pivot(table, x, y, value)
+    Z = np.asarray(Z, dtype=float)
     fig, ax = plt.subplots(figsize=(5.5, 4.2))
-    kw = {}
     if diverging:
         lim = float(np.nanmax(np.abs(Z))) if np.any(np.isfinite(Z)) else 1.0
         kw = dict(cmap="RdBu_r", vmin=-lim, vmax=lim)
@@ -64,16 +70,16 @@ def heatmap(table: dict, x: str, y: str, path, *, value: str = "eps_g", divergin
     ax.set_xticklabels([f"{v:g}" for v in xs], fontsize=8)
     ax.set_yticks(range(len(ys)))
     ax.set_yticklabels([f"{v:g}" for v in ys], fontsize=8)
-    ax.set_xlabel(x)
-    ax.set_ylabel(y)
-    fig.colorbar(im, ax=ax, label=label or value)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    fig.colorbar(im, ax=ax, label=label)
     if zero_contour and np.nanmin(Z) < 0 < np.nanmax(Z) and min(Z.shape) > 1:
         ax.contour(np.arange(len(xs)), np.arange(len(ys)), Z, levels=[0.0], colors="k", linewidths=1.5)
     if annotate:
         for j in range(len(ys)):
             for i in range(len(xs)):
                 if np.isfinite(Z[j, i]):
-                    ax.text(i, j, f"{Z[j, i]:.2g}", ha="center", va="center", fontsize=6.5)
+                    ax.text(i, j, f"{Z[j, i]:.2g}", ha="center", va="center", fontsize=7)
     if title:
         ax.set_title(title, fontsize=10)
     return save(fig, path, pdf=pdf)

@@ -11,8 +11,8 @@ ones whose modules are installed (``simulate``, ``prune``, ``prune-sim``).
 from .config import Run, SweepConfig, load_config, parse_config, run_id
 from .engines import ENGINES, Engine, Outcome, Param, get_engine, register_engine
 from .runner import SweepSummary, execute_run, read_results, run_sweep
-from .tables import aggregate, pivot, select
+from .tables import aggregate, difference, final_rows, pivot, select
 
 __all__ = ["Run", "SweepConfig", "load_config", "parse_config", "run_id", "ENGINES", "Engine", "Outcome",
            "Param", "get_engine", "register_engine", "SweepSummary", "execute_run", "read_results",
-           "run_sweep", "aggregate", "pivot", "select"]
+           "run_sweep", "aggregate", "difference", "final_rows", "pivot", "select"]

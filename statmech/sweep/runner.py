@@ -386,7 +386,7 @@ def run_sweep(config, out, *, scheduler=None, workers=None, executor: str = "aut
     ex = _make_executor(executor, None if executor == "inline" else workers, scheduler)
     summary.executor, summary.workers = ex.name, ex.workers
     window = max_in_flight or max(8, 4 * ex.workers)  # bounded: a million-run sweep is not a million futures
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # plain text bar (tqdm.auto wants ipywidgets in notebooks)
 
     bar = tqdm(total=len(todo), unit="run", desc="sweep", disable=(None if progress is None else not progress))
     pending: dict = {}

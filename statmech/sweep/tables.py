@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["select", "final_rows", "aggregate", "pivot"]
+__all__ = ["select", "final_rows", "aggregate", "pivot", "difference"]
 
 
 def _n(table) -> int:
@@ -80,3 +80,15 @@ def pivot(table: dict, x: str, y: str, value: str = "eps_g"):
     for xv, yv, m in zip(agg[x], agg[y], agg["mean"]):
         Z[np.searchsorted(ys, yv), np.searchsorted(xs, xv)] = m
     return xs, ys, Z
+
+
+def difference(table: dict, x: str, y: str, *, between: str, a, b, value: str = "eps_g"):
+    """(xs, ys, D) with D = mean ``value`` where ``between`` == a minus where it == b, on the (x, y) grid.
+
+    For claim C2: ``between="scheme", a="random-edge", b="dpp-node"``; D < 0 where random edge wins.
+    """
+    xa, ya, Za = pivot(select(table, {between: a}, status=None), x, y, value)
+    xb, yb, Zb = pivot(select(table, {between: b}, status=None), x, y, value)
+    if not (np.array_equal(xa, xb) and np.array_equal(ya, yb)):
+        raise ValueError(f"the grids of {between}={a!r} and {between}={b!r} differ; select a common grid first")
+    return xa, ya, Za - Zb
