@@ -343,3 +343,145 @@ register_engine(Engine(
     check=_check_prune,
     requires=("statmech.pruning",),
 ))
+
+
+# ------------------------------------------------------------------- simulate
+def _check_simulate(p, where):
+    _check_ode(p, where)
+
+
+def _run_simulate(p, record) -> Outcome:
+    """Online SGD at finite N (statmech.simulate.simulate) from Weights.random(K, M, N, vstar, seed)."""
+    import numpy as np
+
+    from ..simulate import ode_reference, save_steps, simulate
+    from ..weights import Weights
+
+    times = _save_times(p)
+    init = Weights.random(p["K"], p["M"], p["N"], vstar=p["vstar"], seed=p["seed"])
+    stream = p["seed"] if p["stream_seed"] is None else p["stream_seed"]
+    res = simulate(init, eta=p["eta"], eta_v=p["eta_v"], sigma=p["sigma"], alpha_max=p["alpha_max"],
+                   save_at=times, activation=p["activation"], seed=stream, test_size=p["test_size"],
+                   max_abs=p["max_abs"], progress=False)
+    if res.status == 1:
+        return Outcome([], 1, res.message)
+    steps = save_steps(times, p["alpha_max"], p["N"])  # the saved times rounded to whole SGD steps
+    index = {int(s): i for i, s in enumerate(res.steps)}
+    ode = None
+    if "eps_g_ode" in record and len(res.alpha):
+        ode = ode_reference(res)  # the N -> infinity curve from the same initial state, at the same times
+    rows = []
+    for s in steps:
+        i = index.get(int(s))
+        nan = math.nan
+        values = {
+            "eps_g": float(res.eps_g[i]) if i is not None else nan,
+            "test_loss": float(res.test_loss[i]) if i is not None and res.test_loss is not None else nan,
+            "eps_g_ode": float(ode.eps_g[i]) if i is not None and ode is not None and i < len(ode.eps_g) else nan,
+            "Q_diag_mean": float(np.mean(np.diagonal(res.Q[i]))) if i is not None else nan,
+            "v_abs_mean": float(np.mean(np.abs(res.v[i]))) if i is not None else nan,
+            "sgd_seconds": res.sgd_seconds,
+        }
+        rows.append({"alpha": int(s) / p["N"], **{q: values[q] for q in record}})
+    return Outcome(rows, res.status, res.message)
+
+
+register_engine(Engine(
+    name="simulate",
+    doc="finite-N online SGD (statmech.simulate) from Weights.random(K, M, N, vstar, seed)",
+    params=_teacher_student_params(
+        stream_seed=Param("int", None, "seed of the input and label-noise stream (default: seed)"),
+        test_size=Param("int", 0, "held-out noisy test samples for the empirical test loss (0: none)", minimum=0),
+        max_abs=Param("float", 1e6, "divergence threshold on Q_ii and |v_i|", minimum=0.0, exclusive=True),
+        save_at=Param("floats", None, "times to record, rounded to whole steps (default: alpha_max only)",
+                      minimum=0.0),
+        points=Param("int", None, "record 0 and this many log-spaced times up to alpha_max", minimum=2),
+    ),
+    quantities=("eps_g", "test_loss", "eps_g_ode", "Q_diag_mean", "v_abs_mean", "sgd_seconds"),
+    default_record=("eps_g",),
+    row_keys=("alpha",),
+    function=_run_simulate,
+    check=_check_simulate,
+    requires=("statmech.simulate",),
+))
+
+
+# ------------------------------------------------------------------ prune-sim
+def _student(p):
+    """The SGD-trained student (cached per worker process, shared by runs that differ only in the pruning)."""
+    key = tuple(p[k] for k in ("K", "M", "N", "alpha_max", "sigma", "seed", "vstar", "eta", "eta_v", "activation"))
+    cache = _student.cache
+    if key not in cache:
+        from ..prune_sim import train_student
+
+        if len(cache) >= 4:
+            cache.pop(next(iter(cache)))
+        cache[key] = train_student(p["K"], p["M"], p["N"], p["alpha_max"], p["sigma"], p["seed"], vstar=p["vstar"],
+                                   eta=p["eta"], eta_v=p["eta_v"], activation=p["activation"], progress=False)
+    return cache[key]
+
+
+_student.cache = {}
+
+
+def _check_prune_sim(p, where):
+    if p["keep"] is None:
+        raise ValueError(f"{where}: parameter 'keep' (node budget k in 1..K-1; edges keep the paper's "
+                         f"e = round((kN + k - K)/K) per unit) is required")
+    if p["keep"] > p["K"]:
+        raise ValueError(f"{where}: parameter 'keep' must be in 1..K={p['K']}, got {p['keep']}")
+
+
+def _run_prune_sim(p, record) -> Outcome:
+    """Train by SGD (statmech.prune_sim.train_student), prune the real weights (prune_student), score each mask."""
+    from ..prune_sim import prune_student
+
+    weights = _student(p)
+    res = prune_student(weights, n_train=int(round(p["alpha_max"] * p["N"])), pipeline=p["pipeline"],
+                        schemes=p["schemes"], keep=[p["keep"]], n_masks=p["n_masks"], sigma=p["sigma"],
+                        n_kernel=p["n_kernel"], n_test=p["n_test"], node_kernel=p["node_kernel"],
+                        importance=p["importance"], reweight=p["reweight"], activation=p["activation"],
+                        seed=p["prune_seed"], theory="eps_g_theory" in record, progress=False)
+    rec = res.records
+    theory = {}
+    if res.theory:
+        th = res.theory
+        theory = {(str(s), int(k), str(r)): float(e) for s, k, r, e in
+                  zip(th["scheme"], th["k"], th["reweight"], th["eps_g_theory"])}
+    rows = []
+    for i in range(len(rec["scheme"])):
+        key = (str(rec["scheme"][i]), int(rec["k"][i]), str(rec["reweight"][i]))
+        values = {q: (float(rec[q][i]) if q in rec else math.nan) for q in
+                  ("eps_g", "test_loss", "test_loss_stderr", "param_fraction", "budget")}
+        values["eps_g_theory"] = theory.get(key, math.nan)
+        rows.append({"scheme": key[0], "reweight": key[2], "mask": int(rec["mask"][i]),
+                     **{q: values[q] for q in record}})
+    return Outcome(rows, 0, "")
+
+
+register_engine(Engine(
+    name="prune-sim",
+    doc="train a real student by SGD, prune its real weights (statmech.prune_sim.prune_student): one row per "
+        "scheme, reweighting and mask, with the N -> infinity theory of the same student beside it",
+    params=_teacher_student_params(
+        keep=Param("int", None, "node budget k (edge schemes keep the paper's matching e per unit)", minimum=1),
+        pipeline=Param("str", "clean", "the paper's pipeline or the clean one", choices=("paper", "clean")),
+        schemes=Param("strs", list(PRUNE_SCHEMES), "pruning schemes", choices=PRUNE_SCHEMES),
+        n_masks=Param("int", None, "masks per scheme (default: the pipeline's, 5 or 10)", minimum=1),
+        n_kernel=Param("int", None, "inputs for the kernels (default alpha_max N)", minimum=1),
+        n_test=Param("int", None, "noisy test inputs (default 0.1 alpha_max N)", minimum=1),
+        node_kernel=Param("str", "linear-preactivation", "dpp-node kernel",
+                          choices=("linear-preactivation", "linear-activation", "gaussian")),
+        importance=Param("str", None, "importance-node score (default: the pipeline's)",
+                         choices=("abs-v", "signed-v", "abs-v-sqrtq")),
+        reweight=Param("strs", ["none"], "reweightings",
+                       choices=("none", "fuse-preactivation", "fuse-activation", "edge-lsq")),
+        prune_seed=Param("int", 0, "seed of the kernel data, masks and test set"),
+    ),
+    quantities=("eps_g", "test_loss", "test_loss_stderr", "eps_g_theory", "param_fraction", "budget"),
+    default_record=("eps_g", "test_loss", "eps_g_theory"),
+    row_keys=("scheme", "reweight", "mask"),
+    function=_run_prune_sim,
+    check=_check_prune_sim,
+    requires=("statmech.prune_sim", "statmech.simulate"),
+))
