@@ -306,9 +306,13 @@ def test_equations_bad_input(bad, match):
 def test_equations_state_mismatch():
     eqs = sym.equations(1, 1, "linear")
     with pytest.raises(ValueError, match="state has K=2, M=1"):
-        eqs.rhs(sm.State.random(2, 1, 10, seed=0), eta=0.1)
+        eqs.rhs(sm.State.random(2, 1, 10, seed=0), eta=0.1, eta_v=0.1)
     with pytest.raises(ValueError, match="T must be 1x1"):
-        eqs.packed_rhs(np.eye(2), [1.0], eta=0.1)
+        eqs.packed_rhs(np.eye(2), [1.0], eta=0.1, eta_v=0.1)
+    with pytest.raises(ValueError, match="eta_v must be a finite number >= 0"):
+        eqs.rhs(sm.State.random(1, 1, 10, seed=0), eta=0.1, eta_v=-1.0)
+    with pytest.raises(ValueError, match="sigma must be a finite number >= 0"):
+        eqs.packed_rhs(np.eye(1), [1.0], eta=0.1, eta_v=0.0, sigma=float("nan"))
     with pytest.raises(ValueError, match="activation must be one of"):
         sym.derive("tanh")
 
@@ -425,6 +429,25 @@ def test_linear_ode_matches_finite_n_sgd():
     # the test can fail: the ODE moved the order parameters far more than the tolerance
     assert np.max(np.abs(sol.y[:, -1] - pack(s0))) > 20 * (4 * se.max() + 1.0 / N)
     assert n_checked == 3 * (K * K + K * M + K)
+
+
+def test_linear_ode_matches_statmech_simulate():
+    """The same comparison with the package's own simulator (statmech.simulate, numba SGD), on eps_g:
+    32 runs, N = 400; |mean - ODE| <= 4 standard errors + 1/N (measured: at most 1.2 SE)."""
+    simulate = pytest.importorskip("statmech.simulate")
+    K, M, N = 2, 1, 400
+    wts = sm.Weights.random(K, M, N, vstar=1.0, seed=11)
+    s0 = wts.state()
+    res = simulate.simulate_seeds(wts, seeds=32, seed=5, eta=0.5, eta_v=0.5, sigma=0.2, alpha_max=5.0,
+                                  save_at=[0.5, 2.0, 5.0], activation="linear", workers=1)
+    assert res.status == 0, res.message
+    eqs = sym.equations(K, M, "linear")
+    sol = solve_ivp(eqs.packed_rhs(s0.T, s0.vstar, eta=0.5, eta_v=0.5, sigma=0.2), (0, 5.0), pack(s0),
+                    method="DOP853", t_eval=res.alpha, rtol=1e-10, atol=1e-12)
+    ode = np.array([eqs.eps_g_at(sm.State(Q=y[:4].reshape(2, 2), R=y[4:6].reshape(2, 1), T=s0.T, v=y[6:],
+                                          vstar=s0.vstar)) for y in sol.y.T])
+    assert np.all(np.abs(res.mean - ode) <= 4 * res.stderr + 1.0 / N), (res.mean, res.stderr, ode)
+    assert ode[0] - ode[-1] > 50 * (4 * res.stderr[-1] + 1.0 / N)  # the curve moves far more than the bound
 
 
 # ------------------------------------------------------------------------ CLI

@@ -82,9 +82,10 @@ class Equations:
         return [*Q[np.triu_indices(self.K)], *R.ravel(), *T[np.triu_indices(self.M)], *np.ravel(v),
                 *np.ravel(vstar), eta, eta_v, sigma]
 
-    def rhs(self, state, *, eta: float, eta_v: float = 0.0, sigma: float = 0.0, modules="numpy") -> np.ndarray:
+    def rhs(self, state, *, eta: float, eta_v: float, sigma: float = 0.0, modules="numpy") -> np.ndarray:
         """The right-hand side at a ``statmech.State``, packed like ``statmech.ode.rhs``."""
         self._check_state(state)
+        _check_rates(eta, eta_v, sigma)
         out = self.function(modules)(*self._values(state.Q, state.R, state.T, state.v, state.vstar,
                                                    eta, eta_v, sigma))
         return np.array([float(x) for x in out[:-1]])
@@ -95,8 +96,9 @@ class Equations:
         out = self.function(modules)(*self._values(state.Q, state.R, state.T, state.v, state.vstar, 0, 0, 0))
         return float(out[-1])
 
-    def packed_rhs(self, T, vstar, *, eta: float, eta_v: float = 0.0, sigma: float = 0.0):
+    def packed_rhs(self, T, vstar, *, eta: float, eta_v: float, sigma: float = 0.0):
         """f(alpha, y) for ``scipy.integrate.solve_ivp``, y packed like ``statmech.ode.pack``."""
+        _check_rates(eta, eta_v, sigma)
         f = self.function("numpy")
         K, M = self.K, self.M
         T = np.asarray(T, dtype=float)
@@ -149,6 +151,12 @@ class Equations:
 
     def text(self, latex: bool = False) -> str:
         return "\n".join(self.lines(latex))
+
+
+def _check_rates(eta, eta_v, sigma):
+    for name, value in (("eta", eta), ("eta_v", eta_v), ("sigma", sigma)):
+        if not (np.isfinite(value) and value >= 0):
+            raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
 
 
 @lru_cache(maxsize=32)

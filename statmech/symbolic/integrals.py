@@ -39,7 +39,7 @@ from typing import NamedTuple
 import sympy as sp
 
 __all__ = ["ACTIVATIONS", "C", "ARGS", "Integrals", "activation_function", "starting_i2", "derive",
-           "literature", "i4_erf_tilted", "tilted_covariance", "j4", "i4_price_identities", "i4_special_cases", "evaluate",
+           "literature", "i4_erf_tilted", "tilted_covariance", "j4", "i4_price_identities", "i4_special_cases",
            "check_activation", "price", "collapsed", "relu_i4_closed_forms"]
 
 ACTIVATIONS = ("erf", "linear", "relu")
@@ -399,9 +399,3 @@ def collapsed(activation: str, kind: str, pattern: str) -> sp.Expr:
     if kind != "i4":  # small enough for a full simplification (about 0.1 s)
         expr = sp.simplify(expr)
     return expr
-
-
-def evaluate(expr: sp.Expr, args, values, modules="numpy"):
-    """Lambdify ``expr`` in ``args`` and evaluate at ``values`` (arrays broadcast), for checks."""
-    f = sp.lambdify(args, expr, modules=modules)
-    return f(*values)
