@@ -413,3 +413,48 @@ def test_cli_table_and_json(tmp_path, capsys, trained62):
     assert "takes --keep" in capsys.readouterr().err
     assert main(["prune", str(path), "--scheme", "random-edge", "--edges", "83"]) == 2
     assert "--edges needs --N" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------- claims, figures, CLI
+def test_fuse_act_vs_optimal_readout(trained62):
+    """v_fuse-act - v_opt = A_SS^-1 (A[S,:] v - b_S) exactly: the residual of dv/dalpha = 0 (theory.md 4).
+
+    So at a fixed point of the second layer, fusing with G = I2 IS the optimal readout."""
+    A = sm.integrals.I2(trained62.covariance())
+    resid = A[:6, :6] @ trained62.v - A[:6, 6:] @ trained62.vstar
+    assert np.abs(resid).max() < 1e-3  # trained to alpha = 1600: nearly converged
+    for k in (2, 4):
+        f = P.pruned_error(trained62, "random-node", k, reweight="fuse-act")
+        o = P.pruned_error(trained62, "random-node", k, reweight="optimal")
+        for S, vf, vo in zip(f.subsets, f.v_kept, o.v_kept):
+            want = np.linalg.solve(A[np.ix_(S, S)], resid[S])
+            np.testing.assert_allclose(vf - vo, want, rtol=1e-6, atol=1e-12)
+        assert o.eps_g <= f.eps_g + 1e-12
+
+
+def test_claims_verdicts_follow_errors(trained62):
+    cl = P.claims(trained62)
+    assert cl["keep"] == [1, 2, 3, 4, 5]
+    e = cl["eps_g"]
+    for i in range(5):
+        assert (cl["C1"][i] == "holds") == (e["dpp-node"][i] < e["random-node"][i] - 1e-9)
+        assert (cl["C2"][i] == "holds") == (e["random-edge"][i] < e["dpp-node"][i] - 1e-9)
+        best_other = min(e[s][i] for s in P.SCHEMES if s != "dpp-edge")
+        assert (cl["C3"][i] == "holds") == (e["dpp-edge"][i] < best_other - 1e-9)
+    many, se = P.pruned_errors([trained62, P.rescale_rows(trained62)], "dpp-edge", 2, N=500)
+    assert many[0] == P.pruned_error(trained62, "dpp-edge", 2, N=500).eps_g and np.all(se == 0)
+
+
+def test_phase_diagram_and_figures(tmp_path, capsys):
+    from statmech.figures.pruning import phase_diagram, pruned_errors
+
+    ideal = P.idealised_phase_diagram([1, 2], M=2)
+    assert len(ideal["z"]) == 1 + 3  # k = 1..K-1 for K = 2, 4
+    assert main(["prune", "--phase-diagram", "--z-max", "2", "--out", str(tmp_path)]) == 0
+    for name in ("pruning_phase_idealised.csv", "pruning_phase_trained.csv", "pruning_zcrit.csv",
+                 "pruning_phase_diagram.png"):
+        assert (tmp_path / name).stat().st_size > 0
+    p = pruned_errors([0.2, 0.5], {"dpp-edge": [1.0, 0.5], "random-node": [2.0, 1.0]}, tmp_path / "e.png",
+                      unpruned=0.1, published={"dpp-edge": [1.1, 0.4]})
+    assert p.stat().st_size > 0
+    assert phase_diagram(ideal, None, None, tmp_path / "p.png").stat().st_size > 0

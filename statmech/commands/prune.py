@@ -57,7 +57,13 @@ def register(sub):
                    help="compute the claims phase diagram (idealised and ODE-trained students) into --out")
     p.add_argument("--z-max", type=positive_int, default=8, help="largest z for --phase-diagram (default 8)")
     p.add_argument("--M", type=positive_int, default=2, help="teacher units for --phase-diagram (default 2)")
-    p.add_argument("--out", metavar="DIR", help="output directory (tables and figures)")
+    p.add_argument("--out", metavar="DIR",
+                   help="output directory: pruning_errors.csv (+ .json) and pruning_errors.png (eps_g vs "
+                        "parameter fraction); with --phase-diagram the phase-diagram tables and figure")
+    p.add_argument("--tag", default="", help="suffix of the --out file names: pruning_errors_TAG.csv/png")
+    p.add_argument("--published", metavar="CONFIG", choices=["6:2", "5:20"],
+                   help="also draw the paper's published values for this configuration (test losses; "
+                        "shifted by sigma^2/2 onto the eps_g scale)")
     p.set_defaults(func=run)
 
 
@@ -152,7 +158,58 @@ def run(args):
             notes.add("importance/DPP edge: working hypothesis of Gaussian weight coordinates (theory.md 6.2)")
     for n in sorted(notes):
         print(f"# note: {n}")
+    if args.out:
+        _write(args, state, base, rows)
     return 0
+
+
+def _write(args, state, base, rows):
+    import numpy as np
+
+    from ..figures.pruning import pruned_errors
+    from ..io import write_table
+
+    out = out_dir(args.out)
+    stem = "pruning_errors" + (f"_{args.tag}" if args.tag else "")
+    K = state.K
+    frac = [r.keep_fraction if r.keep_fraction is not None else r.keep / K for _, _, r in rows]
+    cols = {
+        "scheme": [s for s, _, _ in rows],
+        "k": [lab.get("k", "") for _, lab, _ in rows],
+        "e": [lab.get("e", "") for _, lab, _ in rows],
+        "parameter_fraction": frac,
+        "eps_g": [r.eps_g for _, _, r in rows],
+        "stderr": [r.stderr for _, _, r in rows],
+        "exact": [int(r.exact) for _, _, r in rows],
+        "test_loss": [r.eps_g + 0.5 * args.sigma ** 2 for _, _, r in rows],
+    }
+    params = {"state": str(args.state), "K": K, "M": state.M, "eps_g_unpruned": base, "sigma": args.sigma,
+              "paper_rescale": args.paper_rescale, "reweight": args.reweight, "kernel": args.kernel,
+              "importance": args.importance, "activation": args.activation, "N": args.N,
+              "limit": "N -> infinity order-parameter theory (theory.md 6)"}
+    write_table(out / f"{stem}.csv", cols, params, descriptions={
+        "eps_g": "expected noise-free generalisation error of the pruned network",
+        "test_loss": "eps_g + sigma^2/2 (loss on labels with output noise sigma)",
+        "parameter_fraction": "k/K for node budgets, e/N or c for edges (parameter matching of the paper)"})
+    by = {}
+    xs = {}
+    for (s, lab, r), f in zip(rows, frac):
+        by.setdefault(s, []).append(r.eps_g)
+        xs.setdefault(s, []).append(lab.get("k", f) / K if "k" in lab else f)
+    x = next(iter(xs.values()))
+    if all(len(v) == len(x) and np.allclose(v, x) for v in xs.values()):
+        pub = None
+        if args.published:
+            from ..published import teacher_student_losses
+
+            pub = {s: v[:len(x)] for s, v in teacher_student_losses(args.published, args.sigma).items()
+                   if s in by and len(v) >= len(x)}
+        pruned_errors(x, by, out / f"{stem}.png", unpruned=base, published=pub,
+                      published_offset=0.5 * args.sigma ** 2,
+                      title=f"K={K}, M={state.M}, sigma={args.sigma}: N -> infinity theory"
+                      + (", rows rescaled to Q_ii=1" if args.paper_rescale else "")
+                      + (f"; paper ({args.published}) shifted by -sigma^2/2" if pub else ""))
+    print(f"# wrote {out}/{stem}.csv" + (f", {stem}.png" if (out / f"{stem}.png").exists() else ""))
 
 
 def _phase_diagram(args):

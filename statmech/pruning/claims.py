@@ -46,6 +46,7 @@ CLAIMS = {
     "C1": "DPP node beats random node",
     "C2": "random edge beats DPP node at equal parameters",
     "C3": "DPP edge beats every other scheme",
+    "C3x": "DPP edge beats every scheme except importance edge",
 }
 
 
@@ -68,13 +69,14 @@ def claims(state: State, keeps=None, *, N: int | None = None, activation: str = 
     Returns plain data: ``keep``, ``keep_fraction`` lists, ``eps_g`` and
     ``stderr`` {scheme: list}, and ``C1``, ``C2``, ``C3`` lists of
     'holds' / 'fails' / 'tie' (a difference within 3 Monte Carlo standard
-    errors), plus ``C3_beaten_by``: the schemes at or below DPP edge.
+    errors), ``C3x`` (C3 without importance edge), and ``C3_beaten_by``: the
+    schemes at or below DPP edge.
     """
     K = state.K
     keeps = list(range(1, K)) if keeps is None else [int(k) for k in keeps]
     rng = np.random.default_rng(rng)
     out = {"keep": keeps, "keep_fraction": [], "eps_g": {s: [] for s in SCHEMES},
-           "stderr": {s: [] for s in SCHEMES}, "C1": [], "C2": [], "C3": [], "C3_beaten_by": [],
+           "stderr": {s: [] for s in SCHEMES}, "C1": [], "C2": [], "C3": [], "C3x": [], "C3_beaten_by": [],
            "params": {"N": N, "activation": activation, "kernel": kernel if isinstance(kernel, str) else "array",
                       "importance": importance}}
     for k in keeps:
@@ -97,9 +99,17 @@ def claims(state: State, keeps=None, *, N: int | None = None, activation: str = 
         out["C2"].append(_verdict(e["random-edge"], e["dpp-node"], se["dpp-node"]))
         others = [s for s in SCHEMES if s != "dpp-edge"]
         v = [_verdict(e["dpp-edge"], e[s], se[s]) for s in others]
-        out["C3"].append("holds" if all(x == "holds" for x in v) else ("tie" if "fails" not in v else "fails"))
+        out["C3"].append(_all(v))
+        out["C3x"].append(_all([x for s, x in zip(others, v) if s != "importance-edge"]))
         out["C3_beaten_by"].append([s for s, x in zip(others, v) if x != "holds"])
     return out
+
+
+def _all(verdicts):
+    """'holds' if every verdict holds, 'fails' if any fails, else 'tie'."""
+    if all(x == "holds" for x in verdicts):
+        return "holds"
+    return "fails" if "fails" in verdicts else "tie"
 
 
 # ------------------------------------------------------------ idealised student
@@ -167,23 +177,25 @@ def idealised_errors(M: int, z: int, vstar: float = 1.0, activation: str = "erf"
 
 
 def _claims_from_errors(e: dict, n: int):
-    c1, c2, c3 = [], [], []
+    c1, c2, c3, c3x = [], [], [], []
+    others = [s for s in SCHEMES if s != "dpp-edge"]
     for i in range(n):
         c1.append(_verdict(e["dpp-node"][i], e["random-node"][i], 0.0))
         c2.append(_verdict(e["random-edge"][i], e["dpp-node"][i], 0.0))
-        v = [_verdict(e["dpp-edge"][i], e[s][i], 0.0) for s in SCHEMES if s != "dpp-edge"]
-        c3.append("holds" if all(x == "holds" for x in v) else ("tie" if "fails" not in v else "fails"))
-    return c1, c2, c3
+        v = [_verdict(e["dpp-edge"][i], e[s][i], 0.0) for s in others]
+        c3.append(_all(v))
+        c3x.append(_all([x for s, x in zip(others, v) if s != "importance-edge"]))
+    return c1, c2, c3, c3x
 
 
 def idealised_phase_diagram(z_values=range(1, 11), M: int = 2, vstar: float = 1.0, activation: str = "erf") -> dict:
     """Claims C1-C3 over (z, k/K) for the idealised student; flat lists, one row per (z, k)."""
-    rows = {"z": [], "K": [], "keep": [], "keep_fraction": [], "C1": [], "C2": [], "C3": [],
+    rows = {"z": [], "K": [], "keep": [], "keep_fraction": [], "C1": [], "C2": [], "C3": [], "C3x": [],
             **{f"eps_g[{s}]": [] for s in SCHEMES}}
     for z in z_values:
         r = idealised_errors(M, int(z), vstar, activation)
         n = len(r["keep"])
-        c1, c2, c3 = _claims_from_errors(r["eps_g"], n)
+        c1, c2, c3, c3x = _claims_from_errors(r["eps_g"], n)
         rows["z"] += [float(z)] * n
         rows["K"] += [r["K"]] * n
         rows["keep"] += r["keep"]
@@ -191,6 +203,7 @@ def idealised_phase_diagram(z_values=range(1, 11), M: int = 2, vstar: float = 1.
         rows["C1"] += c1
         rows["C2"] += c2
         rows["C3"] += c3
+        rows["C3x"] += c3x
         for s in SCHEMES:
             rows[f"eps_g[{s}]"] += r["eps_g"][s]
     rows["params"] = {"M": M, "vstar": vstar, "activation": activation, "student": "idealised (exact copies)"}
@@ -209,7 +222,7 @@ def trained_phase_diagram(K_values, M: int = 2, *, N: int = 500, vstar: float = 
 
     from ..ode import integrate
 
-    rows = {"z": [], "K": [], "keep": [], "keep_fraction": [], "C1": [], "C2": [], "C3": [],
+    rows = {"z": [], "K": [], "keep": [], "keep_fraction": [], "C1": [], "C2": [], "C3": [], "C3x": [],
             "eps_g[unpruned]": [], **{f"eps_g[{s}]": [] for s in SCHEMES}}
     try:
         for K in tqdm(list(K_values), disable=None if progress is None else not progress, desc="trained states"):
@@ -224,7 +237,7 @@ def trained_phase_diagram(K_values, M: int = 2, *, N: int = 500, vstar: float = 
             rows["keep"] += cl["keep"]
             rows["keep_fraction"] += cl["keep_fraction"]
             rows["eps_g[unpruned]"] += [float(res.eps_g[-1])] * n
-            for c in ("C1", "C2", "C3"):
+            for c in ("C1", "C2", "C3", "C3x"):
                 rows[c] += cl[c]
             for s in SCHEMES:
                 rows[f"eps_g[{s}]"] += cl["eps_g"][s]
