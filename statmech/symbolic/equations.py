@@ -16,7 +16,7 @@ checks it against these expressions.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import lru_cache
 
 import numpy as np
 import sympy as sp
