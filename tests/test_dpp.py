@@ -147,6 +147,14 @@ def test_rank_deficient_kernel():
         KDPP(L, 4)
     p = chisq_p(counts_of(dpp.sample(rng=11, size=N_CHI), subsets), probs)
     assert p > P_MIN
+    # rank 5 of 7 with k = 5 = rank: every nonzero eigenvector is taken, and the complement path
+    # samples the 2 null-space eigenvectors' projection DPP
+    X = rng.standard_normal((7, 5))
+    L = X @ X.T
+    dpp = KDPP(L, 5)
+    assert dpp.rank == 5 and dpp._cb.complement
+    subsets, probs = brute_probs(L, 5)
+    assert chisq_p(counts_of(dpp.sample(rng=12, size=N_CHI), subsets), probs) > P_MIN
 
 
 def test_diagonal_enumeration_and_inclusion():
@@ -410,3 +418,14 @@ def test_diagonal_bad_input():
     p, lam = diagonal_inclusion_limit([1.0, 0.0, 2.0], 2, return_lambda=True)
     assert lam == math.inf and np.array_equal(p, [1.0, 0.0, 1.0])
     np.testing.assert_array_equal(DiagonalKDPP([1.0, 0.0, 2.0], 2).sample(rng=0, size=3), [[0, 2]] * 3)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("k", [4, 6])
+def test_sampling_chi_square_large_sample(k):
+    """200,000 samples (n = 10): sensitive to relative errors of about 1% in P(S)."""
+    rng = np.random.default_rng(10 + k)
+    L = wishart(rng, 10, 12)
+    subsets, probs = brute_probs(L, k)
+    samples = KDPP(L, k).sample(rng=k, size=200_000)
+    assert chisq_p(counts_of(samples, subsets), probs) > P_MIN
