@@ -458,3 +458,22 @@ def test_phase_diagram_and_figures(tmp_path, capsys):
                       unpruned=0.1, published={"dpp-edge": [1.1, 0.4]})
     assert p.stat().st_size > 0
     assert phase_diagram(ideal, None, None, tmp_path / "p.png").stat().st_size > 0
+
+
+def test_random_node_monte_carlo_and_tie_options(trained62):
+    exact = P.pruned_error(trained62, "random-node", 3)
+    mc = P.pruned_error(trained62, "random-node", 3, exact=False, n_samples=20_000, rng=2)
+    assert abs(mc.eps_g - exact.eps_g) < 3 * mc.stderr  # 3 standard errors (0.3% false failures)
+    assert P.pruned_error(trained62, "random-node", 3, max_subsets=10).exact is False  # C(6,3) = 20 > 10
+    st = P.idealised_state(2, 2)  # all |v_i| tie
+    assert P.pruned_error(st, "importance-node", 2, ties="lowest-index").subsets.tolist() == [[0, 1]]
+    assert P.pruned_error(st, "importance-node", 2).subsets.shape == (6, 2)
+
+
+def test_cli_all_schemes_default_budgets(tmp_path, capsys, trained62):
+    path = trained62.save(tmp_path / "s.npz")
+    assert main(["prune", str(path), "--N", "500", "--out", str(tmp_path), "--tag", "t"]) == 0
+    out = capsys.readouterr().out
+    for s in P.SCHEMES:
+        assert out.count(s) == 5  # k = 1..5
+    assert "e=417" in out and (tmp_path / "pruning_errors_t.png").exists()
