@@ -5,6 +5,15 @@ import numpy as np
 
 from ._style import pyplot, save
 
+
+def _plain_log_axis(ax):
+    from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
+
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(ScalarFormatter())
+    ax.yaxis.set_minor_formatter(NullFormatter())
+
 SCHEME_STYLE = {
     "random-node": ("tab:blue", "o"), "importance-node": ("tab:orange", "s"), "dpp-node": ("tab:green", "^"),
     "random-edge": ("tab:red", "v"), "importance-edge": ("tab:purple", "D"), "dpp-edge": ("tab:brown", "P"),
@@ -12,7 +21,7 @@ SCHEME_STYLE = {
 
 
 def realdata_errors(rows, unpruned_error, path, *, dataset="digits", published=None, pdf=False):
-    """Panels of test error (%) vs fraction of first-layer + outgoing parameters kept.
+    """Panels of test error (%) vs fraction of first-layer edges kept (node budgets matched by parameters).
 
     ``rows``: dicts from :func:`statmech.realdata.run_experiment`; one panel per
     reweighting choice present. ``published``: optional table from
@@ -26,19 +35,19 @@ def realdata_errors(rows, unpruned_error, path, *, dataset="digits", published=N
     for ax, rw in zip(axes[0], rws):
         for scheme in SCHEME_STYLE:
             sel = sorted((r for r in rows if r["scheme"] == scheme and r["reweight"] == rw),
-                         key=lambda r: r["params_fraction"])
+                         key=lambda r: r["fraction"])
             if not sel:
                 continue
             color, marker = SCHEME_STYLE[scheme]
-            x = [r["params_fraction"] for r in sel]
+            x = [r["fraction"] for r in sel]
             y = [100 * r["error_mean"] for r in sel]
             e = [100 * r["error_std"] for r in sel]
             ax.errorbar(x, y, yerr=e, color=color, marker=marker, ms=4, capsize=2, lw=1.3, label=scheme)
         ax.axhline(100 * unpruned_error, color="k", ls="--", lw=1, label="unpruned")
         ax.set_title(f"{dataset}: {'with' if rw else 'no'} reweighting", fontsize=10)
-        ax.set_xlabel("fraction of first-layer + outgoing parameters kept")
+        ax.set_xlabel("first-layer edges kept per unit (nodes: same parameter count)")
         ax.set_ylabel("test error (%)")
-        ax.set_yscale("log")
+        _plain_log_axis(ax)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="upper right")
     if published:
@@ -50,9 +59,9 @@ def realdata_errors(rows, unpruned_error, path, *, dataset="digits", published=N
             ax.plot(fr, vals, color=color, marker=marker, ms=4, lw=1.3, ls=":", label=f"{scheme} (published)")
         ax.axhline(published["unpruned_error_percent"], color="k", ls="--", lw=1, label="unpruned (published)")
         ax.set_title("paper's MNIST values (read off its figure)", fontsize=10)
-        ax.set_xlabel("fraction of first-layer edges kept")
+        ax.set_xlabel("first-layer edges kept per unit")
         ax.set_ylabel("test error (%)")
-        ax.set_yscale("log")
+        _plain_log_axis(ax)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="upper right")
     fig.tight_layout()
