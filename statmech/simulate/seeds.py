@@ -2,8 +2,9 @@
 
 Every run starts from the same initial weights (so one ODE curve is the
 reference for all of them) and differs only in its stream of inputs and label
-noise: run r of base seed s uses the stream seeded by (s, r); all runs share
-the held-out test set of seed s. Runs are spread over processes
+noise: run r of base seed s uses the stream seeded by (s, r) (run 0 is the
+same as ``simulate(seed=s)``: numpy's SeedSequence pads entropy with zeros);
+all runs share the held-out test set of seed s. Runs are spread over processes
 (``concurrent.futures.ProcessPoolExecutor``; fork on Linux, spawn elsewhere, where
 a script must guard its entry point with ``if __name__ == "__main__":``; one run per task,
 ``workers`` processes, default one per core up to the number of runs); each
