@@ -224,8 +224,9 @@ def test_edge_formulas_vs_real_masks(rng, scheme):
     """Predicted Q', R' vs 12 independent draws of real masks on real Gaussian weights at N = 20,000.
 
     Tolerance: 5 standard errors of the mean over 12 draws (Student t with 11
-    degrees of freedom: P(|t| > 5) = 4e-4 per entry, ~1% over the 15 entries); the
-    O(1/N) finite-N bias of fixed-size masks (k-DPP, top-e) is 1e-4 of the SE scale.
+    degrees of freedom: P(|t| > 5) = 4e-4 per entry, ~1% over the 15 entries). One draw
+    fluctuates by ~1/sqrt(N) = 7e-3, so the SE is ~2e-3; the O(1/N) = 5e-5 finite-N bias of
+    fixed-size masks (k-DPP, top-e) is 2% of it, so N = 20,000 tests the limit formulas.
     """
     C = random_covariance(rng, 5)
     C[:3, :3] += np.diag([0.5, 0.2, 0.0])  # unequal norms
