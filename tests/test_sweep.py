@@ -195,7 +195,7 @@ def test_interrupted_sweep_resumes_without_lost_or_duplicated_rows(tmp_path):
         run_sweep(cfg, out, executor="processes", workers=2, on_result=stop_after_three)
     _, runs = rows_by_run(out / "results.csv")
     assert set(runs) == set(seen)  # everything reported finished was written
-    resumed = run_sweep(cfg, out, executor="processes", workers=2)
+    resumed = run_sweep(cfg, out, executor="inline")  # any executor resumes the same table
     assert resumed.executed == len(cfg) - 3 and resumed.skipped == 3
     body, runs = rows_by_run(out / "results.csv")
     assert set(runs) == {r.id for r in cfg.runs}
@@ -341,3 +341,38 @@ def test_c2_example_small_on_local_cluster(tmp_path):
         got = select(t, {"z": 2, "scheme": scheme})["eps_g"]
         np.testing.assert_allclose(got, [direct], rtol=1e-12)  # same computation, different process
     assert np.allclose(select(t, {"z": 2})["eps_g_unpruned"], sm.eps_g(state), rtol=1e-12)
+
+
+# ------------------------------------------------------ the finite-N engines
+def test_simulate_engine_rows_match_direct_simulation(tmp_path):
+    pytest.importorskip("statmech.simulate")
+    from statmech.simulate import simulate
+
+    text = ('engine = "simulate"\nrecord = ["eps_g", "test_loss", "eps_g_ode"]\n[fixed]\nK = 3\nM = 2\nN = 100\n'
+            'alpha_max = 10.0\nsave_at = [1.0, 10.0]\ntest_size = 100\n[axes]\nseed = [0, 1]\n')
+    s = run_sweep(parse_config(text), tmp_path / "sim", executor="processes", workers=2)
+    assert (s.executed, s.failed) == (2, 0)
+    t = select(read_results(tmp_path / "sim"), {"seed": 1})
+    direct = simulate(sm.Weights.random(3, 2, 100, vstar=4.0, seed=1), eta=0.5, sigma=0.0, alpha_max=10.0,
+                      save_at=[1.0, 10.0], seed=1, test_size=100)
+    np.testing.assert_array_equal(t["alpha"], direct.alpha)
+    np.testing.assert_allclose(t["eps_g"], direct.eps_g, rtol=1e-12)  # bit-reproducible SGD stream
+    np.testing.assert_allclose(t["test_loss"], direct.test_loss, rtol=1e-12)
+    ode = sm.integrate(sm.State.random(3, 2, 100, vstar=4.0, seed=1), eta=0.5, alpha_max=10.0, save_at=[1.0, 10.0])
+    np.testing.assert_allclose(t["eps_g_ode"], ode.eps_g, rtol=1e-7)  # dopri5 at rtol 1e-8 either way
+
+
+def test_prune_sim_engine_one_row_per_scheme_and_mask(tmp_path):
+    pytest.importorskip("statmech.prune_sim")
+    text = ('engine = "prune-sim"\n[fixed]\nK = 4\nM = 2\nN = 100\nalpha_max = 10.0\nn_masks = 2\n'
+            'schemes = ["random-edge", "dpp-node"]\n[axes]\nkeep = [1, 2]\n')
+    s = run_sweep(parse_config(text), tmp_path / "ps", executor="inline")
+    assert (s.executed, s.failed) == (2, 0)
+    t = read_results(tmp_path / "ps")
+    # per run: the unpruned network, then 2 masks of each scheme
+    assert len(t["run_id"]) == 2 * (1 + 2 * 2)
+    un = select(t, {"scheme": "unpruned"})
+    # the unpruned network's eps_g is exact from its order parameters: theory and measurement coincide
+    np.testing.assert_allclose(un["eps_g"], un["eps_g_theory"], rtol=1e-10)
+    with pytest.raises(ValueError, match="parameter 'keep'.*is required"):
+        parse_config(text.replace("[axes]\nkeep = [1, 2]\n", ""))

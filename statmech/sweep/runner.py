@@ -49,6 +49,7 @@ class SweepSummary:
     executor: str = ""
     workers: int = 0
     elapsed_s: float = 0.0
+    startup_s: float = 0.0  # starting the executor (cluster, worker processes) within elapsed_s
     results: Path | None = None
     lost_messages: list = field(default_factory=list)
 
@@ -383,7 +384,9 @@ def run_sweep(config, out, *, scheduler=None, workers=None, executor: str = "aut
         return summary
 
     engine = get_engine(cfg.engine)
+    t_start = time.perf_counter()
     ex = _make_executor(executor, None if executor == "inline" else workers, scheduler)
+    summary.startup_s = time.perf_counter() - t_start
     summary.executor, summary.workers = ex.name, ex.workers
     window = max_in_flight or max(8, 4 * ex.workers)  # bounded: a million-run sweep is not a million futures
     from tqdm import tqdm  # plain text bar (tqdm.auto wants ipywidgets in notebooks)
