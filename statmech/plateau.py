@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 __all__ = ["Plateau", "detect_plateau", "plateau_height", "plateau_lengths", "PlateauScan", "LogFit",
-           "fit_log_slope", "ode_curve", "DEFAULT_REL_TOL"]
+           "fit_log_slope", "ode_curve", "simulation_curve", "DEFAULT_REL_TOL"]
 
 DEFAULT_REL_TOL = 0.05
 
@@ -156,6 +156,36 @@ def ode_curve(state, *, eta, eta_v=0.0, sigma=0.0, alpha_max, points=400, activa
     if res.status != 0:
         raise ValueError(f"the ODE integration failed: {res.message}")
     return res.alpha, res.eps_g
+
+
+def simulation_curve(K, M, *, eta, eta_v=0.0, sigma=0.0, vstar=1.0, activation="erf", points=400):
+    """A ``curve(N, seed, alpha_max) -> (alpha, eps_g)`` for :func:`plateau_lengths` from finite-N SGD.
+
+    Runs ``statmech.simulate`` from ``Weights.random(K, M, N, vstar, seed)``
+    (v replaced by vstar for the soft committee machine, as for the ODE) with
+    input stream ``seed``; eps_g is that of the measured order parameters at
+    ``points`` equally spaced times. ImportError if the simulator is missing.
+    """
+    from .fixed_points import _scm_v
+    from .weights import Weights
+
+    try:
+        from .simulate import simulate
+    except ImportError:
+        from .simulate.run import simulate
+    vstar_arr = np.broadcast_to(np.asarray(vstar, dtype=np.float64), (M,)).copy()
+
+    def curve(N, seed, alpha_max):
+        w = Weights.random(K, M, N, vstar=vstar_arr, seed=seed)
+        if eta_v == 0:
+            w = w.replace(v=_scm_v(K, M, vstar_arr))
+        res = simulate(w, eta=eta, eta_v=eta_v, sigma=sigma, alpha_max=alpha_max, activation=activation,
+                       save_at=np.linspace(0.0, alpha_max, points + 1), seed=seed, progress=False)
+        if res.status != 0:
+            raise ValueError(f"the simulation failed (N={N}, seed={seed}): {res.message}")
+        return res.alpha, res.eps_g
+
+    return curve
 
 
 @dataclass
