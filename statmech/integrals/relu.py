@@ -65,12 +65,18 @@ def i3(caa, cbb, ccc, cab, cac, cbc):
 # conditioning (a near-singular minor mu only moves a singularity to
 # Re w = log(1/mu)); tails are compressed double-exponentially beyond the
 # last possible singularity. Node tables for a few such cut-offs are built
-# once at import.
+# once at import. When every non-zero principal minor is large (all
+# singularities far from [0, 1]), Gauss-Legendre in s with t = 1 - s^2 (which
+# also makes the 1/sqrt(1 - t) of a repeated field analytic) needs only 16 or
+# 24 nodes; thresholds measured on 2400 random covariances with repeated-index
+# patterns, worst error 3e-13 (16 nodes, mu >= 0.03) and 6e-15 (24, mu >= 0.01).
 
 _I4_H = 0.35         # trapezoidal step in x; error ~ exp(-c / h), c ~ 10 measured: ~1e-14 relative
 _I4_XL = -2.5        # left singularities of the integrand have Re w >= -log 4 = -1.39
 _I4_XR0 = 2.5        # right cut-offs x_r = 2.5, 4.5, ..., 40.5 >= log(1/mu) + 2.5
 _I4_NTAB = 20
+_I4_MU16, _I4_MU24 = 3e-2, 1e-2      # smallest-minor bound mu above which 16 / 24 Gauss-Legendre nodes suffice
+_I4_GL = ((_I4_MU16, 16), (_I4_MU24, 24))
 
 
 def _i4_nodes():
@@ -90,10 +96,15 @@ def _i4_nodes():
         keep = wt > 1e-300
         tabs.append((t[keep], tc[keep], wt[keep]))
         nmax = max(nmax, int(keep.sum()))
-    T = np.zeros((_I4_NTAB, nmax))
-    TC = np.zeros((_I4_NTAB, nmax))
-    WT = np.zeros((_I4_NTAB, nmax))
-    N = np.zeros(_I4_NTAB, dtype=np.int64)
+    for _, n in _I4_GL:
+        x, w = np.polynomial.legendre.leggauss(n)
+        sn, ws = 0.5 * (1.0 + x), 0.5 * w
+        tabs.append((1.0 - sn * sn, sn * sn, 2.0 * sn * ws))   # t = 1 - s^2, dt = 2 s ds
+    ntab = len(tabs)
+    T = np.zeros((ntab, nmax))
+    TC = np.zeros((ntab, nmax))
+    WT = np.zeros((ntab, nmax))
+    N = np.zeros(ntab, dtype=np.int64)
     for k, (t, tc, wt) in enumerate(tabs):
         n = t.shape[0]
         T[k, :n], TC[k, :n], WT[k, :n], N[k] = t, tc, wt, n
@@ -199,18 +210,29 @@ def i4(caa, cbb, ccc, cdd, cab, cac, cad, cbc, cbd, ccd):
         best = d23; e4 = (e2 * e3 - x23 * x23) / d23
     e4 = _pos(min(e4, e0, e1, e2, e3, d01 * d23, d02 * d13, d03 * d12))
     # smallest positive minor -> lower bound on the smallest eigenvalue mu of a
-    # principal submatrix (mu >= det / lambda_max^(n-1)) -> where the
-    # integrand's singularity closest to t = 1 sits (Re w = log(1/mu))
+    # principal submatrix, mu >= det / lambda_max^(n-1) with lambda_max bounded by
+    # Gershgorin -> where the singularity closest to t = 1 sits (Re w = log(1/mu))
+    gmax = 1.0 + max(abs(r01) + abs(r02) + abs(r03), abs(r01) + abs(r12) + abs(r13),
+                     abs(r02) + abs(r12) + abs(r23), abs(r03) + abs(r13) + abs(r23))
     mu = 1.0
-    for v, f in ((d01, 0.5), (d02, 0.5), (d03, 0.5), (d12, 0.5), (d13, 0.5), (d23, 0.5),
-                 (e0, 1.0 / 9.0), (e1, 1.0 / 9.0), (e2, 1.0 / 9.0), (e3, 1.0 / 9.0), (e4, 1.0 / 64.0)):
-        if v > 0.0 and v * f < mu:
-            mu = v * f
-    k = int(math.ceil(0.5 * (math.log(1.0 / mu) - _I4_XR0 + 2.5))) if mu < 1.0 else 0
-    if k < 0:
-        k = 0
-    if k >= _I4_NTAB:
-        k = _I4_NTAB - 1
+    for v in (d01, d02, d03, d12, d13, d23):
+        if v > 0.0 and v / gmax < mu:
+            mu = v / gmax
+    for v in (e0, e1, e2, e3):
+        if v > 0.0 and v / (gmax * gmax) < mu:
+            mu = v / (gmax * gmax)
+    if e4 > 0.0 and e4 / (gmax * gmax * gmax) < mu:
+        mu = e4 / (gmax * gmax * gmax)
+    if mu >= _I4_MU16:
+        k = _I4_NTAB          # Gauss-Legendre, 16 nodes
+    elif mu >= _I4_MU24:
+        k = _I4_NTAB + 1      # Gauss-Legendre, 24 nodes
+    else:
+        k = int(math.ceil(0.5 * (math.log(1.0 / mu) - _I4_XR0 + 2.5)))
+        if k < 0:
+            k = 0
+        if k >= _I4_NTAB:
+            k = _I4_NTAB - 1
     s2 = d01 + d02 + d03 + d12 + d13 + d23
     s3 = e0 + e1 + e2 + e3
     total = 0.0
