@@ -1,7 +1,7 @@
 """``statmech curve``: integrate the order-parameter ODEs and write a learning curve."""
 from __future__ import annotations
 
-from ._common import add_teacher_student_args, out_dir, positive_float
+from ._common import add_teacher_student_args, out_dir, positive_float, positive_int
 
 
 def register(sub):
@@ -24,6 +24,16 @@ def register(sub):
     p.add_argument("--atol", type=positive_float, default=1e-10, help="dopri5 absolute tolerance (default 1e-10)")
     p.add_argument("--points", type=int, default=200, help="log-spaced save points (default 200)")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    p.add_argument("--prune", metavar="SCHEME", action="append",
+                   help="also write eps_g of the network pruned at each saved alpha by SCHEME (one of "
+                        "random-node, importance-node, dpp-node, random-edge, importance-edge, dpp-edge, or all; "
+                        "repeatable) as columns pruned_<scheme> of curve.csv and lines of curve.png")
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument("--keep", type=positive_int, metavar="k",
+                        help="units kept by node schemes; edge schemes keep the matched e = round((kN+k-K)/K) "
+                             "edges per unit, N = --N")
+    budget.add_argument("--fraction", type=positive_float, metavar="c",
+                        help="fraction of edges kept by edge schemes (0 < c <= 1); node schemes keep c*K units")
     p.set_defaults(func=run)
 
 
@@ -35,6 +45,15 @@ def run(args):
 
     if args.points < 2:
         raise ValueError(f"--points must be >= 2, got {args.points}")
+    schemes = None
+    if args.prune:
+        from ..dynamics import parse_schemes
+
+        if args.keep is None and args.fraction is None:
+            raise ValueError("--prune needs a budget: --keep k (units kept) or --fraction c (edges kept)")
+        schemes = parse_schemes("all" if "all" in args.prune else args.prune)
+    elif args.keep is not None or args.fraction is not None:
+        raise ValueError("--keep and --fraction are budgets for --prune SCHEME")
     if args.init_state:
         state = State.load(args.init_state)
         init = {"init_state": str(args.init_state)}
@@ -46,12 +65,28 @@ def run(args):
                     method=args.method, dt=args.dt, rtol=args.rtol, atol=args.atol)
     out = out_dir(args.out)
     params = dict(res.params, **init, status=res.status, message=res.message, nfev=res.nfev)
-    write_table(out / "curve.csv", {"alpha": res.alpha, "eps_g": res.eps_g}, params,
-                descriptions={"eps_g": "noise-free generalisation error (test loss on noisy labels adds sigma^2/2)"})
+    columns = {"alpha": res.alpha, "eps_g": res.eps_g}
+    descriptions = {"eps_g": "noise-free generalisation error (test loss on noisy labels adds sigma^2/2)"}
+    lines = [(f"ODE ({args.method})", res.alpha, res.eps_g)]
+    extra = ""
+    if schemes and len(res.alpha):
+        from ..dynamics import pruned_along
+
+        pc = pruned_along(res, schemes, keep=args.keep, keep_fraction=args.fraction, N=args.N,
+                          activation=args.activation)
+        columns = pc.columns()
+        for s in pc.eps_g:
+            descriptions[f"pruned_{s}"] = (f"noise-free eps_g of the network pruned by {s} at this alpha "
+                                           f"(statmech.pruning.pruned_error, N -> infinity)")
+            lines.append((f"pruned at alpha: {s}", res.alpha, pc.eps_g[s]))
+        params.update(prune=list(pc.eps_g), keep=args.keep, fraction=args.fraction,
+                      prune_budgets=pc.budget, prune_message=pc.message)
+        extra = f"; pruned curves for {len(pc.eps_g)} schemes ({sum(pc.seconds.values()):.2f} s)"
+    write_table(out / "curve.csv", columns, params, descriptions=descriptions)
     if len(res.alpha):
         res.final.save(out / "final_state.npz")
-        learning_curve([(f"ODE ({args.method})", res.alpha, res.eps_g)], out / "curve.png",
+        learning_curve(lines, out / "curve.png",
                        title=f"K={state.K}, M={state.M}, eta={args.eta}, eta_v={args.eta_v}, sigma={args.sigma}")
-    print(f"{res.message}; eps_g({res.alpha[-1]:.6g}) = {res.eps_g[-1]:.6g}; wrote {out}/curve.csv, "
+    print(f"{res.message}; eps_g({res.alpha[-1]:.6g}) = {res.eps_g[-1]:.6g}{extra}; wrote {out}/curve.csv, "
           f"final_state.npz, curve.png")
     return 0 if res.status == 0 else 1
