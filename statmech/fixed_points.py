@@ -40,6 +40,15 @@ eta_c is reachable from such perturbations (checked by integration in the
 tests). For ReLU the integrals are not smooth at the boundary: the Jacobian
 there is not supported.
 
+**What the analysis finds** (erf, T = I, v* = 1; README "Fixed points and
+plateaus"): at eta > 0 the symmetric ansatz has two plateau solutions, with
+identical students (q = c, on the PSD boundary) and with distinct students
+(q > c, a single unstable direction: the one learning curves visit); they
+merge as eta -> 0 into Saad & Solla's plateau (:func:`saad_solla_plateau`).
+With output noise and L >= 2 surplus units (soft committee) the symmetric
+'specialised' solution is unstable and no finite stable state exists (pairs
+of surplus units turn anti-parallel with growing norms).
+
 **Small-learning-rate limit.** ``eta = 0`` (soft committee machine only)
 means the limit eta -> 0 of F / eta: the O(eta) part of F, extracted exactly
 from two evaluations, F_1 = (4 F(eta=1) - F(eta=2)) / 2, since F is a
@@ -671,12 +680,6 @@ def find_fixed_points(K, M, *, eta, eta_v=0.0, sigma=0.0, T=None, vstar=None, ac
     points, failed = [], {}
     symmetric = _teacher_is_symmetric(T, vstar)
 
-    def attempt(label, fn):
-        try:
-            points.append(fn())
-        except ValueError as exc:
-            failed[label] = str(exc)
-
     if symmetric:
         try:
             points.extend(plateau_fixed_points(K, M, eta=eta, eta_v=eta_v, sigma=sigma, T=T, vstar=vstar,
@@ -686,20 +689,21 @@ def find_fixed_points(K, M, *, eta, eta_v=0.0, sigma=0.0, T=None, vstar=None, ac
     else:
         failed["plateau"] = "the plateau ansatz needs a permutation-symmetric teacher"
     if K >= M:
-        attempt("asymptotic", lambda: asymptotic_fixed_point(
-            K, M, eta=eta, eta_v=eta_v, sigma=sigma, T=T, vstar=vstar, activation=activation, tol=tol))
+        try:
+            points.append(asymptotic_fixed_point(K, M, eta=eta, eta_v=eta_v, sigma=sigma, T=T, vstar=vstar,
+                                                 activation=activation, tol=tol))
+        except ValueError as exc:
+            failed["asymptotic"] = str(exc)
     else:
         failed["asymptotic"] = f"no specialised state with fewer student than teacher units (K={K} < M={M})"
     rng = np.random.default_rng(seed)
     for s in range(int(starts)):
         B = rng.uniform(0, 1, (K, M)) * rng.choice([0.3, 1.0], size=(K, 1))
         sig = rng.uniform(0.05, 0.5)
-        L = np.linalg.cholesky(T)
-        # W = B W* + sig G with W* rows having Gram T: R = B T, Q = B T B^T + sig^2 I
+        # W = B W* + sig G (G orthogonal to the teacher span): R = B T, Q = B T B^T + sig^2 I
         R = B @ T
         Q = B @ T @ B.T + sig ** 2 * np.eye(K)
         v = (np.full(K, np.sum(vstar) / K) if train_v else _scm_v(K, M, vstar))
-        del L
         try:
             fp = find_fixed_point(State(Q=Q, R=R, T=T, v=v, vstar=vstar), eta=eta, eta_v=eta_v, sigma=sigma,
                                   ansatz="full", activation=activation, tol=tol, kind=f"start {s}")
