@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 import pytest
-from scipy import stats
+from scipy import special, stats
 
 from statmech import State, Weights, integrate
 from statmech.integrals import I2, I3
@@ -110,6 +110,38 @@ def test_expected_one_step_increment_matches_integrals(activation):
         se = est.std(axis=0, ddof=1) / np.sqrt(n)
         # 4.5 standard errors: 15 entries compared, a false alarm has probability ~1e-4
         assert np.all(np.abs(mean - pred) < 4.5 * se), (activation, mean, pred, se)
+
+
+def _numpy_sgd(activation, W, v, Wstar, vstar, draws, eta, eta_v, sigma):
+    """theory.md section 1 written plainly in numpy, one sample per step (the reference)."""
+    g = {"erf": lambda u: special.erf(u / np.sqrt(2)), "linear": lambda u: u, "relu": lambda u: np.maximum(u, 0)}
+    gp = {"erf": lambda u: np.sqrt(2 / np.pi) * np.exp(-u**2 / 2), "linear": np.ones_like,
+          "relu": lambda u: (u > 0).astype(float)}
+    N = W.shape[1]
+    for d in draws:
+        x, zeta = d[:N], d[N]
+        lam, nu = W @ x / np.sqrt(N), Wstar @ x / np.sqrt(N)
+        delta = vstar @ g[activation](nu) + sigma * zeta - v @ g[activation](lam)
+        W, v = (W + np.outer(eta / np.sqrt(N) * v * gp[activation](lam) * delta, x),
+                v + eta_v / N * g[activation](lam) * delta)
+    return W, v
+
+
+@pytest.mark.parametrize("activation", ["erf", "linear", "relu"])
+def test_compiled_steps_equal_plain_numpy(activation):
+    """Fed the same inputs (N + 1 normals per step: x, then zeta), numba and numpy agree to rounding."""
+    K, M, N, steps = 4, 3, 37, 300  # N not a multiple of 4 or 8: the remainder loops run too
+    w = Weights.random(K, M, N, vstar=[2.0, -1.0, 0.5], seed=3)
+    s = seed_state(9, 0)
+    draws = [standard_normal(s, N + 1) for _ in range(steps)]
+    W, v = w.W.copy(), w.v.copy()
+    done = sgd_steps(ACT[activation], W, v, w.Wstar, w.vstar, seed_state(9, 0), steps, 0.3, 0.2, 0.4,
+                     *fresh_buffers(K, N))
+    assert done == steps
+    W_ref, v_ref = _numpy_sgd(activation, w.W, w.v, w.Wstar, w.vstar, draws, 0.3, 0.2, 0.4)
+    # rounding only: 300 steps of O(1) updates, float64 (different summation order)
+    assert np.allclose(W, W_ref, rtol=0, atol=1e-11) and np.allclose(v, v_ref, rtol=0, atol=1e-11)
+    assert not np.allclose(W, w.W, atol=1e-3)  # and the weights did move
 
 
 # ------------------------------------------------------------- ODE vs simulation

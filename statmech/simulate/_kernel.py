@@ -73,42 +73,98 @@ def _dot(a, b, n):
     return ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
 
 
+@njit(cache=True, inline="always")
+def _dot4(a, b, n):
+    """sum_i a[i] b[i] in exactly the order of the fused update loop of :func:`sgd_steps`."""
+    a0 = 0.0
+    a1 = 0.0
+    a2 = 0.0
+    a3 = 0.0
+    n4 = n - n % 4
+    for i in range(0, n4, 4):
+        a0 += a[i] * b[i]
+        a1 += a[i + 1] * b[i + 1]
+        a2 += a[i + 2] * b[i + 2]
+        a3 += a[i + 3] * b[i + 3]
+    for i in range(n4, n):
+        a0 += a[i] * b[i]
+    return (a0 + a1) + (a2 + a3)
+
+
 @njit(cache=True)
-def sgd_steps(act, W, v, Wstar, vstar, s, nsteps, eta, eta_v, sigma, x, lam, cw, cv):
+def sgd_steps(act, W, v, Wstar, vstar, s, nsteps, eta, eta_v, sigma, x, xn, lam, g, cw, cv):
     """Run ``nsteps`` online SGD steps in place on (W, v) and the RNG state s.
 
-    ``x`` (N + 1), ``lam``, ``cw``, ``cv`` (K) are work buffers; x[N] is the
-    label noise zeta. Returns the number of steps done: fewer than ``nsteps``
-    only when Delta stopped being finite (the step that saw it is not applied).
+    ``x``, ``xn`` (N + 1) and ``lam``, ``g``, ``cw``, ``cv`` (K) are work
+    buffers; x[N] is the label noise zeta of the step. The update of w_k is
+    fused with the field w_k . x' of the next input x' (drawn first), so W
+    is read once per step; the inputs are still drawn in step order, so the
+    stream, and the result, do not depend on how steps are split into calls.
+    Returns the number of steps done: fewer than ``nsteps`` only when Delta
+    stopped being finite (the step that saw it is not applied).
     """
     K, N = W.shape
     M = Wstar.shape[0]
+    if nsteps <= 0:
+        return 0
     inv_sqrt_n = 1.0 / math.sqrt(N)
     lr_w = eta * inv_sqrt_n
     lr_v = eta_v / N
+    n4 = N - N % 4
+    fill_normals(s, x, N + 1)
+    for k in range(K):
+        # the same summation order as the fused loop below: a run does not depend on where calls split it
+        lam[k] = _dot4(W[k], x, N) * inv_sqrt_n
     for t in range(nsteps):
-        fill_normals(s, x, N + 1)
         y = sigma * x[N]
         for m in range(M):
             y += vstar[m] * _g(act, _dot(Wstar[m], x, N) * inv_sqrt_n)
         phi = 0.0
         for k in range(K):
-            lk = _dot(W[k], x, N) * inv_sqrt_n
-            lam[k] = lk
-            phi += v[k] * _g(act, lk)
+            g[k] = _g(act, lam[k])
+            phi += v[k] * g[k]
         delta = y - phi
         if not (abs(delta) < 1e300):  # inf or NaN: stop before it reaches the weights
             return t
         # both increments from the pre-step snapshot (W, v)
         for k in range(K):
             cw[k] = lr_w * v[k] * _gprime(act, lam[k]) * delta
-            cv[k] = lr_v * _g(act, lam[k]) * delta
+            cv[k] = lr_v * g[k] * delta
+        last = t == nsteps - 1
+        if not last:
+            fill_normals(s, xn, N + 1)
         for k in range(K):
             c = cw[k]
             Wk = W[k]
-            for i in range(N):
-                Wk[i] += c * x[i]
+            if last:
+                for i in range(N):
+                    Wk[i] += c * x[i]
+            else:
+                # w_k += c x and lambda_k' = w_k . x' / sqrt(N) in one pass, four fixed partial sums
+                a0 = 0.0
+                a1 = 0.0
+                a2 = 0.0
+                a3 = 0.0
+                for i in range(0, n4, 4):
+                    w0 = Wk[i] + c * x[i]
+                    w1 = Wk[i + 1] + c * x[i + 1]
+                    w2 = Wk[i + 2] + c * x[i + 2]
+                    w3 = Wk[i + 3] + c * x[i + 3]
+                    Wk[i] = w0
+                    Wk[i + 1] = w1
+                    Wk[i + 2] = w2
+                    Wk[i + 3] = w3
+                    a0 += w0 * xn[i]
+                    a1 += w1 * xn[i + 1]
+                    a2 += w2 * xn[i + 2]
+                    a3 += w3 * xn[i + 3]
+                for i in range(n4, N):
+                    w0 = Wk[i] + c * x[i]
+                    Wk[i] = w0
+                    a0 += w0 * xn[i]
+                lam[k] = ((a0 + a1) + (a2 + a3)) * inv_sqrt_n
             v[k] += cv[k]
+        x, xn = xn, x
     return nsteps
 
 
@@ -137,5 +193,5 @@ def test_loss_kernel(act, W, v, Wstar, vstar, sigma, s, P, x):
 
 
 def fresh_buffers(K: int, N: int):
-    """Work buffers for :func:`sgd_steps` (x of length N + 1, three of length K)."""
-    return np.empty(N + 1), np.empty(K), np.empty(K), np.empty(K)
+    """Work buffers for :func:`sgd_steps`: two of length N + 1, four of length K."""
+    return np.empty(N + 1), np.empty(N + 1), np.empty(K), np.empty(K), np.empty(K), np.empty(K)

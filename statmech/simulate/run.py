@@ -330,7 +330,8 @@ def simulate(weights: Weights | None, *, eta: float, eta_v: float | None = None,
         rng = seed_state(seed, TRAIN_STREAM)
         step = 0
 
-    x, lam, cw, cv = fresh_buffers(K, N)
+    buffers = fresh_buffers(K, N)
+    x = buffers[0]
     chunk = max(1, _CHUNK_WORK // (N * (2 * K + M + 1)))
     total = int(steps_plan[-1])
     good_W, good_v = W.copy(), v.copy()
@@ -372,7 +373,7 @@ def simulate(weights: Weights | None, *, eta: float, eta_v: float | None = None,
                         raise _Stop
                     n = min(chunk, target - step)
                     t0 = time.perf_counter()
-                    done = int(sgd_steps(act, W, v, Wstar, vstar, rng, n, eta, eta_v, sigma, x, lam, cw, cv))
+                    done = int(sgd_steps(act, W, v, Wstar, vstar, rng, n, eta, eta_v, sigma, *buffers))
                     sgd_seconds += time.perf_counter() - t0
                     bad = _check_weights(W, v, N, max_abs)
                     if done < n or bad:
