@@ -170,7 +170,8 @@ def save_steps(save_at, alpha_max: float, N: int) -> np.ndarray:
 def _sigint_flag():
     """Turn Ctrl-C into a flag checked between chunks (a second Ctrl-C raises at once)."""
     flag = {"stop": False}
-    if threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        # not allowed off the main thread; SIG_IGN: a worker process whose parent decides when to stop
         yield flag
         return
 
