@@ -9,9 +9,10 @@ zeta ~ N(0, 1) drawn in the loop:
     v_k     += (eta_v / N) g(lambda_k) Delta
 
 Both increments are computed from the pre-step (W, v) before either is
-applied. Dot products use eight fixed partial sums (no fastmath): the order of
-every floating-point operation is fixed by the source, so a run is bit for bit
-reproducible whatever the vector width or array alignment.
+applied. Dot products use a fixed number of partial sums combined in a fixed
+tree (no fastmath): the order of every floating-point operation is fixed by
+the source, so a run is bit for bit reproducible whatever the vector width or
+array alignment.
 """
 from __future__ import annotations
 
