@@ -706,7 +706,7 @@ def find_fixed_points(K, M, *, eta, eta_v=0.0, sigma=0.0, T=None, vstar=None, ac
         v = (np.full(K, np.sum(vstar) / K) if train_v else _scm_v(K, M, vstar))
         try:
             fp = find_fixed_point(State(Q=Q, R=R, T=T, v=v, vstar=vstar), eta=eta, eta_v=eta_v, sigma=sigma,
-                                  ansatz="full", activation=activation, tol=tol, kind=f"start {s}")
+                                  ansatz="full", activation=activation, tol=tol, kind=f"multi-start root {s}")
         except ValueError as exc:
             failed[f"start {s}"] = str(exc)
             continue

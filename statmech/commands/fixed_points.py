@@ -77,8 +77,13 @@ def run_fixed_points(args):
               f"eps_g is noise-free, eigenvalues are rates per unit {'eta*alpha' if args.eta == 0 else 'alpha'}")
         for p in found.points:
             print(p.summary())
+        starts = [name for name in found.failed if name.startswith("start ")]
         for name, why in found.failed.items():
-            print(f"{name}: not found: {why}")
+            if name not in starts:
+                print(f"{name}: not found: {why}")
+        if starts:
+            print(f"{len(starts)} of {args.starts} random starts gave no valid root (outside the PSD cone or not "
+                  "converged; --json lists why)")
     return 0 if found.points else 1
 
 
