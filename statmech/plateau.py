@@ -20,7 +20,11 @@ largest positive eigenvalue of the plateau fixed point), so the time to leave
 is const + ln(sqrt N) / lambda: the length grows like (1 / (2 lambda)) ln N.
 :func:`plateau_lengths` measures it from the ODE (or from simulations with a
 callable), and :func:`fit_log_slope` fits length = a + b ln N with the
-standard error of b.
+standard error of b. Measured (K = M = 2 soft committee, eta = 0.5): b =
+17.5 +- 2.1 (ODE, N = 1e3..1e7) and 19.2 +- 3.3 (SGD, N = 100..1600) against
+1/(2 lambda) = 15.8: curves approach the plateau fixed point only at its
+slowest stable rate (0.002) and the growth rate along the part of the
+plateau they visit is about 10% below lambda (Jacobian along the curve).
 """
 from __future__ import annotations
 
