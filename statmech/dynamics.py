@@ -37,7 +37,7 @@ from .state import State
 from .weights import Weights
 
 __all__ = ["PrunedCurves", "pruned_along", "resolve_budget", "parse_schemes", "RetrainResult", "retrain_nodes",
-           "retrain_scheme", "prune_real", "retrain_ode", "RetrainCheck", "retrain_check"]
+           "retrain_scheme", "prune_real", "retrain_ode", "RetrainCheck", "retrain_check", "simulate_pruned_along"]
 
 
 # ---------------------------------------------------------------- budgets
@@ -425,3 +425,74 @@ def retrain_check(weights: Weights, mask=None, *, seeds=5, seed: int = 0, eta: f
                         params=dict(N=weights.N, K=weights.K, seeds=sim.n_runs, masked=mask is not None, eta=eta,
                                     eta_v=eta if eta_v is None else eta_v, sigma=sigma, alpha_max=alpha_max,
                                     activation=activation))
+
+
+# ------------------------------------------- pruning real SGD students along alpha
+def simulate_pruned_along(weights: Weights, schemes="all", keep=None, *, keep_fraction=None, save_at, seeds=5,
+                          seed: int = 0, eta: float, eta_v=None, sigma: float = 0.0, activation: str = "erf",
+                          n_masks: int = 10, importance: str = "abs-v", progress=None) -> dict:
+    """Finite-N counterpart of :func:`pruned_along`: SGD students pruned with real masks at each time.
+
+    Each of ``seeds`` runs trains ``weights`` by online SGD (``statmech.simulate``)
+    from one save time to the next (segment i of run r uses the input stream
+    (seed, r, i)); at each time the real weights are pruned with ``n_masks``
+    masks of every scheme (:func:`prune_real`; one for importance schemes) and
+    scored by eps_g of the pruned order parameters (exact for Gaussian inputs).
+    Returns {"alpha", "unpruned": (mean, stderr), scheme: (mean, stderr)}: the
+    mask-averaged error per run, then mean and standard error over runs.
+    Ctrl-C keeps the finished runs.
+    """
+    from . import prune_weights as pw
+    from .simulate import simulate
+
+    schemes = parse_schemes(schemes)
+    if not isinstance(weights, Weights):
+        raise TypeError(f"weights must be a statmech.Weights, got {type(weights).__name__}")
+    for s in schemes:
+        resolve_budget(s, weights.K, keep, keep_fraction, weights.N)
+    times = np.asarray(save_at, dtype=np.float64)
+    if times.ndim != 1 or times.size == 0 or np.any(np.diff(times) <= 0) or times[0] < 0:
+        raise ValueError("save_at must be a non-empty increasing sequence of times >= 0")
+    n_runs = int(seeds)
+    from tqdm.auto import tqdm
+
+    per = {s: [] for s in ("unpruned",) + schemes}
+    bar = tqdm(total=n_runs * times.size, disable=(None if progress is None else not progress),
+               desc="SGD pruned along alpha", leave=False)
+    try:
+        for r in range(n_runs):
+            rng = np.random.default_rng((seed, r, 10**6))
+            w, now = weights, 0.0
+            rows = {s: [] for s in per}
+            for i, t in enumerate(times):
+                if t > now:
+                    res = simulate(w, eta=eta, eta_v=eta_v, sigma=sigma, alpha_max=t - now, save_at=[t - now],
+                                   activation=activation, seed=(seed, r, i), progress=False)
+                    if res.status != 0:
+                        raise ValueError(f"SGD run {r} failed: {res.message}")
+                    w, now = res.weights, t
+                rows["unpruned"].append(pw.pruned_eps_g(w.W, w.v, w.Wstar, w.vstar, activation=activation))
+                for s in schemes:
+                    n = 1 if s.startswith("importance") else n_masks
+                    errs = []
+                    for _ in range(n):
+                        p, _m = prune_real(w, s, keep, keep_fraction=keep_fraction, importance=importance, rng=rng,
+                                           activation=activation)
+                        errs.append(pw.pruned_eps_g(p.W, p.v, p.Wstar, p.vstar, activation=activation))
+                    rows[s].append(float(np.mean(errs)))
+                bar.update(1)
+            for s in per:
+                per[s].append(rows[s])
+    except KeyboardInterrupt:
+        pass
+    finally:
+        bar.close()
+    done = len(per["unpruned"])
+    if done == 0:
+        raise ValueError("interrupted before the first run finished")
+    out = {"alpha": times, "runs": done}
+    for s, rows in per.items():
+        a = np.array(rows[:done])
+        se = a.std(axis=0, ddof=1) / np.sqrt(done) if done > 1 else np.full(times.size, np.nan)
+        out[s] = (a.mean(axis=0), se)
+    return out
