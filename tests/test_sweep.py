@@ -181,6 +181,15 @@ def test_dask_two_workers_equal_inline_and_resume_does_no_work(tmp_path):
     assert (tmp_path / "dask" / "results.csv").read_bytes() == before
 
 
+def test_without_dask_plain_processes_run_the_sweep(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)  # as if the optional extra were not installed
+    cfg = parse_config('engine = "ode"\n[fixed]\nalpha_max = 5.0\nK = 2\n[axes]\nseed = [0, 1]\n')
+    with pytest.raises(ValueError, match="--scheduler needs dask"):
+        run_sweep(cfg, tmp_path / "a", scheduler="tcp://127.0.0.1:8786")
+    s = run_sweep(cfg, tmp_path / "b", workers=1)
+    assert (s.executor, s.executed) == ("processes", 2)
+
+
 def test_interrupted_sweep_resumes_without_lost_or_duplicated_rows(tmp_path):
     cfg = load_config(write(tmp_path, ODE_GRID))
     out = tmp_path / "out"
@@ -247,35 +256,48 @@ def test_killed_worker_loses_and_duplicates_nothing(tmp_path):
     assert comparable(tmp_path / "out" / "results.csv") == comparable(tmp_path / "ref" / "results.csv")
 
 
-def test_cli_killed_hard_then_resumed(tmp_path):
-    """SIGKILL of the whole `statmech sweep` process (no cleanup at all), then the same command again."""
-    text = ('engine = "ode"\n[fixed]\nK = 3\nM = 2\nalpha_max = 20.0\nmethod = "euler"\ndt = 0.002\n'
-            '[axes]\nseed = { range = [8] }\n')
+def test_cli_ctrl_c_then_hard_kill_then_resume(tmp_path):
+    """`statmech sweep` stopped by Ctrl-C (SIGINT to its process group, as a terminal sends it), then by
+    SIGKILL (no cleanup at all), then the same command again: every run exactly once."""
+    import time
+
+    text = ('engine = "ode"\n[fixed]\nK = 3\nM = 2\nalpha_max = 40.0\nmethod = "euler"\ndt = 0.002\n'
+            '[axes]\nseed = { range = [12] }\n')
     cfg_path = write(tmp_path, text)
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "statmech.cli", "sweep", str(cfg_path), "--out", str(out), "--no-dask",
            "--workers", "1"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-    import time
 
-    deadline = time.time() + 60
-    while time.time() < deadline:
+    def finished():
         try:
-            n = len(rows_by_run(out / "results.csv")[1])
+            return len(rows_by_run(out / "results.csv")[1])
         except (FileNotFoundError, KeyError):
-            n = 0
-        if n >= 2 or proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)  # the client and its worker processes
-    proc.wait()
-    done_before = len(rows_by_run(out / "results.csv")[1])
-    assert 0 < done_before < 8
+            return 0
+
+    def start_and_stop(sig, after):
+        # SIGINT must not be ignored in the child (a non-interactive shell would ignore it in background jobs)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        deadline = time.time() + 60
+        while time.time() < deadline and finished() < after and proc.poll() is None:
+            time.sleep(0.05)
+        os.killpg(proc.pid, sig)
+        _, err = proc.communicate(timeout=60)
+        return proc.returncode, err
+
+    rc, err = start_and_stop(signal.SIGINT, 2)
+    assert rc == 130 and "interrupted" in err and "Traceback" not in err
+    n1 = finished()
+    assert 2 <= n1 < 12
+    rc, _ = start_and_stop(signal.SIGKILL, n1 + 2)
+    assert rc == -signal.SIGKILL
+    n2 = finished()
+    assert n1 < n2 < 12
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
-    assert f"{done_before} already done, {8 - done_before} executed" in res.stdout
+    assert f"{n2} already done, {12 - n2} executed" in res.stdout
     body, runs = rows_by_run(out / "results.csv")
-    assert len(runs) == 8 and len(body) == 8
+    assert len(runs) == 12 and len(body) == 12  # one row per run (alpha_max only), none twice
 
 
 # ------------------------------------------------------------- tables, figures

@@ -9,13 +9,16 @@ was cut mid-write, and submits only the runs that are missing.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import csv
 import io
 import json
 import logging
 import math
 import os
+import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -229,6 +232,23 @@ def _dump_raw(raw) -> str:  # pragma: no cover - configs built from text keep th
 
 
 # ------------------------------------------------------------------- executors
+@contextlib.contextmanager
+def _workers_ignore_sigint():
+    """Start worker processes with SIGINT ignored (inherited), so that a Ctrl-C reaches only the client.
+
+    The client then writes what finished, cancels the rest and shuts the workers down cleanly
+    instead of every worker printing its own KeyboardInterrupt traceback.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
 class _Inline:
     """Runs in this process, one at a time (debugging, tests, and tiny sweeps)."""
 
@@ -265,6 +285,11 @@ class _Processes:
         # forkserver/spawn: a fork of a client that holds threads (tqdm, numba) is not safe
         method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
         self.pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context(method))
+
+    def start(self):
+        """Start every worker process now (the pool starts them lazily otherwise)."""
+        for f in [self.pool.submit(os.getpid) for _ in range(self.workers)]:
+            f.result()
 
     def submit(self, *args):
         return self.pool.submit(execute_run, *args)
@@ -385,7 +410,10 @@ def run_sweep(config, out, *, scheduler=None, workers=None, executor: str = "aut
 
     engine = get_engine(cfg.engine)
     t_start = time.perf_counter()
-    ex = _make_executor(executor, None if executor == "inline" else workers, scheduler)
+    with _workers_ignore_sigint():
+        ex = _make_executor(executor, None if executor == "inline" else workers, scheduler)
+        if isinstance(ex, _Processes):
+            ex.start()
     summary.startup_s = time.perf_counter() - t_start
     summary.executor, summary.workers = ex.name, ex.workers
     window = max_in_flight or max(8, 4 * ex.workers)  # bounded: a million-run sweep is not a million futures
