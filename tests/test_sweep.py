@@ -372,7 +372,7 @@ def test_simulate_engine_rows_match_direct_simulation(tmp_path):
 
     text = ('engine = "simulate"\nrecord = ["eps_g", "test_loss", "eps_g_ode"]\n[fixed]\nK = 3\nM = 2\nN = 100\n'
             'alpha_max = 10.0\nsave_at = [1.0, 10.0]\ntest_size = 100\n[axes]\nseed = [0, 1]\n')
-    s = run_sweep(parse_config(text), tmp_path / "sim", executor="processes", workers=2)
+    s = run_sweep(parse_config(text), tmp_path / "sim", executor="inline")
     assert (s.executed, s.failed) == (2, 0)
     t = select(read_results(tmp_path / "sim"), {"seed": 1})
     direct = simulate(sm.Weights.random(3, 2, 100, vstar=4.0, seed=1), eta=0.5, sigma=0.0, alpha_max=10.0,
