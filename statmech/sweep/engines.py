@@ -174,8 +174,6 @@ def _check_ode(p, where):
         if len(set(s)) != len(s) or min(s) < 0 or max(s) > p["alpha_max"] * (1 + 1e-12):
             raise ValueError(f"{where}: parameter 'save_at' must hold distinct times in [0, alpha_max="
                              f"{p['alpha_max']:g}], got {s}")
-    if p["activation"] == "relu" and p.get("sigma", 0) < 0:  # pragma: no cover - covered by minimum
-        raise ValueError(f"{where}: sigma must be >= 0")
 
 
 def _initial_state(p):
