@@ -216,7 +216,10 @@ def _prepare_out(cfg: SweepConfig, out: Path) -> None:
     else:
         copy.write_text(cfg.text if cfg.text else _dump_raw(cfg.raw))
     engine = get_engine(cfg.engine)
-    side = {"file": RESULTS_FILE, "config": CONFIG_FILE, "engine": cfg.engine, "record": cfg.record,
+    from .. import __version__
+
+    side = {"file": RESULTS_FILE, "config": CONFIG_FILE, "description": cfg.description,
+            "statmech_version": __version__, "engine": cfg.engine, "record": cfg.record,
             "columns": results_header(cfg), "row_keys": list(engine.row_keys),
             "descriptions": {
                 "run_id": "hash of the engine and the run's parameters (stable across reruns)",
