@@ -53,8 +53,16 @@ def i3(caa, cbb, ccc, cab, cac, cbc):
 # conditioned on z_i = z_j = 0, except d_2 d_3 F = s0 s1 s2 s3 (the 4-D orthant
 # probability P4), which Plackett's identity P4' = sum_p rho_p phi2_p P2_p and
 # an integration by parts turn into the same kind of term. Hence
-#   G = 1/(8 pi) + rho_23/16 + int_0^1 g(t) dt
-# with g closed form (see _i4_integrand). All conditional quantities are ratios
+#   G = 1/(8 pi) + rho_23/16 + int_0^1 g(t) dt,
+#   g = rho_01 phi_01 A_01 + sum_{k=0,1; q=2,3} rho_kq sum_{x != k} S^k_{q'x} phi_kx P_kx
+#       + rho_23 (1 - t) sum_p rho_p phi_p P_p,
+# where, at correlation t rho: phi_p = 1/(2 pi sqrt(1 - t^2 rho_p^2)) (density of
+# the pair p at 0), P_p = 1/4 + asin(partial correlation of the other two given
+# p)/(2 pi), A_01 = E[z2^+ z3^+ | z0 = z1 = 0] (arc-cosine kernel of the
+# conditional law), S^k_{q'x} = t rho_q'x - t^2 rho_kq' rho_kx (covariance given
+# z_k = 0, q' the other relu slot; Stein's lemma on z_q'). Derived here from
+# Price (1958) and Plackett (1954); tests/test_integrals.py checks it against
+# Stein's lemma + an independent P4 quadrature and Monte Carlo. All conditional quantities are ratios
 # of minors of R(t); those are polynomials in t and tc = 1 - t with
 # non-negative coefficients (the principal minors of R), so they stay accurate
 # when R is singular (repeated or perfectly correlated fields, which the ODE
@@ -80,6 +88,7 @@ _I4_GL = ((_I4_MU16, 16), (_I4_MU24, 24))
 
 
 def _i4_nodes():
+    """Quadrature tables (t, 1 - t, weight) for the trapezoidal and Gauss-Legendre rules."""
     import numpy as np
     nmax = 0
     tabs = []
