@@ -84,7 +84,7 @@ def pruning_dynamics(curves, path, *, sim_pruned=None, retrained=None, sim_retra
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.grid(True, which="major", alpha=0.3)
-        if ax.lines:
+        if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=6.5, loc="best")
     if title:
         fig.suptitle(title, fontsize=10)
