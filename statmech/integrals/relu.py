@@ -62,8 +62,8 @@ def i3(caa, cbb, ccc, cab, cac, cbc):
 # conditional law), S^k_{q'x} = t rho_q'x - t^2 rho_kq' rho_kx (covariance given
 # z_k = 0, q' the other relu slot; Stein's lemma on z_q'). Derived here from
 # Price (1958) and Plackett (1954); tests/test_integrals.py checks it against
-# Stein's lemma + an independent P4 quadrature and Monte Carlo. All conditional quantities are ratios
-# of minors of R(t); those are polynomials in t and tc = 1 - t with
+# Stein's lemma + an independent P4 quadrature and Monte Carlo.
+# All conditional quantities are ratios of minors of R(t); those are polynomials in t and tc = 1 - t with
 # non-negative coefficients (the principal minors of R), so they stay accurate
 # when R is singular (repeated or perfectly correlated fields, which the ODE
 # produces) and no regularisation is needed: the path never reaches t = 1.
@@ -83,7 +83,8 @@ _I4_H = 0.35         # trapezoidal step in x; error ~ exp(-c / h), c ~ 10 measur
 _I4_XL = -2.5        # left singularities of the integrand have Re w >= -log 4 = -1.39
 _I4_XR0 = 2.5        # right cut-offs x_r = 2.5, 4.5, ..., 40.5 >= log(1/mu) + 2.5
 _I4_NTAB = 20
-_I4_MU16, _I4_MU24 = 3e-2, 1e-2      # smallest-minor bound mu above which 16 / 24 Gauss-Legendre nodes suffice
+# smallest-minor bound mu above which 16 / 24 Gauss-Legendre nodes suffice
+_I4_MU16, _I4_MU24 = 3e-2, 1e-2
 _I4_GL = ((_I4_MU16, 16), (_I4_MU24, 24))
 
 
@@ -99,8 +100,9 @@ def _i4_nodes():
         w = xs + np.exp(xs - xr) - np.exp(_I4_XL - xs)       # w = psi(x)
         dw = 1.0 + np.exp(xs - xr) + np.exp(_I4_XL - xs)     # psi'(x)
         # t = 1 / (1 + e^-w), tc = 1 - t computed separately (accurate near t = 1)
-        t = np.where(w >= 0, 1.0 / (1.0 + np.exp(-np.abs(w))), np.exp(-np.abs(w)) / (1.0 + np.exp(-np.abs(w))))
-        tc = np.where(w >= 0, np.exp(-np.abs(w)) / (1.0 + np.exp(-np.abs(w))), 1.0 / (1.0 + np.exp(-np.abs(w))))
+        e = np.exp(-np.abs(w))
+        t = np.where(w >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+        tc = np.where(w >= 0, e / (1.0 + e), 1.0 / (1.0 + e))
         wt = _I4_H * dw * t * tc                                # dt = t tc dw
         keep = wt > 1e-300
         tabs.append((t[keep], tc[keep], wt[keep]))
