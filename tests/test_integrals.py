@@ -275,8 +275,9 @@ def test_relu_i4_continuous_at_repeated_fields(pattern, rng):
         for i, j in pattern:
             V[i] = W[j] + eps * W[i]
         got = _relu_i4(V @ V.T, (0, 1, 2, 3))
-        # orthant probabilities move like sqrt(1 - rho^2) ~ eps, with constants ~1 at unit scales
-        assert abs(got - exact) < 3.0 * eps, (eps, got, exact)
+        # orthant probabilities move like sqrt(1 - rho^2) ~ eps; the slope is of order
+        # |w_i| |w_j| / (2 pi) ~ 0.1 for these unit-scale rows (measured 0.02-0.1)
+        assert abs(got - exact) < 0.5 * eps, (eps, got, exact)
 
 
 def test_relu_i4_homogeneous_degree_one(rng):
