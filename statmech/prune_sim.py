@@ -79,13 +79,15 @@ def renormalise_rows(W) -> np.ndarray:
 
 @dataclass
 class PruneResult:
-    """Per-mask records (dict of equal-length columns), the weights that were pruned, parameters."""
+    """Per-mask records (dict of equal-length columns), the weights that were pruned (after the
+    pipeline's renormalisation), parameters, theory columns, data moments, the student as given."""
 
     records: dict
     weights: Weights
     params: dict
     theory: dict = field(default_factory=dict)
     moments: object = None  # the prune_weights.DataMoments the kernels came from (None if not needed)
+    trained: Weights | None = None  # the student as given (before the paper pipeline's renormalisation)
 
 
 def _edges(k, K, N):
@@ -194,7 +196,7 @@ def prune_student(weights: Weights, *, n_train: int, pipeline: str = "clean", sc
                   input_covariance="white" if cov is None else "given", activation=activation,
                   renormalised=pipe.renormalise, seed=seed, keep=list(keep), schemes=list(schemes),
                   reweight=list(reweight), deterministic_notes=[m for _, m in notes])
-    res = PruneResult(records=records, weights=wts, params=params, moments=moments)
+    res = PruneResult(records=records, weights=wts, params=params, moments=moments, trained=weights)
     if theory:
         res.theory = theory_predictions(wts, schemes, keep, importance=importance, node_kernel=node_kernel,
                                         beta=beta, eps=eps, activation=activation,

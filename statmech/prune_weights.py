@@ -591,9 +591,15 @@ def test_losses(networks, Wstar, vstar, inputs, n_test: int, *, sigma: float = 0
         rows.append(W)
         vs.append(v)
         seg.append(W.shape[0])
-    Wall = np.vstack(rows + [Wstar])
-    vall = np.concatenate(vs)
-    starts = np.concatenate([[0], np.cumsum(seg)[:-1]])
+    # Node-pruned (and reweighted) networks share their rows with the unpruned W: compute every distinct
+    # row's activations once, then each network's output as a sparse combination of them.
+    from scipy import sparse
+
+    U, inv = np.unique(np.vstack(rows), axis=0, return_inverse=True)
+    inv = np.asarray(inv).ravel()
+    net_of_row = np.repeat(np.arange(len(networks)), seg)
+    B = sparse.csr_matrix((np.concatenate(vs), (inv, net_of_row)), shape=(U.shape[0], len(networks)))
+    Wall = np.vstack([U, Wstar])
     n_net = len(networks)
     g = activation_function(activation)
     rng = np.random.default_rng(rng)
@@ -608,10 +614,9 @@ def test_losses(networks, Wstar, vstar, inputs, n_test: int, *, sigma: float = 0
     try:
         for X in inputs.blocks(n_test, rng, block_size):
             a = g(scale * (X @ Wall.T))
-            y0 = a[:, -Wstar.shape[0]:] @ vstar
+            y0 = a[:, U.shape[0]:] @ vstar
             y = y0 + sigma * rng.standard_normal(X.shape[0]) if sigma > 0 else y0
-            av = a[:, :len(vall)] * vall
-            phi = np.add.reduceat(av, starts, axis=1)
+            phi = np.asarray((B.T @ a[:, :U.shape[0]].T).T)  # (block, n_net)
             loss = 0.5 * (phi - y[:, None]) ** 2
             s1 += loss.sum(0)
             s2 += (loss ** 2).sum(0)

@@ -276,3 +276,17 @@ def test_deterministic_scheme_returns_one_mask_and_says_so(rng):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert pw.sample_masks("importance-node", W, np.ones(3), 2, n_masks=1).shape == (1, 3)
+
+
+def test_test_losses_equal_the_explicit_sum(rng):
+    """Shared rows are computed once: the losses still equal the plain per-network formula."""
+    wts = Weights.random(3, 2, 20, vstar=1.0, seed=9)
+    X = rng.standard_normal((500, 20))
+    mask = pw.random_edge_masks(3, 20, 7, 1, rng)[0]
+    nets = [(wts.W, wts.v), (wts.W[[0, 2]], np.array([0.3, -1.0])), (pw.prune_edges(wts.W, mask), wts.v)]
+    out = pw.test_losses(nets, wts.Wstar, wts.vstar, pw.ArrayInputs(X), 500, block_size=128, progress=False)
+    y = _g(X @ wts.Wstar.T / np.sqrt(20)) @ wts.vstar
+    for t, (W, v) in enumerate(nets):
+        loss = 0.5 * (_g(X @ W.T / np.sqrt(20)) @ v - y) ** 2
+        assert out["test_loss"][t] == pytest.approx(loss.mean(), rel=1e-12)
+        assert out["eps_emp"][t] == pytest.approx(loss.mean(), rel=1e-12)  # sigma = 0

@@ -111,7 +111,7 @@ def run(args):
         if partial["theory"]:
             write_table(out / "prune_sim_theory.csv", partial["theory"], meta, descriptions=_DESCRIPTIONS)
         last = partial["results"][-1]
-        last.weights.save(out / f"student_sigma{last.params['sigma']:g}_seed{last.params['seed'][0]}.npz")
+        last.trained.save(out / f"student_sigma{last.params['sigma']:g}_seed{last.params['seed'][0]}.npz")
 
     import warnings
 

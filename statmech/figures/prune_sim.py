@@ -63,7 +63,7 @@ def reweighting_effect(panels, path, *, measure="eps_g", pdf=False):
     """Pruned error with and without reweighting. ``panels``: list of (title, summary) with columns
     scheme, k, reweight, ``<measure>_mean``, ``<measure>_stderr`` (one sigma each)."""
     plt = pyplot()
-    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), squeeze=False)
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 5.2), squeeze=False)
     styles = {"none": ("o", "-"), "fuse-preactivation": ("s", "--"), "fuse-activation": ("^", "-."),
               "edge-lsq": ("D", "--")}
     for ax, (ttl, summary) in zip(axes[0], panels):
@@ -82,7 +82,9 @@ def reweighting_effect(panels, path, *, measure="eps_g", pdf=False):
         ax.set_ylabel("noisy test loss" if measure == "test_loss" else r"$\epsilon_g$ (noise-free)")
         ax.set_title(ttl, fontsize=10)
         ax.grid(True, which="both", alpha=0.25)
-        ax.legend(fontsize=6)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=7, loc="lower center", ncol=4, bbox_to_anchor=(0.5, -0.02))
+    fig.tight_layout(rect=(0, 0.17, 1, 1))
     return save(fig, path, pdf=pdf)
 
 
@@ -95,7 +97,8 @@ def coordinate_histograms(W, Wstar, C, path, *, check=None, max_units=6, pdf=Fal
     W, Wstar, C = np.asarray(W), np.asarray(Wstar), np.asarray(C)
     K, M = W.shape[0], Wstar.shape[0]
     units = list(range(min(K, max_units)))
-    fig, axes = plt.subplots(2, len(units), figsize=(2.6 * len(units), 5.4), squeeze=False)
+    fig, axes = plt.subplots(3, len(units), figsize=(2.6 * len(units), 8.0), squeeze=False)
+    pks = None if check is None else dict(zip(check["pairs"]["pair"], check["pairs"]["ks"]))
     ks = None if check is None else dict(zip(check["marginals"]["name"], check["marginals"]["ks"]))
     for c, i in enumerate(units):
         ax = axes[0][c]
@@ -111,7 +114,7 @@ def coordinate_histograms(W, Wstar, C, path, *, check=None, max_units=6, pdf=Fal
         # student i against the teacher it overlaps most
         n = int(np.argmax(np.abs(C[i, K:K + M])))
         ax = axes[1][c]
-        ax.hist2d(Wstar[n], W[i], bins=max(10, int(np.sqrt(W.shape[1]) / 1.5)), cmap="Greys")
+        ax.plot(Wstar[n], W[i], ".", ms=1.5, color="0.3", alpha=0.6)
         S = np.array([[C[K + n, K + n], C[K + n, i]], [C[i, K + n], C[i, i]]])
         lam, U = np.linalg.eigh(S)
         th = np.linspace(0, 2 * np.pi, 200)
@@ -122,6 +125,19 @@ def coordinate_histograms(W, Wstar, C, path, *, check=None, max_units=6, pdf=Fal
         ax.set_xlabel(f"$w^*_{{{n}j}}$", fontsize=8)
         ax.set_ylabel(f"$w_{{{i}j}}$", fontsize=8)
         ax.set_title(f"R={C[i, K + n]:.2f}, T={C[K + n, K + n]:.2f}", fontsize=8)
+        ax.tick_params(labelsize=7)
+        # residual given the teacher coordinate: Gaussian with variance Q_ii - R_in^2 / T_nn under the hypothesis
+        ax = axes[2][c]
+        b = C[i, K + n] / C[K + n, K + n]
+        var = max(C[i, i] - C[i, K + n] * b, 1e-300)
+        r = W[i] - b * Wstar[n]
+        x = np.linspace(-4.5, 4.5, 300) * np.sqrt(var)
+        ax.hist(r, bins=max(10, int(np.sqrt(W.shape[1]))), density=True, color="0.7", edgecolor="0.5", lw=0.3)
+        ax.plot(x, np.exp(-x ** 2 / (2 * var)) / np.sqrt(2 * np.pi * var), "r-", lw=1.2)
+        t = f"$w_{{{i}j}} - (R/T) w^*_{{{n}j}}$"
+        if pks:
+            t += f"\nKS={pks[f'w{i}|w*{n}']:.3f}"
+        ax.set_title(t, fontsize=8)
         ax.tick_params(labelsize=7)
     fig.suptitle("coordinates of a trained student vs the hypothesised Gaussian N(0, [[Q,R],[R^T,T]]) (red)",
                  fontsize=9)
