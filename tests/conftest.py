@@ -1,5 +1,12 @@
 """Shared test fixtures. Every random generator in the tests is seeded."""
-import numpy as np
+import os
+
+# pytest -n 2 already fills both cores; a multi-threaded BLAS in each worker
+# oversubscribes them (an eigendecomposition was measured 60x slower so).
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
 import pytest
 
 
