@@ -443,6 +443,20 @@ def test_cli_writes_table_weights_and_figure(tmp_path, capsys):
     assert np.array_equal(cols2["eps_g_mean"], cols["eps_g_mean"])
 
 
+def test_cli_single_seed_has_no_standard_error(tmp_path, capsys):
+    from statmech.cli import main
+    from statmech.io import read_table
+
+    out = tmp_path / "one"
+    assert main(["simulate", "--K", "2", "--M", "1", "--N", "50", "--alpha-max", "1", "--seeds", "1",
+                 "--points", "5", "--out", str(out)]) == 0
+    assert "n/a (one seed)" in capsys.readouterr().out
+    cols, params = read_table(out / "simulation.csv")
+    assert np.all(np.isnan(cols["eps_g_stderr"])) and params["max_abs_z_vs_ode"] is None
+    assert main(["simulate", "--out", str(tmp_path / "x"), "--test-size", "-3"]) == 2
+    assert "--test-size must be an integer >= 0, got -3" in capsys.readouterr().err
+
+
 def test_cli_rejects_bad_numbers(capsys):
     from statmech.cli import main
 

@@ -64,6 +64,8 @@ def run(args):
     ode_eps[: len(ode.eps_g)] = ode.eps_g
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(res.stderr > 0, (res.mean - ode_eps) / res.stderr, 0.0)
+    if res.n_runs < 2:  # no standard error from one run
+        z[:] = np.nan
     cols = {"alpha": res.alpha, "eps_g_mean": res.mean, "eps_g_stderr": res.stderr, "eps_g_ode": ode_eps}
     desc = {"eps_g_mean": "noise-free generalisation error eps_g(Q, R, T, v, vstar) of the measured order "
                           "parameters, mean over seeds",
@@ -102,7 +104,8 @@ def run(args):
 
     i = len(res.alpha) - 1
     print(f"{res.message}; eps_g({res.alpha[i]:.6g}) = {res.mean[i]:.6g} ± {res.stderr[i]:.2g} "
-          f"(ODE {ode_eps[i]:.6g}); max |mean - ODE| / s.e. = {params['max_abs_z_vs_ode']:.3g}; "
+          f"(ODE {ode_eps[i]:.6g}); max |mean - ODE| / s.e. = "
+          + (f"{params['max_abs_z_vs_ode']:.3g}; " if params["max_abs_z_vs_ode"] is not None else "n/a (one seed); ")
           + (f"{sgd_rate:,.0f} SGD steps/s per run; " if sgd_rate else "")
           + f"wrote {out}/simulation.csv, simulation.png, "
           f"initial_weights.npz, final_weights_seed*.npz")
