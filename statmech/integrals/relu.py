@@ -253,7 +253,6 @@ def i4(caa, cbb, ccc, cdd, cab, cac, cad, cbc, cbd, ccd):
         tc = _I4_TC[k, q]
         t2 = t * t
         t3 = t2 * t
-        tt = t * tc
         ttc = t * tc * tc
         tc2 = tc * tc
         tc3 = tc2 * tc
