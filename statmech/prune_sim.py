@@ -258,7 +258,9 @@ def aggregate(records: dict, by=("sigma", "scheme", "k", "reweight"), measures=(
     For each group of ``by`` (plus ``seed``): the mean over masks; then
     ``<m>_mean`` = mean over seeds of those means, ``<m>_stderr`` = their
     standard error across seeds (with one seed: the standard error over
-    masks), ``<m>_mask_stderr`` = the mean within-seed standard error over masks.
+    masks), ``<m>_mask_stderr`` = the mean within-seed standard error over masks,
+    ``<m>_pooled_stderr`` = std / sqrt(n) of all (seed, mask) values pooled (with
+    few seeds the across-seed error is itself uncertain; this one is steadier).
     """
     cols = {c: np.asarray(v) for c, v in records.items()}
     n = len(next(iter(cols.values())))
@@ -269,7 +271,7 @@ def aggregate(records: dict, by=("sigma", "scheme", "k", "reweight"), measures=(
     out["n_seeds"] = []
     out["n_masks"] = []
     for m in measures:
-        for suffix in ("mean", "stderr", "mask_stderr"):
+        for suffix in ("mean", "stderr", "mask_stderr", "pooled_stderr"):
             out[f"{m}_{suffix}"] = []
     for key in keys:
         sel = np.ones(n, dtype=bool)
@@ -293,6 +295,8 @@ def aggregate(records: dict, by=("sigma", "scheme", "k", "reweight"), measures=(
             else:
                 out[f"{m}_stderr"].append(mask_se[0])
             out[f"{m}_mask_stderr"].append(float(np.mean(mask_se)))
+            allx = cols[m][sel].astype(float)
+            out[f"{m}_pooled_stderr"].append(allx.std(ddof=1) / np.sqrt(len(allx)) if len(allx) > 1 else 0.0)
     return {c: np.asarray(v) for c, v in out.items()}
 
 

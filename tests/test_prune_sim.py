@@ -165,6 +165,7 @@ def test_aggregate_over_masks_then_students():
     assert a["eps_g_stderr"][0] == pytest.approx(1.5)          # std(2, 5) / sqrt(2)
     assert a["eps_g_mask_stderr"][0] == pytest.approx(0.5 * (1 / np.sqrt(3) + 0))
     assert a["n_seeds"][0] == 2 and a["n_masks"][0] == 3
+    assert a["eps_g_pooled_stderr"][0] == pytest.approx(np.std([1, 2, 3, 5, 5, 5], ddof=1) / np.sqrt(6))
 
 
 def test_cli_end_to_end_and_bad_input(tmp_path, capsys):
