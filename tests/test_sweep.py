@@ -256,6 +256,29 @@ def test_killed_worker_loses_and_duplicates_nothing(tmp_path):
     assert comparable(tmp_path / "out" / "results.csv") == comparable(tmp_path / "ref" / "results.csv")
 
 
+def test_killed_process_worker_resubmits_without_dask(tmp_path):
+    psutil = pytest.importorskip("psutil")
+    text = ('engine = "ode"\n[fixed]\nK = 3\nM = 2\nalpha_max = 40.0\nmethod = "euler"\ndt = 0.002\n'
+            '[axes]\nseed = { range = [6] }\n')
+    cfg = parse_config(text)
+    killed = []
+
+    def kill_a_worker(run, status):
+        if killed:
+            return
+        # pool workers are forked by the forkserver, a child of this process
+        for child in psutil.Process().children(recursive=True):
+            if child.ppid() != os.getpid():
+                child.kill()
+                killed.append(child.pid)
+                return
+
+    s = run_sweep(cfg, tmp_path / "out", executor="processes", workers=2, on_result=kill_a_worker)
+    assert killed and s.lost == 0 and s.executed == len(cfg)
+    body, runs = rows_by_run(tmp_path / "out" / "results.csv")
+    assert set(runs) == {r.id for r in cfg.runs} and len(body) == len(cfg)
+
+
 def test_cli_ctrl_c_then_hard_kill_then_resume(tmp_path):
     """`statmech sweep` stopped by Ctrl-C (SIGINT to its process group, as a terminal sends it), then by
     SIGKILL (no cleanup at all), then the same command again: every run exactly once."""

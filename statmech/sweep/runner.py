@@ -282,12 +282,15 @@ class _Processes:
     name = "processes"
 
     def __init__(self, workers):
+        self.workers = workers
+        self.pool = self._new_pool()
+
+    def _new_pool(self):
         import multiprocessing as mp
 
-        self.workers = workers
         # forkserver/spawn: a fork of a client that holds threads (tqdm, numba) is not safe
         method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
-        self.pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context(method))
+        return cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context(method))
 
     def start(self):
         """Start every worker process now (the pool starts them lazily otherwise)."""
@@ -295,7 +298,14 @@ class _Processes:
             f.result()
 
     def submit(self, *args):
-        return self.pool.submit(execute_run, *args)
+        try:
+            return self.pool.submit(execute_run, *args)
+        except cf.process.BrokenProcessPool:
+            # a worker process died, which breaks the whole pool: continue on a fresh one
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            with _workers_ignore_sigint():
+                self.pool = self._new_pool()
+            return self.pool.submit(execute_run, *args)
 
     def next_done(self, pending):
         done, _ = cf.wait(list(pending.values()), return_when=cf.FIRST_COMPLETED)
@@ -426,6 +436,7 @@ def run_sweep(config, out, *, scheduler=None, workers=None, executor: str = "aut
     pending: dict = {}
     queue = iter(todo)
     runs = {r.id: r for r in todo}
+    retries: dict = {}
     cancel = False
     try:
         def fill():
@@ -447,6 +458,12 @@ def run_sweep(config, out, *, scheduler=None, workers=None, executor: str = "aut
                 except KeyboardInterrupt:
                     raise
                 except BaseException as exc:  # the worker died or was cancelled: not the run's fault
+                    if isinstance(exc, cf.process.BrokenProcessPool) and retries.get(rid, 0) < 2:
+                        # a dead process broke the pool: resubmit its runs (to a fresh pool; Dask
+                        # reschedules the runs of a dead worker by itself)
+                        retries[rid] = retries.get(rid, 0) + 1
+                        pending[rid] = ex.submit(cfg.engine, run.params, cfg.record)
+                        continue
                     summary.lost += 1
                     summary.lost_messages.append(f"{type(exc).__name__}: {exc}")
                     continue
