@@ -197,3 +197,63 @@ def test_bad_input_messages(six_two):
         dy.prune_real(w, "random-edge", keep_fraction=0.0)
     with pytest.raises(ValueError, match="reweight='optimal' is for node schemes"):
         dy.prune_real(w, "importance-edge", keep=1, reweight="optimal")
+
+
+# ---------------------------------------------------------------- 3. masked retraining vs masked SGD
+def test_masked_sgd_keeps_pruned_weights_zero_and_full_mask_changes_nothing():
+    w = sm.Weights.random(4, 2, 120, vstar=2.0, seed=5)
+    rng = np.random.default_rng(8)
+    mask = rng.random(w.W.shape) < 0.4
+    wm = w.replace(W=np.where(mask, w.W, 0.0))
+    r = simulate(wm, eta=0.5, alpha_max=5.0, seed=2, mask=mask, progress=False)
+    assert r.success
+    assert np.all(r.weights.W[~mask] == 0.0)  # exactly zero, not small
+    assert np.any(r.weights.W[mask] != wm.W[mask])
+    # an all-True mask is the unmasked run, bit for bit
+    a = simulate(w, eta=0.5, alpha_max=5.0, seed=2, progress=False)
+    b = simulate(w, eta=0.5, alpha_max=5.0, seed=2, mask=np.ones(w.W.shape, bool), progress=False)
+    assert np.array_equal(a.weights.W, b.weights.W) and np.array_equal(a.eps_g, b.eps_g)
+
+
+@pytest.mark.parametrize("scheme", ["random-edge", "importance-edge"])
+def test_masked_retraining_ode_matches_masked_sgd(trained_real, scheme):
+    """Edge-pruned real weights (c = 0.5) retrained by masked SGD (16 seeds, N = 400) vs the masked ODE
+    from MaskedState.from_weights of the same weights; tolerance as the node test above."""
+    pruned, mask = dy.prune_real(trained_real, scheme, keep_fraction=0.5, rng=4)
+    chk = dy.retrain_check(pruned, mask, seeds=16, eta=0.5, alpha_max=30.0, save_at=np.geomspace(0.1, 30.0, 15),
+                           workers=2, progress=False)
+    assert chk.params["masked"]
+    allowed = 4 * chk.stderr + 10 * chk.ode / 400
+    assert np.all(np.abs(chk.mean - chk.ode) <= allowed), np.c_[chk.alpha, chk.mean, chk.ode, chk.z]
+    assert max(chk.ode) > 1.3 * min(chk.ode)
+    assert np.median(allowed / chk.ode) < 0.15, allowed / chk.ode
+    # the retrained weights kept their sparsity
+    assert all(np.all(run.weights.W[~mask] == 0.0) for run in chk.sim.runs)
+
+
+@pytest.mark.slow
+def test_masked_deviation_shrinks_like_inverse_sqrt_n():
+    """RMS over 6 seeds and 15 times of (masked SGD run - masked ODE) at N = 500 and 2000, from the
+    6:2 student trained by SGD to alpha = 1600 and pruned by random edge (c = 0.5): the ratio is
+    sqrt(4) = 2 for O(1/sqrt N) fluctuations; [1.4, 2.9] allows the ~20% error of each RMS."""
+    rms = []
+    for N in (500, 2000):
+        tr = simulate(sm.Weights.random(6, 2, N, vstar=4.0, seed=0), eta=0.5, alpha_max=1600.0, seed=0,
+                      progress=False)
+        pruned, mask = dy.prune_real(tr.weights, "random-edge", keep_fraction=0.5, rng=2)
+        chk = dy.retrain_check(pruned, mask, seeds=6, eta=0.5, alpha_max=100.0,
+                               save_at=np.geomspace(0.1, 100.0, 15), progress=False)
+        rms.append(chk.rms)
+    assert 1.4 < rms[0] / rms[1] < 2.9, rms
+
+
+def test_masked_sgd_bad_input():
+    from statmech.simulate import simulate_seeds
+
+    w = sm.Weights.random(3, 2, 40, vstar=1.0, seed=0)
+    with pytest.raises(ValueError, match=r"mask must be a K x N boolean array with the shape of W \(3, 40\), got \(3, 4\)"):
+        simulate(w, eta=0.5, alpha_max=1.0, mask=np.ones((3, 4), bool))
+    with pytest.raises(ValueError, match="mask does not match the weights: some masked-out weights are non-zero"):
+        simulate_seeds(w, seeds=2, eta=0.5, alpha_max=1.0, mask=np.eye(3, 40, dtype=bool))
+    with pytest.raises(ValueError, match="mask must hold booleans"):
+        simulate(w, eta=0.5, alpha_max=1.0, mask=np.full((3, 40), 2))

@@ -9,7 +9,9 @@ zeta ~ N(0, 1) drawn in the loop:
     v_k     += (eta_v / N) g(lambda_k) Delta
 
 Both increments are computed from the pre-step (W, v) before either is
-applied. Dot products use a fixed number of partial sums combined in a fixed
+applied. Masked SGD (edge pruning then retraining; docs/masked_ode.md) adds
+to w_kj only where mask[k, j] is True, so pruned weights stay exactly zero.
+Dot products use a fixed number of partial sums combined in a fixed
 tree (no fastmath): the order of every floating-point operation is fixed by
 the source, so a run is bit for bit reproducible whatever the vector width or
 array alignment.
@@ -26,6 +28,7 @@ from ._rng import fill_normals
 
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_NO_MASK = np.zeros((0, 0), dtype=np.bool_)  # "no mask": plain SGD (a global array is a compile-time constant)
 
 
 @njit(cache=True, inline="always")
@@ -93,8 +96,31 @@ def _dot4(a, b, n):
 
 
 @njit(cache=True)
+def _masked_update(Wk, mk, c, x, xn, last, inv_sqrt_n, N):
+    """w_kj += c x_j where mk[j]; returns the next field w_k . x' / sqrt(N) (0 on the last step).
+
+    The field uses :func:`_dot4`, the summation order of the fused unmasked loop, so an
+    all-True mask reproduces the unmasked run bit for bit.
+    """
+    for i in range(N):
+        if mk[i]:
+            Wk[i] += c * x[i]
+    if last:
+        return 0.0
+    return _dot4(Wk, xn, N) * inv_sqrt_n
+
+
+@njit(cache=True)
 def sgd_steps(act, W, v, Wstar, vstar, s, nsteps, eta, eta_v, sigma, x, xn, lam, g, cw, cv):
+    """Plain SGD: :func:`masked_sgd_steps` without a mask (see there)."""
+    return masked_sgd_steps(act, W, v, Wstar, vstar, s, nsteps, eta, eta_v, sigma, _NO_MASK, x, xn, lam, g, cw, cv)
+
+
+@njit(cache=True)
+def masked_sgd_steps(act, W, v, Wstar, vstar, s, nsteps, eta, eta_v, sigma, mask, x, xn, lam, g, cw, cv):
     """Run ``nsteps`` online SGD steps in place on (W, v) and the RNG state s.
+
+    ``mask``: K x N booleans for masked SGD, or an empty (0, 0) array for plain SGD.
 
     ``x``, ``xn`` (N + 1) and ``lam``, ``g``, ``cw``, ``cv`` (K) are work
     buffers; x[N] is the label noise zeta of the step. The update of w_k is
@@ -112,6 +138,7 @@ def sgd_steps(act, W, v, Wstar, vstar, s, nsteps, eta, eta_v, sigma, x, xn, lam,
     lr_w = eta * inv_sqrt_n
     lr_v = eta_v / N
     n4 = N - N % 4
+    masked = mask.shape[0] > 0
     fill_normals(s, x, N + 1)
     for k in range(K):
         # the same summation order as the fused loop below: a run does not depend on where calls split it
@@ -137,7 +164,11 @@ def sgd_steps(act, W, v, Wstar, vstar, s, nsteps, eta, eta_v, sigma, x, xn, lam,
         for k in range(K):
             c = cw[k]
             Wk = W[k]
-            if last:
+            if masked:
+                lk = _masked_update(Wk, mask[k], c, x, xn, last, inv_sqrt_n, N)
+                if not last:
+                    lam[k] = lk
+            elif last:
                 for i in range(N):
                     Wk[i] += c * x[i]
             else:

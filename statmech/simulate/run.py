@@ -31,7 +31,7 @@ from ..generalisation import eps_g_arrays
 from ..integrals import activation_code
 from ..state import State
 from ..weights import Weights
-from ._kernel import fresh_buffers, sgd_steps, test_loss_kernel
+from ._kernel import fresh_buffers, masked_sgd_steps, sgd_steps, test_loss_kernel
 from ._rng import seed_state
 
 __all__ = ["simulate", "SimulationResult", "save_steps", "DEFAULT_POINTS"]
@@ -192,13 +192,33 @@ def _sigint_flag():
 
 
 def _trajectory_params(weights, eta, eta_v, sigma, activation, alpha_max, steps, seed, test_seed,
-                       test_size, max_abs):
+                       test_size, max_abs, mask=None):
     """The parameters that fix a run's trajectory (compared on resume)."""
-    return dict(K=weights.K, M=weights.M, N=weights.N, eta=eta, eta_v=eta_v, sigma=sigma,
-                activation=activation, alpha_max=alpha_max, save_steps=[int(s) for s in steps],
-                seed=list(seed) if isinstance(seed, tuple) else seed,
-                test_seed=list(test_seed) if isinstance(test_seed, tuple) else test_seed,
-                test_size=test_size, max_abs=max_abs, rng="xoshiro256++/ziggurat256")
+    params = dict(K=weights.K, M=weights.M, N=weights.N, eta=eta, eta_v=eta_v, sigma=sigma,
+                  activation=activation, alpha_max=alpha_max, save_steps=[int(s) for s in steps],
+                  seed=list(seed) if isinstance(seed, tuple) else seed,
+                  test_seed=list(test_seed) if isinstance(test_seed, tuple) else test_seed,
+                  test_size=test_size, max_abs=max_abs, rng="xoshiro256++/ziggurat256")
+    if mask is not None:  # only masked runs carry it: unmasked parameters (and old checkpoints) are unchanged
+        import hashlib
+
+        params["mask"] = "sha256:" + hashlib.sha256(np.packbits(mask).tobytes()).hexdigest()
+        params["mask_fraction"] = float(mask.mean())
+    return params
+
+
+def check_mask(mask, weights: Weights):
+    """The K x N boolean mask of masked SGD, checked against the weights it confines."""
+    arr = np.asarray(mask)
+    if arr.shape != weights.W.shape:
+        raise ValueError(f"mask must be a K x N boolean array with the shape of W {weights.W.shape}, got {arr.shape}")
+    if arr.dtype != np.bool_ and not np.all((arr == 0) | (arr == 1)):
+        raise ValueError("mask must hold booleans (or 0/1)")
+    arr = np.ascontiguousarray(arr, dtype=np.bool_)
+    if np.any(weights.W[~arr] != 0):
+        raise ValueError("mask does not match the weights: some masked-out weights are non-zero "
+                         "(masked SGD keeps them at zero; prune first, e.g. weights.replace(W=W * mask))")
+    return arr
 
 
 # ---------------------------------------------------------------- checkpoints
@@ -245,7 +265,8 @@ def read_checkpoint(path) -> dict:
 def simulate(weights: Weights | None, *, eta: float, eta_v: float | None = None, sigma: float = 0.0,
              alpha_max: float, save_at=None, activation: str = "erf", seed=0, test_seed=None,
              test_size: int = 0, max_abs: float = 1e6, checkpoint=None, resume: bool = False,
-             checkpoint_every: float = 60.0, progress=None, _stop=None, _on_progress=None) -> SimulationResult:
+             checkpoint_every: float = 60.0, progress=None, mask=None, _stop=None,
+             _on_progress=None) -> SimulationResult:
     """Train a K-unit student on an M-unit teacher by online SGD at finite N.
 
     Step rule (theory.md 1): w_k += (eta/sqrt N) v_k g'(lambda_k) Delta x,
@@ -264,6 +285,11 @@ def simulate(weights: Weights | None, *, eta: float, eta_v: float | None = None,
     steps. A run stops with status -1 and a message when Delta or a weight
     stops being finite or Q_ii or |v_i| exceeds ``max_abs``; the results keep
     only checked points, never NaN.
+
+    ``mask``: K x N booleans for masked SGD (edge pruning then retraining):
+    w_kj is updated only where mask[k, j], so weights outside the mask,
+    which must be zero at the start, stay exactly zero. None (default) is
+    plain SGD, bit for bit as without the option.
 
     ``checkpoint``: path of an ``.npz`` written at every save point, every
     ``checkpoint_every`` seconds, and at the end; with ``resume=True`` an
@@ -298,9 +324,10 @@ def simulate(weights: Weights | None, *, eta: float, eta_v: float | None = None,
     if act == 2 and np.any(np.all(weights.W == 0, axis=1)):
         raise ValueError("activation 'relu' needs every student row w_k to be non-zero")
     K, M, N = weights.K, weights.M, weights.N
+    mask = None if mask is None else check_mask(mask, weights)
     steps_plan = save_steps(save_at, alpha_max, N)
     params = _trajectory_params(weights, eta, eta_v, sigma, activation, float(alpha_max), steps_plan, seed,
-                                test_seed, test_size, max_abs)
+                                test_seed, test_size, max_abs, mask)
 
     T = weights.Wstar @ weights.Wstar.T / N
     T = 0.5 * (T + T.T)
@@ -374,7 +401,11 @@ def simulate(weights: Weights | None, *, eta: float, eta_v: float | None = None,
                         raise _Stop
                     n = min(chunk, target - step)
                     t0 = time.perf_counter()
-                    done = int(sgd_steps(act, W, v, Wstar, vstar, rng, n, eta, eta_v, sigma, *buffers))
+                    if mask is None:
+                        done = int(sgd_steps(act, W, v, Wstar, vstar, rng, n, eta, eta_v, sigma, *buffers))
+                    else:
+                        done = int(masked_sgd_steps(act, W, v, Wstar, vstar, rng, n, eta, eta_v, sigma, mask,
+                                                    *buffers))
                     sgd_seconds += time.perf_counter() - t0
                     bad = _check_weights(W, v, N, max_abs)
                     if done < n or bad:

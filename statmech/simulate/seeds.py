@@ -103,7 +103,7 @@ def _worker_run(index, kwargs):
 def simulate_seeds(weights: Weights, *, seeds=5, seed: int = 0, eta: float, eta_v: float | None = None,
                    sigma: float = 0.0, alpha_max: float, save_at=None, activation: str = "erf",
                    test_size: int = 0, max_abs: float = 1e6, workers: int | None = None, checkpoint_dir=None,
-                   resume: bool = False, checkpoint_every: float = 60.0, progress=None) -> SeedsResult:
+                   resume: bool = False, checkpoint_every: float = 60.0, progress=None, mask=None) -> SeedsResult:
     """Run :func:`~statmech.simulate.simulate` for several seeds from the same ``weights``.
 
     ``seeds``: a number of runs R (run ids 0..R-1) or a list of run ids; run r
@@ -112,7 +112,8 @@ def simulate_seeds(weights: Weights, *, seeds=5, seed: int = 0, eta: float, eta_
     min(runs, cores); 1 runs them one after another in this process).
     ``checkpoint_dir``: each run writes ``seed<r>.npz`` there; ``resume=True``
     continues them. Ctrl-C stops every run at its next chunk boundary and
-    returns the partial result (status 1). Other arguments as for simulate.
+    returns the partial result (status 1). ``mask``: K x N booleans for
+    masked SGD (as :func:`~statmech.simulate.simulate`). Other arguments as for simulate.
     """
     if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
         if seeds < 1:
@@ -137,7 +138,7 @@ def simulate_seeds(weights: Weights, *, seeds=5, seed: int = 0, eta: float, eta_
         raise ValueError("resume=True needs checkpoint_dir")
     common = dict(eta=eta, eta_v=eta_v, sigma=sigma, alpha_max=alpha_max, save_at=save_at, activation=activation,
                   test_seed=int(seed), test_size=test_size, max_abs=max_abs, resume=resume,
-                  checkpoint_every=checkpoint_every)
+                  checkpoint_every=checkpoint_every, mask=mask)
     tasks = [dict(common, weights=weights, seed=(int(seed), r),
                   checkpoint=checkpoint_path(checkpoint_dir, r) if checkpoint_dir is not None else None)
              for r in run_ids]
@@ -154,6 +155,10 @@ def simulate_seeds(weights: Weights, *, seeds=5, seed: int = 0, eta: float, eta_
     _check_nonneg("sigma", sigma)
     if weights is not None:
         save_steps(save_at, alpha_max, weights.N)
+        if mask is not None:
+            from .run import check_mask
+
+            check_mask(mask, weights)
 
     t0 = time.perf_counter()
     if workers == 1 or len(tasks) == 1:
@@ -269,6 +274,10 @@ def ode_reference(result, *, method: str = "dopri5", **kwargs):
 
     run = result if isinstance(result, SimulationResult) else result.runs[0]
     p = run.params
+    if "mask" in p:
+        raise ValueError("ode_reference integrates the unmasked ODE; for masked SGD use the masked-student ODE "
+                         "(statmech.masked.integrate_masked(MaskedState.from_weights(weights, mask)), or "
+                         "statmech.dynamics.retrain_ode(weights, mask))")
     alpha = np.asarray(result.alpha, dtype=np.float64)
     return integrate(run.initial_state, eta=p["eta"], eta_v=p["eta_v"], sigma=p["sigma"],
                      alpha_max=float(alpha[-1]) if alpha[-1] > 0 else 1e-9, save_at=alpha, activation=p["activation"],
