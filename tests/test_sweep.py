@@ -112,6 +112,21 @@ def test_other_config_in_same_directory_is_refused(tmp_path):
         run_sweep(parse_config(small.replace("K = 2", "K = 3")), out, executor="inline")
 
 
+def test_one_writer_per_results_directory(tmp_path):
+    import socket
+
+    cfg = parse_config('engine = "ode"\n[fixed]\nalpha_max = 1.0\nK = 2\n')
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".lock").write_text(f"{socket.gethostname()} {os.getppid()}")  # a live process holds it
+    with pytest.raises(ValueError, match="another sweep .* is writing to"):
+        run_sweep(cfg, out, executor="inline")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (out / ".lock").write_text(f"{socket.gethostname()} {int(dead.stdout)}")  # left by a killed client
+    assert run_sweep(cfg, out, executor="inline").executed == 1
+    assert not (out / ".lock").exists()
+
+
 # --------------------------------------------------------------- the ode engine
 def test_ode_rows_match_direct_integration(tmp_path):
     out = tmp_path / "out"

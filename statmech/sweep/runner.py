@@ -234,6 +234,56 @@ def _dump_raw(raw) -> str:  # pragma: no cover - configs built from text keep th
     return "# written by statmech sweep\n" + json.dumps(raw, indent=2)
 
 
+class _Lock:
+    """OUT/.lock holding host and pid: one client writes a results table at a time (a stale lock is taken over)."""
+
+    def __init__(self, out: Path):
+        self.path = out / ".lock"
+        self.mine = False
+
+    def acquire(self):
+        import socket
+
+        me = f"{socket.gethostname()} {os.getpid()}"
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                try:
+                    host, pid = self.path.read_text().split()
+                    pid = int(pid)
+                except (OSError, ValueError):
+                    host, pid = "", -1
+                if host == socket.gethostname() and pid > 0 and _alive(pid):
+                    raise ValueError(f"another sweep (pid {pid}) is writing to {self.path.parent}; wait for it "
+                                     f"or stop it") from None
+                if host and host != socket.gethostname():
+                    raise ValueError(f"{self.path} says a sweep on {host} (pid {pid}) is writing there; "
+                                     f"remove the file if it is not running") from None
+                self.path.unlink(missing_ok=True)  # left by a client that was killed
+                continue
+            with os.fdopen(fd, "w") as fh:
+                fh.write(me)
+            self.mine = True
+            return
+        raise ValueError(f"cannot take the lock {self.path}")  # pragma: no cover - a race with another client
+
+    def release(self):
+        if self.mine:
+            self.path.unlink(missing_ok=True)
+            self.mine = False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - someone else's process
+        return True
+    return True
+
+
 # ------------------------------------------------------------------- executors
 @contextlib.contextmanager
 def _workers_ignore_sigint():
@@ -412,6 +462,18 @@ def run_sweep(config, out, *, scheduler=None, workers=None, executor: str = "aut
     out = Path(out)
     header = results_header(cfg)
     _prepare_out(cfg, out)
+    lock = _Lock(out)
+    lock.acquire()
+    try:
+        return _run_locked(cfg, out, header, t0, scheduler=scheduler, workers=workers, executor=executor,
+                           progress=progress, retry_failed=retry_failed, max_in_flight=max_in_flight,
+                           on_result=on_result)
+    finally:
+        lock.release()
+
+
+def _run_locked(cfg, out, header, t0, *, scheduler, workers, executor, progress, retry_failed, max_in_flight,
+                on_result) -> SweepSummary:
     table = _Table(out / RESULTS_FILE, header)
     table.load(drop_failed=retry_failed)
     todo = [r for r in cfg.runs if r.id not in table.done]
