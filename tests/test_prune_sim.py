@@ -93,6 +93,20 @@ def test_simulation_matches_theory_for_edge_schemes_on_gaussian_weights():
             assert abs(x.mean() - pred) < 0.05 * pred, (scheme, k, x.mean(), pred)
 
 
+def test_gaussian_surrogates_scatter_around_the_theory():
+    """Surrogate students with exactly Gaussian coordinates: their mean is the N -> infinity prediction
+    within 4 standard errors (plus the O(1/N) bias of a nonlinear eps_g, below 1% at N = 1000)."""
+    from statmech import pruning
+
+    w = specialised(3, 1, 1000, 0.5, seed=6)
+    for scheme in ("importance-edge", "dpp-edge"):
+        x = ps.gaussian_surrogate_errors(w, scheme, 200, n_draws=12, rng=0)
+        pred = pruning.pruned_error(w.state(), scheme, keep_fraction=0.2).eps_g
+        assert abs(x.mean() - pred) < 4 * x.std(ddof=1) / np.sqrt(len(x)) + 0.01 * pred, (scheme, x.mean(), pred)
+    with pytest.raises(ValueError, match="scheme must be one of"):
+        ps.gaussian_surrogate_errors(w, "random-node", 10)
+
+
 def test_node_reweighting_restores_near_copies():
     """Keeping one copy of each teacher and fusing the removed copies into it restores the error
     (the removed copies' role passes to the kept ones), in simulation and in theory."""
@@ -214,3 +228,29 @@ def test_prune_student_bad_input():
         ps.prune_student(w, n_train=0)
     with pytest.raises(ValueError, match="importance score must be one of"):
         ps.prune_student(w, n_train=100, importance="loud")
+
+
+@pytest.mark.slow
+def test_trained_6_2_student_agrees_with_theory():
+    """A real 6:2 student (N = 500, alpha = 1600). Node schemes: the mask mean within 4 standard errors of
+    the exact average (kernel from 200,000 inputs). Edge schemes: within 4 standard deviations of the
+    finite-N scatter of Gaussian surrogate students with the same order parameters (one student cannot do
+    better: at e = 83 importance edge scatters by 5%)."""
+    w = ps.train_student(6, 2, 500, 1600.0, 0.0, seed=0, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pw.DeterministicMasksWarning)
+        res = ps.prune_student(w, n_train=800_000, n_kernel=200_000, n_test=20_000, pipeline="clean", n_masks=20,
+                               seed=0, progress=False)
+    th = res.theory
+    for scheme in pw.SCHEMES:
+        for k in range(1, 6):
+            sel = _rows(res.records, scheme=scheme, k=k)
+            x = res.records["eps_g"][sel]
+            pred = th["eps_g_theory"][_rows(th, scheme=scheme, k=k, reweight="none")][0]
+            se = x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else 0.0
+            if scheme in pw.NODE_SCHEMES:
+                tol = 4 * se + 1e-9 * pred
+            else:
+                e = int(res.records["budget"][sel][0])
+                tol = 4 * ps.gaussian_surrogate_errors(w, scheme, e, 20, rng=k).std(ddof=1)
+            assert abs(x.mean() - pred) < tol, (scheme, k, x.mean(), pred, tol)
