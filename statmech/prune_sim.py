@@ -197,7 +197,10 @@ def prune_student(weights: Weights, *, n_train: int, pipeline: str = "clean", sc
                   renormalised=pipe.renormalise, seed=seed, keep=list(keep), schemes=list(schemes),
                   reweight=list(reweight), deterministic_notes=[m for _, m in notes])
     res = PruneResult(records=records, weights=wts, params=params, moments=moments, trained=weights)
-    if theory:
+    if theory and cov is not None:
+        # statmech.pruning is the white-input theory; with correlated inputs no prediction is given
+        params["theory"] = "none: the N -> infinity pruning theory is for white inputs"
+    elif theory:
         res.theory = theory_predictions(wts, schemes, keep, importance=importance, node_kernel=node_kernel,
                                         beta=beta, eps=eps, activation=activation,
                                         fuse=[r for r in reweight if r.startswith("fuse")],
