@@ -25,7 +25,7 @@ Pipelines (README "Pruning real students (finite N)"):
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field, replace as _dc_replace
+from dataclasses import dataclass, field
 
 import numpy as np
 

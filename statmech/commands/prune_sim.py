@@ -1,8 +1,6 @@
 """``statmech prune-sim``: prune real finite-N students and compare with the N -> infinity theory."""
 from __future__ import annotations
 
-import argparse
-
 from ._common import nonneg_float, out_dir, positive_float, positive_int
 
 
