@@ -37,7 +37,8 @@ from .state import State
 from .weights import Weights
 
 __all__ = ["PrunedCurves", "pruned_along", "resolve_budget", "parse_schemes", "RetrainResult", "retrain_nodes",
-           "retrain_scheme", "prune_real", "retrain_ode", "RetrainCheck", "retrain_check", "simulate_pruned_along"]
+           "retrain_scheme", "prune_real", "retrain_ode", "RetrainCheck", "retrain_check", "simulate_pruned_along",
+           "weights_for_state"]
 
 
 # ---------------------------------------------------------------- budgets
@@ -496,3 +497,23 @@ def simulate_pruned_along(weights: Weights, schemes="all", keep=None, *, keep_fr
         se = a.std(axis=0, ddof=1) / np.sqrt(done) if done > 1 else np.full(times.size, np.nan)
         out[s] = (a.mean(axis=0), se)
     return out
+
+
+def weights_for_state(state: State, N: int, rng=None) -> Weights:
+    """Real weights (W, Wstar) at input dimension N whose overlaps are exactly ``state``'s Q, R, T.
+
+    [W; Wstar] = L Z with L L^T = [[Q, R], [R^T, T]] (Cholesky, or eigen-decomposition when
+    singular) and Z (K+M) x N with Z Z^T / N = I (orthonormalised Gaussian rows): the same initial
+    order parameters at every N, so finite-N checks at several N differ only in N.
+    """
+    if not isinstance(state, State):
+        raise TypeError(f"state must be a statmech.State, got {type(state).__name__}")
+    n = state.K + state.M
+    if isinstance(N, bool) or not isinstance(N, (int, np.integer)) or N < n:
+        raise ValueError(f"N must be an integer >= K + M = {n}, got {N!r}")
+    C = state.covariance()
+    lam, U = np.linalg.eigh(C)
+    L = U * np.sqrt(np.maximum(lam, 0.0))
+    q, _ = np.linalg.qr(np.random.default_rng(rng).standard_normal((int(N), n)))
+    X = L @ (q.T * np.sqrt(N))
+    return Weights(W=X[:state.K], Wstar=X[state.K:], v=state.v, vstar=state.vstar)
