@@ -235,8 +235,10 @@ def test_masked_retraining_ode_matches_masked_sgd(trained_real, scheme):
 def test_masked_deviation_shrinks_like_inverse_sqrt_n():
     """Masked ODE vs masked SGD at N = 500, 2000, 8000 from the same initial order parameters (the 6:2
     ODE state at alpha = 1600 realised as real weights, random edge mask c = 0.5), 8 seeds to alpha = 30:
-    the mean stays within 3 standard errors at every time and N, and the RMS of (single run - ODE)
-    falls like N^(-1/2): slope in [-0.7, -0.3] (each RMS over 8 seeds is uncertain by ~15%)."""
+    the mean stays within 3 standard errors + the O(1/N) bias allowance of tests/test_simulate.py
+    (10 eps_g / N; measured: a bias of ~ -0.02 at N = 500 in the initial drop, shrinking with N, from the
+    63 regions of ~N/64 inputs each) at every time and N, and the RMS of (single run - ODE) falls like
+    N^(-1/2): slope in [-0.7, -0.3] (each RMS over 8 seeds is uncertain by ~15%)."""
     f = sm.integrate(sm.State.random(6, 2, 500, vstar=4.0, seed=0), eta=0.5, alpha_max=1600.0).final
     Ns, rms = (500, 2000, 8000), []
     for N in Ns:
@@ -244,7 +246,7 @@ def test_masked_deviation_shrinks_like_inverse_sqrt_n():
         pruned, mask = dy.prune_real(w, "random-edge", keep_fraction=0.5, rng=2)
         chk = dy.retrain_check(pruned, mask, seeds=8, eta=0.5, alpha_max=30.0, save_at=np.geomspace(0.1, 30.0, 12),
                                progress=False)
-        assert chk.max_abs_z <= 3.0, (N, chk.z)
+        assert np.all(np.abs(chk.mean - chk.ode) <= 3 * chk.stderr + 10 * chk.ode / N), (N, chk.z)
         rms.append(chk.rms)
     slope = np.polyfit(np.log(Ns), np.log(rms), 1)[0]
     assert -0.7 < slope < -0.3, (rms, slope)
