@@ -62,24 +62,33 @@ def f1_grid(table, path, *, title=None, sizes_note="", pdf=False):
                             lw=1, mec="k", mew=0.4)
                 p = t["published"][sel][o]
                 ax.plot(x + dx, p, ls="none", marker=mpub, ms=6, mfc="none", mec=col, mew=1.3)
-        wide = K is not None and K <= 10  # 6:2: 17%..83% and 100%; 5:20: 5%..25% (no point at 100%)
+        # 6:2: 17%..83% and 100% on a log axis; 5:20: 5%..25% on a linear axis, unpruned values as text
+        # (they lie far below the pruned ones and would squash the curves)
+        wide = K is not None and K <= 10
+        unpruned_txt = []
         for sig, (ls, msim, mpub) in SIGMA_STYLE.items():
             sel = _rows(t, config=cfg, scheme="unpruned", sigma=sig)
             if not np.any(sel):
                 continue
             i = np.flatnonzero(sel)[0]
-            ax.axhline(t["theory"][i], color="0.35", ls=ls, lw=0.9)
             if not wide:
+                unpruned_txt.append(rf"$\sigma$ = {sig:g}: theory {t['theory'][i]:.2f}, simulation "
+                                    rf"{t['sim_mean'][i]:.2f}")
                 continue
+            ax.axhline(t["theory"][i], color="0.35", ls=ls, lw=0.9)
             if np.isfinite(t["sim_mean"][i]):
                 ax.errorbar([100 - 1.5], [t["sim_mean"][i]], yerr=[np.nan_to_num(t["sim_stderr"][i])], fmt=msim,
                             ms=4.5, color="0.35", capsize=2, mec="k", mew=0.4)
             if np.isfinite(t["published"][i]):
                 ax.plot([100 + 1.5], [t["published"][i]], ls="none", marker=mpub, ms=6, mfc="none", mec="0.35",
                         mew=1.3)
-        ax.set_yscale("log")
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
-        ax.yaxis.set_minor_formatter(FuncFormatter(lambda y, _: f"{y:g}" if str(f"{y:g}")[0] in "25" else ""))
+        if wide:
+            ax.set_yscale("log")
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
+            ax.yaxis.set_minor_formatter(FuncFormatter(lambda y, _: f"{y:g}" if f"{y:g}"[0] in "25" else ""))
+        elif unpruned_txt:
+            ax.text(0.98, 0.97, "unpruned\n" + "\n".join(unpruned_txt), transform=ax.transAxes, ha="right",
+                    va="top", fontsize=7.5, color="0.3")
         if K:
             ticks = [round(100 * k / K) for k in range(1, 6)] + ([100] if wide else [])
             ax.set_xticks(ticks)
@@ -200,15 +209,19 @@ def f3_kernels(data, path, *, zoom=40, title=None, pdf=False):
                  fontsize=8.5)
     fig.colorbar(im, ax=ax, shrink=0.8, label=r"$L_{ik}$ (pre-activation covariance)")
     if has_edge:
-        E = data["edge_kernel"]
-        v = np.abs(E).max()
-        for ax, (A, ttl) in zip(axes[0][1:], ((E, f"edge kernel of unit 0 (N = {E.shape[0]})"),
+        from matplotlib.colors import LogNorm
+
+        E = np.abs(data["edge_kernel"])
+        v = E.max()
+        # log scale: the diagonal w_j^2 S_jj against the off-diagonal estimation noise ~ |w_j w_j'| / sqrt(P)
+        norm = LogNorm(vmin=v * 1e-5, vmax=v)
+        for ax, (A, ttl) in zip(axes[0][1:], ((E, f"|edge kernel| of unit 0 (N = {E.shape[0]})"),
                                              (E[:zoom, :zoom], f"the same, first {zoom} inputs"))):
-            im = ax.imshow(A, cmap="RdBu_r", vmin=-v, vmax=v, interpolation="nearest")
+            im = ax.imshow(np.maximum(A, v * 1e-5), cmap="magma", norm=norm, interpolation="nearest")
             ax.set_title(ttl, fontsize=8.5)
             ax.set_xlabel("input j")
             ax.set_ylabel("input j'")
-        fig.colorbar(im, ax=list(axes[0][1:]), shrink=0.8, label=r"$w_j S_{jj'} w_{j'}$,  $S = X^T X / P$")
+        fig.colorbar(im, ax=list(axes[0][1:]), shrink=0.8, label=r"$|w_j S_{jj'} w_{j'}|$,  $S = X^T X / P$ (log)")
     if title:
         fig.suptitle(title, fontsize=9)
     return save(fig, path, pdf=pdf)
