@@ -86,7 +86,7 @@ def load_config(path) -> SweepConfig:
     """Read and validate a sweep config file (TOML); see the module docstring for its shape."""
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"config file {str(path)!r} does not exist")
+        raise ValueError(f"config file {str(path)!r} does not exist (or is not a regular file)")
     return parse_config(path.read_text(), source=str(path))
 
 
