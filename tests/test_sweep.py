@@ -245,8 +245,8 @@ def test_truncated_write_is_repaired_and_only_that_run_redone(tmp_path):
 
 def test_killed_worker_loses_and_duplicates_nothing(tmp_path):
     distributed = pytest.importorskip("dask.distributed")
-    # slow enough runs (Euler, small step) that a worker is killed while it computes one
-    text = ('engine = "ode"\n[fixed]\nK = 3\nM = 2\nalpha_max = 40.0\nmethod = "euler"\ndt = 0.002\n'
+    # slow enough runs (Euler, 80,000 steps, about 0.1 s each) that a worker is killed while it computes one
+    text = ('engine = "ode"\n[fixed]\nK = 3\nM = 2\nalpha_max = 40.0\nmethod = "euler"\ndt = 0.0005\n'
             'save_at = [10.0, 40.0]\n[axes]\nseed = { range = [6] }\n')
     cfg = parse_config(text)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
@@ -273,7 +273,7 @@ def test_killed_worker_loses_and_duplicates_nothing(tmp_path):
 
 def test_killed_process_worker_resubmits_without_dask(tmp_path):
     psutil = pytest.importorskip("psutil")
-    text = ('engine = "ode"\n[fixed]\nK = 3\nM = 2\nalpha_max = 40.0\nmethod = "euler"\ndt = 0.002\n'
+    text = ('engine = "ode"\n[fixed]\nK = 3\nM = 2\nalpha_max = 40.0\nmethod = "euler"\ndt = 0.0005\n'
             '[axes]\nseed = { range = [6] }\n')
     cfg = parse_config(text)
     killed = []
@@ -299,7 +299,7 @@ def test_cli_ctrl_c_then_hard_kill_then_resume(tmp_path):
     SIGKILL (no cleanup at all), then the same command again: every run exactly once."""
     import time
 
-    text = ('engine = "ode"\n[fixed]\nK = 3\nM = 2\nalpha_max = 40.0\nmethod = "euler"\ndt = 0.002\n'
+    text = ('engine = "ode"\n[fixed]\nK = 3\nM = 2\nalpha_max = 40.0\nmethod = "euler"\ndt = 0.0005\n'
             '[axes]\nseed = { range = [12] }\n')
     cfg_path = write(tmp_path, text)
     out = tmp_path / "out"
