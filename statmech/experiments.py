@@ -544,7 +544,8 @@ def _findings(t) -> list:
 
     def mean_of(cfg, sigma, col, schemes=("random-edge", "dpp-node")):
         sel = (t["config"] == cfg) & (t["sigma"] == sigma) & np.isin(t["scheme"], schemes)
-        return float(np.nanmean(t[col][sel].astype(float))) if np.any(sel) else np.nan
+        x = t[col][sel].astype(float)
+        return float(np.mean(x[np.isfinite(x)])) if np.any(np.isfinite(x)) else np.nan  # NaN until simulated
 
     g_pub = mean_of("5:20", 0.25, "published") - mean_of("5:20", 0.0, "published")
     g_sim = mean_of("5:20", 0.25, "sim_mean") - mean_of("5:20", 0.0, "sim_mean")

@@ -124,7 +124,7 @@ def _heat(ax, A, title, vmax, ticks_rows=None, ticks_cols=None, cmap="viridis"):
         ax.set_yticklabels(ticks_rows, fontsize=7)
     if ticks_cols is not None:
         ax.set_xticks(range(len(ticks_cols)))
-        ax.set_xticklabels(ticks_cols, fontsize=7, rotation=90 if len(ticks_cols) > 8 else 0)
+        ax.set_xticklabels(ticks_cols, fontsize=7, rotation=90 if len(ticks_cols) > 4 else 0)
     return im
 
 
