@@ -120,7 +120,8 @@ def pruned_along(result, schemes="all", keep=None, *, keep_fraction=None, N=None
     ``options`` go to :func:`statmech.pruning.pruned_error` (reweight,
     importance, kernel, ...), which is called on every saved state: the last
     value equals ``pruned_error(result.final, ...)`` exactly. ``activation``
-    defaults to the run's. Ctrl-C keeps the finished schemes (status 1).
+    defaults to the run's; ``rng`` (for sampled kept sets) defaults to seed 0 at every
+    time. Ctrl-C keeps the finished schemes (status 1).
     """
     schemes = parse_schemes(schemes)
     if not hasattr(result, "states") or not len(result.alpha):
@@ -130,6 +131,9 @@ def pruned_along(result, schemes="all", keep=None, *, keep_fraction=None, N=None
     states = result.states
     K = states[0].K
     budgets = {s: resolve_budget(s, K, keep, keep_fraction, N) for s in schemes}  # all checked before any work
+    # sampled kept sets (exact=False or too many subsets): the same seeded stream at every time (common random
+    # numbers, so the curve is smooth in alpha and reproducible)
+    options.setdefault("rng", 0)
     from tqdm.auto import tqdm
 
     eps, se, secs = {}, {}, {}
@@ -247,6 +251,7 @@ def retrain_scheme(state: State, scheme: str, keep=None, *, keep_fraction=None, 
     K = state.K
     budget = resolve_budget(scheme, K, keep, keep_fraction, N)
     opts = dict(prune_options or {})
+    opts.setdefault("rng", 0)  # sampled kept sets are reproducible
     if save_at is None:
         from .ode import default_save_at
 
@@ -297,7 +302,7 @@ def retrain_scheme(state: State, scheme: str, keep=None, *, keep_fraction=None, 
 
 # ------------------------------------------------ real weights (finite N)
 def prune_real(weights: Weights, scheme: str, keep=None, *, keep_fraction=None, reweight: str = "none",
-               importance: str = "abs-v", rng=None, activation: str = "erf"):
+               importance: str = "abs-v", rng=0, activation: str = "erf"):
     """One pruned network of ``scheme`` on real weights: (pruned Weights, mask).
 
     Node schemes return the K = k student (W[S], v_S) and the (K,) boolean
@@ -308,7 +313,7 @@ def prune_real(weights: Weights, scheme: str, keep=None, *, keep_fraction=None, 
     ``statmech.prune_weights``; the DPP kernels are the white-input limits
     (node: L = W W^T / N; edge: diag(w_i^2)), the kernels of the theory.
     Budget as :func:`resolve_budget` (edge: e = round((kN + k - K)/K) or
-    round(c N) edges per unit).
+    round(c N) edges per unit). ``rng``: seed or Generator of the random and DPP masks.
     """
     from . import prune_weights as pw
 

@@ -273,3 +273,16 @@ def test_masked_sgd_bad_input():
         simulate_seeds(w, seeds=2, eta=0.5, alpha_max=1.0, mask=np.eye(3, 40, dtype=bool))
     with pytest.raises(ValueError, match="mask must hold booleans"):
         simulate(w, eta=0.5, alpha_max=1.0, mask=np.full((3, 40), 2))
+
+
+def test_retrain_scheme_sampled_kept_sets_agree_with_exact(six_two):
+    """DPP node, k = 3: the expectation over 400 exact k-DPP samples (Monte Carlo, with its standard error)
+    vs the exact sum over all 20 kept sets, at every retraining time: within 4 standard errors."""
+    f = six_two.final
+    t = np.r_[0.0, np.geomspace(0.1, 50.0, 8)]
+    ex = dy.retrain_scheme(f, "dpp-node", keep=3, eta=0.5, alpha_max=50.0, save_at=t)
+    mc = dy.retrain_scheme(f, "dpp-node", keep=3, eta=0.5, alpha_max=50.0, save_at=t,
+                           prune_options=dict(exact=False, n_samples=400, rng=7))
+    assert ex.params["exact"] and not mc.params["exact"]
+    assert np.all(ex.stderr == 0) and np.all(mc.stderr > 0)
+    assert np.all(np.abs(mc.eps_g - ex.eps_g) <= 4 * mc.stderr), np.c_[mc.eps_g, ex.eps_g, mc.stderr]
