@@ -34,7 +34,7 @@ from .weights import Weights
 
 __all__ = ["Pipeline", "PIPELINES", "REWEIGHTS", "renormalise_rows", "prune_student", "PruneResult",
            "theory_predictions", "aggregate", "summarise", "coordinate_check", "inclusion_check", "parse_schemes",
-           "train_student", "run_experiment", "PUBLISHED_6_2", "gaussian_surrogate_errors"]
+           "train_student", "run_experiment", "published_6_2", "gaussian_surrogate_errors"]
 
 
 @dataclass(frozen=True)
@@ -377,18 +377,11 @@ def inclusion_check(w, Sxx, e: int, n_masks: int, rng=None) -> dict:
 
 
 # ------------------------------------------------------------- experiments
-# Published F1 values (paper.md; read off the authors' final figure, about +-0.05; noisy test losses
-# including sigma^2/2) for the 6:2 configuration at k = 1..5.
-PUBLISHED_6_2 = {
-    0.0: {"dpp-edge": [2.30, 1.13, 0.50, 0.25, 0.07], "dpp-node": [3.74, 2.31, 1.44, 0.74, 0.26],
-          "random-edge": [3.45, 2.30, 1.40, 0.73, 0.20], "random-node": [4.00, 2.81, 1.83, 1.05, 0.53],
-          "importance-node": [3.76, 2.72, 1.54, 0.72, 0.36], "importance-edge": [1.92, 0.82, 0.32, 0.11, 0.04],
-          "unpruned": [0.05]},
-    0.25: {"dpp-edge": [2.40, 1.21, 0.61, 0.30, 0.16], "dpp-node": [4.00, 2.62, 1.64, 0.89, 0.39],
-           "random-edge": [3.78, 2.57, 1.68, 1.00, 0.49], "random-node": [4.19, 3.05, 2.10, 1.23, 0.64],
-           "importance-node": [4.17, 2.91, 2.03, 1.14, 0.66], "importance-edge": [1.95, 0.91, 0.45, 0.27, 0.22],
-           "unpruned": [0.24]},
-}
+def published_6_2() -> dict:
+    """{sigma: {scheme: published noisy test losses at k = 1..5}} for 6:2 (statmech.published, about +-0.05)."""
+    from .published import teacher_student_losses
+
+    return {s: teacher_student_losses("6:2", s) for s in (0.0, 0.25)}
 
 
 def train_student(K, M, N, alpha, sigma, seed, *, vstar=4.0, eta=0.5, eta_v=0.5, activation="erf",

@@ -125,7 +125,7 @@ def run(args):
         print(f"interrupted: finished students are in {out}/prune_sim*.csv")
         raise
     summ = result["summary"]
-    published = ps.PUBLISHED_6_2 if (args.pipeline == "paper" and (args.K, args.M, args.N) == (6, 2, 500)
+    published = ps.published_6_2() if (args.pipeline == "paper" and (args.K, args.M, args.N) == (6, 2, 500)
                                      and measure == "test_loss" and cov is None) else None
     title = (f"{args.pipeline} pipeline: K={args.K}, M={args.M}, N={args.N}, alpha={args.alpha:g}, "
              f"{len(result['results']) // len(args.sigma)} students"
