@@ -10,11 +10,11 @@ with ``C`` the (K+M) x (K+M) covariance of the fields (students first) and
 - ``i4_weighted``: S4[i, k] = sum_{c,d} w_c w_d I4(i, k, c, d), symmetric;
 - ``eps_g_cov``: (1/2) sum_{a,b} s_a s_b I2(a, b).
 
-For erf the hoisted versions in ``erf.py`` are used; otherwise the scalar
-kernels are looped over with the symmetries I4(i,k,c,d) = I4(i,k,d,c) =
-I4(k,i,c,d) exploited.
+For erf the vectorised versions in ``erf.py`` are used (``_i2_matrix``,
+``_i3_weighted``, ``_i4_weighted``: a branch-free polynomial asin, inner loops
+that LLVM turns into SIMD); otherwise the scalar kernels are looped over with
+the symmetries I4(i,k,c,d) = I4(i,k,d,c) = I4(k,i,c,d) exploited.
 """
-import numpy as np
 from numba import njit
 
 from . import erf
@@ -23,6 +23,9 @@ from .kernels import ERF, i2, i3, i4, j2
 
 @njit(cache=True)
 def i2_matrix(act, C, out):
+    if act == ERF:
+        erf._i2_matrix(C, out)
+        return
     n = C.shape[0]
     for a in range(n):
         for b in range(a, n):
@@ -46,8 +49,7 @@ def i3_weighted(act, C, K, w, out):
     """out[i, b] = sum_c w_c I3(i, b, c), i < K, b over all fields."""
     n = C.shape[0]
     if act == ERF:
-        for i in range(K):
-            erf.i3_weighted_row(C, i, w, out[i])
+        erf._i3_weighted(C, K, w, out)
         return
     for i in range(K):
         for b in range(n):
@@ -79,16 +81,12 @@ def _i4_pair_generic(act, C, i, k, w):
 @njit(cache=True)
 def i4_weighted(act, C, K, w, out):
     """out[i, k] = sum_{c,d} w_c w_d I4(i, k, c, d) for students i, k (symmetric)."""
-    n = C.shape[0]
-    x = np.empty(n)
-    y = np.empty(n)
-    r = np.empty(n)
+    if act == ERF:
+        erf._i4_weighted(C, K, w, out)
+        return
     for i in range(K):
         for k in range(i, K):
-            if act == ERF:
-                val = erf.i4_weighted_pair(C, i, k, w, x, y, r)
-            else:
-                val = _i4_pair_generic(act, C, i, k, w)
+            val = _i4_pair_generic(act, C, i, k, w)
             out[i, k] = val
             out[k, i] = val
 
