@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 
@@ -36,7 +37,7 @@ def add_teacher_student_args(p: argparse.ArgumentParser, *, N_default=500) -> No
     """--K --M --vstar --eta --eta-v --sigma --N --seed --activation, as in the paper."""
     p.add_argument("--K", type=positive_int, default=6, help="student hidden units (default 6)")
     p.add_argument("--M", type=positive_int, default=2, help="teacher hidden units (default 2)")
-    p.add_argument("--vstar", type=float, default=4.0, help="teacher second-layer weight, every unit (default 4)")
+    p.add_argument("--vstar", type=finite_float, default=4.0, help="teacher second-layer weight, every unit (default 4)")
     p.add_argument("--eta", type=nonneg_float, default=0.5, help="first-layer learning rate, scaled eta/sqrt(N) (default 0.5)")
     p.add_argument("--eta-v", type=nonneg_float, default=0.5,
                    help="second-layer learning rate, scaled eta_v/N; 0 = soft committee machine (default 0.5)")
@@ -48,7 +49,23 @@ def add_teacher_student_args(p: argparse.ArgumentParser, *, N_default=500) -> No
                    help="g(u): erf(u/sqrt 2) (default), linear, relu")
 
 
+def finite_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {value}")
+    return value
+
+
 def out_dir(path: str) -> Path:
+    """Create the output directory ``path``; ``ValueError`` when that is impossible (e.g. a file is there)."""
     p = Path(path)
-    p.mkdir(parents=True, exist_ok=True)
+    if p.exists() and not p.is_dir():
+        raise ValueError(f"--out {path} exists and is not a directory")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"--out {path}: cannot create the output directory ({exc.strerror})") from None
     return p

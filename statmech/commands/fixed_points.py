@@ -1,13 +1,13 @@
 """``statmech fixed-points`` and ``statmech max-lr``: fixed points, their stability, the critical learning rate."""
 from __future__ import annotations
 
-from ._common import nonneg_float, positive_float, positive_int
+from ._common import finite_float, nonneg_float, positive_float, positive_int
 
 
 def _teacher_args(p):
     p.add_argument("--K", type=positive_int, default=2, help="student hidden units (default 2)")
     p.add_argument("--M", type=positive_int, default=2, help="teacher hidden units (default 2)")
-    p.add_argument("--vstar", type=float, default=1.0, help="teacher second-layer weight, every unit (default 1); T = I")
+    p.add_argument("--vstar", type=finite_float, default=1.0, help="teacher second-layer weight, every unit (default 1); T = I")
     p.add_argument("--soft-committee", action="store_true",
                    help="soft committee machine: second layer fixed (eta_v = 0, v = vstar)")
     p.add_argument("--activation", choices=["erf", "linear", "relu"], default="erf", help="g(u) (default erf)")
