@@ -269,6 +269,27 @@ def test_edge_quadrature_against_brute_force_2d():
     assert P.edge.pair_factor("random-edge", c, -0.3) == pytest.approx(-0.3 * c * c)
 
 
+@pytest.mark.parametrize("c", [0.3, 1e-2, 1e-4, 1e-6, 1e-9])
+def test_dpp_edge_moments_at_small_keep_fraction(c):
+    """E[pi] = c and d = E[pi x^2] of the DPP-edge inclusion probability against quad, relative 1e-10.
+
+    The closed forms 1 - E[1/(1 + mu x^2)] and 1 - c/mu cancel catastrophically for small mu (d came out
+    negative at c = 1e-9); quad of the positive integrands with epsrel 1e-13 has no cancellation.
+    """
+    from scipy.integrate import quad
+
+    mu = P.edge.dpp_edge_mu(c)
+    phi = stats.norm.pdf
+    pi_mean = 2 * quad(lambda x: mu * x * x / (1 + mu * x * x) * phi(x), 0, 40, epsabs=0, epsrel=1e-13)[0]
+    d = 2 * quad(lambda x: mu * x ** 4 / (1 + mu * x * x) * phi(x), 0, 40, epsabs=0, epsrel=1e-13)[0]
+    assert pi_mean == pytest.approx(c, rel=1e-10)
+    assert P.edge.diagonal_factor("dpp-edge", c) == pytest.approx(d, rel=1e-10)
+    # the pruned network is a valid State (PSD covariance) however little is kept
+    state = sm.State.random(4, 2, 100, seed=1)
+    r = P.pruned_error(state, "dpp-edge", keep_fraction=c)
+    assert np.allclose(np.diag(r.pruned.Q), d * np.diag(state.Q), rtol=1e-10, atol=0)
+
+
 def test_diagonal_kdpp_sampler_is_exact_small():
     """The diagonal k-DPP used for edge masks: frequencies vs prod(w_S) / e_k by brute force (chi-square)."""
     w = np.array([0.1, 2.0, 0.7, 1.3, 0.05, 3.0])

@@ -85,6 +85,35 @@ def _mean_one_over(mu):
     return np.sqrt(np.pi / (2.0 * mu)) * special.erfcx(1.0 / np.sqrt(2.0 * mu))
 
 
+# Below this mu, E[pi] and E[pi x^2] come from their series in mu: the closed forms
+# 1 - E[1/(1 + mu x^2)] and 1 - c/mu cancel to relative error ~1e-16/mu (d(c = 1e-9) came out negative).
+_MU_SERIES = 1e-2
+# E[1/(1 + mu x^2)] = sum_n (-mu)^n (2n-1)!!; terms shrink while (2n+1) mu < 1; at mu = 1e-2 the
+# 25th term is 49!! 1e-50 ~ 6e-20 of the first.
+_N_SERIES = 25
+
+
+def _dpp_moments(mu):
+    """(E[pi], E[pi x^2]) for pi(x) = mu x^2 / (1 + mu x^2), x ~ N(0, 1) (theory.md 6.2), accurate for every mu.
+
+    E[pi] = 1 - E[1/(1 + mu x^2)]; E[pi x^2] = 1 - E[pi] / mu (since pi x^2 = x^2 - x^2/(1 + mu x^2)).
+    For mu < 1e-2: E[pi] = sum_{n>=1} (-1)^(n+1) (2n-1)!! mu^n, E[pi x^2] = sum_{n>=2} (-1)^n (2n-1)!! mu^(n-1).
+    """
+    mu = float(mu)
+    if mu >= _MU_SERIES:
+        c = 1.0 - float(_mean_one_over(mu))
+        return c, 1.0 - c / mu
+    c = d = 0.0
+    term = 1.0  # (2n-1)!! mu^(n-1), n = 1
+    for n in range(1, _N_SERIES + 1):
+        sign = 1.0 if n % 2 else -1.0
+        c += sign * term * mu
+        if n >= 2:
+            d -= sign * term
+        term *= (2 * n + 1) * mu
+    return c, d
+
+
 def dpp_edge_mu(keep_fraction) -> float:
     """mu = lam Q_ii such that E[pi(x)] = c, pi(x) = mu x^2 / (1 + mu x^2) (theory.md 6.2).
 
@@ -94,7 +123,7 @@ def dpp_edge_mu(keep_fraction) -> float:
     c = check_keep_fraction(keep_fraction)
     if c == 1.0:
         return float("inf")
-    f = lambda t: 1.0 - _mean_one_over(np.exp(t)) - c  # noqa: E731
+    f = lambda t: _dpp_moments(np.exp(t))[0] - c  # noqa: E731
     lo, hi = np.log(1e-14), np.log(1e18)
     if f(lo) > 0:  # c below ~1e-14: mu ~ c
         return c
@@ -115,9 +144,8 @@ def diagonal_factor(scheme: str, keep_fraction) -> float:
     if name == "importance":
         z = magnitude_threshold(c)
         return c + 2.0 * z * float(_phi(z))
-    mu = dpp_edge_mu(c)
     # E[pi x^2] = 1 - E[x^2 / (1 + mu x^2)] = 1 - (1 - E[1/(1 + mu x^2)]) / mu = 1 - c / mu
-    return 1.0 - c / mu
+    return _dpp_moments(dpp_edge_mu(c))[1]
 
 
 def _phi(x):
