@@ -46,6 +46,8 @@ import operator
 import numpy as np
 from numba import njit
 
+from .state import _as_float_array
+
 __all__ = [
     "KDPP", "DiagonalKDPP", "elementary_symmetric", "log_elementary_symmetric",
     "diagonal_inclusion_limit",
@@ -352,15 +354,7 @@ def _as_rng(rng):
 def _float_array(x, name: str, ndim: int) -> np.ndarray:
     if np.iscomplexobj(x):
         raise ValueError(f"{name} must be real, got a complex array")
-    try:
-        a = np.array(x, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a numeric array ({exc})") from None
-    if a.ndim != ndim:
-        raise ValueError(f"{name} must be {ndim}-dimensional, got shape {a.shape}")
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} contains NaN or infinite entries")
-    return a
+    return _as_float_array(name, x, ndim)
 
 
 def _nonneg_values(x, name: str) -> np.ndarray:

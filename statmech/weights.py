@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .state import State, read_npz
+from .state import State, _as_float_array, read_npz
 
 __all__ = ["Weights", "WEIGHT_KEYS"]
 
@@ -36,12 +36,7 @@ class Weights:
     def __post_init__(self):
         arrays = {}
         for name, ndim in (("W", 2), ("Wstar", 2), ("v", 1), ("vstar", 1)):
-            a = np.array(getattr(self, name), dtype=np.float64)
-            if a.ndim != ndim:
-                raise ValueError(f"{name} must be {ndim}-dimensional, got shape {a.shape}")
-            if not np.all(np.isfinite(a)):
-                raise ValueError(f"{name} contains NaN or infinite entries")
-            arrays[name] = a
+            arrays[name] = _as_float_array(name, getattr(self, name), ndim)
         W, Wstar, v, vstar = (arrays[k] for k in WEIGHT_KEYS)
         if W.shape[0] < 1 or Wstar.shape[0] < 1 or W.shape[1] < 1:
             raise ValueError(f"W and Wstar must be non-empty, got shapes {W.shape} and {Wstar.shape}")

@@ -108,3 +108,16 @@ def test_malformed_state_files(tmp_path):
     np.savez(tmp_path / "w.npz", W=np.ones((2, 5)), Wstar=np.ones((1, 4)), v=np.ones(2), vstar=np.ones(1))
     with pytest.raises(ValueError, match="share N"):
         sm.Weights.load(tmp_path / "w.npz")
+
+
+def test_weights_validation_names_the_array():
+    """Weights validates its arrays like State (one helper): non-numeric, wrong rank, NaN."""
+    from statmech import Weights
+
+    W, Ws = np.ones((2, 3)), np.ones((1, 3))
+    with pytest.raises(ValueError, match="W must be a numeric array"):
+        Weights(W=[["a", "b", "c"]] * 2, Wstar=Ws, v=[1, 1], vstar=[1])
+    with pytest.raises(ValueError, match="v must be 1-dimensional"):
+        Weights(W=W, Wstar=Ws, v=np.ones((2, 1)), vstar=[1])
+    with pytest.raises(ValueError, match="Wstar contains NaN"):
+        Weights(W=W, Wstar=np.full((1, 3), np.nan), v=[1, 1], vstar=[1])
