@@ -164,14 +164,17 @@ def _asin_fast(x):
 def _i2_matrix(C, out):
     """out[a, b] = (2/pi) asin(C_ab r_a r_b), r_a = (1 + C_aa)^(-1/2): i2 above for all a, b."""
     n = C.shape[0]
-    r = np.empty(n)
-    for a in range(n):
-        r[a] = 1.0 / math.sqrt(1.0 + C[a, a])
-    for a in range(n):
-        ra = r[a]
+    last = n - 1
+    for b in range(n):  # the last row holds r (no allocation) until it is computed itself
+        out[last, b] = 1.0 / math.sqrt(1.0 + C[b, b])
+    for a in range(last):
+        ra = out[last, a]
         for b in range(n):
             # C_ab (r_a r_b) rather than (C_ab r_a) r_b keeps out exactly symmetric
-            out[a, b] = TWO_OVER_PI * _asin_fast(C[a, b] * (ra * r[b]))
+            out[a, b] = TWO_OVER_PI * _asin_fast(C[a, b] * (ra * out[last, b]))
+    ra = out[last, last]
+    for b in range(n):
+        out[last, b] = TWO_OVER_PI * _asin_fast(C[last, b] * (ra * out[last, b]))
 
 
 @njit(cache=True, fastmath=_FASTMATH, error_model="numpy")
@@ -214,7 +217,7 @@ def _i4_weighted(C, K, w, out):
     n = C.shape[0]
     P = K * (K + 1) // 2
     Pp = (P + 7) // 8 * 8
-    buf = np.empty((3 * n + 5) * Pp)
+    buf = np.empty((3 * n + 7) * Pp)
     U = buf[0:n * Pp].reshape((n, Pp))
     V = buf[n * Pp:2 * n * Pp].reshape((n, Pp))
     R = buf[2 * n * Pp:3 * n * Pp].reshape((n, Pp))
@@ -224,7 +227,8 @@ def _i4_weighted(C, K, w, out):
     sb = buf[o + 2 * Pp:o + 3 * Pp]   # -C_ik / sqrt(1 + C_kk)
     sv = buf[o + 3 * Pp:o + 4 * Pp]   # sqrt(L4 / (1 + C_kk))
     sl = buf[o + 4 * Pp:o + 5 * Pp]   # sqrt(L4)
-    idx = np.empty(2 * P, dtype=np.int64)
+    pi = buf[o + 5 * Pp:o + 6 * Pp]   # the pair (i, k), as floats: one allocation in all
+    pk = buf[o + 6 * Pp:o + 7 * Pp]
     p = 0
     for i in range(K):
         one_ii = 1.0 + C[i, i]
@@ -233,8 +237,8 @@ def _i4_weighted(C, K, w, out):
             cik = C[i, k]
             s = math.sqrt(one_kk)
             t = math.sqrt(one_ii * one_kk - cik * cik)
-            idx[p] = i
-            idx[P + p] = k
+            pi[p] = i
+            pk[p] = k
             sa[p] = s
             sb[p] = -cik / s
             sv[p] = t / s
@@ -249,8 +253,8 @@ def _i4_weighted(C, K, w, out):
         acc[p] = 0.0
     for c in range(n):
         for p in range(P):
-            U[c, p] = C[c, idx[p]]
-            V[c, p] = C[c, idx[P + p]]
+            U[c, p] = C[c, int(pi[p])]
+            V[c, p] = C[c, int(pk[p])]
         for p in range(P, Pp):
             U[c, p] = 0.0
             V[c, p] = 0.0
@@ -271,8 +275,8 @@ def _i4_weighted(C, K, w, out):
             for p in range(Pp):
                 acc[p] += f * _asin_fast(ccd * R[c, p] * R[d, p] - U[c, p] * U[d, p] - V[c, p] * V[d, p])
     for p in range(P):
-        i = idx[p]
-        k = idx[P + p]
+        i = int(pi[p])
+        k = int(pk[p])
         val = FOUR_OVER_PI2 / sl[p] * acc[p]
         out[i, k] = val
         out[k, i] = val
