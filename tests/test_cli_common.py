@@ -1,4 +1,5 @@
 """Argument helpers of the CLI and their one-line errors (exit code 2)."""
+import numpy as np
 import pytest
 
 from statmech.cli import main
@@ -28,3 +29,31 @@ def test_fixed_points_vstar_must_be_finite(value, capsys):
         main(["fixed-points", f"--vstar={value}"])
     assert exc.value.code == 2
     assert "argument --vstar: expected a finite number" in capsys.readouterr().err
+
+
+def test_prune_published_points_sit_at_their_budget(tmp_path, monkeypatch, capsys):
+    """--published places each published loss at its own node budget k (was: the first len(x) values)."""
+    import statmech as sm
+    import statmech.figures.pruning as figs
+    from statmech.published import teacher_student_losses
+
+    seen = {}
+    monkeypatch.setattr(figs, "pruned_errors", lambda x, by, path, **kw: seen.update(x=x, **kw))
+    path = tmp_path / "s.npz"
+    sm.State.random(6, 2, 500, vstar=4.0, seed=0).save(path)
+    code = main(["prune", str(path), "--scheme", "dpp-node", "--keep", "2", "4", "--published", "6:2",
+                 "--out", str(tmp_path / "out")])
+    assert code == 0
+    want = teacher_student_losses("6:2", 0.0)["dpp-node"]
+    assert seen["published"] == {"dpp-node": [want[1], want[3]]}
+    np.testing.assert_allclose(seen["x"], [2 / 6, 4 / 6])
+
+
+def test_prune_published_needs_the_configuration_size(tmp_path, capsys):
+    import statmech as sm
+
+    path = tmp_path / "s.npz"
+    sm.State.random(3, 1, 50, seed=0).save(path)
+    code = main(["prune", str(path), "--keep", "1", "--published", "6:2", "--out", str(tmp_path / "out")])
+    assert code == 2
+    assert "--published 6:2 is for K=6, M=2; the state has K=3, M=1" in capsys.readouterr().err

@@ -200,16 +200,39 @@ def _write(args, state, base, rows):
     if all(len(v) == len(x) and np.allclose(v, x) for v in xs.values()):
         pub = None
         if args.published:
-            from ..published import teacher_student_losses
-
-            pub = {s: v[:len(x)] for s, v in teacher_student_losses(args.published, args.sigma).items()
-                   if s in by and len(v) >= len(x)}
+            pub = _published_points(args, state, rows)
         pruned_errors(x, by, out / f"{stem}.png", unpruned=base, published=pub,
                       published_offset=0.5 * args.sigma ** 2,
                       title=f"K={K}, M={state.M}, sigma={args.sigma}: N -> infinity theory"
                       + (", rows rescaled to Q_ii=1" if args.paper_rescale else "")
                       + (f"; paper ({args.published}) shifted by -sigma^2/2" if pub else ""))
     print(f"# wrote {out}/{stem}.csv" + (f", {stem}.png" if (out / f"{stem}.png").exists() else ""))
+
+
+def _published_points(args, state, rows):
+    """{scheme: published losses at the requested node budgets k}, each value placed at its own k.
+
+    The published values are for the paper's K, M at k = 1..5 (published.json "budgets_k"); a state of
+    another size or budgets that are not node budgets k would put them at the wrong x, so that is an error.
+    """
+    from ..published import published, teacher_student_losses
+
+    ts = published()["teacher_student"]
+    cfg = ts["configs"][args.published]
+    if (state.K, state.M) != (cfg["K"], cfg["M"]):
+        raise ValueError(f"--published {args.published} is for K={cfg['K']}, M={cfg['M']}; the state has "
+                         f"K={state.K}, M={state.M}")
+    budgets = list(ts["budgets_k"])
+    losses = teacher_student_losses(args.published, args.sigma)
+    pub = {}
+    for s in dict.fromkeys(s for s, _, _ in rows):
+        ks = [lab.get("k") for t, lab, _ in rows if t == s]
+        if any(k not in budgets for k in ks):
+            raise ValueError(f"--published needs node budgets --keep k with k in {budgets} (the published "
+                             f"budgets), got {ks}")
+        if s in losses:
+            pub[s] = [losses[s][budgets.index(k)] for k in ks]
+    return pub
 
 
 def _phase_diagram(args):
