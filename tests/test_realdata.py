@@ -141,3 +141,19 @@ def test_bad_input(tmp_path, capsys, monkeypatch):
     assert "fractions must lie in (0, 1]" in capsys.readouterr().err
     assert main(["realdata", "--schemes", "magic", "--out", str(tmp_path / "x")]) == 2
     assert "unknown scheme(s) ['magic']" in capsys.readouterr().err
+
+
+def test_cli_draws_published_mnist_values_for_mnist_too(tmp_path, monkeypatch):
+    """The paper's MNIST panel is drawn for every data set, MNIST included (it was left out exactly for MNIST)."""
+    import statmech.figures.realdata as figs
+    from statmech.published import mnist_errors
+
+    digits = rd.load_dataset("digits", seed=0)
+    monkeypatch.setattr(rd, "load_dataset", lambda name, seed=0: rd.Dataset(
+        "mnist", digits.X_train, digits.y_train, digits.X_test, digits.y_test))
+    seen = {}
+    monkeypatch.setattr(figs, "realdata_errors", lambda rows, unpruned, path, **kw: seen.update(kw))
+    code = main(["realdata", "--dataset", "mnist", "--hidden", "8", "--schemes", "random-edge", "--fractions", "0.5",
+                 "--rounds", "1", "--reweight", "none", "--max-iter", "20", "--out", str(tmp_path / "rd")])
+    assert code == 0
+    assert seen["dataset"] == "mnist" and seen["published"] == mnist_errors()
