@@ -17,6 +17,7 @@ from scipy import integrate as sint
 from scipy import special
 from scipy.stats import multivariate_normal, norm
 
+import statmech as sm
 from statmech import integrals
 from statmech.integrals import erf as erf_k
 from statmech.integrals import kernels, relu, sums
@@ -410,3 +411,16 @@ def test_relu_ode_is_usable():
     assert np.all(np.isfinite(res.eps_g))
     assert np.all(np.diff(res.eps_g) < 0)
     assert res.eps_g[-1] < 0.5 * res.eps_g[0]
+
+
+def test_relu_field_of_zero_variance():
+    """A ReLU unit with zero weights: relu(0) = 0, so I2 = 0 and eps_g is the teacher's alone (was a
+    ZeroDivisionError); g' = step(0) is undefined, so J2, I3, I4 refuse with a ValueError."""
+    C = np.diag([0.0, 2.0])
+    np.testing.assert_array_equal(integrals.I2(C, "relu"), [[0.0, 0.0], [0.0, 1.0]])  # E[relu(u)^2] = C/2
+    for name in ("J2", "I3", "I4"):
+        with pytest.raises(ValueError, match=f"{name} with activation 'relu' needs every variance C_aa > 0"):
+            getattr(integrals, name)(C, "relu")
+    # eps_g = (1/2) vstar^2 E[relu(nu)^2] = vstar^2 T / 4 for a student whose only unit is zero
+    s = sm.State(Q=np.zeros((1, 1)), R=np.zeros((1, 1)), T=np.full((1, 1), 1.5), v=[0.7], vstar=[2.0])
+    assert sm.eps_g(s, "relu") == pytest.approx(4.0 * 1.5 / 4, rel=1e-15)

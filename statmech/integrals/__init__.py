@@ -40,6 +40,13 @@ def check_covariance(C, name: str = "C") -> np.ndarray:
     return C
 
 
+def _check_derivative_fields(C, act, what):
+    """ReLU's g' = step(u) is undefined for a field that is identically 0: refuse instead of a silent NaN."""
+    if act == _k.RELU and np.any(np.diag(C) <= 0):
+        raise ValueError(f"{what} with activation 'relu' needs every variance C_aa > 0 (g' = step(u) of a field "
+                         f"that is identically 0 is undefined); got diagonal {np.diag(C)}")
+
+
 def I2(C, activation: str = "erf") -> np.ndarray:
     """Matrix I2[a, b] = E[g(u_a) g(u_b)] for u ~ N(0, C)."""
     act = activation_code(activation)
@@ -53,6 +60,7 @@ def J2(C, activation: str = "erf") -> np.ndarray:
     """Matrix J2[a, b] = E[g'(u_a) g'(u_b)] for u ~ N(0, C)."""
     act = activation_code(activation)
     C = check_covariance(C)
+    _check_derivative_fields(C, act, "J2")
     out = np.empty_like(C)
     sums.j2_matrix(act, C, out)
     return out
@@ -62,6 +70,7 @@ def I3(C, activation: str = "erf") -> np.ndarray:
     """Tensor I3[a, b, c] = E[g'(u_a) u_b g(u_c)] for u ~ N(0, C)."""
     act = activation_code(activation)
     C = check_covariance(C)
+    _check_derivative_fields(C, act, "I3")
     n = C.shape[0]
     out = np.empty((n, n, n))
     for a in range(n):
@@ -75,6 +84,7 @@ def I4(C, activation: str = "erf") -> np.ndarray:
     """Tensor I4[a, b, c, d] = E[g'(u_a) g'(u_b) g(u_c) g(u_d)] for u ~ N(0, C)."""
     act = activation_code(activation)
     C = check_covariance(C)
+    _check_derivative_fields(C, act, "I4")
     n = C.shape[0]
     out = np.empty((n, n, n, n))
     d_ = np.diag(C)

@@ -22,7 +22,12 @@ def _cos_angle(caa, cbb, cab):
 
 @njit(cache=True)
 def i2(caa, cbb, cab):
-    """E[relu(u_a) relu(u_b)] = sqrt(C_aa C_bb) (sin t + (pi - t) cos t) / (2 pi), cos t = rho_ab."""
+    """E[relu(u_a) relu(u_b)] = sqrt(C_aa C_bb) (sin t + (pi - t) cos t) / (2 pi), cos t = rho_ab.
+
+    A field of zero variance is identically 0, and relu(0) = 0: then I2 = 0 exactly.
+    """
+    if caa <= 0.0 or cbb <= 0.0:
+        return 0.0
     rho = _cos_angle(caa, cbb, cab)
     t = 0.5 * math.pi - safe_asin(rho)
     return math.sqrt(caa * cbb) * INV_2PI * (math.sin(t) + (math.pi - t) * rho)
@@ -30,13 +35,22 @@ def i2(caa, cbb, cab):
 
 @njit(cache=True)
 def j2(caa, cbb, cab):
-    """P(u_a > 0, u_b > 0) = 1/4 + asin(rho_ab) / (2 pi)."""
+    """P(u_a > 0, u_b > 0) = 1/4 + asin(rho_ab) / (2 pi); NaN for a zero variance (step(0) undefined, as I4)."""
+    if not (caa > 0.0 and cbb > 0.0):
+        return math.nan
     return 0.25 + INV_2PI * safe_asin(_cos_angle(caa, cbb, cab))
 
 
 @njit(cache=True)
 def i3(caa, cbb, ccc, cab, cac, cbc):
-    """E[step(u_a) u_b relu(u_c)] = C_ab sqrt(C_aa C_cc - C_ac^2) / (2 pi C_aa) + C_bc J2(a, c)."""
+    """E[step(u_a) u_b relu(u_c)] = C_ab sqrt(C_aa C_cc - C_ac^2) / (2 pi C_aa) + C_bc J2(a, c).
+
+    NaN when C_aa = 0 (step(0) undefined, as I4); 0 when C_cc = 0 (relu(u_c) = 0).
+    """
+    if not caa > 0.0:
+        return math.nan
+    if ccc <= 0.0:
+        return 0.0
     det = caa * ccc - cac * cac
     if det < 0.0:
         det = 0.0
