@@ -196,20 +196,13 @@ def test_collapsed_rejects_bad_patterns():
 
 
 # ---------------------------------------------------- ReLU I4 (a quadrature)
-def _relu_i4_kernel_or_skip():
-    try:
-        relu.i4(1.0, 1.0, 1.0, 1.0, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1)
-    except NotImplementedError:
-        pytest.skip("ReLU I4 kernel not implemented")
-    return relu.i4
-
 
 @pytest.mark.parametrize("index", [0, 1])
 def test_relu_i4_kernel_matches_closed_forms_on_special_manifolds(index, rng):
     """ReLU I4 has no closed form; on the manifolds of relu_i4_closed_forms() it does. The kernel
     (a quadrature with absolute error ~1e-13 sqrt(C_cc C_dd), its docstring) agrees at 1,000 random
     valid covariances to 1e-12 sqrt(C_cc C_dd) (I4 is homogeneous of degree one in C)."""
-    kernel = _relu_i4_kernel_or_skip()
+    kernel = relu.i4
     desc, sub, expr = sym.relu_i4_closed_forms()[index]
     f = sp.lambdify(sym.ARGS["i4"], expr, "numpy")
     n = 0
@@ -230,7 +223,7 @@ def test_relu_i4_kernel_satisfies_price_in_c_ab(rng):
     central difference of the kernel, step h = 1e-3 sqrt(det C_ab,ab): truncation ~h^4, the kernel's
     ~1e-13 error over h gives <~1e-9; measured at most 1.5e-8 of the scale sqrt(C_cc C_dd) /
     (2 pi sqrt(det)) over 1,000 points, so 1e-6 of that scale (a wrong formula is off by O(1))."""
-    kernel = _relu_i4_kernel_or_skip()
+    kernel = relu.i4
     desc, sub, expr = sym.relu_i4_closed_forms()[2]
     f = sp.lambdify(sym.ARGS["i4"], expr, "numpy")
     for _ in range(200):
