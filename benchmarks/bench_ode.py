@@ -115,7 +115,8 @@ def main():
         configs.append(((20, 5), 0.0, 3000))
     for (K, M), sigma, amax in configs:
         s = sm.State.random(K, M, 500, vstar=4.0, seed=0)
-        sm.integrate(s, eta=0.5, sigma=sigma, alpha_max=1.0)   # compile outside the timing
+        for method in ("dopri5", "euler"):  # compile (or load from the cache) outside the timing
+            sm.integrate(s, eta=0.5, sigma=sigma, alpha_max=1.0, method=method)
         t0 = time.perf_counter()
         r = sm.integrate(s, eta=0.5, eta_v=0.5, sigma=sigma, alpha_max=amax)
         t_ad = time.perf_counter() - t0
