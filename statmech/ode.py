@@ -2,8 +2,9 @@
 
 :func:`integrate` has the shape of ``scipy.integrate.solve_ivp``: one call,
 options, and an :class:`IntegrateResult` with fields and a message. Two
-methods: ``"dopri5"`` (default; adaptive Dormand-Prince 5(4) with error per
-component below ``atol + rtol |y|``) and ``"euler"`` (fixed step ``dt``, the
+methods: ``"dopri5"`` (default; adaptive Dormand-Prince 5(4); a step is accepted
+when the root mean square over components of error_j / (atol + rtol |y_j|) is
+at most 1, Hairer's norm) and ``"euler"`` (fixed step ``dt``, the
 scheme of Goldt et al.'s C++ integrator). The equations are in
 :mod:`statmech.equations`, the steppers in :mod:`statmech.solvers`. The ODE
 vector packs ``y = [Q.ravel(), R.ravel(), v]``; the teacher (T, vstar) is
@@ -116,7 +117,7 @@ def integrate(state: State, *, eta: float, eta_v: float | None = None, sigma: fl
     ``eta`` as in the paper, ``0`` gives the soft committee machine with fixed
     v), output-noise standard deviation ``sigma``. ``save_at`` are the times to
     record (default :func:`default_save_at`); ``method`` is ``"dopri5"``
-    (adaptive; tolerances ``rtol``, ``atol`` per component) or ``"euler"``
+    (adaptive; RMS over components of error / (atol + rtol |y|) <= 1) or ``"euler"``
     (fixed step ``dt``; steps shrink slightly so save points are hit exactly).
     The run fails (status -1, with a message) when any order parameter exceeds
     ``max_abs`` in magnitude, becomes non-finite, or the covariance leaves the
