@@ -38,6 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .published import reading_error
+
 __all__ = ["Config", "Sizes", "FULL", "QUICK", "SIGMAS", "F1_SCHEMES", "paper_config", "sizes_for",
            "train_group", "theory_group", "prune_group", "f1_table", "f4_table", "f2_data", "f3_data",
            "orderings", "differences", "summary_markdown", "ORDERINGS", "Pipeline", "reproduce", "FIGURES"]
@@ -50,7 +52,6 @@ F1_SCHEMES = {
 }
 # the paper's importance-node score is the signed v_i (its code sorts v, not |v|)
 IMPORTANCE = "signed-v"
-PUBLISHED_ERROR = 0.05  # reading error of the published points (read off the authors' figure)
 
 
 @dataclass(frozen=True)
@@ -444,7 +445,7 @@ def orderings(table: dict) -> list:
                         sel = (t["config"] == name) & (t["sigma"] == sigma) & (t["scheme"] == s) & (t["k"] == k)
                         return float(t[col][sel][0]) if np.any(sel) else np.nan
                     if src == "published":
-                        v += _verdict(get(a, "published"), get(b, "published"), np.hypot(PUBLISHED_ERROR, PUBLISHED_ERROR))
+                        v += _verdict(get(a, "published"), get(b, "published"), np.hypot(reading_error(), reading_error()))
                     elif src == "theory":
                         v += _verdict(get(a, "theory"), get(b, "theory"), 0.0)
                     else:
@@ -463,7 +464,7 @@ def differences(table: dict, n_err: float = 2.0) -> list:
         p, s, se = t["published"][i], t["sim_mean"][i], t["sim_stderr"][i]
         if not (np.isfinite(p) and np.isfinite(s)):
             continue
-        err = n_err * np.hypot(PUBLISHED_ERROR, se if np.isfinite(se) else 0.0)
+        err = n_err * np.hypot(reading_error(), se if np.isfinite(se) else 0.0)
         if abs(s - p) > err:
             out.append({c: t[c][i] for c in ("config", "sigma", "scheme", "k", "published", "theory",
                                               "theory_sim_students", "sim_mean", "sim_stderr")} | {"err": err})
@@ -566,10 +567,10 @@ def _reason(d) -> str:
     if d["scheme"] == "unpruned":
         return "unpruned students differ (training: SGD at N=500 vs the paper's student)"
     if np.isfinite(d["theory_sim_students"]) and abs(d["theory_sim_students"] - d["sim_mean"]) <= tol:
-        if abs(d["theory"] - d["published"]) <= 2 * PUBLISHED_ERROR:
+        if abs(d["theory"] - d["published"]) <= 2 * reading_error():
             return "SGD students differ from the ODE student, which matches the paper"
         return "trained student differs (theory on the same students agrees with simulation)"
-    if abs(d["theory"] - d["published"]) <= 2 * PUBLISHED_ERROR:
+    if abs(d["theory"] - d["published"]) <= 2 * reading_error():
         return "finite-N pruning effect; N -> infinity theory of the ODE student matches the paper"
     return "finite-N pruning and trained student both differ"
 

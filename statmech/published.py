@@ -11,7 +11,7 @@ import json
 from functools import lru_cache
 from importlib import resources
 
-__all__ = ["published", "teacher_student_losses", "mnist_errors"]
+__all__ = ["published", "teacher_student_losses", "mnist_errors", "reading_error"]
 
 
 @lru_cache(maxsize=1)
@@ -33,6 +33,11 @@ def teacher_student_losses(config: str = "6:2", sigma: float = 0.0) -> dict:
             raise ValueError(f"no published values for sigma={sigma}; available: 0 and 0.25")
         out[scheme] = by_sigma[key]
     return out
+
+
+def reading_error() -> float:
+    """Uncertainty of a teacher-student value read off the published figure (about +-0.05 in loss)."""
+    return float(published()["teacher_student"]["reading_error"])
 
 
 def mnist_errors() -> dict:

@@ -175,3 +175,19 @@ def test_configs_come_from_published_json():
         from statmech.pruning.budgets import edges_per_unit
 
         assert [edges_per_unit(k, c.K, c.N) for k in range(1, 6)] == raw["edges_per_unit"]
+
+
+def test_differences_use_the_reading_error_of_the_data_file(monkeypatch):
+    """The +-0.05 reading error of the published points lives in published.json (was a constant in experiments)."""
+    import numpy as np
+
+    from statmech import published as pub
+
+    assert pub.reading_error() == pub.published()["teacher_student"]["reading_error"]
+    row = dict(config=["6:2"], sigma=[0.0], scheme=["dpp-node"], k=[1], published=[1.0], theory=[1.0],
+               theory_sim_students=[1.0], sim_mean=[1.2], sim_stderr=[0.0])
+    table = {c: np.asarray(v) for c, v in row.items()}
+    # |1.2 - 1.0| = 0.2 > 2 x 0.05, but < 2 x 0.15
+    assert len(ex.differences(table)) == 1
+    monkeypatch.setattr(ex, "reading_error", lambda: 0.15)
+    assert ex.differences(table) == []
