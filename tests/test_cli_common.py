@@ -57,3 +57,43 @@ def test_prune_published_needs_the_configuration_size(tmp_path, capsys):
     code = main(["prune", str(path), "--keep", "1", "--published", "6:2", "--out", str(tmp_path / "out")])
     assert code == 2
     assert "--published 6:2 is for K=6, M=2; the state has K=3, M=1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("extra, match", [
+    (["--z-max", "3"], "--z-max is an option of --phase-diagram"),
+    (["--M", "3"], "--M is an option of --phase-diagram"),
+    (["--beta", "2"], "--beta sets the Gaussian DPP kernel; it needs --kernel gaussian"),
+    (["--eps", "0.1", "--kernel", "linear-activation"], "--eps sets the Gaussian DPP kernel"),
+    (["--published", "6:2"], "--published applies to the files written with --out DIR"),
+    (["--tag", "x"], "--tag applies to the files written with --out DIR"),
+])
+def test_prune_options_that_would_be_ignored_are_errors(tmp_path, capsys, extra, match):
+    import statmech as sm
+
+    path = tmp_path / "s.npz"
+    sm.State.random(6, 2, 500, vstar=4.0, seed=0).save(path)
+    assert main(["prune", str(path), "--scheme", "dpp-node", "--keep", "2"] + extra) == 2
+    err = capsys.readouterr().err
+    assert match in err and len(err.strip().splitlines()) == 1
+
+
+def test_prune_phase_diagram_takes_no_state(tmp_path, capsys):
+    assert main(["prune", "s.npz", "--phase-diagram", "--out", str(tmp_path)]) == 2
+    assert "--phase-diagram computes its own students; it takes no STATE.npz" in capsys.readouterr().err
+
+
+def test_prune_gaussian_kernel_options_are_used(tmp_path, capsys):
+    """--beta reaches the kernel: a different beta gives a different DPP-node error."""
+    import json
+
+    import statmech as sm
+
+    path = tmp_path / "s.npz"
+    sm.State.random(6, 2, 500, vstar=4.0, seed=0).save(path)
+    out = []
+    for beta in ("0.5", "5"):
+        assert main(["prune", str(path), "--scheme", "dpp-node", "--keep", "2", "--kernel", "gaussian",
+                     "--beta", beta, "--json"]) == 0
+        out.append(json.loads(capsys.readouterr().out)["results"][0])
+    assert out[0]["params"]["beta"] == 0.5 and out[1]["params"]["beta"] == 5.0
+    assert out[0]["eps_g"] != out[1]["eps_g"]

@@ -39,8 +39,10 @@ def register(sub):
     p.add_argument("--activation", choices=["erf", "linear", "relu"], default="erf", help="g(u) (default erf)")
     p.add_argument("--kernel", choices=["linear-preactivation", "linear-activation", "gaussian"],
                    default="linear-preactivation", help="DPP node kernel (default: L = Q, the paper's)")
-    p.add_argument("--beta", type=positive_float, default=1.0, help="Gaussian kernel width beta (default 1)")
-    p.add_argument("--eps", type=nonneg_float, default=0.0, help="Gaussian kernel ridge eps (default 0)")
+    p.add_argument("--beta", type=positive_float, default=None,
+                   help="Gaussian kernel width beta (default 1; --kernel gaussian only)")
+    p.add_argument("--eps", type=nonneg_float, default=None,
+                   help="Gaussian kernel ridge eps (default 0; --kernel gaussian only)")
     p.add_argument("--jitter", type=nonneg_float, default=0.0, help="ridge added to any DPP kernel (default 0)")
     p.add_argument("--importance", choices=["abs-v", "abs-v-sqrtq", "signed-v"], default="abs-v",
                    help="importance-node score: |v_i| (default), |v_i| sqrt(Q_ii), signed v_i (paper code's quirk)")
@@ -55,8 +57,8 @@ def register(sub):
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--phase-diagram", action="store_true",
                    help="compute the claims phase diagram (idealised and ODE-trained students) into --out")
-    p.add_argument("--z-max", type=positive_int, default=8, help="largest z for --phase-diagram (default 8)")
-    p.add_argument("--M", type=positive_int, default=2, help="teacher units for --phase-diagram (default 2)")
+    p.add_argument("--z-max", type=positive_int, default=None, help="largest z for --phase-diagram (default 8)")
+    p.add_argument("--M", type=positive_int, default=None, help="teacher units for --phase-diagram (default 2)")
     p.add_argument("--out", metavar="DIR",
                    help="output directory: pruning_errors.csv (+ .json) and pruning_errors.png (eps_g vs "
                         "parameter fraction); with --phase-diagram the phase-diagram tables and figure")
@@ -101,11 +103,31 @@ def _budgets(args, scheme, K):
     return out
 
 
-def run(args):
+def _check_options(args):
+    """Options that would be silently ignored are errors (one line, exit code 2)."""
     if args.phase_diagram:
-        return _phase_diagram(args)
+        if args.state:
+            raise ValueError(f"--phase-diagram computes its own students; it takes no STATE.npz (got {args.state})")
+        return
     if not args.state:
         raise ValueError("give STATE.npz (or --phase-diagram)")
+    for flag, value in (("--z-max", args.z_max), ("--M", args.M)):
+        if value is not None:
+            raise ValueError(f"{flag} is an option of --phase-diagram")
+    if args.kernel != "gaussian":
+        for flag, value in (("--beta", args.beta), ("--eps", args.eps)):
+            if value is not None:
+                raise ValueError(f"{flag} sets the Gaussian DPP kernel; it needs --kernel gaussian")
+    if not args.out:
+        for flag, value in (("--published", args.published), ("--tag", args.tag)):
+            if value:
+                raise ValueError(f"{flag} applies to the files written with --out DIR; give --out")
+
+
+def run(args):
+    _check_options(args)
+    if args.phase_diagram:
+        return _phase_diagram(args)
     import json
 
     import numpy as np
@@ -124,7 +146,8 @@ def run(args):
     rows = []
     for s in schemes:
         for label, kw in _budgets(args, s, state.K):
-            r = pruned_error(state, s, activation=args.activation, kernel=args.kernel, beta=args.beta, eps=args.eps,
+            r = pruned_error(state, s, activation=args.activation, kernel=args.kernel,
+                             beta=1.0 if args.beta is None else args.beta, eps=0.0 if args.eps is None else args.eps,
                              jitter=args.jitter, importance=args.importance, reweight=args.reweight, rng=rng,
                              n_samples=args.samples, **kw)
             rows.append((s, label, r))
@@ -245,11 +268,13 @@ def _phase_diagram(args):
     import numpy as np
 
     out = out_dir(args.out)
-    zs = range(1, args.z_max + 1)
-    ideal = idealised_phase_diagram(zs, M=args.M)
+    z_max = 8 if args.z_max is None else args.z_max
+    M = 2 if args.M is None else args.M
+    zs = range(1, z_max + 1)
+    ideal = idealised_phase_diagram(zs, M=M)
     write_table(out / "pruning_phase_idealised.csv", {k: v for k, v in ideal.items() if k != "params"},
                 ideal["params"])
-    trained = trained_phase_diagram(range(args.M, args.M * args.z_max + 1), M=args.M)
+    trained = trained_phase_diagram(range(M, M * z_max + 1), M=M)
     write_table(out / "pruning_phase_trained.csv", {k: v for k, v in trained.items() if k != "params"},
                 trained["params"])
     cs = np.linspace(0.02, 0.98, 49)
