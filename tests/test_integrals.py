@@ -19,7 +19,6 @@ from scipy.stats import multivariate_normal, norm
 
 import statmech as sm
 from statmech import integrals
-from statmech.integrals import erf as erf_k
 from statmech.integrals import kernels, relu, sums
 
 from conftest import random_covariance
@@ -294,23 +293,6 @@ def _cov_w(rng, n):
     w = rng.standard_normal(n)
     w[1] = 0.0          # zero weights are skipped by the sums: exercise that branch
     return C, w
-
-
-def test_erf_hoisted_rows_vs_scalar_kernels(rng):
-    n = 6
-    C, w = _cov_w(rng, n)
-    for i in range(n):
-        out = np.empty(n)
-        erf_k.i3_weighted_row(C, i, w, out)
-        want = [sum(w[c] * erf_k.i3(C[i, i], C[b, b], C[c, c], C[i, b], C[i, c], C[b, c]) for c in range(n))
-                for b in range(n)]
-        np.testing.assert_allclose(out, want, rtol=0, atol=1e-12)
-        for k in range(n):
-            x, y, r = np.empty(n), np.empty(n), np.empty(n)
-            got = erf_k.i4_weighted_pair(C, i, k, w, x, y, r)
-            want = sum(w[c] * w[d] * erf_k.i4(C[i, i], C[k, k], C[c, c], C[d, d], C[i, k], C[i, c], C[i, d],
-                                              C[k, c], C[k, d], C[c, d]) for c in range(n) for d in range(n))
-            assert abs(got - want) < 1e-12
 
 
 @pytest.mark.parametrize("act", ACTS)

@@ -2,8 +2,9 @@
 
 Saad & Solla (1995), Biehl & Schwarze (1995); as collected in theory.md
 section 3. Arguments are covariance entries ``cab = C[a, b]``. These scalar
-kernels are the only place the erf formulas live (the hoisted weighted sums in
-``statmech.integrals.sums`` call them or reuse their pieces, documented there).
+kernels are the only place the erf formulas live; the vectorised sums below
+(used by ``statmech.integrals.sums`` for the equations of motion) regroup the
+same formulas and are tested against these kernels.
 The symbolic module (``statmech.symbolic``) re-derives and checks them.
 """
 import math
@@ -55,57 +56,6 @@ def i4(caa, cbb, ccc, cdd, cab, cac, cad, cbc, cbd, ccd):
     l1 = l4 * (1.0 + ccc) - cbc * cbc * (1.0 + caa) - cac * cac * (1.0 + cbb) + 2.0 * cab * cac * cbc
     l2 = l4 * (1.0 + cdd) - cbd * cbd * (1.0 + caa) - cad * cad * (1.0 + cbb) + 2.0 * cab * cad * cbd
     return FOUR_OVER_PI2 / math.sqrt(l4) * safe_asin(l0 / math.sqrt(l1 * l2))
-
-
-# --- Hoisted weighted sums for the equations of motion --------------------
-# The same formulas as i3 / i4 above, regrouped so that the parts depending
-# only on the pair (i, k) (L4) or on (i, k, c) (L1) are computed once instead
-# of once per (c, d). tests/test_integrals.py checks them against i3 / i4.
-
-@njit(cache=True)
-def i3_weighted_row(C, i, w, out):
-    """out[b] = sum_c w_c I3(i, b, c) for every field b (the erf I3 above, regrouped)."""
-    n = C.shape[0]
-    one_ii = 1.0 + C[i, i]
-    s_b = 0.0  # sum_c f_c C_ic
-    for b in range(n):
-        out[b] = 0.0
-    for c in range(n):
-        if w[c] == 0.0:
-            continue
-        l3 = one_ii * (1.0 + C[c, c]) - C[i, c] * C[i, c]
-        f = w[c] * TWO_OVER_PI / (math.sqrt(l3) * one_ii)
-        s_b += f * C[i, c]
-        for b in range(n):
-            out[b] += f * one_ii * C[b, c]
-    for b in range(n):
-        out[b] -= C[i, b] * s_b
-
-
-@njit(cache=True)
-def i4_weighted_pair(C, i, k, w, x, y, r):
-    """sum_{c,d} w_c w_d I4(i, k, c, d) (the erf I4 above, regrouped; x, y, r are scratch)."""
-    n = C.shape[0]
-    one_ii = 1.0 + C[i, i]
-    one_kk = 1.0 + C[k, k]
-    cik = C[i, k]
-    l4 = one_ii * one_kk - cik * cik
-    for c in range(n):
-        x[c] = C[i, c]
-        y[c] = C[k, c]
-        l1 = l4 * (1.0 + C[c, c]) - y[c] * y[c] * one_ii - x[c] * x[c] * one_kk + 2.0 * cik * x[c] * y[c]
-        r[c] = 1.0 / math.sqrt(l1)
-    total = 0.0
-    for c in range(n):
-        xc, yc, rc = x[c], y[c], r[c]
-        # diagonal term c == d counts once, the pairs c < d twice
-        l0 = l4 * C[c, c] - yc * yc * one_ii - xc * xc * one_kk + 2.0 * cik * xc * yc
-        acc = 0.5 * w[c] * safe_asin(l0 * rc * rc)
-        for d in range(c + 1, n):
-            l0 = l4 * C[c, d] - yc * y[d] * one_ii - xc * x[d] * one_kk + cik * (xc * y[d] + x[d] * yc)
-            acc += w[d] * safe_asin(l0 * rc * r[d])
-        total += 2.0 * w[c] * acc
-    return FOUR_OVER_PI2 / math.sqrt(l4) * total
 
 
 # --- Vectorised sums for the right-hand side (private) ---------------------
@@ -180,7 +130,7 @@ def _i2_matrix(C, out):
 
 @njit(cache=True, fastmath=_FASTMATH_SUM, error_model="numpy")
 def _i3_weighted(C, K, w, out):
-    """out[i, b] = sum_c w_c I3(i, b, c), i < K (i3 above, regrouped as i3_weighted_row).
+    """out[i, b] = sum_c w_c I3(i, b, c), i < K (i3 above, regrouped).
 
     With f_ic = w_c (2/pi) / sqrt(L3_ic) / (1 + C_ii) (0 for a zero weight):
     out[i, b] = (1 + C_ii) sum_c f_ic C_bc - C_ib sum_c f_ic C_ic.
