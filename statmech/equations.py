@@ -45,17 +45,24 @@ def _fill_cov(y, K, M, T, C):
 
 
 @njit(cache=True)
+def _signed_weights(y, K, M, vstar, off_v):
+    """w = (-v, +vstar): sum_a w_a g(u_a) = y_noiseless - phi (theory.md section 4)."""
+    w = np.empty(K + M)
+    for i in range(K):
+        w[i] = -y[off_v + i]
+    for m in range(M):
+        w[K + m] = vstar[m]
+    return w
+
+
+@njit(cache=True)
 def rhs_into(act, y, K, M, T, vstar, eta, eta_v, sigma2, dy):
     """dy = F(y): the equations of motion above, evaluated from the one snapshot y."""
     n = K + M
     C = np.empty((n, n))
     _fill_cov(y, K, M, T, C)
     off_v = K * K + K * M
-    w = np.empty(n)
-    for i in range(K):
-        w[i] = -y[off_v + i]
-    for m in range(M):
-        w[K + m] = vstar[m]
+    w = _signed_weights(y, K, M, vstar, off_v)
     S3 = np.empty((K, n))
     i3_weighted(act, C, K, w, S3)
     S4 = np.empty((K, K))
@@ -142,11 +149,7 @@ def masked_rhs_into(act, y, K, M, T, vstar, eta, eta_v, sigma2, member, frac, TA
     for m in range(M):
         for l in range(M):
             C[K + m, K + l] = T[m, l]
-    w = np.empty(n)
-    for i in range(K):
-        w[i] = -y[off_v + i]
-    for m in range(M):
-        w[K + m] = vstar[m]
+    w = _signed_weights(y, K, M, vstar, off_v)
     G = np.empty((K, n))
     stein_coefficients(act, C, K, w, G)
     S4 = np.empty((K, K))

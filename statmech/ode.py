@@ -50,8 +50,29 @@ def rhs(state: State, *, eta: float, eta_v: float, sigma: float = 0.0, activatio
 
 
 # ---------------------------------------------------------------------- result
+class SavedStates:
+    """Mixin for results that stack order parameters over saved times.
+
+    Needs the fields ``alpha``, ``Q``, ``R``, ``v`` (first axis = time),
+    ``T``, ``vstar`` and ``status``.
+    """
+
+    @property
+    def success(self) -> bool:
+        return self.status == 0
+
+    def state_at(self, index: int) -> State:
+        """The saved State number ``index`` (negative indices count from the end)."""
+        return State(Q=self.Q[index], R=self.R[index], T=self.T, v=self.v[index], vstar=self.vstar)
+
+    @property
+    def states(self) -> list:
+        """All saved States, in time order."""
+        return [self.state_at(i) for i in range(len(self.alpha))]
+
+
 @dataclass
-class IntegrateResult:
+class IntegrateResult(SavedStates):
     """Outcome of :func:`integrate`, shaped like scipy's ``OdeResult``.
 
     ``alpha`` and ``eps_g`` hold the saved times and the noise-free error there;
@@ -74,19 +95,6 @@ class IntegrateResult:
     status: int
     message: str
     params: dict = field(default_factory=dict)
-
-    @property
-    def success(self) -> bool:
-        return self.status == 0
-
-    def state_at(self, index: int) -> State:
-        """The saved State number ``index`` (negative indices count from the end)."""
-        return State(Q=self.Q[index], R=self.R[index], T=self.T, v=self.v[index], vstar=self.vstar)
-
-    @property
-    def states(self) -> list:
-        """All saved States, in time order."""
-        return [self.state_at(i) for i in range(len(self.alpha))]
 
     @property
     def final(self) -> State:

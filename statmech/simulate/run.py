@@ -29,6 +29,7 @@ import numpy as np
 
 from ..generalisation import eps_g_arrays
 from ..integrals import activation_code
+from ..ode import SavedStates
 from ..state import State
 from ..weights import Weights
 from ._kernel import fresh_buffers, masked_sgd_steps, sgd_steps, test_loss_kernel
@@ -48,7 +49,7 @@ _CHUNK_WORK = 10**8
 
 # ---------------------------------------------------------------------- result
 @dataclass
-class SimulationResult:
+class SimulationResult(SavedStates):
     """Outcome of one :func:`simulate` run.
 
     ``alpha`` (= ``steps`` / N) are the saved times; ``Q``, ``R``, ``v`` stack
@@ -81,20 +82,8 @@ class SimulationResult:
     sgd_seconds: float = 0.0
 
     @property
-    def success(self) -> bool:
-        return self.status == 0
-
-    @property
     def N(self) -> int:
         return self.weights.N
-
-    def state_at(self, index: int) -> State:
-        """The measured State at saved point ``index``."""
-        return State(Q=self.Q[index], R=self.R[index], T=self.T, v=self.v[index], vstar=self.vstar)
-
-    @property
-    def states(self) -> list:
-        return [self.state_at(i) for i in range(len(self.alpha))]
 
     @property
     def final(self) -> State:
