@@ -97,3 +97,12 @@ def test_prune_gaussian_kernel_options_are_used(tmp_path, capsys):
         out.append(json.loads(capsys.readouterr().out)["results"][0])
     assert out[0]["params"]["beta"] == 0.5 and out[1]["params"]["beta"] == 5.0
     assert out[0]["eps_g"] != out[1]["eps_g"]
+
+
+def test_sweep_out_is_a_file_is_a_one_line_error(tmp_path, capsys):
+    cfg = tmp_path / "ok.toml"
+    cfg.write_text('engine = "ode"\n[fixed]\nK = 2\nM = 1\nalpha_max = 1.0\n')
+    blocker = tmp_path / "taken"
+    blocker.write_text("")
+    assert main(["sweep", str(cfg), "--no-dask", "--out", str(blocker)]) == 2
+    assert "--out" in capsys.readouterr().err

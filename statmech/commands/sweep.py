@@ -1,7 +1,7 @@
 """``statmech sweep``: run a parameter sweep described by a TOML file, on Dask, resumably."""
 from __future__ import annotations
 
-from ._common import positive_int
+from ._common import out_dir, positive_int
 
 
 def register(sub):
@@ -36,7 +36,7 @@ def run(args):
         print(f"{args.config}: engine {cfg.engine!r}, {len(cfg)} runs, parameters {', '.join(cfg.param_names)}, "
               f"record {', '.join(cfg.record)}")
         return 0
-    summary = run_sweep(cfg, args.out, scheduler=args.scheduler, workers=args.workers,
+    summary = run_sweep(cfg, out_dir(args.out), scheduler=args.scheduler, workers=args.workers,
                         executor="processes" if args.no_dask else "auto", retry_failed=args.retry_failed)
     print(f"{summary}; results in {summary.results}")
     return 1 if summary.lost else 0  # failed runs are results (recorded with their message); lost ones are not
