@@ -157,3 +157,11 @@ def test_cli_draws_published_mnist_values_for_mnist_too(tmp_path, monkeypatch):
                  "--rounds", "1", "--reweight", "none", "--max-iter", "20", "--out", str(tmp_path / "rd")])
     assert code == 0
     assert seen["dataset"] == "mnist" and seen["published"] == mnist_errors()
+
+
+def test_cli_bad_out_fails_before_training(tmp_path, capsys, monkeypatch):
+    blocker = tmp_path / "taken"
+    blocker.write_text("")
+    monkeypatch.setattr(rd, "train_mlp", lambda *a, **k: pytest.fail("trained before checking --out"))
+    assert main(["realdata", "--out", str(blocker)]) == 2
+    assert "--out" in capsys.readouterr().err

@@ -42,10 +42,10 @@ def run(args):
     if bad:
         raise ValueError(f"unknown scheme(s) {bad}; choose from {list(rd.SCHEMES)} or 'all'")
     rd.budgets(1, 1, 1, args.fractions)  # validates the fractions before any training
+    out = out_dir(args.out)  # and the output directory
     data = rd.load_dataset(args.dataset, seed=args.seed)
     mlp, classes = rd.train_mlp(data, args.hidden, seed=args.seed, max_iter=args.max_iter)
     unpruned = mlp.error(data.X_test, data.y_test, classes)
-    out = out_dir(args.out)
     params = dict(dataset=data.name, D=data.D, hidden=args.hidden, n_train=len(data.y_train),
                   n_test=len(data.y_test), unpruned_error=unpruned, rounds=args.rounds, seed=args.seed,
                   max_iter=args.max_iter, beta="10/|train| (Gaussian node kernel on activations)", eps=1e-3,
