@@ -68,3 +68,11 @@ def test_diverging_run_reports_and_exits_1(tmp_path, capsys):
     assert "diverged" in capsys.readouterr().out
     cols, params = read_table(tmp_path / "o" / "curve.csv")
     assert params["status"] == -1 and np.all(np.isfinite(cols["eps_g"]))
+
+
+def test_init_state_refuses_random_start_options(tmp_path, capsys):
+    sm.State.random(2, 1, 50, seed=1).save(tmp_path / "init.npz")
+    code = main(["curve", "--init-state", str(tmp_path / "init.npz"), "--K", "6", "--seed", "3",
+                 "--out", str(tmp_path / "o")])
+    assert code == 2
+    assert "--K, --seed describe the random initial weights" in capsys.readouterr().err

@@ -16,7 +16,10 @@ def register(sub):
     )
     add_teacher_student_args(p)
     p.add_argument("--alpha-max", type=positive_float, default=1600.0, help="final time alpha (default 1600)")
-    p.add_argument("--init-state", metavar="FILE.npz", help="start from this saved State instead of random weights")
+    p.add_argument("--init-state", metavar="FILE.npz",
+                   help="start from this saved State instead of random weights (then --K, --M, --vstar and --seed "
+                        "are not allowed, and --N only matches edge budgets for --prune with --keep; without it "
+                        "budgets are matched as N -> infinity)")
     p.add_argument("--method", choices=["dopri5", "euler"], default="dopri5",
                    help="adaptive Dormand-Prince 5(4) (default) or fixed-step Euler")
     p.add_argument("--dt", type=positive_float, default=0.01, help="Euler step (default 0.01)")
@@ -34,7 +37,11 @@ def register(sub):
                              "edges per unit, N = --N")
     budget.add_argument("--fraction", type=positive_float, metavar="c",
                         help="fraction of edges kept by edge schemes (0 < c <= 1); node schemes keep c*K units")
-    p.set_defaults(func=run)
+    # None marks "not given": defaults of the random start are filled in by run()
+    p.set_defaults(func=run, K=None, M=None, vstar=None, seed=None, N=None)
+
+
+RANDOM_START_DEFAULTS = {"K": 6, "M": 2, "vstar": 4.0, "seed": 0, "N": 500}
 
 
 def run(args):
@@ -55,15 +62,23 @@ def run(args):
     elif args.keep is not None or args.fraction is not None:
         raise ValueError("--keep and --fraction are budgets for --prune SCHEME")
     if args.init_state:
+        given = [f"--{name}" for name in ("K", "M", "vstar", "seed") if getattr(args, name) is not None]
+        if given:
+            raise ValueError(f"{', '.join(given)} describe the random initial weights; with --init-state the "
+                             f"state (K, M, vstar) comes from the file")
+        N = args.N
+        out = out_dir(args.out)
         state = State.load(args.init_state)
-        init = {"init_state": str(args.init_state)}
+        init = {"init_state": str(args.init_state), "N": N}
     else:
-        state = State.random(args.K, args.M, args.N, vstar=args.vstar, seed=args.seed)
-        init = {"N": args.N, "seed": args.seed, "vstar": args.vstar}
+        opts = {k: (getattr(args, k) if getattr(args, k) is not None else d) for k, d in RANDOM_START_DEFAULTS.items()}
+        N = opts["N"]
+        out = out_dir(args.out)
+        state = State.random(opts["K"], opts["M"], N, vstar=opts["vstar"], seed=opts["seed"])
+        init = {"N": N, "seed": opts["seed"], "vstar": opts["vstar"]}
     res = integrate(state, eta=args.eta, eta_v=args.eta_v, sigma=args.sigma, alpha_max=args.alpha_max,
                     save_at=default_save_at(args.alpha_max, args.points), activation=args.activation,
                     method=args.method, dt=args.dt, rtol=args.rtol, atol=args.atol)
-    out = out_dir(args.out)
     params = dict(res.params, **init, status=res.status, message=res.message, nfev=res.nfev)
     columns = {"alpha": res.alpha, "eps_g": res.eps_g}
     descriptions = {"eps_g": "noise-free generalisation error (test loss on noisy labels adds sigma^2/2)"}
@@ -72,7 +87,7 @@ def run(args):
     if schemes and len(res.alpha):
         from ..dynamics import pruned_along
 
-        pc = pruned_along(res, schemes, keep=args.keep, keep_fraction=args.fraction, N=args.N,
+        pc = pruned_along(res, schemes, keep=args.keep, keep_fraction=args.fraction, N=N,
                           activation=args.activation)
         columns = pc.columns()
         for s in pc.eps_g:
