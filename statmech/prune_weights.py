@@ -315,17 +315,18 @@ def random_node_masks(K: int, k: int, n_masks: int = 1, rng=None) -> np.ndarray:
 
 
 def importance_scores(v, score: str = "abs-v", Q_diag=None) -> np.ndarray:
-    """Node importance: |v_i| (default), signed v_i (the paper code's quirk), |v_i| sqrt(Q_ii)."""
-    v = np.asarray(v, dtype=np.float64)
-    if score == "abs-v":
-        return np.abs(v)
-    if score == "signed-v":
-        return v.copy()
-    if score == "abs-v-sqrtq":
-        if Q_diag is None:
-            raise ValueError("importance score 'abs-v-sqrtq' needs Q_diag (the squared row norms / N)")
-        return np.abs(v) * np.sqrt(np.asarray(Q_diag, dtype=np.float64))
-    raise ValueError(f"importance score must be one of {IMPORTANCE_SCORES}, got {score!r}")
+    """Node importance: |v_i| (default), signed v_i (the paper code's quirk), |v_i| sqrt(Q_ii).
+
+    The scores of :func:`statmech.pruning.node.importance_scores`, with Q_diag
+    required for ``abs-v-sqrtq``.
+    """
+    from .pruning.node import importance_scores as scores
+
+    if score == "abs-v-sqrtq" and Q_diag is None:
+        raise ValueError("importance score 'abs-v-sqrtq' needs Q_diag (the squared row norms / N)")
+    if score not in IMPORTANCE_SCORES:
+        raise ValueError(f"importance score must be one of {IMPORTANCE_SCORES}, got {score!r}")
+    return scores(v, Q_diag, score)
 
 
 def importance_node_mask(v, k: int, score: str = "abs-v", Q_diag=None) -> np.ndarray:
@@ -465,18 +466,13 @@ def fuse_nodes(G, v, keep) -> np.ndarray:
     """Least-squares fusion v_S <- v_S + G_SS^+ G_{S,Sc} v_Sc (theory.md 6.1; Diversity Networks).
 
     Regresses the removed units' contribution sum_{j in Sc} v_j s_j on the kept
-    signals s_S, G being their Gram matrix (1/P) sum s s^T; the pseudo-inverse
-    (minimum-norm solution) handles kept exact copies, whose G_SS is singular.
+    signals s_S, G being their Gram matrix (1/P) sum s s^T; ``v`` may be (K,) or
+    (K, H2). Computed by :func:`statmech.pruning.reweight.fuse`.
     """
-    G = np.asarray(G, dtype=np.float64)
-    v = np.asarray(v, dtype=np.float64)
+    from .pruning.reweight import fuse
+
     keep = np.asarray(keep, dtype=bool)
-    S, Sc = np.flatnonzero(keep), np.flatnonzero(~keep)
-    out = v[S].copy()
-    if Sc.size:
-        rhs = G[np.ix_(S, Sc)] @ v[Sc]
-        out += np.linalg.lstsq(G[np.ix_(S, S)], rhs, rcond=None)[0]
-    return out
+    return fuse(G, v, np.flatnonzero(keep)[None, :])[0]
 
 
 def reweight_nodes(W, v, keep, moments: DataMoments, signal: str = "preactivation",

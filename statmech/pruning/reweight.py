@@ -53,7 +53,13 @@ def complement(subsets, K: int) -> np.ndarray:
 
 
 def fuse(G, v, subsets) -> np.ndarray:
-    """v_S + G[S,S]^+ G[S,Sc] v_Sc for every row S of ``subsets`` (theory.md 6.1)."""
+    """v_S + G[S,S]^+ G[S,Sc] v_Sc for every row S of ``subsets`` (theory.md 6.1; Diversity Networks).
+
+    ``v`` is (K,) or (K, H2) (outgoing weights of an MLP unit); the
+    pseudo-inverse (cut-off 1e-10 relative) handles kept exact copies, whose
+    G[S,S] is singular. The one implementation of fusion, also used on real
+    data by ``statmech.prune_weights.fuse_nodes``.
+    """
     G = np.asarray(G, dtype=np.float64)
     v = np.asarray(v, dtype=np.float64)
     subsets = np.asarray(subsets)
@@ -64,8 +70,8 @@ def fuse(G, v, subsets) -> np.ndarray:
     comp = complement(subsets, K)
     GSS = G[subsets[:, :, None], subsets[:, None, :]]
     GSc = G[subsets[:, :, None], comp[:, None, :]]
-    rhs = np.einsum("nij,nj->ni", GSc, v[comp])
-    return vS + np.einsum("nij,nj->ni", np.linalg.pinv(GSS, rcond=_PINV_RCOND, hermitian=True), rhs)
+    rhs = np.einsum("nij,nj...->ni...", GSc, v[comp])
+    return vS + np.einsum("nij,nj...->ni...", np.linalg.pinv(GSS, rcond=_PINV_RCOND, hermitian=True), rhs)
 
 
 def optimal_readout(A, b, subsets) -> np.ndarray:
