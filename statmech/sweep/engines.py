@@ -137,6 +137,17 @@ def get_engine(name) -> Engine:
 
 
 # ------------------------------------------------------------------------ ode
+def _integrator_params() -> dict:
+    """The options of statmech.integrate that a sweep can set (method, dt, rtol, atol, max_abs)."""
+    return dict(
+        method=Param("str", "dopri5", "integrator", choices=("dopri5", "euler")),
+        dt=Param("float", 0.01, "Euler step", minimum=0.0, exclusive=True),
+        rtol=Param("float", 1e-8, "dopri5 relative tolerance", minimum=0.0, exclusive=True),
+        atol=Param("float", 1e-10, "dopri5 absolute tolerance", minimum=0.0, exclusive=True),
+        max_abs=Param("float", 1e6, "divergence threshold on |order parameters|", minimum=0.0, exclusive=True),
+    )
+
+
 def _teacher_student_params(**overrides) -> dict:
     """Parameters of a teacher-student start shared by the engines (the paper's 6:2 values as defaults)."""
     p = {
@@ -206,11 +217,7 @@ register_engine(Engine(
     name="ode",
     doc="learning curve eps_g(alpha) of the order-parameter ODEs from State.random(K, M, N, vstar, seed)",
     params=_teacher_student_params(
-        method=Param("str", "dopri5", "integrator", choices=("dopri5", "euler")),
-        dt=Param("float", 0.01, "Euler step", minimum=0.0, exclusive=True),
-        rtol=Param("float", 1e-8, "dopri5 relative tolerance", minimum=0.0, exclusive=True),
-        atol=Param("float", 1e-10, "dopri5 absolute tolerance", minimum=0.0, exclusive=True),
-        max_abs=Param("float", 1e6, "divergence threshold on |order parameters|", minimum=0.0, exclusive=True),
+        **_integrator_params(),
         save_at=Param("floats", None, "times to record (default: alpha_max only)", minimum=0.0),
         points=Param("int", None, "record 0 and this many log-spaced times up to alpha_max", minimum=2),
     ),
@@ -316,11 +323,7 @@ register_engine(Engine(
     doc="train by the ODEs from State.random(K, M, N, vstar, seed), then the N -> infinity pruned eps_g "
         "of each scheme (statmech.pruning.pruned_error) at every saved time",
     params=_teacher_student_params(
-        method=Param("str", "dopri5", "integrator", choices=("dopri5", "euler")),
-        dt=Param("float", 0.01, "Euler step", minimum=0.0, exclusive=True),
-        rtol=Param("float", 1e-8, "dopri5 relative tolerance", minimum=0.0, exclusive=True),
-        atol=Param("float", 1e-10, "dopri5 absolute tolerance", minimum=0.0, exclusive=True),
-        max_abs=Param("float", 1e6, "divergence threshold on |order parameters|", minimum=0.0, exclusive=True),
+        **_integrator_params(),
         save_at=Param("floats", None, "training times at which to prune (default: alpha_max only)", minimum=0.0),
         points=Param("int", None, "prune at 0 and this many log-spaced times up to alpha_max", minimum=2),
         schemes=Param("strs", list(PRUNE_SCHEMES), "pruning schemes (one row each)", choices=PRUNE_SCHEMES),
