@@ -326,6 +326,8 @@ def test_cli_fixed_points_and_max_lr(capsys):
     assert "not strictly stable" in capsys.readouterr().err
     assert main(["fixed-points", "--eta", "0", "--eta-v", "0.5", "--K", "2", "--M", "2"]) == 2
     assert "needs --soft-committee" in capsys.readouterr().err
+    assert main(["fixed-points", "--K", "2", "--M", "2", "--eta", "0.1", "--seed", "3"]) == 2
+    assert "--seed seeds the random starts; it has no effect without --starts" in capsys.readouterr().err
 
 
 def test_figures_write_pngs(tmp_path):

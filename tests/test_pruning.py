@@ -502,3 +502,9 @@ def test_cli_all_schemes_default_budgets(tmp_path, capsys, trained62):
     for s in P.SCHEMES:
         assert out.count(s) == 5  # k = 1..5
     assert "e=417" in out and (tmp_path / "pruning_errors_t.png").exists()
+
+
+def test_edge_keep_fraction_with_N_is_refused():
+    s = sm.State.random(4, 2, 100, seed=0)
+    with pytest.raises(ValueError, match="with keep_fraction it has no role"):
+        P.pruned_error(s, "random-edge", keep_fraction=0.5, N=500)

@@ -470,6 +470,14 @@ def test_cli_rejects_bad_numbers(capsys):
         assert msg in capsys.readouterr().err
 
 
+def test_cli_resume_without_checkpoints_says_so(tmp_path, capsys):
+    from statmech.cli import main
+
+    assert main(["simulate", "--K", "2", "--M", "1", "--N", "30", "--alpha-max", "2", "--seeds", "1",
+                 "--resume", "--out", str(tmp_path / "s")]) == 0
+    assert "--resume: no checkpoints in" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_cli_ctrl_c_then_resume_matches_uninterrupted(tmp_path):
     """A real SIGINT to `statmech simulate`: exit 130, a partial table, and --resume gives the full result."""

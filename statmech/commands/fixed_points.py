@@ -31,7 +31,7 @@ def register(sub):
                    help="second-layer learning rate (default: eta; 0 with --soft-committee)")
     p.add_argument("--sigma", type=nonneg_float, default=0.0, help="output-noise standard deviation (default 0)")
     p.add_argument("--starts", type=int, default=0, help="extra random starts in the full ansatz (default 0)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random starts (default 0)")
+    p.add_argument("--seed", type=int, default=None, help="seed of the random starts (default 0; needs --starts)")
     p.set_defaults(func=run_fixed_points)
 
     q = sub.add_parser(
@@ -62,13 +62,15 @@ def run_fixed_points(args):
 
     if args.starts < 0:
         raise ValueError(f"--starts must be >= 0, got {args.starts}")
+    if args.seed is not None and args.starts == 0:
+        raise ValueError("--seed seeds the random starts; it has no effect without --starts N (N >= 1)")
     eta_v = 0.0 if args.soft_committee else (args.eta if args.eta_v is None else args.eta_v)
     if args.soft_committee and args.eta_v not in (None, 0.0):
         raise ValueError(f"--soft-committee fixes the second layer; --eta-v must be 0 or absent, got {args.eta_v}")
     if args.eta == 0 and eta_v != 0:
         raise ValueError("--eta 0 (the small-learning-rate limit) needs --soft-committee")
     found = find_fixed_points(args.K, args.M, eta=args.eta, eta_v=eta_v, sigma=args.sigma, vstar=_vstar(args),
-                              activation=args.activation, starts=args.starts, seed=args.seed)
+                              activation=args.activation, starts=args.starts, seed=0 if args.seed is None else args.seed)
     if args.json:
         print(json.dumps(dict(points=[p.to_dict() for p in found.points], failed=found.failed), indent=1))
     else:

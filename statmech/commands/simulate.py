@@ -1,6 +1,8 @@
 """``statmech simulate``: finite-N online SGD over several seeds, compared with the ODE."""
 from __future__ import annotations
 
+import sys
+
 from ._common import add_teacher_student_args, nonneg_float, out_dir, positive_float, positive_int
 
 
@@ -49,6 +51,8 @@ def run(args):
     out = out_dir(args.out)
     ck_dir = out / "checkpoints"
     existing = [checkpoint_path(ck_dir, r) for r in range(args.seeds) if checkpoint_path(ck_dir, r).exists()]
+    if args.resume and not existing:
+        print(f"--resume: no checkpoints in {ck_dir}; starting from the beginning", file=sys.stderr)
     if existing and not args.resume:
         raise ValueError(f"{ck_dir} holds checkpoints of an earlier run ({existing[0].name}, ...); pass --resume "
                          f"to continue it, or use another --out")

@@ -230,6 +230,9 @@ def pruned_error(state: State, scheme: str, keep: int | None = None, *, keep_fra
             params.update(node_budget=int(keep), N=N)
         elif keep is not None:
             raise ValueError("give either keep (node budget) or keep_fraction to an edge scheme, not both")
+        elif N is not None:
+            raise ValueError("N only matches a node budget keep=k to edges (e = round((kN + k - K)/K)); "
+                             "with keep_fraction it has no role: give keep with N, or keep_fraction alone")
         c = _edge.check_keep_fraction(keep_fraction)
         pruned, qerr = edge_state(state, scheme, c, return_error=True)
         note = ""
