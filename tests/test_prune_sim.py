@@ -256,3 +256,12 @@ def test_trained_6_2_student_agrees_with_theory():
                 e = int(res.records["budget"][sel][0])
                 tol = 4 * ps.gaussian_surrogate_errors(w, scheme, e, 20, rng=k).std(ddof=1)
             assert abs(x.mean() - pred) < tol, (scheme, k, x.mean(), pred, tol)
+
+
+def test_cli_rejects_non_finite_vstar(capsys):
+    from statmech.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["prune-sim", "--vstar", "nan", "--out", "unused"])
+    assert exc.value.code == 2
+    assert "argument --vstar: expected a finite number, got nan" in capsys.readouterr().err

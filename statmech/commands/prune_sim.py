@@ -1,7 +1,7 @@
 """``statmech prune-sim``: prune real finite-N students and compare with the N -> infinity theory."""
 from __future__ import annotations
 
-from ._common import nonneg_float, out_dir, positive_float, positive_int
+from ._common import finite_float, nonneg_float, out_dir, positive_float, positive_int
 
 
 def register(sub):
@@ -23,7 +23,7 @@ def register(sub):
     p.add_argument("--K", type=positive_int, default=6, help="student hidden units (default 6)")
     p.add_argument("--M", type=positive_int, default=2, help="teacher hidden units (default 2)")
     p.add_argument("--N", type=positive_int, default=500, help="input dimension (default 500)")
-    p.add_argument("--vstar", type=float, default=4.0, help="teacher second-layer weight (default 4)")
+    p.add_argument("--vstar", type=finite_float, default=4.0, help="teacher second-layer weight (default 4)")
     p.add_argument("--eta", type=nonneg_float, default=0.5, help="first-layer learning rate (default 0.5)")
     p.add_argument("--eta-v", type=nonneg_float, default=0.5, help="second-layer learning rate (default 0.5)")
     p.add_argument("--alpha", type=positive_float, default=1600.0,
