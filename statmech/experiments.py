@@ -151,6 +151,25 @@ class Pipeline:
             pickle.dump(obj, fh)
         tmp.replace(path)  # atomic: an interrupt never leaves a truncated cache file
 
+    def _cached(self, path):
+        """A stage's cached result (its compute time counted in stage_seconds), or None."""
+        got = self._load(path)
+        if got is not None:
+            self.stage_seconds[path.name] = got.get("seconds", 0.0)
+        return got
+
+    def _compute(self, path, label: str, compute, message: str) -> dict:
+        """Run ``compute()``, time it, cache it and log ``message`` (formatted with ``seconds``)."""
+        t0 = time.time()
+        out = compute()
+        seconds = time.time() - t0
+        out["seconds"] = seconds
+        self.stage_seconds[path.name] = seconds
+        self._dump(path, out)
+        self.timings[label] = seconds
+        self.log(message.format(seconds=seconds))
+        return out
+
     def config(self, name: str) -> Config:
         return _sized(paper_config(name), self.sizes)
 
@@ -159,19 +178,14 @@ class Pipeline:
         """SGD students (simulate_seeds) and the ODE from the same initial state; cached."""
         cfg = self.config(name)
         path = self._key("train", cfg, sigma)
-        got = self._load(path)
+        got = self._cached(path)
         if got is not None:
-            self.stage_seconds[path.name] = got.get("seconds", 0.0)
             return got
-        t0 = time.time()
-        out = train_group(cfg, sigma, seeds=self.sizes.seeds, seed=self.seed, points=self.sizes.points,
-                          workers=self.workers)
-        out["seconds"] = time.time() - t0
-        self.stage_seconds[path.name] = out["seconds"]
-        self._dump(path, out)
-        self.timings[f"train {name} sigma={sigma:g}"] = time.time() - t0
-        self.log(f"trained {name} sigma={sigma:g}: {self.sizes.seeds} SGD students + ODE in {time.time() - t0:.0f} s")
-        return out
+        return self._compute(
+            path, f"train {name} sigma={sigma:g}",
+            lambda: train_group(cfg, sigma, seeds=self.sizes.seeds, seed=self.seed, points=self.sizes.points,
+                                workers=self.workers),
+            f"trained {name} sigma={sigma:g}: {self.sizes.seeds} SGD students + ODE in {{seconds:.0f}} s")
 
     def theory(self, name: str, sigma: float) -> dict:
         tr = self.train(name, sigma)
@@ -181,29 +195,23 @@ class Pipeline:
         """One SGD student pruned with real masks (prune_sim paper pipeline); cached."""
         cfg = self.config(name)
         path = self._key("prune", cfg, sigma, extra=(run,))
-        got = self._load(path)
+        got = self._cached(path)
         if got is not None:
-            self.stage_seconds[path.name] = got.get("seconds", 0.0)
             return got
-        tr = self.train(name, sigma)
-        t0 = time.time()
-        out = prune_group(tr["students"][run], cfg, sigma, F1_SCHEMES[name], masks=self.sizes.masks,
-                          n_kernel=self.sizes.n_kernel, n_test=self.sizes.n_test,
-                          seed=(self.seed, run, int(round(sigma * 1000)), cfg.K), keep_kernels=(run == 0))
-        out["run"] = run
-        out["seconds"] = time.time() - t0
-        self.stage_seconds[path.name] = out["seconds"]
-        self._dump(path, out)
-        self.timings[f"prune {name} sigma={sigma:g} run={run}"] = time.time() - t0
-        self.log(f"pruned {name} sigma={sigma:g} student {run + 1}/{self.sizes.seeds} in {time.time() - t0:.0f} s")
-        return out
+        tr = self.train(name, sigma)  # before the timing: training is its own stage
+
+        def compute():
+            out = prune_group(tr["students"][run], cfg, sigma, F1_SCHEMES[name], masks=self.sizes.masks,
+                              n_kernel=self.sizes.n_kernel, n_test=self.sizes.n_test,
+                              seed=(self.seed, run, int(round(sigma * 1000)), cfg.K), keep_kernels=(run == 0))
+            out["run"] = run
+            return out
+
+        return self._compute(path, f"prune {name} sigma={sigma:g} run={run}", compute,
+                             f"pruned {name} sigma={sigma:g} student {run + 1}/{self.sizes.seeds} in {{seconds:.0f}} s")
 
     def pruned_if_cached(self, name: str, sigma: float, run: int):
-        path = self._key("prune", self.config(name), sigma, extra=(run,))
-        got = self._load(path)
-        if got is not None:
-            self.stage_seconds[path.name] = got.get("seconds", 0.0)
-        return got
+        return self._cached(self._key("prune", self.config(name), sigma, extra=(run,)))
 
     @property
     def compute_seconds(self) -> float:
