@@ -16,7 +16,7 @@ Right-hand-side times are the best of 5 repeats (each >= 0.2 s of calls), in
 wall-clock and in CPU time (time.process_time: the machine may be shared). The
 numba right-hand side is timed twice: called from Python (each call pays
 numba's argument dispatch, ~0.3-0.5 us) and called from compiled code, as the
-solvers in statmech.solvers call it; the numpy version is called from Python,
+solvers in statmech.ode.steppers call it; the numpy version is called from Python,
 its only way. The ratio column uses CPU times.
 """
 import argparse
@@ -70,7 +70,7 @@ def best_per_call(run, repeats=5, min_time=0.2):
 
 @njit
 def _rhs_loop(n, y, K, M, T, vstar, dy):
-    """n right-hand-side calls from compiled code, as statmech.solvers makes them."""
+    """n right-hand-side calls from compiled code, as statmech.ode.steppers makes them."""
     for _ in range(n):
         rhs_into(0, y, K, M, T, vstar, 0.5, 0.5, 0.0, dy)
 

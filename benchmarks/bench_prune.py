@@ -25,8 +25,8 @@ import tracemalloc
 import numpy as np
 
 from statmech import Weights
-from statmech import prune_weights as pw
-from statmech.pruning.budgets import edges_per_unit
+from statmech.pruning.finite import masks as pw
+from statmech.core.budgets import edges_per_unit
 
 
 def timed(fn, repeat=3):

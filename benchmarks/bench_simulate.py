@@ -2,7 +2,7 @@
 
     python benchmarks/bench_simulate.py [--quick]
 
-Prints a table: SGD steps per second of statmech.simulate's compiled loop
+Prints a table: SGD steps per second of statmech.sim's compiled loop
 (fresh Gaussian input every step, generated in the loop) against
 (a) a plain numpy loop with one sample per step, vectorised over K and N,
     inputs from numpy's default Generator (baselines.md: ~42,000 steps/s), and
@@ -35,9 +35,9 @@ import numpy as np  # noqa: E402
 from scipy.special import erf  # noqa: E402
 
 import statmech as sm  # noqa: E402
-from statmech.simulate import simulate  # noqa: E402
-from statmech.simulate._kernel import fresh_buffers, sgd_steps  # noqa: E402
-from statmech.simulate._rng import seed_state, standard_normal  # noqa: E402
+from statmech.sim import simulate  # noqa: E402
+from statmech.sim._kernel import fresh_buffers, sgd_steps  # noqa: E402
+from statmech.sim._rng import seed_state, standard_normal  # noqa: E402
 
 K, M, N, VSTAR, ETA, ETA_V = 6, 2, 500, 4.0, 0.5, 0.5
 
@@ -169,7 +169,7 @@ def main():
 
     print()
     print(f"{'SGD, N=500, K=6, M=2, one core':<44}{'steps/s':>12}{'ours / it':>11}{'800k steps':>12}")
-    rows = [("statmech.simulate (numba, inputs in the loop)", rate_ours)]
+    rows = [("statmech.sim (numba, inputs in the loop)", rate_ours)]
     rows.append(("(a) numpy loop, one sample per step", rate_np))
     rows.append(("(b) PyTorch nn.Module, per-sample SGD step", rate_torch))
     for name, rate in rows:

@@ -13,7 +13,7 @@ import importlib
 import pkgutil
 import sys
 
-from . import commands
+from statmech import commands
 
 
 class UsageError(ValueError):
@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    from . import __version__
+    from statmech import __version__
 
     return __version__
 

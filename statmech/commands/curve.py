@@ -1,7 +1,7 @@
 """``statmech curve``: integrate the order-parameter ODEs and write a learning curve."""
 from __future__ import annotations
 
-from ._common import add_teacher_student_args, out_dir, positive_float, positive_int
+from statmech.commands._common import add_teacher_student_args, out_dir, positive_float, positive_int
 
 
 def register(sub):
@@ -45,16 +45,16 @@ RANDOM_START_DEFAULTS = {"K": 6, "M": 2, "vstar": 4.0, "seed": 0, "N": 500}
 
 
 def run(args):
-    from .. import State, integrate
-    from ..figures.curves import learning_curve
-    from ..io import write_table
-    from ..ode import default_save_at
+    from statmech import State, integrate
+    from statmech.plots.curves import learning_curve
+    from statmech.core.io import write_table
+    from statmech.ode.integrator import default_save_at
 
     if args.points < 2:
         raise ValueError(f"--points must be >= 2, got {args.points}")
     schemes = None
     if args.prune:
-        from ..dynamics import parse_schemes
+        from statmech.pruning.retraining import parse_schemes
 
         if args.keep is None and args.fraction is None:
             raise ValueError("--prune needs a budget: --keep k (units kept) or --fraction c (edges kept)")
@@ -85,7 +85,7 @@ def run(args):
     lines = [(f"ODE ({args.method})", res.alpha, res.eps_g)]
     extra = ""
     if schemes and len(res.alpha):
-        from ..dynamics import pruned_along
+        from statmech.pruning.retraining import pruned_along
 
         pc = pruned_along(res, schemes, keep=args.keep, keep_fraction=args.fraction, N=N,
                           activation=args.activation)

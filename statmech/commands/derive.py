@@ -1,7 +1,7 @@
 """``statmech derive``: print the symbolic equations of motion (plain text or LaTeX)."""
 from __future__ import annotations
 
-from ._common import positive_int
+from statmech.commands._common import positive_int
 
 
 def register(sub):
@@ -29,7 +29,7 @@ def run(args):
     if args.K * (args.K + args.M) ** 2 > 2000:
         raise ValueError(f"--K {args.K} --M {args.M} gives too many I4 terms to print "
                          f"(K (K+M)^2 must be <= 2000)")
-    from ..symbolic import equations  # sympy only when this command runs
+    from statmech.symbolic import equations  # sympy only when this command runs
 
     eqs = equations(args.K, args.M, args.activation, train_second_layer=not args.soft_committee,
                     noise=not args.no_noise)

@@ -1,7 +1,7 @@
 """``statmech fixed-points`` and ``statmech max-lr``: fixed points, their stability, the critical learning rate."""
 from __future__ import annotations
 
-from ._common import finite_float, nonneg_float, positive_float, positive_int
+from statmech.commands._common import finite_float, nonneg_float, positive_float, positive_int
 
 
 def _teacher_args(p):
@@ -58,7 +58,7 @@ def _vstar(args):
 def run_fixed_points(args):
     import json
 
-    from ..fixed_points import find_fixed_points
+    from statmech.analysis.fixed_points import find_fixed_points
 
     if args.starts < 0:
         raise ValueError(f"--starts must be >= 0, got {args.starts}")
@@ -92,7 +92,7 @@ def run_fixed_points(args):
 def run_max_lr(args):
     import json
 
-    from ..fixed_points import confirm_critical_learning_rate, critical_learning_rate
+    from statmech.analysis.fixed_points import confirm_critical_learning_rate, critical_learning_rate
 
     ratio = 0.0 if args.soft_committee else 1.0
     crit = critical_learning_rate(args.K, args.M, vstar=_vstar(args), eta_v_ratio=ratio,

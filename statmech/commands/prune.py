@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import nonneg_float, out_dir, positive_float, positive_int
+from statmech.commands._common import nonneg_float, out_dir, positive_float, positive_int
 
 _SCHEMES = ("random-node", "importance-node", "dpp-node", "random-edge", "importance-edge", "dpp-edge")
 
@@ -71,7 +71,7 @@ def register(sub):
 
 def _budgets(args, scheme, K):
     """(label, kwargs) for each requested budget of one scheme."""
-    from ..pruning.budgets import edges_per_unit
+    from statmech.core.budgets import edges_per_unit
 
     node = scheme.endswith("-node")
     if node:
@@ -132,8 +132,8 @@ def run(args):
 
     import numpy as np
 
-    from .. import State, eps_g
-    from ..pruning import SCHEMES, pruned_error, rescale_rows
+    from statmech import State, eps_g
+    from statmech.pruning import SCHEMES, pruned_error, rescale_rows
 
     state = State.load(args.state)
     if args.paper_rescale:
@@ -189,8 +189,8 @@ def run(args):
 def _write(args, state, base, rows):
     import numpy as np
 
-    from ..figures.pruning import pruned_errors
-    from ..io import write_table
+    from statmech.plots.pruning import pruned_errors
+    from statmech.core.io import write_table
 
     out = out_dir(args.out)
     stem = "pruning_errors" + (f"_{args.tag}" if args.tag else "")
@@ -238,7 +238,7 @@ def _published_points(args, state, rows):
     The published values are for the paper's K, M at k = 1..5 (published.json "budgets_k"); a state of
     another size or budgets that are not node budgets k would put them at the wrong x, so that is an error.
     """
-    from ..published import published, teacher_student_losses
+    from statmech.experiments.published import published, teacher_student_losses
 
     ts = published()["teacher_student"]
     cfg = ts["configs"][args.published]
@@ -259,9 +259,9 @@ def _published_points(args, state, rows):
 
 
 def _phase_diagram(args):
-    from ..figures.pruning import phase_diagram
-    from ..io import write_table
-    from ..pruning import idealised_phase_diagram, trained_phase_diagram, z_crit_c2
+    from statmech.plots.pruning import phase_diagram
+    from statmech.core.io import write_table
+    from statmech.pruning import idealised_phase_diagram, trained_phase_diagram, z_crit_c2
 
     if not args.out:
         raise ValueError("--phase-diagram needs --out DIR")

@@ -1,7 +1,7 @@
 """``statmech prune-sim``: prune real finite-N students and compare with the N -> infinity theory."""
 from __future__ import annotations
 
-from ._common import finite_float, nonneg_float, out_dir, positive_float, positive_int
+from statmech.commands._common import finite_float, nonneg_float, out_dir, positive_float, positive_int
 
 
 def register(sub):
@@ -67,11 +67,12 @@ def register(sub):
 def run(args):
     import numpy as np
 
-    from .. import Weights
-    from .. import prune_sim as ps
-    from .. import prune_weights as pw
-    from ..figures import prune_sim as fig
-    from ..io import write_table
+    from statmech import Weights
+    from statmech.pruning.finite import students as ps
+    from statmech.pruning.finite import masks as pw
+    from statmech.experiments.published import published_6_2
+    from statmech.plots import prune_sim as fig
+    from statmech.core.io import write_table
 
     schemes = ps.parse_schemes(args.schemes)
     if not -1 < args.input_corr < 1:
@@ -125,7 +126,7 @@ def run(args):
         print(f"interrupted: finished students are in {out}/prune_sim*.csv")
         raise
     summ = result["summary"]
-    published = ps.published_6_2() if (args.pipeline == "paper" and (args.K, args.M, args.N) == (6, 2, 500)
+    published = published_6_2() if (args.pipeline == "paper" and (args.K, args.M, args.N) == (6, 2, 500)
                                      and measure == "test_loss" and cov is None) else None
     title = (f"{args.pipeline} pipeline: K={args.K}, M={args.M}, N={args.N}, alpha={args.alpha:g}, "
              f"{len(result['results']) // len(args.sigma)} students"
@@ -159,7 +160,7 @@ def run(args):
     msg = ""
     r0 = result["results"][0]
     if args.inclusion_masks > 0 and "dpp-edge" in schemes and r0.moments is not None and r0.moments.Sxx is not None:
-        from ..pruning.budgets import edges_per_unit
+        from statmech.core.budgets import edges_per_unit
 
         k = max(1, args.K // 2)
         e = edges_per_unit(k, args.K, args.N)

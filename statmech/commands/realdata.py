@@ -1,7 +1,7 @@
 """``statmech realdata``: prune the first layer of a sigmoid MLP trained on real data."""
 from __future__ import annotations
 
-from ._common import out_dir, positive_int
+from statmech.commands._common import out_dir, positive_int
 
 
 def register(sub):
@@ -32,10 +32,10 @@ def register(sub):
 
 
 def run(args):
-    from .. import realdata as rd
-    from ..figures.realdata import realdata_errors
-    from ..io import write_table
-    from ..published import mnist_errors
+    from statmech.pruning.finite import mlp as rd
+    from statmech.plots.realdata import realdata_errors
+    from statmech.core.io import write_table
+    from statmech.experiments.published import mnist_errors
 
     schemes = list(rd.SCHEMES) if args.schemes == ["all"] else args.schemes
     bad = [s for s in schemes if s not in rd.SCHEMES]

@@ -1,7 +1,7 @@
 """``statmech reproduce``: the paper's figures F1-F4, their tables and the F1 summary in one command."""
 from __future__ import annotations
 
-from ._common import out_dir
+from statmech.commands._common import out_dir
 
 
 def register(sub):
@@ -30,7 +30,7 @@ def register(sub):
 
 
 def run(args):
-    from .. import experiments as ex
+    from statmech.experiments import paper as ex
 
     if args.seed < 0:
         raise ValueError(f"--seed must be >= 0, got {args.seed}")

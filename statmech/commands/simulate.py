@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from ._common import add_teacher_student_args, nonneg_float, out_dir, positive_float, positive_int
+from statmech.commands._common import add_teacher_student_args, nonneg_float, out_dir, positive_float, positive_int
 
 
 def register(sub):
@@ -40,11 +40,11 @@ def register(sub):
 def run(args):
     import numpy as np
 
-    from .. import Weights, integrate
-    from ..figures.curves import learning_curve
-    from ..io import write_table
-    from ..ode import default_save_at
-    from ..simulate import checkpoint_path, ode_reference, simulate_seeds
+    from statmech import Weights, integrate
+    from statmech.plots.curves import learning_curve
+    from statmech.core.io import write_table
+    from statmech.ode.integrator import default_save_at
+    from statmech.sim import checkpoint_path, ode_reference, simulate_seeds
 
     if args.test_size < 0:
         raise ValueError(f"--test-size must be an integer >= 0, got {args.test_size}")

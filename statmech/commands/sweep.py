@@ -1,7 +1,7 @@
 """``statmech sweep``: run a parameter sweep described by a TOML file, on Dask, resumably."""
 from __future__ import annotations
 
-from ._common import out_dir, positive_int
+from statmech.commands._common import out_dir, positive_int
 
 
 def register(sub):
@@ -27,7 +27,7 @@ def register(sub):
 
 
 def run(args):
-    from ..sweep import load_config, run_sweep
+    from statmech.sweep import load_config, run_sweep
 
     if args.no_dask and args.scheduler:
         raise ValueError("--scheduler and --no-dask exclude each other")

@@ -16,9 +16,9 @@ functions here return whole arrays over index grids, for analysis and tests.
 """
 import numpy as np
 
-from .kernels import ACTIVATIONS, activation_code
-from . import kernels as _k
-from . import sums
+from statmech.integrals.kernels import ACTIVATIONS, activation_code
+from statmech.integrals import kernels as _k
+from statmech.integrals import sums
 
 __all__ = ["I2", "J2", "I3", "I4", "ACTIVATIONS", "activation_code", "check_covariance", "sums"]
 

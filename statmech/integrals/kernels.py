@@ -6,7 +6,7 @@ per-activation modules ``erf``, ``linear`` and ``relu`` of this package.
 """
 from numba import njit
 
-from . import erf, linear, relu
+from statmech.integrals import erf, linear, relu
 
 ERF, LINEAR, RELU = 0, 1, 2
 ACTIVATIONS = {"erf": ERF, "linear": LINEAR, "relu": RELU}

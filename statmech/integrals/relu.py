@@ -10,7 +10,7 @@ import math
 
 from numba import njit
 
-from .erf import safe_asin
+from statmech.integrals.erf import safe_asin
 
 INV_2PI = 1.0 / (2.0 * math.pi)
 
@@ -75,7 +75,7 @@ def i3(caa, cbb, ccc, cab, cac, cbc):
 # p)/(2 pi), A_01 = E[z2^+ z3^+ | z0 = z1 = 0] (arc-cosine kernel of the
 # conditional law), S^k_{q'x} = t rho_q'x - t^2 rho_kq' rho_kx (covariance given
 # z_k = 0, q' the other relu slot; Stein's lemma on z_q'). Derived here from
-# Price (1958) and Plackett (1954); tests/test_integrals.py checks it against
+# Price (1958) and Plackett (1954); tests/integrals/test_integrals.py checks it against
 # Stein's lemma + an independent P4 quadrature and Monte Carlo.
 # All conditional quantities are ratios of minors of R(t); those are polynomials in t and tc = 1 - t with
 # non-negative coefficients (the principal minors of R), so they stay accurate

@@ -17,8 +17,8 @@ the symmetries I4(i,k,c,d) = I4(i,k,d,c) = I4(k,i,c,d) exploited.
 """
 from numba import njit
 
-from . import erf
-from .kernels import ERF, i2, i3, i4, j2
+from statmech.integrals import erf
+from statmech.integrals.kernels import ERF, i2, i3, i4, j2
 
 
 @njit(cache=True)

@@ -20,14 +20,16 @@ Edge schemes other than random rest on a WORKING HYPOTHESIS: a weight
 coordinate (w_1j, ..., w_Kj, w*_1j, ...) is Gaussian with covariance
 [[Q, R], [R^T, T]] (theory.md 6.2). The finite-N code tests it on real weights.
 """
-from . import budgets, edge, node, reweight
-from .budgets import edges_per_unit, keep_fraction_for_nodes, node_parameter_fraction, edge_parameter_fraction
-from .claims import (CLAIMS, claims, idealised_copies_distribution, idealised_errors, idealised_phase_diagram,
+from statmech.core import budgets
+from statmech.pruning import reweight
+from statmech.pruning.theory import edge, node
+from statmech.core.budgets import edges_per_unit, keep_fraction_for_nodes, node_parameter_fraction, edge_parameter_fraction
+from statmech.pruning.theory.claims import (CLAIMS, claims, idealised_copies_distribution, idealised_errors, idealised_phase_diagram,
                      idealised_state, trained_phase_diagram, z_crit_c2)
-from .core import (EDGE_SCHEMES, NODE_SCHEMES, SCHEMES, PruneResult, edge_state, node_distribution, node_state,
+from statmech.pruning.theory.errors import (EDGE_SCHEMES, NODE_SCHEMES, SCHEMES, PruneResult, edge_state, node_distribution, node_state,
                    pruned_error, pruned_errors, rescale_rows)
-from .node import IMPORTANCE_SCORES, NODE_KERNELS
-from .reweight import EDGE_LSQ_NOTE, REWEIGHTS
+from statmech.pruning.theory.node import IMPORTANCE_SCORES, NODE_KERNELS
+from statmech.pruning.reweight import EDGE_LSQ_NOTE, REWEIGHTS
 
 __all__ = [
     "SCHEMES", "NODE_SCHEMES", "EDGE_SCHEMES", "NODE_KERNELS", "IMPORTANCE_SCORES", "REWEIGHTS", "EDGE_LSQ_NOTE",

@@ -58,7 +58,7 @@ def fuse(G, v, subsets) -> np.ndarray:
     ``v`` is (K,) or (K, H2) (outgoing weights of an MLP unit); the
     pseudo-inverse (cut-off 1e-10 relative) handles kept exact copies, whose
     G[S,S] is singular. The one implementation of fusion, also used on real
-    data by ``statmech.prune_weights.fuse_nodes``.
+    data by ``statmech.pruning.finite.masks.fuse_nodes``.
     """
     G = np.asarray(G, dtype=np.float64)
     v = np.asarray(v, dtype=np.float64)

@@ -45,7 +45,7 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
     except ModuleNotFoundError:
         tomllib = None
 
-from .engines import get_engine
+from statmech.sweep.engines import get_engine
 
 __all__ = ["SweepConfig", "Run", "load_config", "parse_config", "run_id"]
 

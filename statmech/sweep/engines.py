@@ -171,7 +171,7 @@ def _save_times(p) -> list:
     if p.get("save_at") is not None:
         return sorted(p["save_at"])
     if p.get("points") is not None:
-        from ..ode import default_save_at
+        from statmech.ode.integrator import default_save_at
 
         return [float(a) for a in default_save_at(p["alpha_max"], p["points"])]
     return [float(p["alpha_max"])]
@@ -188,14 +188,14 @@ def _check_ode(p, where):
 
 
 def _initial_state(p):
-    from ..state import State
+    from statmech.core.state import State
 
     return State.random(p["K"], p["M"], p["N"], vstar=p["vstar"], seed=p["seed"])
 
 
 def _run_ode(p, record) -> Outcome:
     """Learning curve from the order-parameter ODEs (theory.md section 4) via statmech.integrate."""
-    from ..ode import integrate
+    from statmech.ode.integrator import integrate
 
     times = _save_times(p)
     res = integrate(_initial_state(p), eta=p["eta"], eta_v=p["eta_v"], sigma=p["sigma"],
@@ -245,7 +245,7 @@ def _train(p, times):
 
 def _train_cached(key, _cache={}):
     if key not in _cache:
-        from ..ode import integrate
+        from statmech.ode.integrator import integrate
 
         p = dict(zip(_TRAIN_KEYS, key[:-1]))
         if len(_cache) >= 16:
@@ -281,7 +281,7 @@ def _check_prune(p, where):
 
 def _run_prune(p, record) -> Outcome:
     """Train by the ODEs, then the expected pruned eps_g of each scheme (statmech.pruning.pruned_error)."""
-    from .. import pruning
+    from statmech import pruning
 
     times = _save_times(p)
     res = _train(p, times)
@@ -313,7 +313,7 @@ def _run_prune(p, record) -> Outcome:
 
 
 def _eps(state, activation):
-    from ..generalisation import eps_g
+    from statmech.ode.generalisation import eps_g
 
     return eps_g(state, activation)
 
@@ -352,11 +352,11 @@ def _check_simulate(p, where):
 
 
 def _run_simulate(p, record) -> Outcome:
-    """Online SGD at finite N (statmech.simulate.simulate) from Weights.random(K, M, N, vstar, seed)."""
+    """Online SGD at finite N (statmech.sim.simulate) from Weights.random(K, M, N, vstar, seed)."""
     import numpy as np
 
-    from ..simulate import ode_reference, save_steps, simulate
-    from ..weights import Weights
+    from statmech.sim import ode_reference, save_steps, simulate
+    from statmech.core.weights import Weights
 
     times = _save_times(p)
     init = Weights.random(p["K"], p["M"], p["N"], vstar=p["vstar"], seed=p["seed"])
@@ -389,7 +389,7 @@ def _run_simulate(p, record) -> Outcome:
 
 register_engine(Engine(
     name="simulate",
-    doc="finite-N online SGD (statmech.simulate) from Weights.random(K, M, N, vstar, seed)",
+    doc="finite-N online SGD (statmech.sim) from Weights.random(K, M, N, vstar, seed)",
     params=_teacher_student_params(
         stream_seed=Param("int", None, "seed of the input and label-noise stream (default: seed)"),
         test_size=Param("int", 0, "held-out noisy test samples for the empirical test loss (0: none)", minimum=0),
@@ -403,7 +403,7 @@ register_engine(Engine(
     row_keys=("alpha",),
     function=_run_simulate,
     check=_check_simulate,
-    requires=("statmech.simulate",),
+    requires=("statmech.sim",),
 ))
 
 
@@ -413,7 +413,7 @@ def _student(p):
     key = tuple(p[k] for k in ("K", "M", "N", "alpha_max", "sigma", "seed", "vstar", "eta", "eta_v", "activation"))
     cache = _student.cache
     if key not in cache:
-        from ..prune_sim import train_student
+        from statmech.pruning.finite.students import train_student
 
         if len(cache) >= 4:
             cache.pop(next(iter(cache)))
@@ -434,8 +434,8 @@ def _check_prune_sim(p, where):
 
 
 def _run_prune_sim(p, record) -> Outcome:
-    """Train by SGD (statmech.prune_sim.train_student), prune the real weights (prune_student), score each mask."""
-    from ..prune_sim import prune_student
+    """Train by SGD (statmech.pruning.finite.students.train_student), prune the real weights (prune_student), score each mask."""
+    from statmech.pruning.finite.students import prune_student
 
     weights = _student(p)
     res = prune_student(weights, n_train=int(round(p["alpha_max"] * p["N"])), pipeline=p["pipeline"],
@@ -462,7 +462,7 @@ def _run_prune_sim(p, record) -> Outcome:
 
 register_engine(Engine(
     name="prune-sim",
-    doc="train a real student by SGD, prune its real weights (statmech.prune_sim.prune_student): one row per "
+    doc="train a real student by SGD, prune its real weights (statmech.pruning.finite.students.prune_student): one row per "
         "scheme, reweighting and mask, with the N -> infinity theory of the same student beside it",
     params=_teacher_student_params(
         keep=Param("int", None, "node budget k (edge schemes keep the paper's matching e per unit)", minimum=1),
@@ -484,5 +484,5 @@ register_engine(Engine(
     row_keys=("scheme", "reweight", "mask"),
     function=_run_prune_sim,
     check=_check_prune_sim,
-    requires=("statmech.prune_sim", "statmech.simulate"),
+    requires=("statmech.pruning.finite.students", "statmech.sim"),
 ))

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import SweepConfig, load_config, parse_config
-from .engines import get_engine
+from statmech.sweep.config import SweepConfig, load_config, parse_config
+from statmech.sweep.engines import get_engine
 
 __all__ = ["run_sweep", "SweepSummary", "read_results", "execute_run", "results_header",
            "RESULTS_FILE", "CONFIG_FILE"]
@@ -216,7 +216,7 @@ def _prepare_out(cfg: SweepConfig, out: Path) -> None:
     else:
         copy.write_text(cfg.text if cfg.text else _dump_raw(cfg.raw))
     engine = get_engine(cfg.engine)
-    from .. import __version__
+    from statmech import __version__
 
     side = {"file": RESULTS_FILE, "config": CONFIG_FILE, "description": cfg.description,
             "statmech_version": __version__, "engine": cfg.engine, "record": cfg.record,

@@ -10,7 +10,7 @@ With w = (-v, +vstar) over student and teacher fields:
 - eps_g = (1/2) sum_{a,b} s_a s_b I2(a, b), s = (v, -vstar)
 
 (Goldt et al. 2019; Saad & Solla 1995 for fixed v). The numba right-hand side
-``statmech.ode.rhs`` implements the same equations by hand; tests/test_symbolic.py
+``statmech.ode.rhs`` implements the same equations by hand; tests/symbolic/test_symbolic.py
 checks it against these expressions.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ from functools import lru_cache
 import numpy as np
 import sympy as sp
 
-from .integrals import check_activation, collapsed, derive
+from statmech.symbolic.integrals import check_activation, collapsed, derive
 
 __all__ = ["Equations", "equations"]
 

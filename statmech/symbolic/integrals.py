@@ -2,7 +2,7 @@
 
 This module is the single source of truth for I2, J2, I3, I4. The numba kernels
 in ``statmech.integrals.{erf,linear,relu}`` are hand-written for speed;
-``tests/test_symbolic.py`` checks every one of them against the expressions
+``tests/symbolic/test_symbolic.py`` checks every one of them against the expressions
 derived here, lambdified, at 1,000 random valid covariances to 1e-12.
 
 The derivation starts from I2(a,b) = E[g(u_a) g(u_b)] of an activation and uses

@@ -1,0 +1,875 @@
+"""Fixed points of the order-parameter ODEs, their stability, and the critical learning rate.
+
+theory.md section 5. A fixed point is a zero of the right-hand side F of
+theory.md section 4 (``statmech.ode.rhs_into``, evaluated here and never
+re-typed). Three parts:
+
+- **Root finding** (:func:`find_fixed_point`) in a *coordinate ansatz*: every
+  entry of the packed state ``y = [Q, R, v]`` is either an unknown (entries
+  sharing a label are equal) or held fixed. ``"full"`` has one unknown per
+  upper-triangle entry of Q (Q stays symmetric), per R entry and per v entry
+  (v is held fixed for the soft committee machine, eta_v = 0). ``"plateau"``
+  (unspecialised: Q_ii = q, Q_ik = c, R_in = r, v_i = v) and ``"specialised"``
+  (K >= M: student unit i < M paired with teacher unit i: Q_ii = Q, Q_ik = C,
+  R_ii = R, R_in = S, v_i = v; surplus units i >= M: Q_ll = D, Q_lk = E,
+  Q_li = F, R_ln = U, v_l = vL) reduce the problem to a handful of unknowns.
+  The reduced residual is the mean of F over each label; a root is accepted
+  only when the *full* F is below ``tol`` (1e-10), which also proves that the
+  ansatz is invariant under the flow.
+- **Linear stability** (:func:`analyse`): the Jacobian of F in the full
+  coordinates (Q symmetric: perturbing Q_ik perturbs Q_ki too, and only the
+  upper triangle of dQ is kept), by Richardson-extrapolated central
+  differences of the numba right-hand side (error O(h^4) + O(eps_mach / h));
+  its eigenvalues give the stability and the escape rate (largest positive
+  real part, per unit alpha) of a plateau.
+- **Critical learning rate** (:func:`critical_learning_rate`): the largest eta
+  for which the perfect student (R = T, Q = T, v = v*, sigma = 0) is linearly
+  stable, by bisection on eta, and :func:`confirm_critical_learning_rate`
+  integrates a perturbed perfect student just below and above it.
+
+**The PSD boundary.** The perfect student has a singular field covariance
+[[T, T], [T, T]]: it sits on the boundary of the positive semi-definite cone.
+The erf integrals are analytic across that boundary (all their square roots
+and arcsines involve 1 + C_aa, not C itself), so the Jacobian there is well
+defined, but only perturbations that keep the covariance PSD are physical.
+:func:`perturbed_perfect_student` therefore perturbs real weight vectors
+(W = W* + eps G with Gaussian G in N dimensions) and takes their order
+parameters, which are PSD by construction. The eigenvalues of the Jacobian do
+not depend on the choice of coordinates, and the mode that turns unstable at
+eta_c is reachable from such perturbations (checked by integration in the
+tests). For ReLU the integrals are not smooth at the boundary: the Jacobian
+there is not supported.
+
+**What the analysis finds** (erf, T = I, v* = 1; README "Fixed points and
+plateaus"): at eta > 0 the symmetric ansatz has two plateau solutions, with
+identical students (q = c, on the PSD boundary) and with distinct students
+(q > c, a single unstable direction: the one learning curves visit); they
+merge as eta -> 0 into Saad & Solla's plateau (:func:`saad_solla_plateau`).
+With output noise and L >= 2 surplus units (soft committee) the symmetric
+'specialised' solution is unstable and no finite stable state exists (pairs
+of surplus units turn anti-parallel with growing norms).
+
+**Small-learning-rate limit.** ``eta = 0`` (soft committee machine only)
+means the limit eta -> 0 of F / eta: the O(eta) part of F, extracted exactly
+from two evaluations, F_1 = (4 F(eta=1) - F(eta=2)) / 2, since F is a
+polynomial eta A + eta^2 B in eta. Its fixed points are the eta -> 0 limits
+of the fixed points, and its eigenvalues are rates per unit of eta * alpha.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from statmech.ode.generalisation import eps_g_arrays
+from statmech.integrals import activation_code
+from statmech.ode.integrator import pack, rhs_into
+from statmech.core.state import State
+
+__all__ = [
+    "Flow", "Ansatz", "make_ansatz", "ANSATZE", "FixedPoint", "FixedPointSearch",
+    "find_fixed_point", "find_fixed_points", "analyse", "jacobian",
+    "perfect_student", "perturbed_perfect_student", "plateau_guess", "plateau_fixed_points", "saad_solla_plateau",
+    "critical_learning_rate", "CriticalLearningRate", "confirm_critical_learning_rate",
+    "asymptotic_fixed_point",
+]
+
+ANSATZE = ("full", "plateau", "specialised")
+
+# Default acceptance threshold for a fixed point: max |F| over all packed entries.
+TOL = 1e-10
+
+
+# ------------------------------------------------------------------- the flow
+class Flow:
+    """The right-hand side F(y) of theory.md section 4 for a fixed teacher and learning rates.
+
+    ``eta = 0`` means the small-learning-rate limit lim F / eta (soft committee
+    machine only, see the module docstring). Calls ``statmech.ode.rhs_into``.
+    """
+
+    def __init__(self, K, M, T, vstar, *, eta, eta_v=0.0, sigma=0.0, activation="erf"):
+        for name, value in (("eta", eta), ("eta_v", eta_v), ("sigma", sigma)):
+            if not (np.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        if eta == 0 and eta_v != 0:
+            raise ValueError("eta=0 (the small-learning-rate limit) is supported only for the soft "
+                             f"committee machine (eta_v=0), got eta_v={eta_v}")
+        self.K, self.M = int(K), int(M)
+        self.T = np.ascontiguousarray(T, dtype=np.float64)
+        self.vstar = np.ascontiguousarray(vstar, dtype=np.float64)
+        self.eta, self.eta_v, self.sigma = float(eta), float(eta_v), float(sigma)
+        self.activation = activation
+        self.act = activation_code(activation)
+        self.train_v = self.eta_v > 0
+        self.n = self.K * self.K + self.K * self.M + self.K
+
+    def _raw(self, y, eta, eta_v):
+        dy = np.empty(self.n)
+        rhs_into(self.act, np.ascontiguousarray(y, dtype=np.float64), self.K, self.M, self.T, self.vstar,
+                 float(eta), float(eta_v), self.sigma ** 2, dy)
+        return dy
+
+    def __call__(self, y):
+        if self.eta > 0:
+            return self._raw(y, self.eta, self.eta_v)
+        # O(eta) part of F = eta A + eta^2 B, exact up to rounding
+        return 0.5 * (4.0 * self._raw(y, 1.0, 0.0) - self._raw(y, 2.0, 0.0))
+
+    def params(self) -> dict:
+        return dict(K=self.K, M=self.M, eta=self.eta, eta_v=self.eta_v, sigma=self.sigma,
+                    activation=self.activation)
+
+
+# ----------------------------------------------------------------- ansatz
+@dataclass(frozen=True)
+class Ansatz:
+    """Which packed entries y = [Q.ravel(), R.ravel(), v] are unknowns and which are equal.
+
+    ``index[j]`` is the unknown that entry j equals, or -1 when entry j is held
+    at its value in the base vector. ``names`` are the unknowns' names.
+    """
+
+    name: str
+    K: int
+    M: int
+    index: np.ndarray
+    names: tuple
+
+    @property
+    def size(self) -> int:
+        return len(self.names)
+
+    def expand(self, x, base):
+        """The packed vector with the unknowns set to x and the other entries from ``base``."""
+        y = np.array(base, dtype=np.float64, copy=True)
+        mask = self.index >= 0
+        y[mask] = np.asarray(x, dtype=np.float64)[self.index[mask]]
+        return y
+
+    def project(self, y):
+        """Mean of y over the entries of each unknown (the reduced coordinates / residual)."""
+        mask = self.index >= 0
+        counts = np.bincount(self.index[mask], minlength=self.size)
+        sums = np.bincount(self.index[mask], weights=np.asarray(y)[mask], minlength=self.size)
+        return sums / counts
+
+
+def _ansatz_from_labels(name, K, M, label):
+    """Build an Ansatz from ``label(part, i, j) -> str | None`` (None: held fixed)."""
+    names, idx = [], []
+    lookup = {}
+
+    def add(lab):
+        if lab is None:
+            idx.append(-1)
+            return
+        if lab not in lookup:
+            lookup[lab] = len(names)
+            names.append(lab)
+        idx.append(lookup[lab])
+
+    for i in range(K):
+        for k in range(K):
+            add(label("Q", i, k))
+    for i in range(K):
+        for n in range(M):
+            add(label("R", i, n))
+    for i in range(K):
+        add(label("v", i, None))
+    return Ansatz(name=name, K=K, M=M, index=np.array(idx, dtype=np.int64), names=tuple(names))
+
+
+def _teacher_is_symmetric(T, vstar) -> bool:
+    M = len(vstar)
+    off = T[~np.eye(M, dtype=bool)]
+    scale = max(1.0, float(np.max(np.abs(T))))
+    return (np.ptp(np.diag(T)) <= 1e-12 * scale and (off.size == 0 or np.ptp(off) <= 1e-12 * scale)
+            and np.ptp(vstar) <= 1e-12 * max(1.0, float(np.max(np.abs(vstar)))))
+
+
+def make_ansatz(name: str, K: int, M: int, train_v: bool, T=None, vstar=None) -> Ansatz:
+    """The named ansatz ("full", "plateau", "specialised") for K student and M teacher units.
+
+    The symmetric ansaetze need a permutation-symmetric teacher (all T_nn equal,
+    all T_nm equal, all v*_n equal; pass T and vstar to have it checked), and
+    "specialised" needs K >= M. Otherwise a ValueError says what does not fit.
+    """
+    if name not in ANSATZE:
+        raise ValueError(f"ansatz must be one of {ANSATZE}, got {name!r}")
+    if name != "full" and T is not None and not _teacher_is_symmetric(np.asarray(T), np.asarray(vstar)):
+        raise ValueError(
+            f"ansatz {name!r} assumes a permutation-symmetric teacher (all T_nn equal, all T_nm equal, "
+            f"all vstar equal); got diag(T)={np.round(np.diag(T), 6).tolist()}, "
+            f"vstar={np.round(vstar, 6).tolist()}; use ansatz='full'")
+    if name == "full":
+        def label(part, i, j):
+            if part == "Q":
+                a, b = min(i, j), max(i, j)
+                return f"Q[{a},{b}]"
+            if part == "R":
+                return f"R[{i},{j}]"
+            return f"v[{i}]" if train_v else None
+    elif name == "plateau":
+        def label(part, i, j):
+            if part == "Q":
+                return "q" if i == j else "c"
+            if part == "R":
+                return "r"
+            return "v" if train_v else None
+    else:
+        if K < M:
+            raise ValueError(
+                f"ansatz 'specialised' pairs student unit i with teacher unit i and needs K >= M, got K={K}, "
+                f"M={M}; use ansatz='plateau' or 'full'")
+
+        def label(part, i, j):
+            si = i >= M
+            if part == "Q":
+                sj = j >= M
+                if not si and not sj:
+                    return "Q" if i == j else "C"
+                if si and sj:
+                    return "D" if i == j else "E"
+                return "F"
+            if part == "R":
+                if si:
+                    return "U"
+                return "R" if i == j else "S"
+            if not train_v:
+                return None
+            return "vL" if si else "v"
+    return _ansatz_from_labels(name, K, M, label)
+
+
+# ----------------------------------------------------------------- Jacobian
+def _reduced(flow, ansatz, base):
+    def g(x):
+        return ansatz.project(flow(ansatz.expand(x, base)))
+    return g
+
+
+def _fd_jacobian(g, x, h=1e-3):
+    """Central differences with one Richardson step: J = (4 D(h/2) - D(h)) / 3.
+
+    Error O(h^4 |g^(5)|) + O(eps_mach |g| / h): about 1e-12 for h = 1e-3 and
+    order-one derivatives.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    n = x.size
+    g0 = g(x)
+    J = np.empty((g0.size, n))
+    for j in range(n):
+        step = h * max(1.0, abs(x[j]))
+
+        def D(s):
+            xp = x.copy(); xp[j] += s
+            xm = x.copy(); xm[j] -= s
+            return (g(xp) - g(xm)) / (2 * s)
+
+        J[:, j] = (4.0 * D(step / 2) - D(step)) / 3.0
+    return J
+
+
+def jacobian(state: State, *, eta, eta_v=0.0, sigma=0.0, activation="erf", h=1e-3):
+    """Jacobian dF/dx of the flow at ``state`` in the full coordinates x (see :func:`make_ansatz`).
+
+    Returns (J, names): x holds the upper triangle of Q, then R, then v when
+    eta_v > 0 (v is not a coordinate of the soft committee machine).
+    """
+    flow = Flow(state.K, state.M, state.T, state.vstar, eta=eta, eta_v=eta_v, sigma=sigma, activation=activation)
+    A = make_ansatz("full", state.K, state.M, flow.train_v)
+    base = pack(state)
+    J = _fd_jacobian(_reduced(flow, A, base), A.project(base), h=h)
+    if not np.all(np.isfinite(J)):
+        raise ValueError(f"the Jacobian at this state is not finite (activation={activation!r}); the "
+                         "right-hand side is not smooth there (ReLU at the PSD boundary?)")
+    return J, A.names
+
+
+# ----------------------------------------------------------------- results
+@dataclass
+class FixedPoint:
+    """A zero of the right-hand side with its linear stability (rates per unit alpha).
+
+    ``eigenvalues`` are sorted by decreasing real part; ``eigenvectors[:, i]``
+    belongs to ``eigenvalues[i]`` in the full coordinates ``coordinates``.
+    ``residual`` is max |F| over every entry of the packed state. With
+    ``eta = 0`` (small-eta limit) rates are per unit eta * alpha.
+    """
+
+    state: State
+    kind: str
+    ansatz: str
+    unknowns: dict
+    residual: float
+    eps_g: float
+    jacobian: np.ndarray
+    eigenvalues: np.ndarray
+    eigenvectors: np.ndarray
+    coordinates: tuple
+    params: dict = field(default_factory=dict)
+
+    @property
+    def max_real(self) -> float:
+        return float(self.eigenvalues.real[0])
+
+    @property
+    def stability(self) -> str:
+        """'stable' (every Re lambda < 0), 'unstable' (some > 0) or 'marginal' (largest within rounding of 0)."""
+        scale = float(np.max(np.abs(self.eigenvalues))) if self.eigenvalues.size else 0.0
+        tol = 1e-9 + 1e-7 * scale  # Jacobian error about 1e-12 (see _fd_jacobian); generous margin
+        if self.max_real > tol:
+            return "unstable"
+        if self.max_real < -tol:
+            return "stable"
+        return "marginal"
+
+    @property
+    def stable(self) -> bool:
+        return self.stability == "stable"
+
+    @property
+    def escape_rate(self) -> float:
+        """Largest positive real part of the eigenvalues (0 when none): the rate of leaving a plateau."""
+        return max(0.0, self.max_real) if self.stability == "unstable" else 0.0
+
+    def direction(self, i: int = 0):
+        """Eigenvector ``i`` as (dQ, dR, dv) arrays (real part, unit norm in the coordinates)."""
+        vec = np.real(self.eigenvectors[:, i])
+        if np.linalg.norm(vec) < 1e-12:
+            vec = np.imag(self.eigenvectors[:, i])
+        vec = vec / np.linalg.norm(vec)
+        K, M = self.state.K, self.state.M
+        A = make_ansatz("full", K, M, train_v=len(self.coordinates) > K * (K + 1) // 2 + K * M)
+        y = A.expand(vec, np.zeros(K * K + K * M + K))
+        return y[:K * K].reshape(K, K), y[K * K:K * K + K * M].reshape(K, M), y[K * K + K * M:]
+
+    def to_dict(self) -> dict:
+        return dict(kind=self.kind, ansatz=self.ansatz, stability=self.stability, eps_g=self.eps_g,
+                    residual=self.residual, escape_rate=self.escape_rate, unknowns=self.unknowns,
+                    eigenvalues_real=self.eigenvalues.real.tolist(),
+                    eigenvalues_imag=self.eigenvalues.imag.tolist(),
+                    Q=self.state.Q.tolist(), R=self.state.R.tolist(), v=self.state.v.tolist(), **self.params)
+
+    def summary(self, n_eig: int = 6) -> str:
+        ev = ", ".join(_fmt_complex(z) for z in self.eigenvalues[:n_eig])
+        more = f", ... ({len(self.eigenvalues)} in all)" if len(self.eigenvalues) > n_eig else ""
+        unk = ", ".join(f"{k}={v:.6g}" for k, v in list(self.unknowns.items())[:10])
+        return (f"{self.kind} [{self.ansatz}]: eps_g={self.eps_g:.6g}  {self.stability}"
+                f"{'  escape rate=%.4g' % self.escape_rate if self.escape_rate > 0 else ''}"
+                f"  residual={self.residual:.1e}\n  {unk}\n  eigenvalues (largest real part first): {ev}{more}")
+
+    def __repr__(self):
+        return (f"FixedPoint(kind={self.kind!r}, eps_g={self.eps_g:.6g}, stability={self.stability!r}, "
+                f"max_real={self.max_real:.4g})")
+
+
+def _fmt_complex(z):
+    if abs(z.imag) < 1e-12 * max(1.0, abs(z.real)):
+        return f"{z.real:.5g}"
+    return f"{z.real:.5g}{z.imag:+.5g}j"
+
+
+def analyse(state: State, *, eta, eta_v=0.0, sigma=0.0, activation="erf", kind="fixed point",
+            ansatz="full", unknowns=None) -> FixedPoint:
+    """Residual, eps_g, Jacobian and eigen-decomposition of the flow at ``state`` (a FixedPoint record)."""
+    flow = Flow(state.K, state.M, state.T, state.vstar, eta=eta, eta_v=eta_v, sigma=sigma, activation=activation)
+    residual = float(np.max(np.abs(flow(pack(state)))))
+    J, names = jacobian(state, eta=eta, eta_v=eta_v, sigma=sigma, activation=activation)
+    lam, vec = np.linalg.eig(J)
+    order = np.lexsort((-lam.imag, -lam.real))
+    return FixedPoint(state=state, kind=kind, ansatz=ansatz, unknowns=dict(unknowns or {}), residual=residual,
+                      eps_g=eps_g_arrays(state.Q, state.R, state.T, state.v, state.vstar, activation),
+                      jacobian=J, eigenvalues=lam[order], eigenvectors=vec[:, order], coordinates=names,
+                      params=flow.params())
+
+
+# ------------------------------------------------------------- root finding
+def find_fixed_point(guess: State, *, eta, eta_v=0.0, sigma=0.0, ansatz="full", activation="erf",
+                     tol=TOL, methods=("hybr", "lm"), kind=None, max_newton=30) -> FixedPoint:
+    """A fixed point of the flow near ``guess``, found in the given ansatz, with its stability.
+
+    ``guess`` supplies T, vstar (and v, held fixed when eta_v = 0) and the
+    starting values (averaged over each label of the ansatz). Each method of
+    ``scipy.optimize.root`` in ``methods`` is tried, followed by Newton steps
+    with the Richardson Jacobian, until max |F| < ``tol`` over *all* entries.
+    Raises ValueError listing what was tried when none converges, when the
+    root is not a zero of the full F (ansatz not invariant), or when it lies
+    outside the PSD cone (no real weights have these overlaps).
+    """
+    from scipy.optimize import root
+
+    if not isinstance(guess, State):
+        raise TypeError(f"guess must be a statmech.State, got {type(guess).__name__}")
+    flow = Flow(guess.K, guess.M, guess.T, guess.vstar, eta=eta, eta_v=eta_v, sigma=sigma, activation=activation)
+    A = make_ansatz(ansatz, guess.K, guess.M, flow.train_v, guess.T, guess.vstar)
+    base = pack(guess)
+    g0 = _reduced(flow, A, base)
+
+    def g(x):
+        r = g0(x)
+        # keep the solvers away from states where the integrals are undefined
+        return r if np.all(np.isfinite(r)) else np.full_like(x, 1e6)
+
+    def full_residual(x):
+        r = flow(A.expand(x, base))
+        return float(np.max(np.abs(r))) if np.all(np.isfinite(r)) else math.inf
+
+    x0 = A.project(base)
+    tried = []
+    found = None
+    for method in methods:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            try:
+                sol = root(g, x0, method=method, tol=1e-14)
+                x, msg = sol.x, str(sol.message).strip().replace("\n", " ")
+            except Exception as exc:  # pragma: no cover - scipy internals
+                x, msg = x0, f"{type(exc).__name__}: {exc}"
+            for _ in range(max_newton):  # polish with Newton steps on the accurate Jacobian
+                r = g(x)
+                if np.max(np.abs(r)) < 0.01 * tol or not np.all(np.isfinite(x)):
+                    break
+                Jr = _fd_jacobian(g0, x)
+                if not np.all(np.isfinite(Jr)):
+                    break
+                step = np.linalg.lstsq(Jr, -r, rcond=None)[0]
+                x = x + step
+                if np.max(np.abs(step)) < 1e-15 * max(1.0, np.max(np.abs(x))):
+                    break
+        red = float(np.max(np.abs(g(x))))
+        res = full_residual(x)
+        tried.append(f"{method} (reduced residual {red:.2g}, full residual {res:.2g}; {msg})")
+        if res < tol:
+            found = x
+            break
+        if red < tol and res >= tol:
+            raise ValueError(
+                f"ansatz {ansatz!r} is not invariant for K={guess.K}, M={guess.M}: its reduced equations are "
+                f"solved (residual {red:.2g}) but the full right-hand side is {res:.2g}; use ansatz='full'")
+    if found is None:
+        raise ValueError(
+            f"no fixed point found with ansatz {ansatz!r} (unknowns {list(A.names)}) from the guess "
+            f"{dict(zip(A.names, np.round(x0, 6).tolist()))} at eta={eta}, eta_v={eta_v}, sigma={sigma}; "
+            f"tried: {'; '.join(tried)}. Try another guess, another ansatz, or a smaller eta")
+    y = A.expand(found, base)
+    K, M = guess.K, guess.M
+    Q = y[:K * K].reshape(K, K)
+    Q = 0.5 * (Q + Q.T)
+    R = y[K * K:K * K + K * M].reshape(K, M)
+    Qp = _clip_to_psd(Q, R, guess.T)
+    if Qp is not None:
+        # A root on the PSD boundary (identical students, q = c) that the solver left by a rounding-size
+        # step: move onto the cone and polish there with Newton steps (clipping after each step).
+        yb = y.copy()
+        for _ in range(max_newton):
+            yb[:K * K] = Qp.ravel()
+            xb = A.project(yb)
+            rb = g0(xb)
+            if np.max(np.abs(rb)) < 0.01 * tol:
+                break
+            xb = xb + np.linalg.lstsq(_fd_jacobian(g0, xb), -rb, rcond=None)[0]
+            yb = A.expand(xb, base)
+            Qb = 0.5 * (yb[:K * K].reshape(K, K) + yb[:K * K].reshape(K, K).T)
+            Qp = _clip_to_psd(Qb, yb[K * K:K * K + K * M].reshape(K, M), guess.T)
+            if Qp is None:
+                Qp = Qb
+        yb[:K * K] = Qp.ravel()
+        if float(np.max(np.abs(flow(yb)))) < tol:
+            y, found = yb, A.project(yb)
+            Q = Qp
+            R = y[K * K:K * K + K * M].reshape(K, M)
+    try:
+        state = State(Q=Q, R=R, T=guess.T, v=y[K * K + K * M:], vstar=guess.vstar)
+    except ValueError as exc:
+        raise ValueError(f"the root found with ansatz {ansatz!r} ({dict(zip(A.names, found.tolist()))}) is not "
+                         f"a valid state: {exc}") from None
+    return analyse(state, eta=eta, eta_v=eta_v, sigma=sigma, activation=activation,
+                   kind=kind or ansatz, ansatz=ansatz, unknowns=dict(zip(A.names, found.tolist())))
+
+
+def _clip_to_psd(Q, R, T, max_violation=1e-6):
+    """Q moved onto the PSD cone with R, T kept: Q = R T^-1 R^T + S_+ (S = Schur complement, clipped at 0).
+
+    Returns None when the covariance is already PSD or violates it by more than
+    ``max_violation`` (relative), i.e. when this is not a rounding repair.
+    """
+    try:
+        P = R @ np.linalg.solve(T, R.T)
+    except np.linalg.LinAlgError:
+        return None
+    S = 0.5 * ((Q - P) + (Q - P).T)
+    lam, U = np.linalg.eigh(S)
+    scale = max(1.0, float(np.max(np.abs(Q))))
+    if lam[0] >= 0 or lam[0] < -max_violation * scale:
+        return None
+    Qp = P + (U * np.clip(lam, 0.0, None)) @ U.T
+    return 0.5 * (Qp + Qp.T)
+
+
+# ------------------------------------------------------------ special states
+def _teacher(M, T, vstar):
+    T = np.eye(M) if T is None else np.asarray(T, dtype=np.float64)
+    vstar = np.ones(M) if vstar is None else np.broadcast_to(np.asarray(vstar, dtype=np.float64), (M,)).copy()
+    if T.shape != (M, M):
+        raise ValueError(f"T must have shape ({M}, {M}) for M={M}, got {T.shape}")
+    return T, vstar
+
+
+def _check_KM(K, M):
+    for name, x in (("K", K), ("M", M)):
+        if isinstance(x, bool) or int(x) != x or x < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {x!r}")
+    return int(K), int(M)
+
+
+def scm_v(K, M, vstar):
+    """v of the soft committee machine: v_i = vstar_i for matched units, mean(vstar) for surplus ones."""
+    return np.concatenate([vstar[:min(K, M)], np.full(max(0, K - M), float(np.mean(vstar)))])
+
+
+def perfect_student(K, M, *, T=None, vstar=None, train_v=False) -> State:
+    """Student unit i = teacher unit i (i < M); surplus units have zero weights.
+
+    R = [T; 0], Q = [[T, 0], [0, 0]], v = v* on matched units; surplus units get
+    v = 0 when v is trained and v = mean(v*) in the soft committee machine
+    (irrelevant there: g(0) = 0 for erf). Requires K >= M.
+    """
+    K, M = _check_KM(K, M)
+    T, vstar = _teacher(M, T, vstar)
+    if K < M:
+        raise ValueError(f"the perfect student needs K >= M student units, got K={K}, M={M}")
+    R = np.zeros((K, M)); R[:M] = T
+    Q = np.zeros((K, K)); Q[:M, :M] = T
+    v = np.concatenate([vstar, np.zeros(K - M)]) if train_v else scm_v(K, M, vstar)
+    return State(Q=Q, R=R, T=T, v=v, vstar=vstar)
+
+
+def perturbed_perfect_student(K, M, *, eps, N=200, T=None, vstar=None, train_v=False, seed=0) -> State:
+    """Order parameters of real weights W = W* + eps G near the perfect student (PSD by construction).
+
+    W* = sqrt(N) [L, 0] with T = L L^T (Cholesky), surplus rows of W start at
+    0 + eps G; G is i.i.d. N(0, 1) in N dimensions, so dR is O(eps / sqrt N)
+    and the out-of-span part of Q is O(eps^2). When v is trained it becomes
+    v + eps^2 g with g i.i.d. N(0, 1), of the order of the out-of-span part of
+    Q (the mode that turns unstable at eta_c has a large component there, so
+    its amplitude is O(eps^2) and cross terms of larger offsets would be of
+    the same order). Generator: default_rng(seed).
+    """
+    K, M = _check_KM(K, M)
+    T, vstar = _teacher(M, T, vstar)
+    if not N >= K + M:
+        raise ValueError(f"N must be >= K + M = {K + M} so that the perturbation spans all directions, got {N}")
+    rng = np.random.default_rng(seed)
+    L = np.linalg.cholesky(T + 1e-300 * np.eye(M))
+    Wstar = np.zeros((M, N)); Wstar[:, :M] = math.sqrt(N) * L
+    W = np.zeros((K, N)); W[:M] = Wstar
+    W = W + eps * rng.standard_normal((K, N))
+    base = perfect_student(K, M, T=T, vstar=vstar, train_v=train_v)
+    v = base.v + (eps ** 2 * rng.standard_normal(K) if train_v else 0.0)
+    s = State.from_weights(W, Wstar, v, vstar)
+    return s.replace(T=T)  # exact T (rounding of W* W*^T / N removed)
+
+
+def saad_solla_plateau(K: int) -> dict:
+    """Closed form of the symmetric plateau, soft committee machine, erf, K = M, T = I, v = v* = 1, eta -> 0.
+
+    Saad & Solla, Phys. Rev. E 52, 4225 (1995), section IV:
+    Q_ii = Q_ik = 1/(2K - 1), R_in = 1/sqrt(K(2K - 1)) and
+    eps_g = (K/pi) [pi/6 - K asin(1/(2K))].
+    Derivation of eps_g from theory.md 3-4 with I2 = (2/pi) asin(C_ab / sqrt((1+C_aa)(1+C_bb))):
+    every student-student and student-teacher pair has the normalised overlap
+    1/(2K) (q/(1+q) = 1/(2K); r / sqrt(2 (1+q)) = 1/(2K)), teacher pairs have
+    1/2 (n = m) or 0, so eps_g = (1/2)[K^2 (2/pi) A - 2 K^2 (2/pi) A + K/3]
+    with A = asin(1/(2K)). The tests check this independently against the
+    root finder (and that it is a zero of the O(eta) flow).
+    """
+    q = 1.0 / (2 * K - 1)
+    r = 1.0 / math.sqrt(K * (2 * K - 1))
+    return dict(q=q, c=q, r=r, eps_g=(K / math.pi) * (math.pi / 6 - K * math.asin(1.0 / (2 * K))))
+
+
+def plateau_guess(K, M, *, T=None, vstar=None, train_v=False, spread=0.0) -> State:
+    """A starting state for the plateau search: all units alike, R_in = r, Q_ii = q + spread, Q_ik = c.
+
+    Uses the Saad-Solla values for K = M (exact for erf at eta -> 0) and the
+    same form with K replaced by max(K, M) otherwise; scaled with T's diagonal.
+    ``spread`` > 0 starts with distinct student vectors (q > c).
+    """
+    K, M = _check_KM(K, M)
+    T, vstar = _teacher(M, T, vstar)
+    ss = saad_solla_plateau(max(K, M))
+    t = float(np.mean(np.diag(T)))
+    Q = np.full((K, K), ss["c"] * t) + np.eye(K) * ((ss["q"] - ss["c"]) * t + spread)
+    R = np.full((K, M), ss["r"] * t * math.sqrt(M / max(K, M)))
+    v = np.full(K, float(np.sum(vstar)) / K) if train_v else scm_v(K, M, vstar)
+    return State(Q=Q, R=R, T=T, v=v, vstar=vstar)
+
+
+PLATEAU_SPREADS = (0.0, 0.05, 0.1, 0.2, 0.4)
+
+
+def plateau_fixed_points(K, M, *, eta, eta_v=0.0, sigma=0.0, T=None, vstar=None, activation="erf",
+                         tol=TOL, spreads=PLATEAU_SPREADS) -> list:
+    """The distinct symmetric plateau fixed points, the one with the fewest unstable directions first.
+
+    At eta > 0 there are (for erf, K = M, T = I) two: one with identical
+    student vectors (q = c, on the boundary of the PSD cone; kind "plateau
+    (identical students)"), unstable also to the students drifting apart, and
+    one with distinct students (q > c, kind "plateau") whose only unstable
+    direction is the specialisation (escape) mode: learning curves from random
+    weights visit this one. At eta -> 0 they merge (q - c = O(eta)). The
+    search starts from :func:`plateau_guess` with each of ``spreads``;
+    ValueError (with every attempt's message) when none converges.
+    """
+    train_v = eta_v > 0
+    found, errors = [], []
+    for spread in spreads:
+        try:
+            fp = find_fixed_point(plateau_guess(K, M, T=T, vstar=vstar, train_v=train_v, spread=spread),
+                                  eta=eta, eta_v=eta_v, sigma=sigma, ansatz="plateau", activation=activation,
+                                  tol=tol)
+        except ValueError as exc:
+            errors.append(f"spread {spread}: {exc}")
+            continue
+        if not any(_same_point(fp, p) for p in found):
+            found.append(fp)
+    if not found:
+        raise ValueError("no plateau fixed point found; " + " | ".join(errors))
+    for fp in found:
+        q, c = fp.unknowns.get("q"), fp.unknowns.get("c", fp.unknowns.get("q"))
+        fp.kind = "plateau" if (K == 1 or q - c > 1e-7 * max(1.0, abs(q))) else "plateau (identical students)"
+    found.sort(key=lambda p: (int(np.sum(p.eigenvalues.real > 1e-9 + 1e-7 * np.max(np.abs(p.eigenvalues)))),
+                              p.kind != "plateau"))
+    return found
+
+
+# ------------------------------------------------------- fixed-point search
+@dataclass
+class FixedPointSearch:
+    """Fixed points found by :func:`find_fixed_points`, and why the others were not."""
+
+    points: list
+    failed: dict
+
+    def __iter__(self):
+        return iter(self.points)
+
+    def __len__(self):
+        return len(self.points)
+
+
+def find_fixed_points(K, M, *, eta, eta_v=0.0, sigma=0.0, T=None, vstar=None, activation="erf",
+                      starts=0, seed=0, tol=TOL) -> FixedPointSearch:
+    """The plateau, the asymptotic (specialised) fixed point, and optionally a multi-start search.
+
+    - the plateaus: symmetric ansatz, :func:`plateau_fixed_points`;
+    - "asymptotic": ansatz 'specialised' from the perfect student (K >= M); at
+      sigma = 0 this is the perfect student itself;
+    - ``starts`` > 0 adds full-ansatz solves from random overlaps (W = B W* +
+      s G: R = B T, Q = B T B^T + s^2 I, B and s from default_rng(seed)),
+      keeping roots that differ from those already found (up to a
+      permutation of the student units).
+    """
+    K, M = _check_KM(K, M)
+    T, vstar = _teacher(M, T, vstar)
+    train_v = eta_v > 0
+    points, failed = [], {}
+    symmetric = _teacher_is_symmetric(T, vstar)
+
+    if symmetric:
+        try:
+            points.extend(plateau_fixed_points(K, M, eta=eta, eta_v=eta_v, sigma=sigma, T=T, vstar=vstar,
+                                               activation=activation, tol=tol))
+        except ValueError as exc:
+            failed["plateau"] = str(exc)
+    else:
+        failed["plateau"] = "the plateau ansatz needs a permutation-symmetric teacher"
+    if K >= M:
+        try:
+            points.append(asymptotic_fixed_point(K, M, eta=eta, eta_v=eta_v, sigma=sigma, T=T, vstar=vstar,
+                                                 activation=activation, tol=tol))
+        except ValueError as exc:
+            failed["asymptotic"] = str(exc)
+    else:
+        failed["asymptotic"] = f"no specialised state with fewer student than teacher units (K={K} < M={M})"
+    rng = np.random.default_rng(seed)
+    for s in range(int(starts)):
+        B = rng.uniform(0, 1, (K, M)) * rng.choice([0.3, 1.0], size=(K, 1))
+        sig = rng.uniform(0.05, 0.5)
+        # W = B W* + sig G (G orthogonal to the teacher span): R = B T, Q = B T B^T + sig^2 I
+        R = B @ T
+        Q = B @ T @ B.T + sig ** 2 * np.eye(K)
+        v = (np.full(K, np.sum(vstar) / K) if train_v else scm_v(K, M, vstar))
+        try:
+            fp = find_fixed_point(State(Q=Q, R=R, T=T, v=v, vstar=vstar), eta=eta, eta_v=eta_v, sigma=sigma,
+                                  ansatz="full", activation=activation, tol=tol, kind=f"multi-start root {s}")
+        except ValueError as exc:
+            failed[f"start {s}"] = str(exc)
+            continue
+        if not any(_same_point(fp, p) for p in points):
+            points.append(fp)
+    return FixedPointSearch(points=points, failed=failed)
+
+
+def _same_point(a: FixedPoint, b: FixedPoint, atol=1e-6) -> bool:
+    """Equal up to a permutation of the student units (compare sorted per-unit signatures)."""
+    def sig(fp):
+        s = fp.state
+        rows = np.column_stack([np.diag(s.Q), s.R, s.v, np.sort(s.Q, axis=1)])
+        return rows[np.lexsort(rows.T[::-1])]
+    return abs(a.eps_g - b.eps_g) < atol and np.allclose(sig(a), sig(b), atol=atol)
+
+
+def asymptotic_fixed_point(K, M, *, eta, sigma=0.0, eta_v=0.0, T=None, vstar=None, activation="erf",
+                           tol=TOL) -> FixedPoint:
+    """The fixed point near the perfect student: exactly it at sigma = 0, shifted by the noise at sigma > 0.
+
+    Searched in the 'specialised' ansatz (full ansatz if the teacher is not
+    symmetric) from the perfect student; surplus units (K > M) start at
+    Q_ll = eta sigma^2 / 2 (the balance of the O(eta) decay -2 eta (2/pi) Q_ll
+    and the noise injection eta^2 sigma^2 (2/pi) of a near-zero erf unit).
+    """
+    K, M = _check_KM(K, M)
+    T, vstar = _teacher(M, T, vstar)
+    train_v = eta_v > 0
+    g = perfect_student(K, M, T=T, vstar=vstar, train_v=train_v)
+    if K > M:
+        Q = g.Q.copy()
+        Q[M:, M:] += np.eye(K - M) * max(eta * sigma ** 2 / 2, 1e-3)
+        g = g.replace(Q=Q)
+    ans = "specialised" if _teacher_is_symmetric(T, vstar) else "full"
+    return find_fixed_point(g, eta=eta, eta_v=eta_v, sigma=sigma, ansatz=ans, activation=activation, tol=tol,
+                            kind="asymptotic" if sigma > 0 else "perfect student")
+
+
+# ---------------------------------------------------- critical learning rate
+@dataclass
+class CriticalLearningRate:
+    """Largest eta with the perfect student linearly stable (sigma = 0), from bisection.
+
+    ``eta_c`` is the midpoint of the final bracket [lower, upper]
+    (upper - lower < rtol * upper); ``max_real_lower``/``upper`` are the
+    largest real parts of the Jacobian's eigenvalues at the bracket ends;
+    ``direction`` is the unstable eigenvector just above eta_c (dQ, dR, dv).
+    """
+
+    eta_c: float
+    lower: float
+    upper: float
+    max_real_lower: float
+    max_real_upper: float
+    iterations: int
+    K: int
+    M: int
+    eta_v_ratio: float
+    activation: str
+    direction: tuple
+    state: State
+
+    def to_dict(self) -> dict:
+        return dict(eta_c=self.eta_c, lower=self.lower, upper=self.upper, max_real_lower=self.max_real_lower,
+                    max_real_upper=self.max_real_upper, iterations=self.iterations, K=self.K, M=self.M,
+                    eta_v_ratio=self.eta_v_ratio, activation=self.activation)
+
+
+def _max_real_at(state, eta, ratio, activation):
+    J, _ = jacobian(state, eta=eta, eta_v=ratio * eta, activation=activation)
+    return float(np.max(np.linalg.eigvals(J).real))
+
+
+def critical_learning_rate(K, M, *, T=None, vstar=None, eta_v_ratio=0.0, activation="erf", rtol=1e-7,
+                           eta_start=0.05, eta_limit=1e3) -> CriticalLearningRate:
+    """Largest learning rate for which the perfect student is stable (sigma = 0), by bisection.
+
+    eta_v = eta_v_ratio * eta (0: soft committee machine; 1: eta_v = eta as in
+    the paper). eta is doubled from ``eta_start`` until the largest real part
+    of the Jacobian's eigenvalues at the perfect student turns positive, then
+    bisected: the first crossing above eta_start. ValueError when the perfect
+    student is already unstable/marginal at eta_start or stays stable up to
+    ``eta_limit``.
+    """
+    K, M = _check_KM(K, M)
+    T, vstar = _teacher(M, T, vstar)
+    if not (np.isfinite(eta_v_ratio) and eta_v_ratio >= 0):
+        raise ValueError(f"eta_v_ratio must be a finite number >= 0, got {eta_v_ratio!r}")
+    state = perfect_student(K, M, T=T, vstar=vstar, train_v=eta_v_ratio > 0)
+    lo = float(eta_start)
+    f_lo = _max_real_at(state, lo, eta_v_ratio, activation)
+    # stability margin: Jacobian error is about 1e-12 (see _fd_jacobian)
+    if not f_lo < -1e-9:
+        raise ValueError(
+            f"the perfect student (K={K}, M={M}, eta_v/eta={eta_v_ratio}) is not strictly stable even at "
+            f"eta={lo} (largest real part {f_lo:.3g}); a zero eigenvalue means a continuum of equivalent "
+            "students (e.g. surplus units with v = 0), so no critical learning rate is defined")
+    hi = lo
+    f_hi = f_lo
+    while f_hi < 0:
+        lo, f_lo = hi, f_hi
+        hi = 2 * hi
+        if hi > eta_limit:
+            raise ValueError(f"the perfect student is stable for every eta tried, up to eta={lo} "
+                             f"(eta_limit={eta_limit})")
+        f_hi = _max_real_at(state, hi, eta_v_ratio, activation)
+    it = 0
+    while hi - lo > rtol * hi:
+        mid = 0.5 * (lo + hi)
+        f_mid = _max_real_at(state, mid, eta_v_ratio, activation)
+        if f_mid < 0:
+            lo, f_lo = mid, f_mid
+        else:
+            hi, f_hi = mid, f_mid
+        it += 1
+    fp = analyse(state, eta=hi, eta_v=eta_v_ratio * hi, activation=activation, kind="perfect student")
+    return CriticalLearningRate(eta_c=0.5 * (lo + hi), lower=lo, upper=hi, max_real_lower=f_lo,
+                                max_real_upper=f_hi, iterations=it, K=K, M=M, eta_v_ratio=float(eta_v_ratio),
+                                activation=activation, direction=fp.direction(0), state=state)
+
+
+def confirm_critical_learning_rate(crit: CriticalLearningRate, *, factor=0.1, eps=0.01, N=200, seed=0,
+                                   growth=3.0, alpha_max=None) -> dict:
+    """Integrate a perturbed perfect student at eta_c (1 - factor) and eta_c (1 + factor).
+
+    The perturbation comes from real weights (:func:`perturbed_perfect_student`,
+    PSD by construction). Each side runs to ``alpha_max`` (default ``growth`` /
+    |largest real part| on that side), so the linear prediction changes the
+    distance by about e^growth. Returns, for "below" and "above": eta, the
+    predicted largest real part, the distance |x - x*| (full coordinates) at the
+    start and the end of the integration, the distance predicted by the
+    linearised flow expm(J alpha) (x0 - x*), the amplitude of the leading mode
+    (left eigenvector applied to x - x*) at the start and the end, which the
+    linear flow multiplies by exp(rate alpha), and the status of the run.
+    """
+    from scipy.linalg import expm
+
+    from statmech.ode.integrator import integrate
+
+    T, vstar = crit.state.T, crit.state.vstar
+    train_v = crit.eta_v_ratio > 0
+    s0 = perturbed_perfect_student(crit.K, crit.M, eps=eps, N=N, T=T, vstar=vstar, train_v=train_v, seed=seed)
+    A = make_ansatz("full", crit.K, crit.M, train_v)
+    xstar = A.project(pack(crit.state))
+    d0 = A.project(pack(s0)) - xstar
+    out = {}
+    etas = {"below": crit.eta_c * (1 - factor), "above": crit.eta_c * (1 + factor)}
+    jac = {k: jacobian(crit.state, eta=e, eta_v=crit.eta_v_ratio * e, activation=crit.activation)[0]
+           for k, e in etas.items()}
+    rates = {k: float(np.max(np.linalg.eigvals(J).real)) for k, J in jac.items()}
+    for key, eta in etas.items():
+        a_end = growth / abs(rates[key]) if alpha_max is None else float(alpha_max)
+        res = integrate(s0, eta=eta, eta_v=crit.eta_v_ratio * eta, alpha_max=a_end,
+                        save_at=np.array([0.0, a_end]), activation=crit.activation, max_abs=1e3)
+        d1 = A.project(pack(res.final)) - xstar
+        # amplitude of the leading mode: left eigenvector (row of V^-1) applied to the offset
+        lam, V = np.linalg.eig(jac[key])
+        lead = np.argmax(lam.real)
+        left = np.linalg.inv(V)[lead]
+        out[key] = dict(eta=eta, predicted_rate=rates[key], distance_start=float(np.linalg.norm(d0)),
+                        distance_end=float(np.linalg.norm(d1)),
+                        distance_linear=float(np.linalg.norm(expm(jac[key] * a_end) @ d0)),
+                        mode_start=float(abs(left @ d0)), mode_end=float(abs(left @ d1)),
+                        alpha_end=float(res.alpha[-1]), status=res.status, message=res.message)
+    return out

@@ -1,0 +1,196 @@
+"""Order-parameter state of a teacher-student pair of two-layer networks.
+
+A :class:`State` holds the order parameters of theory.md section 2:
+``Q = W W^T / N`` (K x K), ``R = W W*^T / N`` (K x M), ``T = W* W*^T / N``
+(M x M) and the second-layer weights ``v`` (K) and ``vstar`` (M). It is plain
+data: a frozen dataclass of read-only float64 arrays, validated on
+construction, saved and loaded as an ``.npz`` with exactly those five keys.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from statmech.core.validation import as_float_array
+
+__all__ = ["State", "STATE_KEYS", "read_npz"]
+
+STATE_KEYS = ("Q", "R", "T", "v", "vstar")
+
+# Relative tolerance for symmetry and positive semi-definiteness: order
+# parameters computed from weights in float64 carry rounding of this size.
+_SYM_RTOL = 1e-9
+_PSD_RTOL = 1e-9
+
+
+@dataclass(frozen=True, eq=False)
+class State:
+    """Order parameters (Q, R, T, v, vstar) of a K-unit student and M-unit teacher.
+
+    The joint local fields (lambda, nu) are Gaussian with covariance
+    ``[[Q, R], [R^T, T]]`` (theory.md section 2), so every quantity of the
+    N -> infinity theory is a function of a State.
+
+    Raises ``ValueError`` naming the offending field when shapes disagree,
+    Q or T is not symmetric, entries are not finite, or the covariance is not
+    positive semi-definite.
+    """
+
+    Q: np.ndarray
+    R: np.ndarray
+    T: np.ndarray
+    v: np.ndarray
+    vstar: np.ndarray
+
+    def __post_init__(self):
+        Q = as_float_array("Q", self.Q, 2)
+        R = as_float_array("R", self.R, 2)
+        T = as_float_array("T", self.T, 2)
+        v = as_float_array("v", self.v, 1)
+        vstar = as_float_array("vstar", self.vstar, 1)
+        K, M = v.shape[0], vstar.shape[0]
+        if K < 1:
+            raise ValueError("K (number of student units, length of v) must be >= 1, got 0")
+        if M < 1:
+            raise ValueError("M (number of teacher units, length of vstar) must be >= 1, got 0")
+        for name, a, shape in (("Q", Q, (K, K)), ("R", R, (K, M)), ("T", T, (M, M))):
+            if a.shape != shape:
+                raise ValueError(
+                    f"{name} must have shape {shape} for K={K} student and M={M} teacher "
+                    f"units (from len(v), len(vstar)), got {a.shape}"
+                )
+        for name, a in (("Q", Q), ("T", T)):
+            scale = max(1.0, float(np.max(np.abs(a))))
+            asym = float(np.max(np.abs(a - a.T)))
+            if asym > _SYM_RTOL * scale:
+                raise ValueError(f"{name} must be symmetric (max |{name} - {name}^T| = {asym:.3g})")
+        # Store exactly symmetric matrices so downstream code may rely on it.
+        Q = 0.5 * (Q + Q.T)
+        T = 0.5 * (T + T.T)
+        C = np.block([[Q, R], [R.T, T]])
+        eig = np.linalg.eigvalsh(C)
+        scale = max(1.0, float(np.max(np.abs(eig))))
+        if eig[0] < -_PSD_RTOL * scale:
+            raise ValueError(
+                "the covariance [[Q, R], [R^T, T]] must be positive semi-definite "
+                f"(smallest eigenvalue {eig[0]:.3g}); such order parameters cannot come "
+                "from real weight vectors"
+            )
+        for name, a in (("Q", Q), ("R", R), ("T", T), ("v", v), ("vstar", vstar)):
+            a.setflags(write=False)
+            object.__setattr__(self, name, a)
+
+    # ------------------------------------------------------------------ shape
+    @property
+    def K(self) -> int:
+        """Number of student hidden units."""
+        return self.v.shape[0]
+
+    @property
+    def M(self) -> int:
+        """Number of teacher hidden units."""
+        return self.vstar.shape[0]
+
+    def covariance(self) -> np.ndarray:
+        """Covariance of the K + M local fields, ``[[Q, R], [R^T, T]]`` (theory.md 2)."""
+        return np.block([[self.Q, self.R], [self.R.T, self.T]])
+
+    def replace(self, **changes) -> "State":
+        """A copy with some fields replaced (validated like any new State)."""
+        fields = {k: getattr(self, k) for k in STATE_KEYS}
+        unknown = set(changes) - set(fields)
+        if unknown:
+            raise ValueError(f"unknown State field(s) {sorted(unknown)}; fields are {STATE_KEYS}")
+        fields.update(changes)
+        return State(**fields)
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, State):
+            return NotImplemented
+        return all(np.array_equal(getattr(self, k), getattr(other, k)) for k in STATE_KEYS)
+
+    def allclose(self, other: "State", rtol: float = 1e-7, atol: float = 1e-10) -> bool:
+        """True when every field agrees with ``other`` within numpy's allclose."""
+        return all(
+            getattr(self, k).shape == getattr(other, k).shape
+            and np.allclose(getattr(self, k), getattr(other, k), rtol=rtol, atol=atol)
+            for k in STATE_KEYS
+        )
+
+    def __repr__(self) -> str:
+        return f"State(K={self.K}, M={self.M})"
+
+    # ---------------------------------------------------------- constructors
+    @classmethod
+    def from_weights(cls, W, Wstar, v, vstar) -> "State":
+        """Order parameters of real weights: Q = W W^T/N, R = W W*^T/N, T = W* W*^T/N."""
+        W = as_float_array("W", W, 2)
+        Wstar = as_float_array("Wstar", Wstar, 2)
+        if W.shape[1] != Wstar.shape[1]:
+            raise ValueError(
+                f"W (K x N) and Wstar (M x N) must share N, got shapes {W.shape} and {Wstar.shape}"
+            )
+        N = W.shape[1]
+        if N < 1:
+            raise ValueError("the input dimension N must be >= 1")
+        return cls(
+            Q=W @ W.T / N,
+            R=W @ Wstar.T / N,
+            T=Wstar @ Wstar.T / N,
+            v=np.broadcast_to(np.asarray(v, dtype=np.float64), (W.shape[0],)),
+            vstar=np.broadcast_to(np.asarray(vstar, dtype=np.float64), (Wstar.shape[0],)),
+        )
+
+    @classmethod
+    def random(cls, K: int, M: int, N: int, vstar=1.0, seed=None) -> "State":
+        """The state of random weights as in the paper: w, w*, v i.i.d. N(0, 1).
+
+        Identical to ``Weights.random(K, M, N, vstar, seed).state()``, so an ODE
+        started here and a simulation started from those weights share their
+        initial condition exactly.
+        """
+        from statmech.core.weights import Weights
+
+        return Weights.random(K, M, N, vstar=vstar, seed=seed).state()
+
+    # -------------------------------------------------------------------- I/O
+    def save(self, path) -> Path:
+        """Write an ``.npz`` with exactly the keys Q, R, T, v, vstar."""
+        path = Path(path)
+        with open(path, "wb") as fh:
+            np.savez(fh, **{k: getattr(self, k) for k in STATE_KEYS})
+        return path
+
+    @classmethod
+    def load(cls, path) -> "State":
+        """Read a state written by :meth:`save`; malformed files raise ``ValueError``."""
+        path = Path(path)
+        fields = read_npz(path, STATE_KEYS, "state")
+        try:
+            return cls(**fields)
+        except ValueError as exc:
+            raise ValueError(f"state file {path}: {exc}") from None
+
+
+def read_npz(path, keys, what: str) -> dict:
+    """Arrays ``keys`` of an ``.npz`` file; ``ValueError`` naming the file and the problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{what} file {path} does not exist")
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{what} file {path} is not a valid .npz file: {exc}") from None
+    if not hasattr(data, "files"):
+        raise ValueError(f"{what} file {path} holds a single array, not the named arrays {list(keys)}")
+    with data:
+        missing = [k for k in keys if k not in data.files]
+        if missing:
+            raise ValueError(f"{what} file {path} is missing key(s) {missing}; expected keys {list(keys)}")
+        try:
+            return {k: data[k] for k in keys}
+        except (OSError, ValueError, zipfile.BadZipFile) as exc:
+            raise ValueError(f"{what} file {path} has an unreadable array: {exc}") from None

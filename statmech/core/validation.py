@@ -1,0 +1,32 @@
+"""Argument checks shared by every layer: one message style, naming the parameter, its value and the range."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["as_float_array", "check_nonneg"]
+
+
+def as_float_array(name: str, x, ndim: int) -> np.ndarray:
+    """``x`` as a float64 array of ``ndim`` dimensions with finite entries, or a ValueError naming ``name``."""
+    try:
+        a = np.array(x, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a numeric array ({exc})") from None
+    if a.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-dimensional, got shape {a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} contains NaN or infinite entries")
+    return a
+
+
+def check_nonneg(name, value):
+    """``value`` as a float that is finite and >= 0, or a ValueError naming ``name``."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return value

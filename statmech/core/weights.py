@@ -1,0 +1,111 @@
+"""Real weights of a teacher-student pair: the finite-N counterpart of a State.
+
+``Weights`` holds W (K x N), Wstar (M x N), v (K) and vstar (M) and is saved as
+an ``.npz`` with exactly those keys (design.md). Its :meth:`state` gives the
+order parameters Q = W W^T / N, R = W W*^T / N, T = W* W*^T / N.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from statmech.core.state import State, read_npz
+from statmech.core.validation import as_float_array
+
+__all__ = ["Weights", "WEIGHT_KEYS"]
+
+WEIGHT_KEYS = ("W", "Wstar", "v", "vstar")
+
+
+def _check_positive_int(name: str, value, minimum: int = 1) -> int:
+    if isinstance(value, bool) or int(value) != value or int(value) < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+@dataclass(frozen=True, eq=False)
+class Weights:
+    """Weights of a two-layer student (W, v) and teacher (Wstar, vstar)."""
+
+    W: np.ndarray
+    Wstar: np.ndarray
+    v: np.ndarray
+    vstar: np.ndarray
+
+    def __post_init__(self):
+        arrays = {}
+        for name, ndim in (("W", 2), ("Wstar", 2), ("v", 1), ("vstar", 1)):
+            arrays[name] = as_float_array(name, getattr(self, name), ndim)
+        W, Wstar, v, vstar = (arrays[k] for k in WEIGHT_KEYS)
+        if W.shape[0] < 1 or Wstar.shape[0] < 1 or W.shape[1] < 1:
+            raise ValueError(f"W and Wstar must be non-empty, got shapes {W.shape} and {Wstar.shape}")
+        if W.shape[1] != Wstar.shape[1]:
+            raise ValueError(
+                f"W (K x N) and Wstar (M x N) must share N, got shapes {W.shape} and {Wstar.shape}"
+            )
+        if v.shape != (W.shape[0],):
+            raise ValueError(f"v must have length K={W.shape[0]} (rows of W), got shape {v.shape}")
+        if vstar.shape != (Wstar.shape[0],):
+            raise ValueError(f"vstar must have length M={Wstar.shape[0]} (rows of Wstar), got shape {vstar.shape}")
+        for name, a in arrays.items():
+            object.__setattr__(self, name, a)
+
+    @property
+    def K(self) -> int:
+        return self.W.shape[0]
+
+    @property
+    def M(self) -> int:
+        return self.Wstar.shape[0]
+
+    @property
+    def N(self) -> int:
+        return self.W.shape[1]
+
+    def state(self) -> State:
+        """Order parameters of these weights (theory.md section 2)."""
+        return State.from_weights(self.W, self.Wstar, self.v, self.vstar)
+
+    def replace(self, **changes) -> "Weights":
+        fields = {k: getattr(self, k) for k in WEIGHT_KEYS}
+        fields.update(changes)
+        return Weights(**fields)
+
+    def __repr__(self) -> str:
+        return f"Weights(K={self.K}, M={self.M}, N={self.N})"
+
+    @classmethod
+    def random(cls, K: int, M: int, N: int, vstar=1.0, seed=None) -> "Weights":
+        """The paper's initial condition: w, w*, v with i.i.d. N(0, 1) entries.
+
+        ``vstar`` is a scalar (every teacher unit) or an array of length M. The
+        draws come from ``numpy.random.default_rng(seed)`` in the order W*, W, v,
+        so a seed fixes teacher and student together.
+        """
+        K = _check_positive_int("K", K)
+        M = _check_positive_int("M", M)
+        N = _check_positive_int("N", N)
+        rng = np.random.default_rng(seed)
+        Wstar = rng.standard_normal((M, N))
+        W = rng.standard_normal((K, N))
+        v = rng.standard_normal(K)
+        vs = np.asarray(vstar, dtype=np.float64)
+        if vs.ndim == 0:
+            vs = np.full(M, float(vs))
+        return cls(W=W, Wstar=Wstar, v=v, vstar=vs)
+
+    def save(self, path) -> Path:
+        path = Path(path)
+        with open(path, "wb") as fh:
+            np.savez(fh, **{k: getattr(self, k) for k in WEIGHT_KEYS})
+        return path
+
+    @classmethod
+    def load(cls, path) -> "Weights":
+        fields = read_npz(path, WEIGHT_KEYS, "weights")
+        try:
+            return cls(**fields)
+        except ValueError as exc:
+            raise ValueError(f"weights file {path}: {exc}") from None

@@ -1,0 +1,4 @@
+"""Exact k-DPP machinery: stable elementary symmetric polynomials, sampling, enumeration, inclusion probabilities."""
+from statmech.dpp.kdpp import (KDPP, DiagonalKDPP, elementary_symmetric, log_elementary_symmetric, diagonal_inclusion_limit)
+
+__all__ = ["KDPP", "DiagonalKDPP", "elementary_symmetric", "log_elementary_symmetric", "diagonal_inclusion_limit"]

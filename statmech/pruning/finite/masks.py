@@ -1,0 +1,629 @@
+"""Masks and reweighting on real weight matrices (finite N; theory.md section 6, section 7).
+
+Everything here acts on a real first-layer weight matrix ``W`` (K x N, one
+row per hidden unit) and second-layer weights ``v`` (K), and on real input
+data, so the teacher-student simulations and real-data MLPs share it:
+
+- masks for the six schemes of design.md (``random-node``, ``importance-node``,
+  ``dpp-node``, ``random-edge``, ``importance-edge``, ``dpp-edge``); node masks
+  are boolean arrays (n_masks, K), edge masks (n_masks, K, N);
+- kernels estimated from data, streamed in blocks so that memory stays
+  O(N^2 + K N) whatever the number P of inputs: the input second moment
+  S = X^T X / P, the pre-activation Gram (1/P) sum lambda lambda^T = W S W^T s^2
+  and the activation Gram (1/P) sum g(lambda) g(lambda)^T;
+- least-squares reweighting ("fusing", Diversity Networks) of pruned units
+  into kept ones, and of pruned edges into kept edges of the same unit, with
+  the pruned units truly removed;
+- the pruned network's error: eps_g from its order parameters (exact for
+  Gaussian inputs with covariance Sigma: Q = W Sigma W^T / N, ...) and the
+  empirical test loss (phi - y)^2 / 2 on a (noisy) test set, streamed.
+
+k-DPP sampling is ``statmech.dpp`` (exact spectral algorithm); nothing here
+re-implements it.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from math import sqrt
+
+import numpy as np
+from scipy import linalg as sla
+from scipy.special import erf as _erf
+
+__all__ = [
+    "NODE_SCHEMES", "EDGE_SCHEMES", "SCHEMES", "NODE_KERNELS", "IMPORTANCE_SCORES",
+    "DeterministicMasksWarning", "PaperBugWarning",
+    "activation_function", "GaussianInputs", "ArrayInputs", "toeplitz_covariance",
+    "DataMoments", "data_moments", "node_kernel", "edge_kernel",
+    "check_node_budget", "check_edge_budget", "is_deterministic",
+    "random_node_masks", "importance_node_mask", "importance_scores", "dpp_node_masks",
+    "random_edge_masks", "importance_edge_mask", "dpp_edge_masks", "sample_masks",
+    "prune_nodes", "prune_edges", "fuse_nodes", "reweight_nodes", "reweight_edges",
+    "order_parameters", "pruned_eps_g", "test_losses",
+]
+
+NODE_SCHEMES = ("random-node", "importance-node", "dpp-node")
+EDGE_SCHEMES = ("random-edge", "importance-edge", "dpp-edge")
+SCHEMES = NODE_SCHEMES + EDGE_SCHEMES
+NODE_KERNELS = ("linear-preactivation", "linear-activation", "gaussian")
+IMPORTANCE_SCORES = ("abs-v", "signed-v", "abs-v-sqrtq")
+_DEFAULT_BLOCK = 4096
+
+
+class DeterministicMasksWarning(UserWarning):
+    """More masks were asked of a deterministic scheme than it has distinct masks."""
+
+
+class PaperBugWarning(UserWarning):
+    """A deliberate reproduction of a bug of the paper's code was requested."""
+
+
+# --------------------------------------------------------------------- inputs
+def activation_function(activation):
+    """g as a numpy function: ``"erf"`` (erf(u/sqrt 2)), ``"linear"``, ``"relu"``, or a callable."""
+    if callable(activation):
+        return activation
+    if activation == "erf":
+        return lambda u: _erf(u / sqrt(2.0))
+    if activation == "linear":
+        return lambda u: u
+    if activation == "relu":
+        return lambda u: np.maximum(u, 0.0)
+    raise ValueError(f"activation must be 'erf', 'linear', 'relu' or a callable, got {activation!r}")
+
+
+def toeplitz_covariance(N: int, rho: float) -> np.ndarray:
+    """Sigma_ij = rho^|i-j| (unit variances, AR(1) correlations); |rho| < 1."""
+    N = _int_at_least("N", N, 1)
+    if not -1.0 < float(rho) < 1.0:
+        raise ValueError(f"rho (input correlation) must lie in (-1, 1), got {rho}")
+    idx = np.arange(N)
+    return float(rho) ** np.abs(idx[:, None] - idx[None, :])
+
+
+def _int_at_least(name, value, minimum):
+    if isinstance(value, (bool, np.bool_)) or not float(value).is_integer() or int(value) < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+class GaussianInputs:
+    """Inputs x ~ N(0, Sigma) in R^N (white, Sigma = I, when ``covariance`` is None).
+
+    Drawn on the fly in blocks (x = z A^T with Sigma = A A^T), never stored.
+    """
+
+    def __init__(self, N: int, covariance=None):
+        self.N = _int_at_least("N", N, 1)
+        if covariance is None:
+            self.covariance = None
+            self._chol = None
+        else:
+            C = np.array(covariance, dtype=np.float64)
+            if C.shape != (self.N, self.N):
+                raise ValueError(f"input covariance must have shape ({self.N}, {self.N}), got {C.shape}")
+            if not np.all(np.isfinite(C)) or np.max(np.abs(C - C.T)) > 1e-9 * max(1.0, np.max(np.abs(C))):
+                raise ValueError("input covariance must be a finite symmetric matrix")
+            try:
+                self._chol = np.linalg.cholesky(0.5 * (C + C.T))
+            except np.linalg.LinAlgError:
+                raise ValueError("input covariance must be positive definite (Cholesky failed)") from None
+            self.covariance = 0.5 * (C + C.T)
+
+    @property
+    def white(self) -> bool:
+        return self.covariance is None
+
+    def sample(self, n: int, rng) -> np.ndarray:
+        z = rng.standard_normal((int(n), self.N))
+        return z if self._chol is None else z @ self._chol.T
+
+    def blocks(self, P: int, rng=None, block_size: int = _DEFAULT_BLOCK):
+        """Yield P inputs as arrays of at most ``block_size`` rows."""
+        P = _int_at_least("P (number of inputs)", P, 1)
+        rng = np.random.default_rng(rng)
+        done = 0
+        while done < P:
+            b = min(block_size, P - done)
+            yield self.sample(b, rng)
+            done += b
+
+    def __repr__(self):
+        return f"GaussianInputs(N={self.N}, {'white' if self.white else 'correlated'})"
+
+
+class ArrayInputs:
+    """A fixed data set X (P x N), e.g. the training inputs of a real-data MLP."""
+
+    def __init__(self, X):
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[0] < 1 or X.shape[1] < 1:
+            raise ValueError(f"X must be a non-empty 2-D array (P x N), got shape {X.shape}")
+        if not np.all(np.isfinite(X)):
+            raise ValueError("X contains NaN or infinite entries")
+        self.X = X
+        self.N = X.shape[1]
+        self.covariance = None
+
+    @property
+    def white(self) -> bool:
+        return False
+
+    def blocks(self, P=None, rng=None, block_size: int = _DEFAULT_BLOCK):
+        P = self.X.shape[0] if P is None else _int_at_least("P (number of inputs)", P, 1)
+        if P > self.X.shape[0]:
+            raise ValueError(f"P={P} inputs requested but the data set has only {self.X.shape[0]}")
+        for s in range(0, P, block_size):
+            yield self.X[s:min(P, s + block_size)]
+
+
+def _check_W(W, v=None):
+    W = np.asarray(W, dtype=np.float64)
+    if W.ndim != 2 or W.shape[0] < 1 or W.shape[1] < 1:
+        raise ValueError(f"W must be a non-empty K x N matrix, got shape {W.shape}")
+    if not np.all(np.isfinite(W)):
+        raise ValueError("W contains NaN or infinite entries")
+    if v is None:
+        return W
+    v = np.asarray(v, dtype=np.float64)
+    if v.shape != (W.shape[0],):
+        raise ValueError(f"v must have length K={W.shape[0]} (rows of W), got shape {v.shape}")
+    return W, v
+
+
+# -------------------------------------------------------------- data moments
+@dataclass(frozen=True)
+class DataMoments:
+    """Second moments of P inputs and of the K units' signals on them.
+
+    ``Sxx`` = X^T X / P (N x N, or None when not requested), ``G_pre`` =
+    (1/P) sum_mu lambda_mu lambda_mu^T (the paper's linear node kernel),
+    ``G_act`` = (1/P) sum_mu g(lambda_mu) g(lambda_mu)^T, with
+    lambda = s W x + b (s = ``input_scale``, 1/sqrt(N) in teacher-student).
+    """
+
+    P: int
+    Sxx: np.ndarray | None
+    G_pre: np.ndarray
+    G_act: np.ndarray
+    input_scale: float
+
+
+def data_moments(W, inputs, P=None, *, rng=None, activation="erf", input_scale=None, bias=None,
+                 second_moment=True, block_size=_DEFAULT_BLOCK, progress=None) -> DataMoments:
+    """Stream P inputs once and accumulate S = X^T X/P, (1/P) sum lambda lambda^T, (1/P) sum g g^T.
+
+    Memory O(N^2 + K N + block_size N): no K x P x N (or P x N) array is ever
+    built. ``inputs``: a :class:`GaussianInputs` (then P is required and ``rng``
+    seeds the draws) or an :class:`ArrayInputs` / array X (P defaults to all rows).
+    """
+    W = _check_W(W)
+    K, N = W.shape
+    if isinstance(inputs, np.ndarray):
+        inputs = ArrayInputs(inputs)
+    if inputs.N != N:
+        raise ValueError(f"inputs have dimension {inputs.N} but W has N={N} columns")
+    if P is None:
+        if not isinstance(inputs, ArrayInputs):
+            raise ValueError("P (number of inputs) is required for Gaussian inputs")
+        P = inputs.X.shape[0]
+    P = _int_at_least("P (number of inputs)", P, 1)
+    scale = 1.0 / sqrt(N) if input_scale is None else float(input_scale)
+    b = np.zeros(K) if bias is None else np.asarray(bias, dtype=np.float64).reshape(K)
+    g = activation_function(activation)
+    S = np.zeros((N, N)) if second_moment else None
+    Gp = np.zeros((K, K))
+    Ga = np.zeros((K, K))
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=P, desc="data moments", unit="x", disable=None if progress is None else not progress,
+               leave=False)
+    try:
+        for X in inputs.blocks(P, rng, block_size):
+            lam = scale * (X @ W.T) + b
+            Gp += lam.T @ lam
+            a = g(lam)
+            Ga += a.T @ a
+            if S is not None:
+                # X^T X is the O(P N^2) part of the cost; a general BLAS product (measured faster here
+                # than syrk, which computes half the flops, with this machine's OpenBLAS)
+                S += X.T @ X
+            bar.update(X.shape[0])
+    finally:
+        bar.close()
+    if S is not None:
+        S = 0.5 * (S + S.T) / P
+    return DataMoments(P=P, Sxx=S, G_pre=0.5 * (Gp + Gp.T) / P, G_act=0.5 * (Ga + Ga.T) / P, input_scale=scale)
+
+
+def node_kernel(moments: DataMoments, kind: str = "linear-preactivation", beta: float = 1.0,
+                eps: float = 0.0) -> np.ndarray:
+    """K x K node kernel estimated from data (theory.md 6.1).
+
+    ``linear-preactivation`` (the paper's): (1/P) sum lambda lambda^T;
+    ``linear-activation``: (1/P) sum g g^T; ``gaussian`` (Diversity Networks,
+    Mariet & Sra 2016): exp(-beta (1/P) sum (g_i - g_j)^2) + eps delta_ij.
+    """
+    if kind == "linear-preactivation":
+        return moments.G_pre.copy()
+    if kind == "linear-activation":
+        return moments.G_act.copy()
+    if kind == "gaussian":
+        if not beta > 0 or not np.isfinite(beta):
+            raise ValueError(f"beta (Gaussian kernel width) must be a finite number > 0, got {beta}")
+        if not eps >= 0 or not np.isfinite(eps):
+            raise ValueError(f"eps (Gaussian kernel ridge) must be a finite number >= 0, got {eps}")
+        G = moments.G_act
+        d = np.diag(G)
+        D = np.maximum(d[:, None] + d[None, :] - 2.0 * G, 0.0)  # (1/P) sum (g_i - g_j)^2
+        return np.exp(-beta * D) + eps * np.eye(G.shape[0])
+    raise ValueError(f"node kernel must be one of {NODE_KERNELS}, got {kind!r}")
+
+
+def edge_kernel(w, Sxx) -> np.ndarray:
+    """Unit i's edge kernel (1/P) sum_mu (x_mu * w)(x_mu * w)^T = diag(w) (X^T X / P) diag(w)."""
+    w = np.asarray(w, dtype=np.float64)
+    return w[:, None] * Sxx * w[None, :]
+
+
+# -------------------------------------------------------------------- budgets
+def check_node_budget(k, K) -> int:
+    if isinstance(k, (bool, np.bool_)) or not float(k).is_integer() or not 1 <= int(k) <= K:
+        raise ValueError(f"k (units kept) must be an integer in 1..K={K}, got {k!r}")
+    return int(k)
+
+
+def check_edge_budget(e, N) -> int:
+    if isinstance(e, (bool, np.bool_)) or not float(e).is_integer() or not 1 <= int(e) <= N:
+        raise ValueError(f"e (edges kept per unit) must be an integer in 1..N={N}, got {e!r}")
+    return int(e)
+
+
+def is_deterministic(scheme: str) -> bool:
+    """Importance schemes give one mask; random and DPP schemes are distributions."""
+    _check_scheme(scheme)
+    return scheme.startswith("importance")
+
+
+def _check_scheme(scheme):
+    if scheme not in SCHEMES:
+        raise ValueError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
+
+
+def _check_n_masks(n_masks):
+    return _int_at_least("n_masks", n_masks, 1)
+
+
+def _deterministic_count(scheme, n_masks):
+    if n_masks > 1:
+        warnings.warn(f"{scheme} is deterministic: it has one mask, returned once instead of "
+                      f"{n_masks} identical copies", DeterministicMasksWarning, stacklevel=3)
+    return 1
+
+
+# ---------------------------------------------------------------- node masks
+def random_node_masks(K: int, k: int, n_masks: int = 1, rng=None) -> np.ndarray:
+    """n_masks independent uniform k-subsets of the K units, as (n_masks, K) booleans."""
+    k = check_node_budget(k, K)
+    n = _check_n_masks(n_masks)
+    rng = np.random.default_rng(rng)
+    masks = np.zeros((n, K), dtype=bool)
+    for t in range(n):
+        masks[t, rng.choice(K, size=k, replace=False)] = True
+    return masks
+
+
+def importance_scores(v, score: str = "abs-v", Q_diag=None) -> np.ndarray:
+    """Node importance: |v_i| (default), signed v_i (the paper code's quirk), |v_i| sqrt(Q_ii).
+
+    The scores of :func:`statmech.pruning.theory.node.importance_scores`, with Q_diag
+    required for ``abs-v-sqrtq``.
+    """
+    from statmech.pruning.theory.node import importance_scores as scores
+
+    if score == "abs-v-sqrtq" and Q_diag is None:
+        raise ValueError("importance score 'abs-v-sqrtq' needs Q_diag (the squared row norms / N)")
+    if score not in IMPORTANCE_SCORES:
+        raise ValueError(f"importance score must be one of {IMPORTANCE_SCORES}, got {score!r}")
+    return scores(v, Q_diag, score)
+
+
+def importance_node_mask(v, k: int, score: str = "abs-v", Q_diag=None) -> np.ndarray:
+    """Keep the k units with the largest score (ties: lower index first). Returns (K,) booleans."""
+    s = importance_scores(v, score, Q_diag)
+    k = check_node_budget(k, s.shape[0])
+    mask = np.zeros(s.shape[0], dtype=bool)
+    mask[np.argsort(-s, kind="stable")[:k]] = True
+    return mask
+
+
+def dpp_node_masks(L, k: int, n_masks: int = 1, rng=None) -> np.ndarray:
+    """n_masks exact k-DPP samples over the K units, P(S) = det(L_S) / e_k(L)."""
+    from statmech.dpp.kdpp import KDPP
+
+    L = np.asarray(L, dtype=np.float64)
+    K = L.shape[0]
+    k = check_node_budget(k, K)
+    n = _check_n_masks(n_masks)
+    try:
+        dpp = KDPP(L, k)
+    except ValueError as exc:
+        raise ValueError(f"dpp-node with k={k}: {exc}") from None
+    idx = np.atleast_2d(dpp.sample(rng=np.random.default_rng(rng), size=n))
+    masks = np.zeros((n, K), dtype=bool)
+    np.put_along_axis(masks, idx, True, axis=1)
+    return masks
+
+
+# ---------------------------------------------------------------- edge masks
+def random_edge_masks(K: int, N: int, e: int, n_masks: int = 1, rng=None) -> np.ndarray:
+    """Each weight kept independently with probability e/N (theory.md 6.2): (n_masks, K, N)."""
+    e = check_edge_budget(e, N)
+    n = _check_n_masks(n_masks)
+    rng = np.random.default_rng(rng)
+    return rng.random((n, K, N)) < e / N
+
+
+def importance_edge_mask(W, e: int) -> np.ndarray:
+    """Keep the e largest |w_ij| of each unit (ties: lower index first): (K, N) booleans."""
+    W = _check_W(W)
+    e = check_edge_budget(e, W.shape[1])
+    order = np.argsort(-np.abs(W), axis=1, kind="stable")[:, :e]
+    mask = np.zeros(W.shape, dtype=bool)
+    np.put_along_axis(mask, order, True, axis=1)
+    return mask
+
+
+def dpp_edge_masks(W, e: int, n_masks: int = 1, rng=None, *, Sxx=None) -> np.ndarray:
+    """Per unit i, n_masks exact k-DPP samples (k = e) over its N incoming edges.
+
+    Kernel diag(w_i) S diag(w_i) with S = X^T X / P from data (``Sxx``); with
+    ``Sxx=None`` the white-input limit diag(w_i^2) (statmech.dpp.DiagonalKDPP,
+    O(N e) per sample without eigendecomposition). Returns (n_masks, K, N).
+    """
+    from statmech.dpp.kdpp import KDPP, DiagonalKDPP
+
+    W = _check_W(W)
+    K, N = W.shape
+    e = check_edge_budget(e, N)
+    n = _check_n_masks(n_masks)
+    rng = np.random.default_rng(rng)
+    if Sxx is not None:
+        Sxx = np.asarray(Sxx, dtype=np.float64)
+        if Sxx.shape != (N, N):
+            raise ValueError(f"Sxx (input second moment) must have shape ({N}, {N}), got {Sxx.shape}")
+    masks = np.zeros((n, K, N), dtype=bool)
+    for i in range(K):
+        try:
+            dpp = DiagonalKDPP(W[i] ** 2, e) if Sxx is None else KDPP(edge_kernel(W[i], Sxx), e)
+        except ValueError as exc:
+            raise ValueError(f"dpp-edge for unit {i} with e={e}: {exc} (the kernel's rank is limited by the "
+                             f"number of nonzero weights and by the number P of data points)") from None
+        idx = np.atleast_2d(dpp.sample(rng=rng, size=n))
+        np.put_along_axis(masks[:, i, :], idx, True, axis=1)
+    return masks
+
+
+def sample_masks(scheme: str, W, v, budget: int, n_masks: int = 1, rng=None, *, moments: DataMoments | None = None,
+                 importance: str = "abs-v", kernel: str = "linear-preactivation", beta: float = 1.0,
+                 eps: float = 0.0, edge_kernel_from_data: bool = True) -> np.ndarray:
+    """Masks of any scheme: (n, K) booleans for node schemes, (n, K, N) for edge schemes.
+
+    ``budget`` is k (units kept) for node schemes and e (edges kept per unit)
+    for edge schemes. Deterministic (importance) schemes return a single mask
+    (with a :class:`DeterministicMasksWarning` when more were asked). DPP
+    schemes need ``moments`` (from :func:`data_moments`) unless the DPP-edge
+    kernel is the white-input limit (``edge_kernel_from_data=False``).
+    """
+    _check_scheme(scheme)
+    W, v = _check_W(W, v)
+    K, N = W.shape
+    n = _check_n_masks(n_masks)
+    if scheme == "random-node":
+        return random_node_masks(K, budget, n, rng)
+    if scheme == "importance-node":
+        mask = importance_node_mask(v, budget, importance, Q_diag=np.sum(W * W, axis=1) / N)
+        return np.repeat(mask[None], _deterministic_count(scheme, n), axis=0)
+    if scheme == "dpp-node":
+        if moments is None:
+            raise ValueError("dpp-node needs data moments (statmech.pruning.finite.masks.data_moments) for its kernel")
+        return dpp_node_masks(node_kernel(moments, kernel, beta, eps), budget, n, rng)
+    if scheme == "random-edge":
+        return random_edge_masks(K, N, budget, n, rng)
+    if scheme == "importance-edge":
+        mask = importance_edge_mask(W, budget)
+        return np.repeat(mask[None], _deterministic_count(scheme, n), axis=0)
+    # dpp-edge
+    if edge_kernel_from_data:
+        if moments is None or moments.Sxx is None:
+            raise ValueError("dpp-edge with the data kernel needs data moments with the input second moment "
+                             "(data_moments(..., second_moment=True))")
+        return dpp_edge_masks(W, budget, n, rng, Sxx=moments.Sxx)
+    return dpp_edge_masks(W, budget, n, rng)
+
+
+# -------------------------------------------------------- pruning, reweighting
+def prune_nodes(W, v, keep):
+    """The pruned network (W[S], v[S]): removed units are gone, not zeroed and left active."""
+    W, v = _check_W(W, v)
+    keep = np.asarray(keep, dtype=bool)
+    if keep.shape != v.shape or not keep.any():
+        raise ValueError(f"node mask must be K={v.shape[0]} booleans with at least one True")
+    return W[keep], v[keep]
+
+
+def prune_edges(W, mask):
+    """m * W: every unit keeps the edges its mask row marks."""
+    W = _check_W(W)
+    mask = np.asarray(mask, dtype=bool)
+    if mask.shape != W.shape:
+        raise ValueError(f"edge mask must have the shape of W {W.shape}, got {mask.shape}")
+    return np.where(mask, W, 0.0)
+
+
+def fuse_nodes(G, v, keep) -> np.ndarray:
+    """Least-squares fusion v_S <- v_S + G_SS^+ G_{S,Sc} v_Sc (theory.md 6.1; Diversity Networks).
+
+    Regresses the removed units' contribution sum_{j in Sc} v_j s_j on the kept
+    signals s_S, G being their Gram matrix (1/P) sum s s^T; ``v`` may be (K,) or
+    (K, H2). Computed by :func:`statmech.pruning.reweight.fuse`.
+    """
+    from statmech.pruning.reweight import fuse
+
+    keep = np.asarray(keep, dtype=bool)
+    return fuse(G, v, np.flatnonzero(keep)[None, :])[0]
+
+
+def reweight_nodes(W, v, keep, moments: DataMoments, signal: str = "preactivation",
+                   keep_pruned_active: bool = False):
+    """Prune to the kept units and fuse the removed ones into them by least squares on data.
+
+    ``signal``: ``"preactivation"`` (G = (1/P) sum lambda lambda^T) or
+    ``"activation"`` (G = (1/P) sum g g^T). Returns (W[S], v_S fused).
+    ``keep_pruned_active=True`` reproduces the paper code's bug (all K units
+    stay in the network, the removed ones with their old v): only on explicit
+    request, with a :class:`PaperBugWarning`; returns (W, v with v_S fused).
+    """
+    W, v = _check_W(W, v)
+    keep = np.asarray(keep, dtype=bool)
+    if signal == "preactivation":
+        G = moments.G_pre
+    elif signal == "activation":
+        G = moments.G_act
+    else:
+        raise ValueError(f"signal must be 'preactivation' or 'activation', got {signal!r}")
+    if G.shape != (W.shape[0],) * 2:
+        raise ValueError(f"data moments are for K={G.shape[0]} units but W has K={W.shape[0]} rows")
+    vS = fuse_nodes(G, v, keep)
+    if keep_pruned_active:
+        warnings.warn("reproducing the paper code's bug: after reweighting, the pruned units stay active "
+                      "with their old second-layer weights, so the network is not pruned at all",
+                      PaperBugWarning, stacklevel=2)
+        v_new = v.copy()
+        v_new[keep] = vS
+        return W.copy(), v_new
+    return prune_nodes(W, v, keep)[0], vS
+
+
+def reweight_edges(W, mask, Sxx) -> np.ndarray:
+    """Per unit, regress the removed part of the pre-activation on the kept inputs (least squares).
+
+    w_i[K] <- w_i[K] + S_KK^+ S_KR w_i[R], w_i[R] <- 0, with S = X^T X / P
+    (K = kept, R = removed edges of unit i). For white inputs S -> I and the
+    correction vanishes as P -> infinity (theory.md 6.2).
+    """
+    W = _check_W(W)
+    mask = np.asarray(mask, dtype=bool)
+    if mask.shape != W.shape:
+        raise ValueError(f"edge mask must have the shape of W {W.shape}, got {mask.shape}")
+    Sxx = np.asarray(Sxx, dtype=np.float64)
+    if Sxx.shape != (W.shape[1],) * 2:
+        raise ValueError(f"Sxx must have shape ({W.shape[1]}, {W.shape[1]}), got {Sxx.shape}")
+    out = np.zeros_like(W)
+    for i in range(W.shape[0]):
+        kept, rem = np.flatnonzero(mask[i]), np.flatnonzero(~mask[i])
+        if kept.size == 0:
+            continue
+        wi = W[i, kept].copy()
+        if rem.size:
+            rhs = Sxx[np.ix_(kept, rem)] @ W[i, rem]
+            A = Sxx[np.ix_(kept, kept)]
+            try:
+                wi += sla.solve(A, rhs, assume_a="pos", check_finite=False)
+            except (sla.LinAlgError, np.linalg.LinAlgError):
+                wi += np.linalg.lstsq(A, rhs, rcond=None)[0]
+        out[i, kept] = wi
+    return out
+
+
+# ------------------------------------------------------------------ errors
+def order_parameters(W, Wstar, covariance=None):
+    """(Q, R, T) = (W S W^T, W S W*^T, W* S W*^T) / N, S the input covariance (I by default)."""
+    W = _check_W(W)
+    Wstar = _check_W(Wstar)
+    N = W.shape[1]
+    if Wstar.shape[1] != N:
+        raise ValueError(f"W and Wstar must share N, got {W.shape[1]} and {Wstar.shape[1]}")
+    if covariance is None:
+        A, B = W, Wstar
+    else:
+        C = np.asarray(covariance, dtype=np.float64)
+        A, B = W @ C, Wstar @ C
+    Q = A @ W.T / N
+    return 0.5 * (Q + Q.T), A @ Wstar.T / N, 0.5 * (B @ Wstar.T + (B @ Wstar.T).T) / N
+
+
+def pruned_eps_g(W, v, Wstar, vstar, covariance=None, activation: str = "erf") -> float:
+    """eps_g of the (pruned) network from its order parameters (theory.md 6.2; exact for Gaussian x)."""
+    from statmech.ode.generalisation import eps_g_arrays
+
+    W, v = _check_W(W, v)
+    Q, R, T = order_parameters(W, Wstar, covariance)
+    return eps_g_arrays(Q, R, T, v, vstar, activation)
+
+
+def test_losses(networks, Wstar, vstar, inputs, n_test: int, *, sigma: float = 0.0, rng=None,
+                activation="erf", block_size: int = _DEFAULT_BLOCK, progress=None):
+    """Empirical losses of many networks on one streamed test set of ``n_test`` inputs.
+
+    ``networks``: list of (W, v). Labels y = sum v* g(nu) + sigma zeta. Returns
+    a dict of arrays (one entry per network): ``test_loss`` = mean (phi - y)^2/2
+    (the paper's measure; includes about sigma^2/2), ``test_loss_stderr`` (its
+    standard error over test inputs) and ``eps_emp`` = mean (phi - y_noiseless)^2/2.
+    """
+    Wstar, vstar = _check_W(Wstar, vstar)
+    N = Wstar.shape[1]
+    n_test = _int_at_least("n_test (test-set size)", n_test, 1)
+    if not sigma >= 0:
+        raise ValueError(f"sigma must be >= 0, got {sigma}")
+    if not networks:
+        raise ValueError("networks must be a non-empty list of (W, v)")
+    rows, vs, seg = [], [], []
+    for t, (W, v) in enumerate(networks):
+        W, v = _check_W(W, v)
+        if W.shape[1] != N:
+            raise ValueError(f"network {t} has N={W.shape[1]} inputs, the teacher has N={N}")
+        rows.append(W)
+        vs.append(v)
+        seg.append(W.shape[0])
+    # Node-pruned (and reweighted) networks share their rows with the unpruned W: compute every distinct
+    # row's activations once, then each network's output as a sparse combination of them.
+    from scipy import sparse
+
+    U, inv = np.unique(np.vstack(rows), axis=0, return_inverse=True)
+    inv = np.asarray(inv).ravel()
+    net_of_row = np.repeat(np.arange(len(networks)), seg)
+    B = sparse.csr_matrix((np.concatenate(vs), (inv, net_of_row)), shape=(U.shape[0], len(networks)))
+    Wall = np.vstack([U, Wstar])
+    n_net = len(networks)
+    g = activation_function(activation)
+    rng = np.random.default_rng(rng)
+    s1 = np.zeros(n_net)
+    s2 = np.zeros(n_net)
+    e1 = np.zeros(n_net)
+    scale = 1.0 / sqrt(N)
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=n_test, desc="test set", unit="x", disable=None if progress is None else not progress,
+               leave=False)
+    try:
+        for X in inputs.blocks(n_test, rng, block_size):
+            a = g(scale * (X @ Wall.T))
+            y0 = a[:, U.shape[0]:] @ vstar
+            y = y0 + sigma * rng.standard_normal(X.shape[0]) if sigma > 0 else y0
+            phi = np.asarray((B.T @ a[:, :U.shape[0]].T).T)  # (block, n_net)
+            loss = 0.5 * (phi - y[:, None]) ** 2
+            s1 += loss.sum(0)
+            s2 += (loss ** 2).sum(0)
+            e1 += (0.5 * (phi - y0[:, None]) ** 2).sum(0)
+            bar.update(X.shape[0])
+    finally:
+        bar.close()
+    mean = s1 / n_test
+    var = np.maximum(s2 / n_test - mean ** 2, 0.0)
+    return {"test_loss": mean, "test_loss_stderr": np.sqrt(var / max(n_test - 1, 1)), "eps_emp": e1 / n_test}
+
+
+test_losses.__test__ = False  # not a pytest test despite the name
+

@@ -1,0 +1,501 @@
+"""Pruning real finite-N students: the paper's pipeline, the clean one, and the theory beside them.
+
+A trained student (statmech.sim, or loaded weights) is pruned with real
+masks on its real weights (statmech.pruning.finite.masks): k-DPP samples from kernels
+estimated on P streamed inputs, real magnitude thresholds, real least-squares
+reweighting. Each pruned network is scored by
+
+- ``eps_g``: the noise-free generalisation error of its order parameters
+  (exact for Gaussian inputs; theory.md 6.2), and
+- ``test_loss``: the empirical mean of (phi - y)^2 / 2 on a test set of
+  ``n_test`` inputs with noisy labels (includes about sigma^2 / 2; the paper's
+  measure),
+
+next to the N -> infinity prediction of statmech.pruning computed from the
+same student's measured order parameters.
+
+Pipelines (README "Pruning real students (finite N)"):
+
+- ``paper``: rows rescaled to |w_i|^2 = N before pruning (v unchanged; the
+  unpruned reference is this rescaled network), 5 masks, signed-v importance,
+  headline measure the noisy test loss on 0.1 P test inputs;
+- ``clean``: weights as trained, |v| importance, 10 masks, headline measure
+  eps_g of the pruned order parameters (the test loss is reported too).
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from statmech.pruning.finite import masks as pw
+from statmech.core.weights import Weights
+
+__all__ = ["Pipeline", "PIPELINES", "REWEIGHTS", "renormalise_rows", "prune_student", "PruneResult",
+           "theory_predictions", "aggregate", "summarise", "coordinate_check", "inclusion_check", "parse_schemes",
+           "train_student", "run_experiment", "gaussian_surrogate_errors"]
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """Choices that differ between the paper's code and the clean pipeline."""
+
+    name: str
+    renormalise: bool      # rescale rows to |w_i|^2 = N before pruning
+    importance: str        # node importance score (prune_weights.IMPORTANCE_SCORES)
+    n_masks: int           # masks per (scheme, budget) by default
+    measure: str           # headline column: "test_loss" or "eps_g"
+
+
+PIPELINES = {
+    "paper": Pipeline("paper", renormalise=True, importance="signed-v", n_masks=5, measure="test_loss"),
+    "clean": Pipeline("clean", renormalise=False, importance="abs-v", n_masks=10, measure="eps_g"),
+}
+
+# Reweighting variants: node schemes use "fuse-*", edge schemes "edge-lsq"; "none" applies to all.
+REWEIGHTS = ("none", "fuse-preactivation", "fuse-activation", "edge-lsq")
+
+
+def parse_schemes(schemes) -> tuple:
+    """'all', a comma-separated string or a list of scheme names -> tuple of names (validated)."""
+    if isinstance(schemes, str):
+        schemes = pw.SCHEMES if schemes == "all" else [s.strip() for s in schemes.split(",") if s.strip()]
+    schemes = tuple(schemes)
+    bad = [s for s in schemes if s not in pw.SCHEMES]
+    if bad or not schemes:
+        raise ValueError(f"schemes must be 'all' or names from {pw.SCHEMES}, got {list(bad) or schemes}")
+    return schemes
+
+
+def renormalise_rows(W) -> np.ndarray:
+    """w_i <- sqrt(N) w_i / |w_i| so that Q_ii = 1 (the paper code's step before pruning)."""
+    W = np.asarray(W, dtype=np.float64)
+    norms = np.linalg.norm(W, axis=1)
+    if np.any(norms == 0):
+        raise ValueError("cannot renormalise a zero row of W")
+    return W * (np.sqrt(W.shape[1]) / norms)[:, None]
+
+
+@dataclass
+class PruneResult:
+    """Per-mask records (dict of equal-length columns), the weights that were pruned (after the
+    pipeline's renormalisation), parameters, theory columns, data moments, the student as given."""
+
+    records: dict
+    weights: Weights
+    params: dict
+    theory: dict = field(default_factory=dict)
+    moments: object = None  # the prune_weights.DataMoments the kernels came from (None if not needed)
+    trained: Weights | None = None  # the student as given (before the paper pipeline's renormalisation)
+
+
+def _edges(k, K, N):
+    from statmech.core.budgets import edges_per_unit
+
+    return edges_per_unit(k, K, N)
+
+
+def prune_student(weights: Weights, *, n_train: int, pipeline: str = "clean", schemes="all", keep=None,
+                  n_masks=None, sigma: float = 0.0, n_kernel=None, n_test=None, input_covariance=None,
+                  node_kernel: str = "linear-preactivation", beta: float = 1.0, eps: float = 0.0,
+                  importance=None, edge_kernel_from_data: bool = True, reweight=("none",),
+                  activation: str = "erf", seed=0, theory: bool = True, progress=None) -> PruneResult:
+    """Prune one trained student with every scheme and budget and score every pruned network.
+
+    ``n_train`` = P, the number of training samples (alpha N): the kernels are
+    estimated on ``n_kernel`` (default P) fresh inputs from the training
+    distribution and the test set has ``n_test`` (default 0.1 P) inputs with
+    labels of output noise ``sigma``. ``keep``: node budgets k (default
+    1..K-1); edge schemes keep e = round((k N + k - K)/K) edges per unit
+    (the paper's parameter matching). ``input_covariance`` (N x N) switches to
+    correlated Gaussian inputs for kernels, reweighting, test set and eps_g.
+    """
+    if pipeline not in PIPELINES:
+        raise ValueError(f"pipeline must be one of {tuple(PIPELINES)}, got {pipeline!r}")
+    pipe = PIPELINES[pipeline]
+    if not isinstance(weights, Weights):
+        raise ValueError(f"weights must be a statmech.Weights, got {type(weights).__name__}")
+    schemes = parse_schemes(schemes)
+    reweight = tuple([reweight] if isinstance(reweight, str) else reweight)
+    bad = [r for r in reweight if r not in REWEIGHTS]
+    if bad or not reweight:
+        raise ValueError(f"reweight must be names from {REWEIGHTS}, got {list(reweight)}")
+    K, N = weights.K, weights.N
+    n_train = pw._int_at_least("n_train (number of training samples P)", n_train, 1)
+    n_kernel = n_train if n_kernel is None else pw._int_at_least("n_kernel", n_kernel, 1)
+    n_test = max(1, int(round(0.1 * n_train))) if n_test is None else pw._int_at_least("n_test", n_test, 1)
+    n_masks = pipe.n_masks if n_masks is None else pw._int_at_least("n_masks", n_masks, 1)
+    importance = pipe.importance if importance is None else importance
+    pw.importance_scores(np.ones(1), importance, np.ones(1))  # validates the name
+    if not sigma >= 0:
+        raise ValueError(f"sigma must be >= 0, got {sigma}")
+    keep = tuple(range(1, K)) if keep is None else tuple(pw.check_node_budget(k, K) for k in keep)
+    if not keep:
+        raise ValueError("keep (node budgets k) is empty: K must be >= 2 or budgets given explicitly")
+    ss = np.random.SeedSequence(seed)
+    rng_data, rng_masks, rng_test = (np.random.default_rng(s) for s in ss.spawn(3))
+
+    W = renormalise_rows(weights.W) if pipe.renormalise else weights.W.copy()
+    wts = weights.replace(W=W)
+    inputs = pw.GaussianInputs(N, input_covariance)
+    cov = inputs.covariance
+    need_sxx = any(s == "dpp-edge" for s in schemes) and edge_kernel_from_data or "edge-lsq" in reweight
+    need_moments = need_sxx or "dpp-node" in schemes or any(r.startswith("fuse") for r in reweight)
+    moments = (pw.data_moments(W, inputs, n_kernel, rng=rng_data, activation=activation, second_moment=need_sxx,
+                               progress=progress) if need_moments else None)
+
+    rows = {c: [] for c in ("scheme", "k", "budget", "param_fraction", "mask", "reweight", "eps_g")}
+    nets = []
+
+    def add(scheme, k, budget, frac, t, rw, Wp, vp):
+        rows["scheme"].append(scheme)
+        rows["k"].append(k)
+        rows["budget"].append(budget)
+        rows["param_fraction"].append(frac)
+        rows["mask"].append(t)
+        rows["reweight"].append(rw)
+        rows["eps_g"].append(pw.pruned_eps_g(Wp, vp, wts.Wstar, wts.vstar, cov, activation))
+        nets.append((Wp, vp))
+
+    add("unpruned", K, K, 1.0, 0, "none", W, wts.v)
+    notes = []
+    for scheme in schemes:
+        node = scheme in pw.NODE_SCHEMES
+        for k in keep:
+            budget = k if node else _edges(k, K, N)
+            frac = k / K if node else (budget + 1) / (N + 1)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", pw.DeterministicMasksWarning)
+                masks = pw.sample_masks(scheme, W, wts.v, budget, n_masks, rng_masks, moments=moments,
+                                        importance=importance, kernel=node_kernel, beta=beta, eps=eps,
+                                        edge_kernel_from_data=edge_kernel_from_data)
+            if caught and scheme not in [n_[0] for n_ in notes]:
+                notes.append((scheme, str(caught[0].message)))
+            for t, m in enumerate(masks):
+                for rw in reweight:
+                    if rw == "none":
+                        Wp, vp = pw.prune_nodes(W, wts.v, m) if node else (pw.prune_edges(W, m), wts.v)
+                    elif node and rw.startswith("fuse"):
+                        Wp, vp = pw.reweight_nodes(W, wts.v, m, moments, signal=rw[len("fuse-"):])
+                    elif not node and rw == "edge-lsq":
+                        Wp, vp = pw.reweight_edges(W, m, moments.Sxx), wts.v
+                    else:
+                        continue
+                    add(scheme, k, budget, frac, t, rw, Wp, vp)
+    for scheme, msg in notes:
+        # said once per scheme, not once per budget (the scheme is deterministic at every budget)
+        warnings.warn(msg, pw.DeterministicMasksWarning, stacklevel=2)
+    tl = pw.test_losses(nets, wts.Wstar, wts.vstar, inputs, n_test, sigma=sigma, rng=rng_test,
+                        activation=activation, progress=progress)
+    rows.update(tl)
+    records = {c: np.asarray(v) for c, v in rows.items()}
+    params = dict(pipeline=pipeline, K=K, M=weights.M, N=N, n_train=n_train, n_kernel=n_kernel, n_test=n_test,
+                  n_masks=n_masks, sigma=sigma, importance=importance, node_kernel=node_kernel, beta=beta, eps=eps,
+                  edge_kernel="data" if edge_kernel_from_data else "diagonal (white-input limit)",
+                  input_covariance="white" if cov is None else "given", activation=activation,
+                  renormalised=pipe.renormalise, seed=seed, keep=list(keep), schemes=list(schemes),
+                  reweight=list(reweight), deterministic_notes=[m for _, m in notes])
+    res = PruneResult(records=records, weights=wts, params=params, moments=moments, trained=weights)
+    if theory and cov is not None:
+        # statmech.pruning is the white-input theory; with correlated inputs no prediction is given
+        params["theory"] = "none: the N -> infinity pruning theory is for white inputs"
+    elif theory:
+        res.theory = theory_predictions(wts, schemes, keep, importance=importance, node_kernel=node_kernel,
+                                        beta=beta, eps=eps, activation=activation,
+                                        fuse=[r for r in reweight if r.startswith("fuse")],
+                                        edge_lsq="edge-lsq" in reweight)
+    return res
+
+
+def theory_predictions(weights: Weights, schemes, keep, *, importance="abs-v", node_kernel="linear-preactivation",
+                       beta=1.0, eps=0.0, activation="erf", fuse=(), edge_lsq=False) -> dict:
+    """N -> infinity pruned eps_g (statmech.pruning) from the measured order parameters of ``weights``.
+
+    Returns columns scheme, k, reweight, eps_g_theory. Edge schemes use keep
+    fraction c = e / N with the paper's e for each k; ``edge-lsq`` rows repeat the
+    plain edge value (no effect in the limit for white inputs).
+    """
+    from statmech import pruning
+    from statmech.ode.generalisation import eps_g_arrays
+
+    state = weights.state()
+    K, N = weights.K, weights.N
+    out = {"scheme": ["unpruned"], "k": [K], "reweight": ["none"], "eps_g_theory": [eps_g_arrays(
+        state.Q, state.R, state.T, state.v, state.vstar, activation)]}
+    for scheme in schemes:
+        for k in keep:
+            variants = [("none", None)]
+            if scheme in pw.NODE_SCHEMES:
+                variants += [(r, r[len("fuse-"):]) for r in fuse]
+            elif edge_lsq:
+                variants += [("edge-lsq", None)]  # no effect as N -> infinity for white inputs (theory.md 6.2)
+            for rw, signal in variants:
+                val = _theory_one(pruning, state, scheme, k, K, N, importance, node_kernel, beta, eps,
+                                  activation, signal)
+                out["scheme"].append(scheme)
+                out["k"].append(k)
+                out["reweight"].append(rw)
+                out["eps_g_theory"].append(val)
+    return {c: np.asarray(v) for c, v in out.items()}
+
+
+_THEORY_REWEIGHT = {"none": "none", "fuse-preactivation": "fuse-preact", "fuse-activation": "fuse-act"}
+
+
+def _theory_one(pruning, state, scheme, k, K, N, importance, node_kernel, beta, eps, activation, signal):
+    """One expected pruned eps_g of statmech.pruning (node: exact sum over kept sets; edge: c = e/N)."""
+    rw = "none" if signal is None else _THEORY_REWEIGHT[f"fuse-{signal}"]
+    if scheme in pw.NODE_SCHEMES:
+        res = pruning.pruned_error(state, scheme, k, activation=activation, kernel=node_kernel, beta=beta, eps=eps,
+                                   importance=importance, reweight=rw, keep_distribution=False)
+    else:
+        res = pruning.pruned_error(state, scheme, k, N=N, activation=activation, keep_distribution=False)
+    return res.eps_g
+
+
+# --------------------------------------------------------------- aggregation
+def aggregate(records: dict, by=("sigma", "scheme", "k", "reweight"), measures=("eps_g", "test_loss")) -> dict:
+    """Mean and standard errors per setting: over masks within a seed, then over seeds.
+
+    For each group of ``by`` (plus ``seed``): the mean over masks; then
+    ``<m>_mean`` = mean over seeds of those means, ``<m>_stderr`` = their
+    standard error across seeds (with one seed: the standard error over
+    masks), ``<m>_mask_stderr`` = the mean within-seed standard error over masks,
+    ``<m>_pooled_stderr`` = std / sqrt(n) of all (seed, mask) values pooled (with
+    few seeds the across-seed error is itself uncertain; this one is steadier).
+    """
+    cols = {c: np.asarray(v) for c, v in records.items()}
+    n = len(next(iter(cols.values())))
+    by = [b for b in by if b in cols]
+    seeds = cols["seed"] if "seed" in cols else np.zeros(n, dtype=int)
+    keys = sorted({tuple(cols[b][i] for b in by) for i in range(n)}, key=lambda t: tuple(map(str, t)))
+    out = {b: [] for b in by}
+    out["n_seeds"] = []
+    out["n_masks"] = []
+    for m in measures:
+        for suffix in ("mean", "stderr", "mask_stderr", "pooled_stderr"):
+            out[f"{m}_{suffix}"] = []
+    for key in keys:
+        sel = np.ones(n, dtype=bool)
+        for b, val in zip(by, key):
+            sel &= cols[b] == val
+        useeds = np.unique(seeds[sel])
+        for b, val in zip(by, key):
+            out[b].append(val)
+        out["n_seeds"].append(len(useeds))
+        out["n_masks"].append(int(sel.sum() // max(len(useeds), 1)))
+        for m in measures:
+            per_seed, mask_se = [], []
+            for s in useeds:
+                x = cols[m][sel & (seeds == s)].astype(float)
+                per_seed.append(x.mean())
+                mask_se.append(x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else 0.0)
+            per_seed = np.asarray(per_seed)
+            out[f"{m}_mean"].append(per_seed.mean())
+            if len(per_seed) > 1:
+                out[f"{m}_stderr"].append(per_seed.std(ddof=1) / np.sqrt(len(per_seed)))
+            else:
+                out[f"{m}_stderr"].append(mask_se[0])
+            out[f"{m}_mask_stderr"].append(float(np.mean(mask_se)))
+            allx = cols[m][sel].astype(float)
+            out[f"{m}_pooled_stderr"].append(allx.std(ddof=1) / np.sqrt(len(allx)) if len(allx) > 1 else 0.0)
+    return {c: np.asarray(v) for c, v in out.items()}
+
+
+# ------------------------------------------------- Gaussian-coordinate check
+def coordinate_check(weights: Weights) -> dict:
+    """Test the working hypothesis of theory.md 6.2 on real weights.
+
+    The coordinates z_j = (w_1j, ..., w_Kj, w*_1j, ..., w*_Mj), j = 1..N, are
+    hypothesised to be N(0, C) with C = [[Q, R], [R^T, T]]. Second moments
+    agree by construction (C is their empirical second moment), so the check
+    is on the shape: for every coordinate a, the Kolmogorov-Smirnov statistic
+    of z_aj / sqrt(C_aa) against N(0, 1) and the excess kurtosis (0 for a
+    Gaussian, standard error sqrt(24/N)); for every student-teacher pair the KS
+    statistic of the residual w_ij - (R_in / T_nn) w*_nj (Gaussian with
+    variance Q_ii - R_in^2 / T_nn under the hypothesis); and a pooled KS
+    statistic of all whitened coordinates C^{-1/2} z_j. The p-values are
+    those of the standard KS test, conservative here because the variances
+    are estimated from the same data.
+    """
+    from scipy import stats
+
+    st = weights.state()
+    Z = np.vstack([weights.W, weights.Wstar]).T  # N x (K + M)
+    N, D = Z.shape
+    C = st.covariance()
+    names = [f"w{i}" for i in range(st.K)] + [f"w*{n}" for n in range(st.M)]
+    out = {"name": [], "ks": [], "ks_pvalue": [], "excess_kurtosis": [], "kurtosis_stderr": []}
+    for a in range(D):
+        z = Z[:, a] / np.sqrt(C[a, a])
+        ks = stats.kstest(z, "norm")
+        out["name"].append(names[a])
+        out["ks"].append(ks.statistic)
+        out["ks_pvalue"].append(ks.pvalue)
+        out["excess_kurtosis"].append(float(np.mean(z ** 4) - 3.0))
+        out["kurtosis_stderr"].append(np.sqrt(24.0 / N))
+    pairs = {"pair": [], "ks": [], "ks_pvalue": []}
+    for i in range(st.K):
+        for n in range(st.M):
+            b = st.R[i, n] / st.T[n, n]
+            var = st.Q[i, i] - st.R[i, n] ** 2 / st.T[n, n]
+            r = (weights.W[i] - b * weights.Wstar[n]) / np.sqrt(max(var, 1e-300))
+            ks = stats.kstest(r, "norm")
+            pairs["pair"].append(f"w{i}|w*{n}")
+            pairs["ks"].append(ks.statistic)
+            pairs["ks_pvalue"].append(ks.pvalue)
+    lam, U = np.linalg.eigh(C)
+    ok = lam > 1e-10 * lam.max()
+    Y = (Z @ U[:, ok]) / np.sqrt(lam[ok])
+    pooled = stats.kstest(Y.ravel(), "norm")
+    return {"marginals": {c: np.asarray(v) for c, v in out.items()},
+            "pairs": {c: np.asarray(v) for c, v in pairs.items()},
+            "whitened_ks": float(pooled.statistic), "whitened_ks_pvalue": float(pooled.pvalue),
+            "ks_critical_1pct": 1.63 / np.sqrt(N), "N": N}
+
+
+def inclusion_check(w, Sxx, e: int, n_masks: int, rng=None) -> dict:
+    """Inclusion frequencies of DPP-edge masks from the real kernel vs lam w^2 / (1 + lam w^2).
+
+    lam solves sum_j lam w_j^2 / (1 + lam w_j^2) = e (theory.md 6.2 at finite
+    N). Returns the frequencies, the prediction, z-scores (freq - pi) /
+    sqrt(pi (1 - pi) / n_masks) and their root mean square (about 1 when the
+    masks follow the prediction within sampling error).
+    """
+    from scipy.optimize import brentq
+
+    w = np.asarray(w, dtype=np.float64)
+    masks = pw.dpp_edge_masks(w[None, :], e, n_masks, rng, Sxx=Sxx)[:, 0, :]
+    w2 = w ** 2
+    lam = brentq(lambda t: np.sum(t * w2 / (1 + t * w2)) - e, 1e-12, 1e12)
+    pi = lam * w2 / (1 + lam * w2)
+    freq = masks.mean(0)
+    z = (freq - pi) / np.sqrt(np.maximum(pi * (1 - pi), 1e-300) / n_masks)
+    return {"freq": freq, "pi": pi, "z": z, "z_rms": float(np.sqrt(np.mean(z ** 2))),
+            "max_abs_z": float(np.max(np.abs(z))), "lam": lam, "n_masks": n_masks}
+
+
+# ------------------------------------------------------------- experiments
+def train_student(K, M, N, alpha, sigma, seed, *, vstar=4.0, eta=0.5, eta_v=0.5, activation="erf",
+                  progress=None) -> Weights:
+    """A student trained by online SGD (statmech.sim) from Weights.random(K, M, N, vstar, seed)."""
+    from statmech.sim import simulate
+
+    init = Weights.random(K, M, N, vstar=vstar, seed=seed)
+    r = simulate(init, eta=eta, eta_v=eta_v, sigma=sigma, alpha_max=alpha, activation=activation, seed=seed,
+                 progress=progress)
+    if r.status != 0:
+        raise ValueError(f"training the student of seed {seed} did not finish: {r.message}")
+    return r.weights
+
+
+def _concat(parts):
+    keys = list(parts[0])
+    return {k: np.concatenate([np.asarray(p[k]) for p in parts]) for k in keys}
+
+
+def run_experiment(*, K=6, M=2, N=500, alpha=1600.0, sigmas=(0.0,), seeds=3, seed0=0, students=None,
+                   vstar=4.0, eta=0.5, eta_v=0.5, activation="erf", pipeline="paper", on_student=None,
+                   progress=None, **prune_kwargs) -> dict:
+    """Train (or take) students, prune each with every scheme and budget, and compare with the theory.
+
+    For every sigma and student seed (seed0, seed0+1, ...): train with
+    ``train_student`` (or use ``students[i]``, a list of Weights), then
+    ``prune_student(..., n_train = alpha N)``. Returns {"records": per-mask
+    columns with seed and sigma, "theory": per-student theory, "summary":
+    aggregated with theory columns, "results": the PruneResults}.
+    ``on_student(partial)`` is called after each student with the same dict
+    (so a caller can write files as it goes and keep them on Ctrl-C).
+    """
+    sigmas = tuple(float(x) for x in np.atleast_1d(sigmas))
+    if students is not None:
+        students = list(students)
+        if not students:
+            raise ValueError("students must be a non-empty list of Weights")
+        seed_list = list(range(seed0, seed0 + len(students)))
+        N = students[0].N
+    else:
+        seed_list = list(range(seed0, seed0 + pw._int_at_least("seeds", seeds, 1)))
+    n_train = max(1, int(round(alpha * N)))
+    recs, ths, results, notes = [], [], [], []
+    out = {}
+    for si, sigma in enumerate(sigmas):
+        for j, seed in enumerate(seed_list):
+            w = students[j] if students is not None else train_student(
+                K, M, N, alpha, sigma, seed, vstar=vstar, eta=eta, eta_v=eta_v, activation=activation,
+                progress=progress)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", pw.DeterministicMasksWarning)
+                res = prune_student(w, n_train=n_train, pipeline=pipeline, sigma=sigma, activation=activation,
+                                    seed=(seed, si, 8), progress=progress, **prune_kwargs)
+            for c in caught:
+                if issubclass(c.category, pw.DeterministicMasksWarning):
+                    if str(c.message) not in notes:  # said once for the whole experiment
+                        notes.append(str(c.message))
+                        warnings.warn(str(c.message), pw.DeterministicMasksWarning, stacklevel=2)
+                else:
+                    warnings.warn_explicit(c.message, c.category, c.filename, c.lineno)
+            n = len(res.records["scheme"])
+            rec = dict(res.records, seed=np.full(n, seed), sigma=np.full(n, sigma))
+            recs.append(rec)
+            if res.theory:
+                m = len(res.theory["scheme"])
+                ths.append(dict(res.theory, seed=np.full(m, seed), sigma=np.full(m, sigma)))
+            results.append(res)
+            out = {"records": _concat(recs), "theory": _concat(ths) if ths else {}, "results": results,
+                   "notes": notes}
+            out["summary"] = summarise(out["records"], out["theory"])
+            if on_student is not None:
+                on_student(out)
+    return out
+
+
+def summarise(records: dict, theory: dict) -> dict:
+    """``aggregate`` of the records plus theory columns: ``eps_g_theory_mean`` / ``_stderr`` over
+    students and ``test_loss_theory_mean`` = eps_g theory + sigma^2/2 (the expected noisy test loss)."""
+    summ = aggregate(records)
+    n = len(summ["scheme"])
+    tm, ts = np.full(n, np.nan), np.full(n, np.nan)
+    if theory:
+        for i in range(n):
+            sel = ((theory["sigma"] == summ["sigma"][i]) & (theory["scheme"] == summ["scheme"][i])
+                   & (theory["k"] == summ["k"][i]) & (theory["reweight"] == summ["reweight"][i]))
+            if np.any(sel):
+                x = theory["eps_g_theory"][sel].astype(float)
+                tm[i] = x.mean()
+                ts[i] = x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else 0.0
+    summ["eps_g_theory_mean"] = tm
+    summ["eps_g_theory_stderr"] = ts
+    summ["test_loss_theory_mean"] = tm + 0.5 * summ["sigma"].astype(float) ** 2
+    return summ
+
+
+def gaussian_surrogate_errors(weights: Weights, scheme: str, e: int, n_draws: int = 20, rng=None,
+                              activation: str = "erf") -> np.ndarray:
+    """Finite-N spread of an edge scheme's pruned eps_g if the coordinates were exactly Gaussian.
+
+    Draws ``n_draws`` surrogate weight sets whose N coordinates are i.i.d.
+    N(0, C), C = [[Q, R], [R^T, T]] of ``weights`` (same N), prunes each with one
+    mask of ``scheme`` keeping e edges per unit (DPP edge with its white-input
+    kernel diag(w^2)) and returns the pruned eps_g of each: the scatter a
+    single real student shows around the N -> infinity prediction even when
+    the Gaussian-coordinate hypothesis holds.
+    """
+    if scheme not in pw.EDGE_SCHEMES:
+        raise ValueError(f"scheme must be one of {pw.EDGE_SCHEMES}, got {scheme!r}")
+    rng = np.random.default_rng(rng)
+    st = weights.state()
+    K, N = weights.K, weights.N
+    C = st.covariance()
+    lam, U = np.linalg.eigh(C)
+    A = U * np.sqrt(np.maximum(lam, 0.0))
+    out = np.empty(pw._int_at_least("n_draws", n_draws, 1))
+    for t in range(out.size):
+        Z = A @ rng.standard_normal((C.shape[0], N))
+        W, Wstar = Z[:K], Z[K:]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", pw.DeterministicMasksWarning)
+            m = pw.sample_masks(scheme, W, st.v, e, 1, rng, edge_kernel_from_data=False)[0]
+        out[t] = pw.pruned_eps_g(pw.prune_edges(W, m), st.v, Wstar, st.vstar, activation=activation)
+    return out

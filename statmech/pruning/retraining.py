@@ -1,0 +1,524 @@
+"""Pruning during and after training: pruned error along a trajectory, retraining after pruning.
+
+Three questions the paper (which prunes once, at the end) leaves open:
+
+1. When is it safe to prune? :func:`pruned_along` gives, for every scheme of
+   :mod:`statmech.pruning` at one budget, the eps_g of the network pruned at
+   each saved time alpha of an ODE run. It calls
+   :func:`statmech.pruning.pruned_error` on every saved state (one code path:
+   the value at the last time is the same number as ``pruned_error(res.final)``).
+2. How much does retraining recover after node pruning? The pruned network
+   is again a K = k student, so the ODE (theory.md section 4) continues from
+   ``pruning.node_state(state, S, v_S)`` (:func:`retrain_nodes`; expected over
+   the scheme's distribution of kept sets in :func:`retrain_scheme`).
+3. After edge pruning with a fixed mask (pruned weights stay zero) the
+   masked-student ODE of :mod:`statmech.ode.masked` (docs/masked_ode.md) continues
+   from the restricted overlaps: in the N -> infinity limit for random masks
+   (``MaskedState.random_masks``), from the real masks otherwise
+   (:func:`retrain_ode` with ``mask``).
+
+Finite-N checks: :func:`prune_real` prunes real weights with one mask of a
+scheme (``statmech.pruning.finite.masks``), :func:`retrain_check` continues SGD from
+them (``statmech.sim``, masked for edge masks) next to the ODE started from
+the same pruned weights, and reports the deviation in standard errors.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from statmech import pruning
+from statmech.ode.integrator import IntegrateResult, integrate
+from statmech.core.budgets import check_keep, edges_per_unit
+from statmech.pruning.theory.edge import check_keep_fraction
+from statmech.core.state import State
+from statmech.core.weights import Weights
+
+__all__ = ["PrunedCurves", "pruned_along", "resolve_budget", "parse_schemes", "RetrainResult", "retrain_nodes",
+           "retrain_scheme", "prune_real", "retrain_ode", "RetrainCheck", "retrain_check", "simulate_pruned_along",
+           "weights_for_state"]
+
+
+# ---------------------------------------------------------------- budgets
+def parse_schemes(schemes) -> tuple:
+    """"all", one scheme name, or a sequence of names -> tuple of names of ``pruning.SCHEMES``."""
+    if isinstance(schemes, str):
+        schemes = pruning.SCHEMES if schemes == "all" else (schemes,)
+    schemes = tuple(schemes)
+    bad = [s for s in schemes if s not in pruning.SCHEMES]
+    if bad or not schemes:
+        raise ValueError(f"scheme must be 'all' or names from {pruning.SCHEMES}, got {bad or list(schemes)}")
+    return schemes
+
+
+def resolve_budget(scheme: str, K: int, keep=None, keep_fraction=None, N=None) -> dict:
+    """The budget arguments of ``pruning.pruned_error`` for one scheme.
+
+    ``keep`` = k units: node schemes keep k of the K units, edge schemes the
+    matched fraction (e/N with e = round((kN + k - K)/K) when N is given, k/K
+    as N -> infinity). ``keep_fraction`` = c: edge schemes keep c of the
+    edges, node schemes c K units (which must be a whole number).
+    """
+    if keep is not None and keep_fraction is not None:
+        raise ValueError("give either keep (units kept, k) or keep_fraction (c), not both")
+    if keep is None and keep_fraction is None:
+        raise ValueError(f"a budget is needed: keep (units kept, an integer in 1..K={K}) or keep_fraction in (0, 1]")
+    node = scheme in pruning.NODE_SCHEMES
+    if keep is not None:
+        k = check_keep(keep, K)
+        return {"keep": k} if node else {"keep": k, "N": N}
+    c = check_keep_fraction(keep_fraction)
+    if not node:
+        return {"keep_fraction": c}
+    k = c * K
+    if abs(k - round(k)) > 1e-9 or round(k) < 1:
+        raise ValueError(f"keep_fraction={c} keeps c*K = {k:g} of the K={K} units for the node scheme {scheme}: "
+                         f"it must be a whole number >= 1 (give keep instead)")
+    return {"keep": int(round(k))}
+
+
+# ------------------------------------------------------- 1. pruned along alpha
+@dataclass
+class PrunedCurves:
+    """eps_g of the network pruned at each saved time, per scheme.
+
+    ``alpha`` (n,), ``unpruned`` (n,) eps_g of the unpruned student; ``eps_g``
+    and ``stderr``: scheme -> (n,) arrays (stderr 0 where the expectation over
+    kept sets is exact); ``budget``: scheme -> the pruned_error budget
+    arguments; ``seconds``: scheme -> wall time; ``status`` 0, or 1 when
+    interrupted (only the finished schemes are present).
+    """
+
+    alpha: np.ndarray
+    unpruned: np.ndarray
+    eps_g: dict
+    stderr: dict
+    budget: dict
+    seconds: dict
+    status: int = 0
+    message: str = ""
+    params: dict = field(default_factory=dict)
+
+    def columns(self) -> dict:
+        """Tidy columns alpha, eps_g, pruned_<scheme> (and stderr_<scheme> where not exact)."""
+        cols = {"alpha": self.alpha, "eps_g": self.unpruned}
+        for s in self.eps_g:
+            cols[f"pruned_{s}"] = self.eps_g[s]
+            if np.any(self.stderr[s] > 0):
+                cols[f"stderr_{s}"] = self.stderr[s]
+        return cols
+
+
+def pruned_along(result, schemes="all", keep=None, *, keep_fraction=None, N=None, activation=None,
+                 progress=None, **options) -> PrunedCurves:
+    """eps_g of each scheme's pruned network as a function of the time alpha of pruning.
+
+    ``result``: an :class:`~statmech.ode.IntegrateResult` (or anything with
+    ``alpha``, ``eps_g`` and ``states``). Budget as :func:`resolve_budget`;
+    ``options`` go to :func:`statmech.pruning.pruned_error` (reweight,
+    importance, kernel, ...), which is called on every saved state: the last
+    value equals ``pruned_error(result.final, ...)`` exactly. ``activation``
+    defaults to the run's; ``rng`` (for sampled kept sets) defaults to seed 0 at every
+    time. Ctrl-C keeps the finished schemes (status 1).
+    """
+    schemes = parse_schemes(schemes)
+    if not hasattr(result, "states") or not len(result.alpha):
+        raise ValueError("result must be an IntegrateResult with at least one saved state")
+    if activation is None:
+        activation = getattr(result, "params", {}).get("activation", "erf")
+    states = result.states
+    K = states[0].K
+    budgets = {s: resolve_budget(s, K, keep, keep_fraction, N) for s in schemes}  # all checked before any work
+    # sampled kept sets (exact=False or too many subsets): the same seeded stream at every time (common random
+    # numbers, so the curve is smooth in alpha and reproducible)
+    options.setdefault("rng", 0)
+    from tqdm.auto import tqdm
+
+    eps, se, secs = {}, {}, {}
+    status, message = 0, f"{len(schemes)} schemes at {len(states)} saved times"
+    bar = tqdm(total=len(schemes) * len(states), disable=(None if progress is None else not progress),
+               desc="pruned along alpha", leave=False)
+    try:
+        for s in schemes:
+            t0 = time.perf_counter()
+            e = np.empty(len(states))
+            d = np.empty(len(states))
+            for i, st in enumerate(states):
+                r = pruning.pruned_error(st, s, activation=activation, keep_distribution=False, **budgets[s],
+                                         **options)
+                e[i], d[i] = r.eps_g, r.stderr
+                bar.update(1)
+            eps[s], se[s], secs[s] = e, d, time.perf_counter() - t0
+    except KeyboardInterrupt:
+        status, message = 1, f"interrupted: finished schemes {list(eps)}"
+    finally:
+        bar.close()
+    params = dict(keep=keep, keep_fraction=keep_fraction, N=N, activation=activation,
+                  options={k: (v if isinstance(v, (str, int, float, bool, type(None))) else repr(v))
+                           for k, v in options.items()})
+    return PrunedCurves(alpha=np.asarray(result.alpha, dtype=np.float64).copy(),
+                        unpruned=np.asarray(result.eps_g, dtype=np.float64).copy(), eps_g=eps, stderr=se,
+                        budget={s: budgets[s] for s in eps}, seconds=secs, status=status, message=message,
+                        params=params)
+
+
+# ------------------------------------------------------- 2. retraining (ODE)
+_ODE_KEYS = ("eta", "eta_v", "sigma", "alpha_max", "save_at", "activation", "method", "dt", "rtol", "atol",
+             "max_abs", "progress")
+
+
+def retrain_nodes(state: State, kept, *, reweight: str = "none", eta: float, eta_v=None, sigma: float = 0.0,
+                  alpha_max: float, save_at=None, activation: str = "erf", **ode) -> IntegrateResult:
+    """Continue the ODE from the node-pruned state Q[S,S], R[S,:], v_S (after reweighting).
+
+    ``reweight`` as ``pruning.pruned_error`` (``none``, ``fuse-preact``,
+    ``fuse-act``, ``optimal``; theory.md 6.1): v_S is computed by the same
+    functions, then ``statmech.integrate`` runs with K = k. Alpha counts from
+    the pruning time.
+    """
+    if not isinstance(state, State):
+        raise TypeError(f"state must be a statmech.State, got {type(state).__name__}")
+    S = np.asarray(kept, dtype=np.int64)
+    start = pruning.node_state(state, S)  # validates kept
+    vS = _reweighted_v(state, S[None, :], reweight, activation)[0]
+    start = start.replace(v=vS)
+    return integrate(start, eta=eta, eta_v=eta_v, sigma=sigma, alpha_max=alpha_max, save_at=save_at,
+                     activation=activation, **ode)
+
+
+def _reweighted_v(state, subsets, reweight, activation):
+    from statmech.pruning.theory import node as _node
+    from statmech.pruning.reweight import check_reweight, fuse, optimal_readout
+
+    reweight = check_reweight(reweight)
+    if reweight == "none":
+        return state.v[subsets]
+    if reweight == "fuse-preact":
+        return fuse(state.Q, state.v, subsets)
+    I2full = _node.field_i2(state.Q, state.R, state.T, activation)
+    A, b, _ = _node.error_terms(I2full, state.K, state.vstar)
+    if reweight == "fuse-act":
+        return fuse(A, state.v, subsets)
+    return optimal_readout(A, b, subsets)
+
+
+@dataclass
+class RetrainResult:
+    """Expected eps_g of a scheme's pruned network retrained by the ODE.
+
+    ``alpha``: retraining time (0 = the moment of pruning); ``eps_g``: the
+    expectation over the scheme's kept sets (node schemes) or the single
+    N -> infinity curve (random edge); ``stderr``: Monte Carlo error when the
+    kept sets were sampled (else 0); ``curves`` (n_sets, n_times), ``probs``,
+    ``subsets``: per kept set; ``pruned_eps_g``: ``pruned_error`` of the
+    same scheme (equal to eps_g[0]).
+    """
+
+    scheme: str
+    alpha: np.ndarray
+    eps_g: np.ndarray
+    stderr: np.ndarray
+    curves: np.ndarray
+    probs: np.ndarray
+    subsets: np.ndarray | None
+    pruned_eps_g: float
+    status: int
+    message: str
+    params: dict = field(default_factory=dict)
+
+
+def retrain_scheme(state: State, scheme: str, keep=None, *, keep_fraction=None, N=None, reweight: str = "none",
+                   eta: float, eta_v=None, sigma: float = 0.0, alpha_max: float, save_at=None,
+                   activation: str = "erf", prune_options=None, **ode) -> RetrainResult:
+    """Prune ``state`` with ``scheme`` (N -> infinity) and retrain: expected eps_g(alpha).
+
+    Node schemes: every kept set S of ``pruned_error``'s distribution (exact
+    or sampled) is retrained with :func:`retrain_nodes` and the curves are
+    averaged with its probabilities. ``random-edge``: the masked-student ODE
+    from ``MaskedState.random_masks(state, c)`` (exact as N -> infinity).
+    Importance and DPP edge masks depend on the weights themselves; their
+    restricted overlaps are not functions of (Q, R), so they need real
+    weights: :func:`prune_real` then :func:`retrain_ode`.
+    """
+    from statmech.ode.masked import MaskedState, integrate_masked
+
+    if not isinstance(state, State):
+        raise TypeError(f"state must be a statmech.State, got {type(state).__name__}")
+    if not isinstance(scheme, str) or scheme not in pruning.SCHEMES:
+        raise ValueError(f"scheme must be one of {pruning.SCHEMES}, got {scheme!r}")
+    K = state.K
+    budget = resolve_budget(scheme, K, keep, keep_fraction, N)
+    opts = dict(prune_options or {})
+    opts.setdefault("rng", 0)  # sampled kept sets are reproducible
+    if save_at is None:
+        from statmech.ode.integrator import default_save_at
+
+        save_at = default_save_at(alpha_max, 100)
+    odekw = dict(eta=eta, eta_v=eta_v, sigma=sigma, alpha_max=alpha_max, save_at=save_at, activation=activation,
+                 **ode)
+    if scheme in ("importance-edge", "dpp-edge"):
+        raise ValueError(f"{scheme}: retraining needs the overlaps restricted to the real masks, which (Q, R) do "
+                         f"not determine; prune real weights (statmech.pruning.retraining.prune_real) and use retrain_ode")
+    pr = pruning.pruned_error(state, scheme, reweight=reweight, activation=activation, **budget, **opts)
+    if scheme == "random-edge":
+        ms = MaskedState.random_masks(state, pr.keep_fraction)
+        if reweight != "none":
+            ms = MaskedState(member=ms.member, frac=ms.frac, QA=ms.QA, RA=ms.RA, TA=ms.TA, T=ms.T, v=pr.pruned.v,
+                             vstar=ms.vstar)
+        res = integrate_masked(ms, **odekw)
+        curves = res.eps_g[None, :]
+        return RetrainResult(scheme=scheme, alpha=res.alpha, eps_g=res.eps_g.copy(), stderr=np.zeros_like(res.eps_g),
+                             curves=curves, probs=np.ones(1), subsets=None, pruned_eps_g=pr.eps_g,
+                             status=res.status, message=res.message,
+                             params=dict(budget, reweight=reweight, keep_fraction=pr.keep_fraction, **res.params))
+    curves, status, messages, alpha = [], 0, [], None
+    for S, vS in zip(pr.subsets, pr.v_kept):
+        start = pruning.node_state(state, S, vS)
+        res = integrate(start, **odekw)
+        if res.status != 0:
+            status = res.status
+            messages.append(f"kept set {S.tolist()}: {res.message}")
+            break
+        alpha = res.alpha
+        curves.append(res.eps_g)
+    if status != 0:
+        raise ValueError("retraining failed: " + "; ".join(messages))
+    curves = np.array(curves)
+    probs = np.asarray(pr.probs, dtype=np.float64)
+    mean = probs @ curves
+    if pr.exact:
+        stderr = np.zeros_like(mean)
+    else:  # probs are sample frequencies of n_samples draws: variance of the sample mean
+        var = probs @ (curves - mean) ** 2
+        stderr = np.sqrt(var * pr.n_samples / max(pr.n_samples - 1, 1) / pr.n_samples)
+    return RetrainResult(scheme=scheme, alpha=alpha, eps_g=mean, stderr=stderr, curves=curves, probs=probs,
+                         subsets=pr.subsets, pruned_eps_g=pr.eps_g, status=0,
+                         message=f"{len(curves)} kept sets retrained to alpha={alpha[-1]:g}",
+                         params=dict(budget, reweight=reweight, exact=pr.exact, eta=eta,
+                                     eta_v=eta if eta_v is None else eta_v, sigma=sigma, activation=activation))
+
+
+# ------------------------------------------------ real weights (finite N)
+def prune_real(weights: Weights, scheme: str, keep=None, *, keep_fraction=None, reweight: str = "none",
+               importance: str = "abs-v", rng=0, activation: str = "erf"):
+    """One pruned network of ``scheme`` on real weights: (pruned Weights, mask).
+
+    Node schemes return the K = k student (W[S], v_S) and the (K,) boolean
+    mask; ``reweight`` (node schemes) computes v_S with the
+    ``statmech.pruning.reweight`` formulas from the real order parameters (the
+    population Gram matrices for white Gaussian inputs). Edge schemes return
+    the masked weights m * W and the (K, N) mask. Masks come from
+    ``statmech.pruning.finite.masks``; the DPP kernels are the white-input limits
+    (node: L = W W^T / N; edge: diag(w_i^2)), the kernels of the theory.
+    Budget as :func:`resolve_budget` (edge: e = round((kN + k - K)/K) or
+    round(c N) edges per unit). ``rng``: seed or Generator of the random and DPP masks.
+    """
+    from statmech.pruning.finite import masks as pw
+
+    if not isinstance(weights, Weights):
+        raise TypeError(f"weights must be a statmech.Weights, got {type(weights).__name__}")
+    if not isinstance(scheme, str) or scheme not in pruning.SCHEMES:
+        raise ValueError(f"scheme must be one of {pruning.SCHEMES}, got {scheme!r}")
+    K, N = weights.K, weights.N
+    budget = resolve_budget(scheme, K, keep, keep_fraction, N)
+    rng = np.random.default_rng(rng)
+    W, v = weights.W, weights.v
+    if scheme in pruning.NODE_SCHEMES:
+        k = budget["keep"]
+        Q = W @ W.T / N
+        if scheme == "random-node":
+            mask = pw.random_node_masks(K, k, 1, rng)[0]
+        elif scheme == "importance-node":
+            mask = pw.importance_node_mask(v, k, importance, Q_diag=np.diag(Q))
+        else:
+            mask = pw.dpp_node_masks(0.5 * (Q + Q.T), k, 1, rng)[0]
+        S = np.flatnonzero(mask)
+        vS = _reweighted_v(weights.state(), S[None, :], reweight, activation)[0]
+        return Weights(W=W[S], Wstar=weights.Wstar, v=vS, vstar=weights.vstar), mask
+    if reweight != "none":
+        raise ValueError(f"reweight={reweight!r} is for node schemes; edge schemes take reweight='none' here")
+    e = edges_per_unit(budget["keep"], K, N) if "keep" in budget else max(1, int(round(budget["keep_fraction"] * N)))
+    if scheme == "random-edge":
+        mask = pw.random_edge_masks(K, N, e, 1, rng)[0]
+    elif scheme == "importance-edge":
+        mask = pw.importance_edge_mask(W, e)
+    else:
+        mask = pw.dpp_edge_masks(W, e, 1, rng)[0]
+    return weights.replace(W=np.where(mask, W, 0.0)), mask
+
+
+def _check_mask(weights: Weights, mask):
+    if mask is None:
+        return None
+    mask = np.asarray(mask)
+    if mask.shape != weights.W.shape:
+        raise ValueError(f"mask must be a K x N boolean array with the shape of W {weights.W.shape}, "
+                         f"got {mask.shape}")
+    mask = mask.astype(bool)
+    if np.any(weights.W[~mask] != 0):
+        raise ValueError("mask does not match the weights: some masked-out weights are non-zero "
+                         "(prune them first, e.g. W * mask)")
+    return mask
+
+
+def retrain_ode(weights: Weights, mask=None, *, eta: float, eta_v=None, sigma: float = 0.0, alpha_max: float,
+                save_at=None, activation: str = "erf", **ode) -> IntegrateResult:
+    """ODE started from pruned real weights: ``integrate(weights.state())``, or with an edge
+    ``mask`` (K x N) the masked-student ODE from ``MaskedState.from_weights(weights, mask)``."""
+    from statmech.ode.masked import MaskedState, integrate_masked
+
+    if not isinstance(weights, Weights):
+        raise TypeError(f"weights must be a statmech.Weights, got {type(weights).__name__}")
+    mask = _check_mask(weights, mask)
+    kw = dict(eta=eta, eta_v=eta_v, sigma=sigma, alpha_max=alpha_max, save_at=save_at, activation=activation, **ode)
+    if mask is None:
+        return integrate(weights.state(), **kw)
+    return integrate_masked(MaskedState.from_weights(weights, mask), **kw)
+
+
+@dataclass
+class RetrainCheck:
+    """ODE vs SGD from the same pruned weights.
+
+    ``alpha``; ``ode`` (n,) eps_g of the ODE; ``mean``, ``stderr`` (n,) over
+    seeds; ``z`` = (mean - ode) / stderr (0 where both are exactly equal, at
+    alpha = 0); ``max_abs_z``; ``rms`` = RMS over seeds and times of
+    (single run - ODE), the size of the finite-N fluctuations; ``sim`` the
+    SeedsResult; ``ode_result`` the IntegrateResult.
+    """
+
+    alpha: np.ndarray
+    ode: np.ndarray
+    mean: np.ndarray
+    stderr: np.ndarray
+    z: np.ndarray
+    max_abs_z: float
+    rms: float
+    sim: object
+    ode_result: IntegrateResult
+    params: dict = field(default_factory=dict)
+
+
+def retrain_check(weights: Weights, mask=None, *, seeds=5, seed: int = 0, eta: float, eta_v=None,
+                  sigma: float = 0.0, alpha_max: float, save_at=None, activation: str = "erf", workers=None,
+                  progress=None, rtol: float = 1e-10, atol: float = 1e-12) -> RetrainCheck:
+    """Retrain pruned real ``weights`` by SGD (``seeds`` runs; masked SGD with an edge ``mask``)
+    and by the ODE from the same weights (:func:`retrain_ode`); deviation in standard errors."""
+    from statmech.sim import simulate_seeds
+
+    if not isinstance(weights, Weights):
+        raise TypeError(f"weights must be a statmech.Weights, got {type(weights).__name__}")
+    mask = _check_mask(weights, mask)
+    kw = dict(eta=eta, eta_v=eta_v, sigma=sigma, alpha_max=alpha_max, save_at=save_at, activation=activation)
+    if mask is not None:
+        kw["mask"] = mask
+    sim = simulate_seeds(weights, seeds=seeds, seed=seed, workers=workers, progress=progress, **kw)
+    if sim.status != 0:
+        raise ValueError(f"retraining by SGD did not finish: {sim.message}")
+    ode = retrain_ode(weights, mask, eta=eta, eta_v=eta_v, sigma=sigma, alpha_max=float(sim.alpha[-1]),
+                      save_at=sim.alpha, activation=activation, rtol=rtol, atol=atol)
+    if ode.status != 0:
+        raise ValueError(f"the retraining ODE did not finish: {ode.message}")
+    dev = sim.mean - ode.eps_g
+    # alpha = 0: every run starts at the ODE's initial state (stderr 0, deviation at rounding level)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(sim.stderr > 0, dev / sim.stderr, np.where(np.abs(dev) <= 1e-12, 0.0, np.inf))
+    rms = float(np.sqrt(np.mean((sim.eps_g - ode.eps_g) ** 2)))
+    return RetrainCheck(alpha=sim.alpha, ode=ode.eps_g, mean=sim.mean, stderr=sim.stderr, z=z,
+                        max_abs_z=float(np.max(np.abs(z))), rms=rms, sim=sim, ode_result=ode,
+                        params=dict(N=weights.N, K=weights.K, seeds=sim.n_runs, masked=mask is not None, eta=eta,
+                                    eta_v=eta if eta_v is None else eta_v, sigma=sigma, alpha_max=alpha_max,
+                                    activation=activation))
+
+
+# ------------------------------------------- pruning real SGD students along alpha
+def simulate_pruned_along(weights: Weights, schemes="all", keep=None, *, keep_fraction=None, save_at, seeds=5,
+                          seed: int = 0, eta: float, eta_v=None, sigma: float = 0.0, activation: str = "erf",
+                          n_masks: int = 10, importance: str = "abs-v", progress=None) -> dict:
+    """Finite-N counterpart of :func:`pruned_along`: SGD students pruned with real masks at each time.
+
+    Each of ``seeds`` runs trains ``weights`` by online SGD (``statmech.sim``)
+    from one save time to the next (segment i of run r uses the input stream
+    (seed, r, i)); at each time the real weights are pruned with ``n_masks``
+    masks of every scheme (:func:`prune_real`; one for importance schemes) and
+    scored by eps_g of the pruned order parameters (exact for Gaussian inputs).
+    Returns {"alpha", "unpruned": (mean, stderr), scheme: (mean, stderr)}: the
+    mask-averaged error per run, then mean and standard error over runs.
+    Ctrl-C keeps the finished runs.
+    """
+    from statmech.pruning.finite import masks as pw
+    from statmech.sim import simulate
+
+    schemes = parse_schemes(schemes)
+    if not isinstance(weights, Weights):
+        raise TypeError(f"weights must be a statmech.Weights, got {type(weights).__name__}")
+    for s in schemes:
+        resolve_budget(s, weights.K, keep, keep_fraction, weights.N)
+    times = np.asarray(save_at, dtype=np.float64)
+    if times.ndim != 1 or times.size == 0 or np.any(np.diff(times) <= 0) or times[0] < 0:
+        raise ValueError("save_at must be a non-empty increasing sequence of times >= 0")
+    n_runs = int(seeds)
+    from tqdm.auto import tqdm
+
+    per = {s: [] for s in ("unpruned",) + schemes}
+    bar = tqdm(total=n_runs * times.size, disable=(None if progress is None else not progress),
+               desc="SGD pruned along alpha", leave=False)
+    try:
+        for r in range(n_runs):
+            rng = np.random.default_rng((seed, r, 10**6))
+            w, now = weights, 0.0
+            rows = {s: [] for s in per}
+            for i, t in enumerate(times):
+                if t > now:
+                    res = simulate(w, eta=eta, eta_v=eta_v, sigma=sigma, alpha_max=t - now, save_at=[t - now],
+                                   activation=activation, seed=(seed, r, i), progress=False)
+                    if res.status != 0:
+                        raise ValueError(f"SGD run {r} failed: {res.message}")
+                    w, now = res.weights, t
+                rows["unpruned"].append(pw.pruned_eps_g(w.W, w.v, w.Wstar, w.vstar, activation=activation))
+                for s in schemes:
+                    n = 1 if s.startswith("importance") else n_masks
+                    errs = []
+                    for _ in range(n):
+                        p, _m = prune_real(w, s, keep, keep_fraction=keep_fraction, importance=importance, rng=rng,
+                                           activation=activation)
+                        errs.append(pw.pruned_eps_g(p.W, p.v, p.Wstar, p.vstar, activation=activation))
+                    rows[s].append(float(np.mean(errs)))
+                bar.update(1)
+            for s in per:
+                per[s].append(rows[s])
+    except KeyboardInterrupt:
+        pass
+    finally:
+        bar.close()
+    done = len(per["unpruned"])
+    if done == 0:
+        raise ValueError("interrupted before the first run finished")
+    out = {"alpha": times, "runs": done}
+    for s, rows in per.items():
+        a = np.array(rows[:done])
+        se = a.std(axis=0, ddof=1) / np.sqrt(done) if done > 1 else np.full(times.size, np.nan)
+        out[s] = (a.mean(axis=0), se)
+    return out
+
+
+def weights_for_state(state: State, N: int, rng=None) -> Weights:
+    """Real weights (W, Wstar) at input dimension N whose overlaps are exactly ``state``'s Q, R, T.
+
+    [W; Wstar] = L Z with L L^T = [[Q, R], [R^T, T]] (Cholesky, or eigen-decomposition when
+    singular) and Z (K+M) x N with Z Z^T / N = I (orthonormalised Gaussian rows): the same initial
+    order parameters at every N, so finite-N checks at several N differ only in N.
+    """
+    if not isinstance(state, State):
+        raise TypeError(f"state must be a statmech.State, got {type(state).__name__}")
+    n = state.K + state.M
+    if isinstance(N, bool) or not isinstance(N, (int, np.integer)) or N < n:
+        raise ValueError(f"N must be an integer >= K + M = {n}, got {N!r}")
+    C = state.covariance()
+    lam, U = np.linalg.eigh(C)
+    L = U * np.sqrt(np.maximum(lam, 0.0))
+    q, _ = np.linalg.qr(np.random.default_rng(rng).standard_normal((int(N), n)))
+    X = L @ (q.T * np.sqrt(N))
+    return Weights(W=X[:state.K], Wstar=X[state.K:], v=state.v, vstar=state.vstar)

@@ -1,0 +1,308 @@
+"""``pruned_error``: the expected eps_g of a pruned network for every scheme (theory.md 6).
+
+Plain data in (a ``State`` and options), a small ``PruneResult`` out. Node
+schemes are exact sums over kept sets (or Monte Carlo over exact samples with a
+standard error); edge schemes are exact in the limit up to quadrature error,
+under the Gaussian-coordinate working hypothesis for the magnitude-dependent
+masks (see ``statmech.pruning.theory.edge``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from math import comb
+
+import numpy as np
+
+from statmech.ode.generalisation import eps_g_arrays
+from statmech.core.state import State
+from statmech.pruning.theory import edge as _edge
+from statmech.pruning.theory import node as _node
+from statmech.core.budgets import check_keep, keep_fraction_for_nodes
+from statmech.pruning.reweight import EDGE_LSQ_NOTE, check_reweight, fuse, optimal_readout
+
+__all__ = [
+    "SCHEMES",
+    "NODE_SCHEMES",
+    "EDGE_SCHEMES",
+    "PruneResult",
+    "pruned_error",
+    "pruned_errors",
+    "node_state",
+    "edge_state",
+    "rescale_rows",
+    "node_distribution",
+]
+
+NODE_SCHEMES = _node.NODE_SCHEMES
+EDGE_SCHEMES = _edge.EDGE_SCHEMES
+SCHEMES = NODE_SCHEMES + EDGE_SCHEMES
+
+
+@dataclass(frozen=True, eq=False)
+class PruneResult:
+    """Expected generalisation error of one pruning scheme at one budget.
+
+    ``eps_g``: expected noise-free eps_g of the pruned network (add sigma^2/2 for a
+    test loss on noisy labels); ``stderr``: its Monte Carlo standard error (0 when
+    ``exact``); ``n_samples``: Monte Carlo samples (0 when exact). Node schemes also
+    carry the distribution over kept sets: ``subsets`` (n, k), ``probs`` (n,)
+    (empirical frequencies when sampled), ``errors`` (n,) eps_g of each set,
+    ``v_kept`` (n, k) the second-layer weights used, ``copies`` (n, M) how many
+    kept units copy each teacher unit (``teacher_of`` (K,) the assignment).
+    ``pruned``: the pruned State when it is unique (edge schemes, deterministic
+    node schemes). ``quad_error``: estimated absolute quadrature error of the
+    edge overlaps. ``note``: anything the reader must know (e.g. why a
+    reweighting changed nothing).
+    """
+
+    scheme: str
+    eps_g: float
+    stderr: float
+    exact: bool
+    keep: int | None = None
+    keep_fraction: float | None = None
+    reweight: str = "none"
+    n_samples: int = 0
+    subsets: np.ndarray | None = None
+    probs: np.ndarray | None = None
+    errors: np.ndarray | None = None
+    v_kept: np.ndarray | None = None
+    copies: np.ndarray | None = None
+    teacher_of: np.ndarray | None = None
+    pruned: State | None = None
+    quad_error: float = 0.0
+    note: str = ""
+    params: dict = field(default_factory=dict)
+
+    def copies_distribution(self) -> dict:
+        """{(j_1, ..., j_M): probability} of the numbers of kept copies of each teacher unit."""
+        if self.copies is None:
+            return {}
+        out: dict = {}
+        for j, p in zip(map(tuple, self.copies.tolist()), self.probs):
+            out[j] = out.get(j, 0.0) + float(p)
+        return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+    def as_dict(self, max_subsets: int = 50) -> dict:
+        """JSON-ready summary (the most probable ``max_subsets`` kept sets for node schemes)."""
+        d = {
+            "scheme": self.scheme, "eps_g": self.eps_g, "stderr": self.stderr, "exact": self.exact,
+            "keep": self.keep, "keep_fraction": self.keep_fraction, "reweight": self.reweight,
+            "n_samples": self.n_samples, "quad_error": self.quad_error, "note": self.note,
+            "params": self.params,
+        }
+        if self.subsets is not None:
+            order = np.argsort(-self.probs, kind="stable")[:max_subsets]
+            d["subsets"] = [
+                {"kept": self.subsets[i].tolist(), "prob": float(self.probs[i]), "eps_g": float(self.errors[i]),
+                 "copies": self.copies[i].tolist()} for i in order
+            ]
+            d["copies_distribution"] = [{"copies": list(j), "prob": p} for j, p in self.copies_distribution().items()]
+        return d
+
+
+def _check_state(state) -> State:
+    if not isinstance(state, State):
+        raise TypeError(f"expected a statmech.State, got {type(state).__name__}")
+    return state
+
+
+def _check_scheme(scheme) -> str:
+    if scheme not in SCHEMES:
+        raise ValueError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
+    return scheme
+
+
+def rescale_rows(state: State) -> State:
+    """The paper pipeline's step 2: every row rescaled to |w_i|^2 = N (Q_ii = 1), v unchanged.
+
+    Q_ik -> Q_ik / sqrt(Q_ii Q_kk), R_in -> R_in / sqrt(Q_ii). This changes the
+    network (erf is not scale invariant); the paper's "unpruned" line is this one.
+    """
+    state = _check_state(state)
+    q = np.sqrt(np.diag(state.Q))
+    if np.any(q <= 0):
+        raise ValueError("rescale_rows: a student unit has Q_ii = 0 (a zero row cannot be rescaled)")
+    return state.replace(Q=state.Q / np.outer(q, q), R=state.R / q[:, None])
+
+
+def node_state(state: State, kept, v=None) -> State:
+    """Pruned order parameters of a kept set S: Q[S,S], R[S,:], v[S] (or the given new v_S)."""
+    state = _check_state(state)
+    S = np.asarray(kept, dtype=np.int64)
+    if S.ndim != 1 or S.size < 1 or np.any(S < 0) or np.any(S >= state.K) or np.unique(S).size != S.size:
+        raise ValueError(f"kept must be distinct unit indices in 0..K-1={state.K - 1}, got {kept!r}")
+    vS = state.v[S] if v is None else np.asarray(v, dtype=np.float64)
+    return State(Q=state.Q[np.ix_(S, S)], R=state.R[S], T=state.T, v=vS, vstar=state.vstar)
+
+
+def edge_state(state: State, scheme: str, keep_fraction: float, return_error: bool = False):
+    """Pruned State of an edge scheme: (Q', R') of ``statmech.pruning.theory.edge.edge_overlaps``, v unchanged."""
+    state = _check_state(state)
+    if scheme not in EDGE_SCHEMES:
+        raise ValueError(f"edge scheme must be one of {EDGE_SCHEMES}, got {scheme!r}")
+    Qp, Rp, err = _edge.edge_overlaps(state.Q, state.R, keep_fraction, scheme, return_error=True)
+    out = State(Q=Qp, R=Rp, T=state.T, v=state.v, vstar=state.vstar)
+    return (out, err) if return_error else out
+
+
+def node_distribution(state: State, scheme: str, keep: int, *, I2full=None, activation="erf",
+                      kernel="linear-preactivation", beta=1.0, eps=0.0, jitter=0.0, importance="abs-v",
+                      ties="average", exact=None, max_subsets=200_000, n_samples=20_000, rng=None):
+    """Distribution over kept sets: (subsets (n, k), weights (n,), exact).
+
+    Exact: weights are probabilities summing to 1 (all sets with P > 0 for random
+    and DPP). Sampled (``exact=False``, or C(K, k) > max_subsets with exact=None):
+    ``subsets`` are the ``n_samples`` sampled sets and weights are 1/n_samples.
+    """
+    K = state.K
+    k = check_keep(keep, K)
+    if scheme == "importance-node":
+        scores = _node.importance_scores(state.v, np.diag(state.Q), importance)
+        S, p = _node.importance_distribution(scores, k, ties=ties)
+        return S, p, True
+    n_sub = comb(K, k)
+    if exact is None:
+        exact = n_sub <= max_subsets
+    elif exact and n_sub > max_subsets:
+        raise ValueError(f"exact enumeration of C({K}, {k}) = {n_sub} subsets exceeds max_subsets={max_subsets}")
+    if not exact:
+        if isinstance(n_samples, bool) or int(n_samples) != n_samples or n_samples < 2:
+            raise ValueError(f"n_samples must be an integer >= 2, got {n_samples!r}")
+        n_samples = int(n_samples)
+    rng = np.random.default_rng(rng)
+    if scheme == "random-node":
+        if exact:
+            S = _node.all_subsets(K, k)
+            return S, np.full(S.shape[0], 1.0 / S.shape[0]), True
+        S = np.sort(np.argsort(rng.random((n_samples, K)), axis=1)[:, :k], axis=1)
+        return S, np.full(n_samples, 1.0 / n_samples), False
+    if scheme != "dpp-node":
+        raise ValueError(f"node scheme must be one of {NODE_SCHEMES}, got {scheme!r}")
+    from statmech.dpp.kdpp import KDPP
+
+    if I2full is None:
+        I2full = _node.field_i2(state.Q, state.R, state.T, activation)
+    L = _node.node_kernel(state.Q, I2full[:K, :K], kernel, beta=beta, eps=eps, jitter=jitter)
+    try:
+        dpp = KDPP(L, k)
+    except ValueError as exc:
+        raise ValueError(f"dpp-node: {exc} (a rank-deficient kernel, e.g. exact copies, needs jitter > 0 "
+                         f"for k above its rank)") from None
+    if exact:
+        S, p = dpp.enumerate(max_subsets=max_subsets)
+        S, p = np.asarray(S, dtype=np.int64), np.asarray(p, dtype=np.float64)
+        live = p > 0  # sets of zero probability (rank-deficient L[S,S]) are not part of the distribution
+        return S[live], p[live], True
+    S = np.asarray(dpp.sample(rng=rng, size=n_samples), dtype=np.int64).reshape(n_samples, k)
+    return S, np.full(n_samples, 1.0 / n_samples), False
+
+
+def pruned_error(state: State, scheme: str, keep: int | None = None, *, keep_fraction: float | None = None,
+                 N: int | None = None, activation: str = "erf", kernel="linear-preactivation", beta: float = 1.0,
+                 eps: float = 0.0, jitter: float = 0.0, importance: str = "abs-v", ties: str = "average",
+                 reweight: str = "none", exact: bool | None = None, max_subsets: int = 200_000,
+                 n_samples: int = 20_000, rng=None, keep_distribution: bool = True) -> PruneResult:
+    """Expected noise-free eps_g of ``state`` pruned by ``scheme`` (theory.md section 6).
+
+    Node schemes take ``keep`` = k units (1..K); edge schemes take
+    ``keep_fraction`` c in (0, 1], or ``keep`` = k with the paper's parameter
+    matching c = e/N, e = round((kN + k - K)/K) (``N`` given) or c = k/K
+    (N -> infinity). ``kernel``: a name of ``NODE_KERNELS`` or a K x K PSD array;
+    ``beta``, ``eps`` for the Gaussian kernel; ``jitter`` adds jitter*I to L.
+    ``importance``: a name of ``IMPORTANCE_SCORES``. ``reweight``: ``none``,
+    ``fuse-preact`` (G = Q), ``fuse-act`` (G = I2), ``optimal`` (best v_S); for
+    edge schemes ``fuse-*`` is the edge least-squares reweighting, which has no
+    effect in the limit (said in ``note``) and ``optimal`` is the best readout of
+    the edge-pruned first layer. ``exact``: None (enumerate when C(K, k) <=
+    max_subsets), True, or False (Monte Carlo with ``n_samples`` exact samples).
+    """
+    state = _check_state(state)
+    scheme = _check_scheme(scheme)
+    reweight = check_reweight(reweight)
+    K, M = state.K, state.M
+    params = {"activation": activation, "reweight": reweight}
+    if scheme in EDGE_SCHEMES:
+        if keep_fraction is None:
+            if keep is None:
+                raise ValueError("edge schemes need keep_fraction (c in (0, 1]) or keep (a node budget k with N)")
+            keep_fraction = keep_fraction_for_nodes(keep, K, N)
+            params.update(node_budget=int(keep), N=N)
+        elif keep is not None:
+            raise ValueError("give either keep (node budget) or keep_fraction to an edge scheme, not both")
+        elif N is not None:
+            raise ValueError("N only matches a node budget keep=k to edges (e = round((kN + k - K)/K)); "
+                             "with keep_fraction it has no role: give keep with N, or keep_fraction alone")
+        c = _edge.check_keep_fraction(keep_fraction)
+        pruned, qerr = edge_state(state, scheme, c, return_error=True)
+        note = ""
+        if reweight in ("fuse-preact", "fuse-act"):
+            note = EDGE_LSQ_NOTE
+        elif reweight == "optimal":
+            I2p = _node.field_i2(pruned.Q, pruned.R, pruned.T, activation)
+            A, b, _ = _node.error_terms(I2p, K, state.vstar)
+            vnew = optimal_readout(A, b, np.arange(K)[None, :])[0]
+            pruned = pruned.replace(v=vnew)
+            note = "optimal readout: v re-fitted to the edge-pruned first layer (retraining the second layer)"
+        if scheme != "random-edge":
+            params["hypothesis"] = "Gaussian coordinates (w_1j..w_Kj, w*_1j..) with covariance [[Q,R],[R^T,T]]"
+        e = eps_g_arrays(pruned.Q, pruned.R, pruned.T, pruned.v, pruned.vstar, activation)
+        return PruneResult(scheme=scheme, eps_g=e, stderr=0.0, exact=True, keep_fraction=c, reweight=reweight,
+                           pruned=pruned, quad_error=qerr, note=note, params=params)
+
+    if keep_fraction is not None:
+        raise ValueError(f"node schemes take keep (an integer number of units in 1..K={K}), not keep_fraction")
+    if keep is None:
+        raise ValueError(f"node schemes need keep (an integer number of units in 1..K={K})")
+    k = check_keep(keep, K)
+    I2full = _node.field_i2(state.Q, state.R, state.T, activation)
+    S, w, is_exact = node_distribution(state, scheme, k, I2full=I2full, activation=activation, kernel=kernel,
+                                       beta=beta, eps=eps, jitter=jitter, importance=importance, ties=ties,
+                                       exact=exact, max_subsets=max_subsets, n_samples=n_samples, rng=rng)
+    if scheme == "dpp-node":
+        params.update(kernel=kernel if isinstance(kernel, str) else "array", beta=beta, eps=eps, jitter=jitter)
+    if scheme == "importance-node":
+        params.update(importance=importance, ties=ties)
+    if is_exact:
+        U, probs, inv = S, w, None
+    else:  # evaluate each distinct sampled set once
+        U, inv, counts = np.unique(S, axis=0, return_inverse=True, return_counts=True)
+        inv = inv.ravel()
+        probs = counts / S.shape[0]
+    A, b, t = _node.error_terms(I2full, K, state.vstar)
+    if reweight == "none":
+        vk = state.v[U]
+    elif reweight == "fuse-preact":
+        vk = fuse(state.Q, state.v, U)
+    elif reweight == "fuse-act":
+        vk = fuse(A, state.v, U)
+    else:
+        vk = optimal_readout(A, b, U)
+    errs = _node.subset_errors(A, b, t, U, vk)
+    if is_exact:
+        mean, se, ns = float(np.dot(probs, errs)), 0.0, 0
+    else:
+        per = errs[inv]
+        ns = per.size
+        mean, se = float(per.mean()), float(per.std(ddof=1) / np.sqrt(ns))
+    teacher_of = _node.teacher_assignment(state.Q, state.R, state.T)
+    pruned = node_state(state, U[0], vk[0]) if U.shape[0] == 1 else None
+    if not keep_distribution:
+        U = probs = errs = vk = None
+        copies = None
+    else:
+        copies = _node.count_copies(U, teacher_of, M)
+    return PruneResult(scheme=scheme, eps_g=mean, stderr=se, exact=is_exact, keep=k, reweight=reweight,
+                       n_samples=ns, subsets=U, probs=probs, errors=errs, v_kept=vk, copies=copies,
+                       teacher_of=teacher_of, pruned=pruned, params=params)
+
+
+def pruned_errors(states, scheme: str, keep=None, **kwargs):
+    """``pruned_error`` over a sequence of states (e.g. the saved times of an ODE run).
+
+    Returns (eps_g (n,), stderr (n,)); options as ``pruned_error`` (kept-set
+    distributions are not stored).
+    """
+    kwargs.setdefault("keep_distribution", False)
+    res = [pruned_error(s, scheme, keep, **kwargs) for s in states]
+    return np.array([r.eps_g for r in res]), np.array([r.stderr for r in res])

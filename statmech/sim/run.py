@@ -1,0 +1,442 @@
+"""One finite-N online-SGD run: :func:`simulate` and :class:`SimulationResult`.
+
+The run trains real weights W (K x N), v (K) on a fixed teacher Wstar, vstar
+by online SGD with a fresh Gaussian input every step (theory.md sections 1
+and 7; the compiled step is in :mod:`statmech.sim._kernel`). At the saved
+times alpha = steps / N it records the order parameters Q, R, v (T is
+constant), eps_g(Q, R, T, v, vstar) from them (noise free, no sampling error),
+and optionally the empirical test loss on a held-out noisy test set.
+
+Memory is O(K N) whatever the number of steps: inputs are generated on the fly
+and never stored. A checkpoint file (``.npz``) holds the weights, the exact
+random-number state, the step counter and the results so far, so ``resume``
+continues a run bit for bit; Ctrl-C stops at the next chunk boundary (about
+30 ms) and returns what was saved, with the checkpoint written.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from statmech.ode.generalisation import eps_g_arrays
+from statmech.integrals import activation_code
+from statmech.ode.integrator import SavedStates
+from statmech.core.interrupt import sigint_flag
+from statmech.core.state import State
+from statmech.core.validation import check_nonneg
+from statmech.core.weights import Weights
+from statmech.sim._kernel import fresh_buffers, masked_sgd_steps, sgd_steps, test_loss_kernel
+from statmech.sim._rng import seed_state
+
+__all__ = ["simulate", "SimulationResult", "save_steps", "DEFAULT_POINTS"]
+
+DEFAULT_POINTS = 50  # log-spaced save points by default (plus alpha = 0)
+CHECKPOINT_FORMAT = "statmech-simulate-checkpoint-1"
+TRAIN_STREAM, TEST_STREAM = 0, 1
+
+# One compiled call does about this many multiply-adds (~30 ms at N = 500):
+# short enough for a responsive Ctrl-C, long enough that the Python-side
+# checks between chunks cost < 1%.
+_CHUNK_WORK = 10**8
+
+
+# ---------------------------------------------------------------------- result
+@dataclass
+class SimulationResult(SavedStates):
+    """Outcome of one :func:`simulate` run.
+
+    ``alpha`` (= ``steps`` / N) are the saved times; ``Q``, ``R``, ``v`` stack
+    the measured order parameters there (first axis = time), ``T`` and
+    ``vstar`` are the teacher's. ``eps_g`` is eps_g(Q, R, T, v, vstar) of the
+    measured order parameters (noise free, theory.md section 7).
+    ``test_loss`` (or None) is the empirical mean of (phi - y)^2 / 2 on a
+    held-out test set with noisy labels: eps_g + sigma^2 / 2 in expectation,
+    the paper's measure. ``weights`` are the final weights (for a failed run:
+    the last ones that passed the checks), ``initial_weights`` the start.
+    ``status``: 0 done, 1 interrupted (saved points kept), -1 failed
+    (diverged), with ``message`` saying which.
+    """
+
+    alpha: np.ndarray
+    steps: np.ndarray
+    eps_g: np.ndarray
+    Q: np.ndarray
+    R: np.ndarray
+    v: np.ndarray
+    T: np.ndarray
+    vstar: np.ndarray
+    test_loss: np.ndarray | None
+    weights: Weights
+    initial_weights: Weights
+    step: int
+    status: int
+    message: str
+    params: dict = field(default_factory=dict)
+    sgd_seconds: float = 0.0
+
+    @property
+    def N(self) -> int:
+        return self.weights.N
+
+    @property
+    def final(self) -> State:
+        """Order parameters of the final weights."""
+        return self.weights.state()
+
+    @property
+    def initial_state(self) -> State:
+        """Order parameters of the initial weights: where the matching ODE starts."""
+        return self.initial_weights.state()
+
+    def __repr__(self) -> str:
+        end = self.alpha[-1] if len(self.alpha) else None
+        return (f"SimulationResult(status={self.status}, message={self.message!r}, saved={len(self.alpha)}, "
+                f"alpha_end={end}, N={self.N})")
+
+
+# -------------------------------------------------------------------- helpers
+def _check_int(name, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _check_seed(name, seed):
+    """An int >= 0 or a tuple of them (SeedSequence entropy); returned as int or tuple."""
+    if isinstance(seed, (list, tuple)):
+        items = tuple(seed)
+    else:
+        items = (seed,)
+    for s in items:
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0:
+            raise ValueError(f"{name} must be an integer >= 0 or a tuple of them, got {seed!r}")
+    items = tuple(int(s) for s in items)
+    return items if isinstance(seed, (list, tuple)) else items[0]
+
+
+def save_steps(save_at, alpha_max: float, N: int) -> np.ndarray:
+    """SGD step counts of the save points: round(alpha N), unique and sorted.
+
+    ``save_at=None`` gives alpha = 0 plus :data:`DEFAULT_POINTS` log-spaced
+    times up to alpha_max (:func:`statmech.ode.default_save_at`).
+    """
+    from statmech.ode.integrator import default_save_at
+
+    try:
+        alpha_max = float(alpha_max)
+    except (TypeError, ValueError):
+        raise ValueError(f"alpha_max must be a finite number > 0, got {alpha_max!r}") from None
+    if not (math.isfinite(alpha_max) and alpha_max > 0):
+        raise ValueError(f"alpha_max must be a finite number > 0, got {alpha_max!r}")
+    if save_at is None:
+        save_at = default_save_at(alpha_max, DEFAULT_POINTS)
+    save_at = np.asarray(save_at, dtype=np.float64)
+    if save_at.ndim != 1 or save_at.size == 0 or not np.all(np.isfinite(save_at)) or np.any(np.diff(save_at) <= 0):
+        raise ValueError("save_at must be a non-empty, strictly increasing 1-D sequence of finite times")
+    if save_at[0] < 0 or save_at[-1] > alpha_max * (1 + 1e-12):
+        raise ValueError(f"save_at must lie in [0, alpha_max={alpha_max}], got [{save_at[0]}, {save_at[-1]}]")
+    return np.unique(np.rint(save_at * N).astype(np.int64))
+
+
+def _trajectory_params(weights, eta, eta_v, sigma, activation, alpha_max, steps, seed, test_seed,
+                       test_size, max_abs, mask=None):
+    """The parameters that fix a run's trajectory (compared on resume)."""
+    params = dict(K=weights.K, M=weights.M, N=weights.N, eta=eta, eta_v=eta_v, sigma=sigma,
+                  activation=activation, alpha_max=alpha_max, save_steps=[int(s) for s in steps],
+                  seed=list(seed) if isinstance(seed, tuple) else seed,
+                  test_seed=list(test_seed) if isinstance(test_seed, tuple) else test_seed,
+                  test_size=test_size, max_abs=max_abs, rng="xoshiro256++/ziggurat256")
+    if mask is not None:  # only masked runs carry it: unmasked parameters (and old checkpoints) are unchanged
+        import hashlib
+
+        params["mask"] = "sha256:" + hashlib.sha256(np.packbits(mask).tobytes()).hexdigest()
+        params["mask_fraction"] = float(mask.mean())
+    return params
+
+
+def check_mask(mask, weights: Weights):
+    """The K x N boolean mask of masked SGD, checked against the weights it confines."""
+    arr = np.asarray(mask)
+    if arr.shape != weights.W.shape:
+        raise ValueError(f"mask must be a K x N boolean array with the shape of W {weights.W.shape}, got {arr.shape}")
+    if arr.dtype != np.bool_ and not np.all((arr == 0) | (arr == 1)):
+        raise ValueError("mask must hold booleans (or 0/1)")
+    arr = np.ascontiguousarray(arr, dtype=np.bool_)
+    if np.any(weights.W[~arr] != 0):
+        raise ValueError("mask does not match the weights: some masked-out weights are non-zero "
+                         "(masked SGD keeps them at zero; prune first, e.g. weights.replace(W=W * mask))")
+    return arr
+
+
+# ---------------------------------------------------------------- checkpoints
+def _write_checkpoint(path: Path, *, params, W, v, initial, rng, step, rec, status, message):
+    """Atomically write the checkpoint (tmp file + rename: a kill never leaves a torn file)."""
+    K, M = initial.K, initial.M
+    n = len(rec["steps"])
+    arrays = dict(
+        format=np.array(CHECKPOINT_FORMAT), params=np.array(json.dumps(params, sort_keys=True)),
+        W=W, v=v, Wstar=initial.Wstar, vstar=initial.vstar, W0=initial.W, v0=initial.v,
+        rng=rng, step=np.array(step, dtype=np.int64),
+        saved_steps=np.array(rec["steps"], dtype=np.int64),
+        Q=np.array(rec["Q"]).reshape(n, K, K), R=np.array(rec["R"]).reshape(n, K, M),
+        v_saved=np.array(rec["v"]).reshape(n, K), eps_g=np.array(rec["eps_g"], dtype=np.float64),
+        test_loss=np.array(rec["test_loss"], dtype=np.float64),
+        status=np.array(status, dtype=np.int64), message=np.array(message),
+    )
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def read_checkpoint(path) -> dict:
+    """The contents of a checkpoint file as a dict (params decoded); ValueError if it is not one."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            data = {k: z[k] for k in z.files}
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"checkpoint {path} cannot be read ({exc})") from None
+    if "format" not in data or str(data["format"]) != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path} is not a statmech simulate checkpoint (format {CHECKPOINT_FORMAT})")
+    data["params"] = json.loads(str(data["params"]))
+    data["step"] = int(data["step"])
+    data["status"] = int(data["status"])
+    data["message"] = str(data["message"])
+    return data
+
+
+# ------------------------------------------------------------------------ run
+def simulate(weights: Weights | None, *, eta: float, eta_v: float | None = None, sigma: float = 0.0,
+             alpha_max: float, save_at=None, activation: str = "erf", seed=0, test_seed=None,
+             test_size: int = 0, max_abs: float = 1e6, checkpoint=None, resume: bool = False,
+             checkpoint_every: float = 60.0, progress=None, mask=None, _stop=None,
+             _on_progress=None) -> SimulationResult:
+    """Train a K-unit student on an M-unit teacher by online SGD at finite N.
+
+    Step rule (theory.md 1): w_k += (eta/sqrt N) v_k g'(lambda_k) Delta x,
+    v_k += (eta_v/N) g(lambda_k) Delta, Delta = y - phi, with a fresh
+    x ~ N(0, I_N) and label noise sigma zeta every step; alpha = steps / N.
+
+    ``weights``: the initial :class:`~statmech.Weights` (student W, v and
+    teacher Wstar, vstar); ``Weights.random(K, M, N, vstar, seed)`` is the
+    paper's initialisation and its ``.state()`` is where the matching ODE
+    starts. ``eta_v`` defaults to ``eta``; ``eta_v=0`` trains the first layer
+    only. ``seed`` (int or tuple of ints) fixes the stream of inputs and label
+    noise; ``test_seed`` (default ``seed``) the held-out test set of
+    ``test_size`` samples, regenerated from its seed at every save point
+    (cost: test_size x (N + (K+M) N) per point; memory O(N)). ``save_at``:
+    times to record (default 0 plus 50 log-spaced points), rounded to whole
+    steps. A run stops with status -1 and a message when Delta or a weight
+    stops being finite or Q_ii or |v_i| exceeds ``max_abs``; the results keep
+    only checked points, never NaN.
+
+    ``mask``: K x N booleans for masked SGD (edge pruning then retraining):
+    w_kj is updated only where mask[k, j], so weights outside the mask,
+    which must be zero at the start, stay exactly zero. None (default) is
+    plain SGD, bit for bit as without the option.
+
+    ``checkpoint``: path of an ``.npz`` written at every save point, every
+    ``checkpoint_every`` seconds, and at the end; with ``resume=True`` an
+    existing checkpoint of the same run is continued bit for bit (a finished
+    one is returned as is; ``weights`` may then be None). ``progress``: None
+    shows a bar only on a terminal.
+    """
+    eta = check_nonneg("eta", eta)
+    eta_v = eta if eta_v is None else check_nonneg("eta_v", eta_v)
+    sigma = check_nonneg("sigma", sigma)
+    max_abs = float(max_abs)
+    if not max_abs > 0:
+        raise ValueError(f"max_abs must be > 0, got {max_abs!r}")
+    test_size = _check_int("test_size", test_size, 0)
+    seed = _check_seed("seed", seed)
+    test_seed = seed if test_seed is None else _check_seed("test_seed", test_seed)
+    act = activation_code(activation)
+    checkpoint = Path(checkpoint) if checkpoint is not None else None
+
+    ck = None
+    if resume:
+        if checkpoint is None:
+            raise ValueError("resume=True needs a checkpoint path")
+        if checkpoint.exists():
+            ck = read_checkpoint(checkpoint)
+            if weights is None:
+                weights = Weights(W=ck["W0"], Wstar=ck["Wstar"], v=ck["v0"], vstar=ck["vstar"])
+    if weights is None:
+        raise ValueError("weights (the initial Weights) are required unless resuming from an existing checkpoint")
+    if not isinstance(weights, Weights):
+        raise TypeError(f"weights must be a statmech.Weights, got {type(weights).__name__}")
+    if act == 2 and np.any(np.all(weights.W == 0, axis=1)):
+        raise ValueError("activation 'relu' needs every student row w_k to be non-zero")
+    K, M, N = weights.K, weights.M, weights.N
+    mask = None if mask is None else check_mask(mask, weights)
+    steps_plan = save_steps(save_at, alpha_max, N)
+    params = _trajectory_params(weights, eta, eta_v, sigma, activation, float(alpha_max), steps_plan, seed,
+                                test_seed, test_size, max_abs, mask)
+
+    T = weights.Wstar @ weights.Wstar.T / N
+    T = 0.5 * (T + T.T)
+    Wstar = np.ascontiguousarray(weights.Wstar)
+    vstar = np.ascontiguousarray(weights.vstar)
+    test_state = seed_state(test_seed, TEST_STREAM)
+    rec = {"steps": [], "Q": [], "R": [], "v": [], "eps_g": [], "test_loss": []}
+
+    if ck is not None:
+        _check_resume(checkpoint, ck, params, weights)
+        W = np.ascontiguousarray(ck["W"], dtype=np.float64).copy()
+        v = np.ascontiguousarray(ck["v"], dtype=np.float64).copy()
+        rng = np.ascontiguousarray(ck["rng"], dtype=np.uint64).copy()
+        step = ck["step"]
+        for i, s in enumerate(ck["saved_steps"]):
+            rec["steps"].append(int(s))
+            rec["Q"].append(ck["Q"][i])
+            rec["R"].append(ck["R"][i])
+            rec["v"].append(ck["v_saved"][i])
+            rec["eps_g"].append(float(ck["eps_g"][i]))
+        rec["test_loss"] = [float(x) for x in ck["test_loss"]]
+        status, message = ck["status"], ck["message"]
+        if status in (0, -1):  # finished or failed: nothing to continue
+            return _make_result(rec, W, v, weights, T, step, status, message, params, test_size, 0.0)
+    else:
+        W = weights.W.copy()
+        v = weights.v.copy()
+        rng = seed_state(seed, TRAIN_STREAM)
+        step = 0
+
+    buffers = fresh_buffers(K, N)
+    x = buffers[0]
+    chunk = max(1, _CHUNK_WORK // (N * (2 * K + M + 1)))
+    total = int(steps_plan[-1])
+    good_W, good_v = W.copy(), v.copy()
+    status, message = 0, "reached alpha_max"
+    sgd_seconds = 0.0
+    last_ck = time.monotonic()
+
+    def record(s):
+        Q = W @ W.T / N
+        R = W @ Wstar.T / N
+        Q = 0.5 * (Q + Q.T)
+        rec["steps"].append(int(s))
+        rec["Q"].append(Q)
+        rec["R"].append(R)
+        rec["v"].append(v.copy())
+        rec["eps_g"].append(eps_g_arrays(Q, R, T, v, vstar, activation))
+        if test_size:
+            rec["test_loss"].append(float(test_loss_kernel(act, W, v, Wstar, vstar, sigma, test_state.copy(),
+                                                           test_size, x)))
+
+    def write(st, msg):
+        if checkpoint is not None:
+            _write_checkpoint(checkpoint, params=params, W=W, v=v, initial=weights, rng=rng, step=step, rec=rec,
+                              status=st, message=msg)
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, initial=step, disable=(None if progress is None else not progress), unit="step",
+               unit_scale=True, desc=f"simulate seed {seed}", leave=False)
+    with sigint_flag() as flag:
+        stop = (lambda: flag["stop"] or _stop()) if _stop is not None else (lambda: flag["stop"])
+        try:
+            for target in steps_plan:
+                target = int(target)
+                if rec["steps"] and target <= rec["steps"][-1]:
+                    continue  # recorded before the checkpoint this run resumed from
+                while step < target:
+                    if stop():
+                        raise _Stop
+                    n = min(chunk, target - step)
+                    t0 = time.perf_counter()
+                    if mask is None:
+                        done = int(sgd_steps(act, W, v, Wstar, vstar, rng, n, eta, eta_v, sigma, *buffers))
+                    else:
+                        done = int(masked_sgd_steps(act, W, v, Wstar, vstar, rng, n, eta, eta_v, sigma, mask,
+                                                    *buffers))
+                    sgd_seconds += time.perf_counter() - t0
+                    bad = _check_weights(W, v, N, max_abs)
+                    if done < n or bad:
+                        reason = bad or "the error signal Delta became non-finite"
+                        W[...] = good_W  # back to the last checked weights
+                        v[...] = good_v
+                        status = -1
+                        message = (f"diverged between alpha={step / N:.6g} and {(step + n) / N:.6g}: {reason}; "
+                                   f"eta={eta}, eta_v={eta_v} are probably too large for a stable run "
+                                   f"(saved points before it are kept; the weights returned are the last finite "
+                                   f"ones, at alpha={step / N:.6g})")
+                        break
+                    step += done
+                    good_W[...] = W
+                    good_v[...] = v
+                    bar.update(done)
+                    if _on_progress is not None:
+                        _on_progress(step)
+                    if checkpoint is not None and time.monotonic() - last_ck > checkpoint_every:
+                        write(1, "in progress")
+                        last_ck = time.monotonic()
+                if status == -1:
+                    break
+                record(target)
+                if checkpoint is not None:
+                    write(1, "in progress")
+                    last_ck = time.monotonic()
+        except _Stop:
+            status = 1
+            message = f"interrupted at alpha={step / N:.6g}; the saved points so far are kept"
+        finally:
+            bar.close()
+    # A second Ctrl-C raises KeyboardInterrupt straight through: the last checkpoint on disk stays valid.
+    write(status, message)
+    return _make_result(rec, W, v, weights, T, step, status, message, params, test_size, sgd_seconds)
+
+
+class _Stop(Exception):
+    """Internal: a requested stop (Ctrl-C flag or the parent's stop event) seen between chunks."""
+
+
+def _check_weights(W, v, N, max_abs):
+    """'' when W, v are finite and Q_ii, |v_i| <= max_abs; otherwise the reason."""
+    q = np.einsum("ij,ij->i", W, W) / N
+    if not (np.all(np.isfinite(q)) and np.all(np.isfinite(v))):
+        return "a weight became non-finite"
+    if q.max() > max_abs or np.abs(v).max() > max_abs:
+        return f"an order parameter Q_ii or |v_i| exceeded max_abs={max_abs:g}"
+    return ""
+
+
+def _check_resume(path, ck, params, weights):
+    old = ck["params"]
+    diff = sorted(k for k in set(old) | set(params) if old.get(k) != params.get(k))
+    if diff:
+        shown = ", ".join(f"{k}: checkpoint {old.get(k)!r} vs now {params.get(k)!r}" for k in diff if k != "save_steps")
+        if "save_steps" in diff:
+            shown = (shown + ", " if shown else "") + "the save points differ"
+        raise ValueError(f"checkpoint {path} belongs to a different run ({shown}); "
+                         "use the same parameters or another checkpoint path")
+    for name, a, b in (("W", ck["W0"], weights.W), ("Wstar", ck["Wstar"], weights.Wstar), ("v", ck["v0"], weights.v),
+                       ("vstar", ck["vstar"], weights.vstar)):
+        if a.shape != b.shape or not np.array_equal(a, b):
+            raise ValueError(f"checkpoint {path} was started from different initial weights ({name} differs)")
+
+
+def _make_result(rec, W, v, initial, T, step, status, message, params, test_size, sgd_seconds):
+    K, M = initial.K, initial.M
+    n = len(rec["steps"])
+    steps = np.array(rec["steps"], dtype=np.int64)
+    return SimulationResult(
+        alpha=steps / initial.N, steps=steps, eps_g=np.array(rec["eps_g"], dtype=np.float64),
+        Q=np.array(rec["Q"]).reshape(n, K, K), R=np.array(rec["R"]).reshape(n, K, M),
+        v=np.array(rec["v"]).reshape(n, K), T=T, vstar=initial.vstar.copy(),
+        test_loss=np.array(rec["test_loss"], dtype=np.float64) if test_size else None,
+        weights=Weights(W=W.copy(), Wstar=initial.Wstar, v=v.copy(), vstar=initial.vstar),
+        initial_weights=initial, step=int(step), status=int(status), message=message, params=dict(params),
+        sgd_seconds=float(sgd_seconds))
