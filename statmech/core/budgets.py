@@ -16,6 +16,7 @@ __all__ = [
     "node_parameter_fraction",
     "edge_parameter_fraction",
     "check_keep",
+    "check_keep_fraction",
 ]
 
 
@@ -56,6 +57,17 @@ def keep_fraction_for_nodes(keep: int, K: int, N: int | None = None) -> float:
     return edges_per_unit(k, K, N) / _check_N(N)
 
 
+def check_keep_fraction(keep_fraction) -> float:
+    """keep_fraction as a float in (0, 1], else ValueError naming the range."""
+    try:
+        c = float(keep_fraction)
+    except (TypeError, ValueError):
+        raise ValueError(f"keep_fraction must be a number in (0, 1], got {keep_fraction!r}") from None
+    if not (0.0 < c <= 1.0):
+        raise ValueError(f"keep_fraction must be in (0, 1], got {c}")
+    return c
+
+
 def node_parameter_fraction(keep: int, K: int) -> float:
     """Fraction of parameters kept by node pruning: k (N + 1) / (K (N + 1)) = k / K."""
     return check_keep(keep, K) / K
@@ -63,8 +75,6 @@ def node_parameter_fraction(keep: int, K: int) -> float:
 
 def edge_parameter_fraction(keep_fraction: float, N: int | None = None) -> float:
     """Fraction of parameters kept by edge pruning: (e + 1) / (N + 1) with e = c N; c as N -> infinity."""
-    from statmech.pruning.theory.edge import check_keep_fraction
-
     c = check_keep_fraction(keep_fraction)
     if N is None:
         return c

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from statmech.core.validation import as_float_array
+from statmech.core.validation import as_float_array, check_int
 
-__all__ = ["State", "STATE_KEYS", "read_npz"]
+__all__ = ["State", "STATE_KEYS", "read_npz", "random_weights"]
 
 STATE_KEYS = ("Q", "R", "T", "v", "vstar")
 
@@ -152,9 +152,7 @@ class State:
         started here and a simulation started from those weights share their
         initial condition exactly.
         """
-        from statmech.core.weights import Weights
-
-        return Weights.random(K, M, N, vstar=vstar, seed=seed).state()
+        return cls.from_weights(*random_weights(K, M, N, vstar=vstar, seed=seed))
 
     # -------------------------------------------------------------------- I/O
     def save(self, path) -> Path:
@@ -194,3 +192,22 @@ def read_npz(path, keys, what: str) -> dict:
             return {k: data[k] for k in keys}
         except (OSError, ValueError, zipfile.BadZipFile) as exc:
             raise ValueError(f"{what} file {path} has an unreadable array: {exc}") from None
+
+
+def random_weights(K: int, M: int, N: int, vstar=1.0, seed=None):
+    """The paper's initial weights (W, Wstar, v, vstar): i.i.d. N(0, 1), drawn in the order W*, W, v.
+
+    ``vstar`` is a scalar (every teacher unit) or an array of length M; one
+    seed fixes teacher and student together.
+    """
+    K = check_int("K", K)
+    M = check_int("M", M)
+    N = check_int("N", N)
+    rng = np.random.default_rng(seed)
+    Wstar = rng.standard_normal((M, N))
+    W = rng.standard_normal((K, N))
+    v = rng.standard_normal(K)
+    vs = np.asarray(vstar, dtype=np.float64)
+    if vs.ndim == 0:
+        vs = np.full(M, float(vs))
+    return W, Wstar, v, vs

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-__all__ = ["as_float_array", "check_nonneg"]
+__all__ = ["as_float_array", "check_nonneg", "check_int"]
 
 
 def as_float_array(name: str, x, ndim: int) -> np.ndarray:
@@ -30,3 +30,14 @@ def check_nonneg(name, value):
     if not (math.isfinite(value) and value >= 0):
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
     return value
+
+
+def check_int(name: str, value, minimum: int = 1) -> int:
+    """``value`` as an int >= ``minimum`` (bools refused), or a ValueError naming ``name``."""
+    try:
+        ok = not isinstance(value, bool) and int(value) == value and int(value) >= minimum
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)

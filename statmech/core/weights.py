@@ -11,18 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
-from statmech.core.state import State, read_npz
+from statmech.core.state import State, random_weights, read_npz
 from statmech.core.validation import as_float_array
 
 __all__ = ["Weights", "WEIGHT_KEYS"]
 
 WEIGHT_KEYS = ("W", "Wstar", "v", "vstar")
-
-
-def _check_positive_int(name: str, value, minimum: int = 1) -> int:
-    if isinstance(value, bool) or int(value) != value or int(value) < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,16 +78,7 @@ class Weights:
         draws come from ``numpy.random.default_rng(seed)`` in the order W*, W, v,
         so a seed fixes teacher and student together.
         """
-        K = _check_positive_int("K", K)
-        M = _check_positive_int("M", M)
-        N = _check_positive_int("N", N)
-        rng = np.random.default_rng(seed)
-        Wstar = rng.standard_normal((M, N))
-        W = rng.standard_normal((K, N))
-        v = rng.standard_normal(K)
-        vs = np.asarray(vstar, dtype=np.float64)
-        if vs.ndim == 0:
-            vs = np.full(M, float(vs))
+        W, Wstar, v, vs = random_weights(K, M, N, vstar=vstar, seed=seed)
         return cls(W=W, Wstar=Wstar, v=v, vstar=vs)
 
     def save(self, path) -> Path:

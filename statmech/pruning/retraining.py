@@ -32,7 +32,7 @@ import numpy as np
 from statmech import pruning
 from statmech.ode.integrator import IntegrateResult, integrate
 from statmech.core.budgets import check_keep, edges_per_unit
-from statmech.pruning.theory.edge import check_keep_fraction
+from statmech.core.budgets import check_keep_fraction
 from statmech.core.state import State
 from statmech.core.weights import Weights
 

@@ -257,7 +257,7 @@ def z_crit_c2(keep_fraction, M: int = 1, activation: str = "erf") -> float:
     network). A, B are read off eps_re at z = 1, 2 from the general edge code;
     z_crit = B / (D - A), inf when D <= A (C2 never holds).
     """
-    from statmech.pruning.theory.edge import check_keep_fraction
+    from statmech.core.budgets import check_keep_fraction
 
     c = check_keep_fraction(keep_fraction)
     e1 = pruned_error(idealised_state(M, 1), "random-edge", keep_fraction=c, activation=activation).eps_g

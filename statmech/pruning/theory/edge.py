@@ -34,11 +34,12 @@ requested absolute error 1e-12; the estimated error is returned.
 from __future__ import annotations
 
 import numpy as np
+
+from statmech.core.budgets import check_keep_fraction
 from scipy import integrate, optimize, special
 
 __all__ = [
     "EDGE_SCHEMES",
-    "check_keep_fraction",
     "magnitude_threshold",
     "dpp_edge_mu",
     "diagonal_factor",
@@ -61,17 +62,6 @@ def _scheme_name(scheme: str) -> str:
     if name not in ("random", "importance", "dpp"):
         raise ValueError(f"edge scheme must be one of {EDGE_SCHEMES}, got {scheme!r}")
     return name
-
-
-def check_keep_fraction(keep_fraction) -> float:
-    """keep_fraction as a float in (0, 1], else ValueError naming the range."""
-    try:
-        c = float(keep_fraction)
-    except (TypeError, ValueError):
-        raise ValueError(f"keep_fraction must be a number in (0, 1], got {keep_fraction!r}") from None
-    if not (0.0 < c <= 1.0):
-        raise ValueError(f"keep_fraction must be in (0, 1], got {c}")
-    return c
 
 
 def magnitude_threshold(keep_fraction) -> float:

@@ -17,7 +17,7 @@ from statmech.ode.generalisation import eps_g_arrays
 from statmech.core.state import State
 from statmech.pruning.theory import edge as _edge
 from statmech.pruning.theory import node as _node
-from statmech.core.budgets import check_keep, keep_fraction_for_nodes
+from statmech.core.budgets import check_keep, check_keep_fraction, keep_fraction_for_nodes
 from statmech.pruning.reweight import EDGE_LSQ_NOTE, check_reweight, fuse, optimal_readout
 
 __all__ = [
@@ -233,7 +233,7 @@ def pruned_error(state: State, scheme: str, keep: int | None = None, *, keep_fra
         elif N is not None:
             raise ValueError("N only matches a node budget keep=k to edges (e = round((kN + k - K)/K)); "
                              "with keep_fraction it has no role: give keep with N, or keep_fraction alone")
-        c = _edge.check_keep_fraction(keep_fraction)
+        c = check_keep_fraction(keep_fraction)
         pruned, qerr = edge_state(state, scheme, c, return_error=True)
         note = ""
         if reweight in ("fuse-preact", "fuse-act"):
