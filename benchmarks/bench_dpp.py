@@ -19,6 +19,7 @@ BLAS runs single-threaded (OPENBLAS_NUM_THREADS=1 etc. unless already set)
 for both libraries: on a shared 2-core machine a 2-thread eigendecomposition
 is slower and varies by 10x from run to run.
 """
+
 import os
 
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -58,9 +59,11 @@ def main():
         from dppy.finite_dpps import FiniteDPP
     except ImportError:  # pragma: no cover
         FiniteDPP = None
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"python {platform.python_version()}, numpy {np.__version__}, dppy {'yes' if FiniteDPP else 'missing'}, "
-          f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"python {platform.python_version()}, numpy {np.__version__}, dppy {'yes' if FiniteDPP else 'missing'}, "
+        f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}"
+    )
     rng = np.random.default_rng(0)
     g = np.random.default_rng(1)
     rs = np.random.RandomState(1)
@@ -75,6 +78,7 @@ def main():
             if fresh:
                 holder["dpp"] = FiniteDPP("likelihood", L=make_L())
             holder["dpp"].sample_exact_k_dpp(size=k, random_state=rs)
+
         return rate(one, per_call, tmin)
 
     # 6 x 6, k = 3
@@ -130,8 +134,10 @@ def main():
         bs = f"{b:>12.4g}" if np.isfinite(b) else f"{'-':>12}"
         rs_ = f"{r:>9.1f}" if np.isfinite(r) else f"{'-':>9}"
         print(f"{name:<42}{a:>12.4g}{bs}{rs_}  {note}")
-    print(f"\nDiagonalKDPP n=500: {1e6 / rows[-3][1]:.0f} us per fresh kernel + sample, "
-          f"{1e6 / rows[-2][1]:.1f} us per sample when batched")
+    print(
+        f"\nDiagonalKDPP n=500: {1e6 / rows[-3][1]:.0f} us per fresh kernel + sample, "
+        f"{1e6 / rows[-2][1]:.1f} us per sample when batched"
+    )
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ numba's argument dispatch, ~0.3-0.5 us) and called from compiled code, as the
 solvers in statmech.ode.steppers call it; the numpy version is called from Python,
 its only way. The ratio column uses CPU times.
 """
+
 import argparse
 import os
 import platform
@@ -28,10 +29,10 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
+from numba import njit  # noqa: E402
 from numpy_ode import rhs_numpy  # noqa: E402
 
 import statmech as sm  # noqa: E402
-from numba import njit  # noqa: E402
 from statmech.ode import pack, rhs_into  # noqa: E402
 
 
@@ -79,6 +80,7 @@ def _python_loop(f):
     def run(n):
         for _ in range(n):
             f()
+
     return run
 
 
@@ -86,10 +88,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="skip the 5:20 whole curve")
     args = ap.parse_args()
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"python {platform.python_version()}, numpy {np.__version__}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"python {platform.python_version()}, numpy {np.__version__}"
+    )
     rows = []
-    for (K, M) in [(6, 2), (20, 5)]:
+    for K, M in [(6, 2), (20, 5)]:
         s = sm.State.random(K, M, 500, vstar=4.0, seed=0)
         y = pack(s)
         dy = np.empty_like(y)
@@ -106,8 +110,10 @@ def main():
     print("right-hand side: microseconds per call (best of 5), numba vs numpy")
     print(f"{'':<34}{'wall':>9}{'cpu':>9}{'np wall':>9}{'np cpu':>9}{'ratio':>8}  note")
     for name, wall, cpu, (np_wall, np_cpu), note in rows:
-        print(f"{name:<34}{wall * 1e6:>9.2f}{cpu * 1e6:>9.2f}{np_wall * 1e6:>9.1f}{np_cpu * 1e6:>9.1f}"
-              f"{np_cpu / cpu:>8.1f}  {note}")
+        print(
+            f"{name:<34}{wall * 1e6:>9.2f}{cpu * 1e6:>9.2f}{np_wall * 1e6:>9.1f}{np_cpu * 1e6:>9.1f}"
+            f"{np_cpu / cpu:>8.1f}  {note}"
+        )
     print()
     print(f"{'whole curve (wall s, compiled)':<34}{'dopri5':>10}{'euler':>10}{'numpy':>10}{'vs numpy':>10}  eps_g(end)")
     configs = [((6, 2), 0.0, 1600), ((6, 2), 0.25, 1600)]
@@ -128,8 +134,10 @@ def main():
             t_eu = float("nan")
         t_step = per_call(lambda: rhs_numpy(s.Q, s.R, s.T, s.v, s.vstar, 0.5, 0.5, sigma), 0.3)
         t_np = t_step * amax / 0.01
-        print(f"{f'{K}:{M} sigma={sigma} alpha={amax}':<34}{t_ad:>10.3g}{t_eu:>10.3g}{t_np:>10.4g}"
-              f"{t_np / t_ad:>10.0f}  {r.eps_g[-1]:.4g} ({r.nfev} RHS evals)")
+        print(
+            f"{f'{K}:{M} sigma={sigma} alpha={amax}':<34}{t_ad:>10.3g}{t_eu:>10.3g}{t_np:>10.4g}"
+            f"{t_np / t_ad:>10.0f}  {r.eps_g[-1]:.4g} ({r.nfev} RHS evals)"
+        )
     print("\nnumpy column: Euler dt = 0.01, extrapolated from its measured per-step time.")
 
 

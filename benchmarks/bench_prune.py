@@ -15,6 +15,7 @@ which cost the same as trained ones):
    (baseline; kernel rescaled to unit mean eigenvalue to avoid its float64
    overflow, baselines.md), when dppy is installed.
 """
+
 import argparse
 import os
 import platform
@@ -25,8 +26,8 @@ import tracemalloc
 import numpy as np
 
 from statmech import Weights
-from statmech.pruning.finite import masks as pw
 from statmech.core.budgets import edges_per_unit
+from statmech.pruning.finite import masks as pw
 
 
 def timed(fn, repeat=3):
@@ -57,8 +58,10 @@ def main():
     args = ap.parse_args()
     P = 100_000 if args.quick else args.P
     K, M, N = 6, 2, 500
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"python {platform.python_version()}, numpy {np.__version__}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"python {platform.python_version()}, numpy {np.__version__}"
+    )
     w = Weights.random(K, M, N, vstar=4.0, seed=0)
 
     # 1. streamed moments, with and without the N x N input second moment
@@ -86,8 +89,10 @@ def main():
     L = pw.node_kernel(m_node)
     rng = np.random.default_rng(2)
     t_node, _ = timed(lambda: pw.dpp_node_masks(L, 3, 1, rng), repeat=20)
-    print(f"\none DPP-node mask (K=6, k=3), kernel ready: {t_node * 1e6:.0f} us; "
-          f"with the P={P:,} streamed kernel estimate: {rows[0][1] + t_node:.2f} s")
+    print(
+        f"\none DPP-node mask (K=6, k=3), kernel ready: {t_node * 1e6:.0f} us; "
+        f"with the P={P:,} streamed kernel estimate: {rows[0][1] + t_node:.2f} s"
+    )
 
     # 3. one DPP-edge mask set per paper budget, ours and dppy
     have_dppy = False

@@ -21,6 +21,7 @@ Also printed: the wall time of the paper's whole 800,000-step run through
 alpha = 100 and 1600 (constant: memory is O(K N), not O(steps)).
 Goals (issue 5): >= 200,000 steps/s and >= 30x the PyTorch approach.
 """
+
 import argparse
 import math
 import os
@@ -90,8 +91,13 @@ def torch_setup(w):
         p.requires_grad_(False)
     # MSELoss = (phi - y)^2, twice the paper's loss of one sample: halve the rates. Layer 1: eta (its gradient
     # carries the 1/sqrt(N) of the fields); layer 2: eta_v / N.
-    opt = torch.optim.SGD([{"params": student.fc1.parameters(), "lr": ETA / 2},
-                           {"params": student.fc2.parameters(), "lr": ETA_V / N / 2}], lr=ETA / 2)
+    opt = torch.optim.SGD(
+        [
+            {"params": student.fc1.parameters(), "lr": ETA / 2},
+            {"params": student.fc2.parameters(), "lr": ETA_V / N / 2},
+        ],
+        lr=ETA / 2,
+    )
     return torch, student, teacher, opt, nn.MSELoss()
 
 
@@ -111,8 +117,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="shorter timings, no memory check")
     args = ap.parse_args()
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"python {platform.python_version()}, numpy {np.__version__}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"python {platform.python_version()}, numpy {np.__version__}"
+    )
     w = sm.Weights.random(K, M, N, vstar=VSTAR, seed=0)
 
     # --- the three implementations compute the same rule (same inputs, 500 steps)
@@ -178,9 +186,11 @@ def main():
             continue
         print(f"{name:<44}{rate:>12,.0f}{rate_ours / rate:>10.1f}x{800_000 / rate:>11.2f}s")
     print()
-    print(f"paper run via simulate(): alpha 0 -> 1600 (800,000 steps, 51 save points) in {t_paper:.2f} s wall, "
-          f"{c_paper:.2f} s CPU; "
-          f"eps_g(1600) = {r.eps_g[-1]:.4f}")
+    print(
+        f"paper run via simulate(): alpha 0 -> 1600 (800,000 steps, 51 save points) in {t_paper:.2f} s wall, "
+        f"{c_paper:.2f} s CPU; "
+        f"eps_g(1600) = {r.eps_g[-1]:.4f}"
+    )
     goal = "met" if rate_ours >= 200_000 else "NOT met"
     print(f"goal >= 200,000 steps/s: {goal}", end="")
     if rate_torch is not None:
@@ -194,8 +204,10 @@ def main():
             simulate(w, eta=ETA, eta_v=ETA_V, alpha_max=amax, seed=0, progress=False)
             peaks.append(tracemalloc.get_traced_memory()[1])
             tracemalloc.stop()
-        print(f"peak traced memory of simulate(): alpha=100 (50,000 steps) {peaks[0] / 1e6:.2f} MB, "
-              f"alpha=1600 (800,000 steps) {peaks[1] / 1e6:.2f} MB (weights: {K * N * 8 / 1e3:.0f} kB)")
+        print(
+            f"peak traced memory of simulate(): alpha=100 (50,000 steps) {peaks[0] / 1e6:.2f} MB, "
+            f"alpha=1600 (800,000 steps) {peaks[1] / 1e6:.2f} MB (weights: {K * N * 8 / 1e3:.0f} kB)"
+        )
 
 
 if __name__ == "__main__":

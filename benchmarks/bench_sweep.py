@@ -14,6 +14,7 @@ cluster (started with ``dask scheduler`` and ``dask worker``, see the README).
 ``--no-dask`` adds the plain-process executor for comparison. Configurations are
 interleaved and repeated (``--repeat``) and the best time of each is reported.
 """
+
 import argparse
 import os
 import platform
@@ -58,8 +59,10 @@ def main():
     ap.add_argument("--repeat", type=int, default=2, help="repetitions of each configuration; the best counts")
     args = ap.parse_args()
     cfg = parse_config(CONFIG.format(alpha_max=args.alpha_max, runs=args.runs))
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"python {platform.python_version()}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"python {platform.python_version()}"
+    )
     print(f"sweep: {len(cfg)} runs of the 6:2 ODE curve (Euler dt = 0.01) to alpha = {args.alpha_max:g}")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -83,15 +86,21 @@ def main():
                 work[i] = min(work.get(i, float("inf")), t - s.startup_s)
                 nworkers[i] = s.workers
         ref = next((i for i, c in enumerate(configs) if c[1] == "dask" and c[2] == 1), None)
-        print(f"{'executor':<26}{'workers':>8}{'wall s':>9}{'start s':>9}{'runs s':>9}{'runs/s':>9}"
-              f"{'speedup':>9}{'(runs)':>8}")
+        print(
+            f"{'executor':<26}{'workers':>8}{'wall s':>9}{'start s':>9}{'runs s':>9}{'runs/s':>9}"
+            f"{'speedup':>9}{'(runs)':>8}"
+        )
         for i, (label, ex, n, sched) in enumerate(configs):
             sp = f"{best[ref] / best[i]:.2f}" if ref is not None else "-"
             sp_w = f"{work[ref] / work[i]:.2f}" if ref is not None else "-"
-            print(f"{label:<26}{nworkers[i]:>8}{best[i]:>9.3g}{best[i] - work[i]:>9.3g}{work[i]:>9.3g}"
-                  f"{len(cfg) / best[i]:>9.3g}{sp:>9}{sp_w:>8}")
-    print("\nwall = start (cluster / worker processes) + runs; speedup = wall with 1 Dask worker / wall here, "
-          "(runs) the same for the runs alone")
+            print(
+                f"{label:<26}{nworkers[i]:>8}{best[i]:>9.3g}{best[i] - work[i]:>9.3g}{work[i]:>9.3g}"
+                f"{len(cfg) / best[i]:>9.3g}{sp:>9}{sp_w:>8}"
+            )
+    print(
+        "\nwall = start (cluster / worker processes) + runs; speedup = wall with 1 Dask worker / wall here, "
+        "(runs) the same for the runs alone"
+    )
     return 0
 
 

@@ -4,6 +4,7 @@ Written directly from theory.md with broadcasting over full index grids (no
 hoisting, no symmetry), as a user would write it without numba. Used only by
 the benchmarks as the reference speed.
 """
+
 import numpy as np
 
 
@@ -15,9 +16,9 @@ def rhs_numpy(Q, R, T, v, vstar, eta, eta_v, sigma):
     # I2(a,b)
     I2 = 2 / np.pi * np.arcsin(C / np.sqrt(np.outer(d, d)))
     # I3(i,b,c) for students i
-    Ci = C[:K]                                        # C_ib
-    L3 = d[:K, None] * d[None, :] - Ci**2             # (i, c)
-    num = C[None, :, :] * d[:K, None, None] - Ci[:, :, None] * Ci[:, None, :]   # (i, b, c)
+    Ci = C[:K]  # C_ib
+    L3 = d[:K, None] * d[None, :] - Ci**2  # (i, c)
+    num = C[None, :, :] * d[:K, None, None] - Ci[:, :, None] * Ci[:, None, :]  # (i, b, c)
     I3 = 2 / np.pi / np.sqrt(L3)[:, None, :] * num / d[:K, None, None]
     # I4(i,k,c,d) for students i, k
     a = np.arange(K)

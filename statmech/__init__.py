@@ -4,7 +4,8 @@ Teacher-student learning curves from the order-parameter ODEs, finite-N SGD
 simulations, and the generalisation error of pruned networks (Acharyya et al.,
 arXiv 2006.16617). See the README for a tour.
 """
-from statmech.core import numba_cache as _numba_cache # noqa: F401  (first: numba reads the cache directory at decoration)
+
+from statmech.core import numba_cache as _numba_cache  # noqa: F401  (first: numba reads the cache directory at decoration)
 from statmech.core.state import State
 from statmech.core.weights import Weights
 from statmech.ode.generalisation import eps_g, test_loss

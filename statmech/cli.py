@@ -6,6 +6,7 @@ whose ``func(args)`` calls the library and writes files. Bad input raises
 ``ValueError`` (or ``UsageError``), which becomes a one-line message and exit
 code 2; no science happens here.
 """
+
 from __future__ import annotations
 
 import argparse

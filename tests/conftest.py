@@ -1,4 +1,5 @@
 """Shared test fixtures. Every random generator in the tests is seeded."""
+
 import os
 
 # pytest -n 2 already fills both cores; a multi-threaded BLAS in each worker
@@ -7,7 +8,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import numpy as np  # noqa: E402
-import pytest
+import pytest  # noqa: E402
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 Notebooks read the environment variable STATMECH_FAST=1 and shrink their
 sizes; the saved outputs in the repository come from the full run.
 """
-import os
+
 from pathlib import Path
 
 import pytest
@@ -18,9 +18,11 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
     monkeypatch.setenv("STATMECH_FAST", "1")
     monkeypatch.setenv("MPLBACKEND", "Agg")
     nb = nbformat.read(path, as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
-                                     resources={"metadata": {"path": str(tmp_path)}})
+    client = nbclient.NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
     client.execute()
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-              if o.get("output_type") == "error"]
+    errors = [
+        o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"
+    ]
     assert not errors, errors

@@ -55,6 +55,7 @@ from two evaluations, F_1 = (4 F(eta=1) - F(eta=2)) / 2, since F is a
 polynomial eta A + eta^2 B in eta. Its fixed points are the eta -> 0 limits
 of the fixed points, and its eigenvalues are rates per unit of eta * alpha.
 """
+
 from __future__ import annotations
 
 import math
@@ -63,16 +64,30 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from statmech.ode.generalisation import eps_g_arrays
-from statmech.integrals import activation_code
-from statmech.ode.integrator import pack, rhs_into
 from statmech.core.state import State
+from statmech.integrals import activation_code
+from statmech.ode.generalisation import eps_g_arrays
+from statmech.ode.integrator import pack, rhs_into
 
 __all__ = [
-    "Flow", "Ansatz", "make_ansatz", "ANSATZE", "FixedPoint", "FixedPointSearch",
-    "find_fixed_point", "find_fixed_points", "analyse", "jacobian",
-    "perfect_student", "perturbed_perfect_student", "plateau_guess", "plateau_fixed_points", "saad_solla_plateau",
-    "critical_learning_rate", "CriticalLearningRate", "confirm_critical_learning_rate",
+    "Flow",
+    "Ansatz",
+    "make_ansatz",
+    "ANSATZE",
+    "FixedPoint",
+    "FixedPointSearch",
+    "find_fixed_point",
+    "find_fixed_points",
+    "analyse",
+    "jacobian",
+    "perfect_student",
+    "perturbed_perfect_student",
+    "plateau_guess",
+    "plateau_fixed_points",
+    "saad_solla_plateau",
+    "critical_learning_rate",
+    "CriticalLearningRate",
+    "confirm_critical_learning_rate",
     "asymptotic_fixed_point",
 ]
 
@@ -95,8 +110,10 @@ class Flow:
             if not (np.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
         if eta == 0 and eta_v != 0:
-            raise ValueError("eta=0 (the small-learning-rate limit) is supported only for the soft "
-                             f"committee machine (eta_v=0), got eta_v={eta_v}")
+            raise ValueError(
+                "eta=0 (the small-learning-rate limit) is supported only for the soft "
+                f"committee machine (eta_v=0), got eta_v={eta_v}"
+            )
         self.K, self.M = int(K), int(M)
         self.T = np.ascontiguousarray(T, dtype=np.float64)
         self.vstar = np.ascontiguousarray(vstar, dtype=np.float64)
@@ -108,8 +125,18 @@ class Flow:
 
     def _raw(self, y, eta, eta_v):
         dy = np.empty(self.n)
-        rhs_into(self.act, np.ascontiguousarray(y, dtype=np.float64), self.K, self.M, self.T, self.vstar,
-                 float(eta), float(eta_v), self.sigma ** 2, dy)
+        rhs_into(
+            self.act,
+            np.ascontiguousarray(y, dtype=np.float64),
+            self.K,
+            self.M,
+            self.T,
+            self.vstar,
+            float(eta),
+            float(eta_v),
+            self.sigma**2,
+            dy,
+        )
         return dy
 
     def __call__(self, y):
@@ -119,8 +146,7 @@ class Flow:
         return 0.5 * (4.0 * self._raw(y, 1.0, 0.0) - self._raw(y, 2.0, 0.0))
 
     def params(self) -> dict:
-        return dict(K=self.K, M=self.M, eta=self.eta, eta_v=self.eta_v, sigma=self.sigma,
-                    activation=self.activation)
+        return dict(K=self.K, M=self.M, eta=self.eta, eta_v=self.eta_v, sigma=self.sigma, activation=self.activation)
 
 
 # ----------------------------------------------------------------- ansatz
@@ -186,8 +212,11 @@ def _teacher_is_symmetric(T, vstar) -> bool:
     M = len(vstar)
     off = T[~np.eye(M, dtype=bool)]
     scale = max(1.0, float(np.max(np.abs(T))))
-    return (np.ptp(np.diag(T)) <= 1e-12 * scale and (off.size == 0 or np.ptp(off) <= 1e-12 * scale)
-            and np.ptp(vstar) <= 1e-12 * max(1.0, float(np.max(np.abs(vstar)))))
+    return (
+        np.ptp(np.diag(T)) <= 1e-12 * scale
+        and (off.size == 0 or np.ptp(off) <= 1e-12 * scale)
+        and np.ptp(vstar) <= 1e-12 * max(1.0, float(np.max(np.abs(vstar))))
+    )
 
 
 def make_ansatz(name: str, K: int, M: int, train_v: bool, T=None, vstar=None) -> Ansatz:
@@ -203,8 +232,10 @@ def make_ansatz(name: str, K: int, M: int, train_v: bool, T=None, vstar=None) ->
         raise ValueError(
             f"ansatz {name!r} assumes a permutation-symmetric teacher (all T_nn equal, all T_nm equal, "
             f"all vstar equal); got diag(T)={np.round(np.diag(T), 6).tolist()}, "
-            f"vstar={np.round(vstar, 6).tolist()}; use ansatz='full'")
+            f"vstar={np.round(vstar, 6).tolist()}; use ansatz='full'"
+        )
     if name == "full":
+
         def label(part, i, j):
             if part == "Q":
                 a, b = min(i, j), max(i, j)
@@ -213,6 +244,7 @@ def make_ansatz(name: str, K: int, M: int, train_v: bool, T=None, vstar=None) ->
                 return f"R[{i},{j}]"
             return f"v[{i}]" if train_v else None
     elif name == "plateau":
+
         def label(part, i, j):
             if part == "Q":
                 return "q" if i == j else "c"
@@ -223,7 +255,8 @@ def make_ansatz(name: str, K: int, M: int, train_v: bool, T=None, vstar=None) ->
         if K < M:
             raise ValueError(
                 f"ansatz 'specialised' pairs student unit i with teacher unit i and needs K >= M, got K={K}, "
-                f"M={M}; use ansatz='plateau' or 'full'")
+                f"M={M}; use ansatz='plateau' or 'full'"
+            )
 
         def label(part, i, j):
             si = i >= M
@@ -241,6 +274,7 @@ def make_ansatz(name: str, K: int, M: int, train_v: bool, T=None, vstar=None) ->
             if not train_v:
                 return None
             return "vL" if si else "v"
+
     return _ansatz_from_labels(name, K, M, label)
 
 
@@ -248,6 +282,7 @@ def make_ansatz(name: str, K: int, M: int, train_v: bool, T=None, vstar=None) ->
 def _reduced(flow, ansatz, base):
     def g(x):
         return ansatz.project(flow(ansatz.expand(x, base)))
+
     return g
 
 
@@ -265,8 +300,10 @@ def _fd_jacobian(g, x, h=1e-3):
         step = h * max(1.0, abs(x[j]))
 
         def D(s):
-            xp = x.copy(); xp[j] += s
-            xm = x.copy(); xm[j] -= s
+            xp = x.copy()
+            xp[j] += s
+            xm = x.copy()
+            xm[j] -= s
             return (g(xp) - g(xm)) / (2 * s)
 
         J[:, j] = (4.0 * D(step / 2) - D(step)) / 3.0
@@ -284,8 +321,10 @@ def jacobian(state: State, *, eta, eta_v=0.0, sigma=0.0, activation="erf", h=1e-
     base = pack(state)
     J = _fd_jacobian(_reduced(flow, A, base), A.project(base), h=h)
     if not np.all(np.isfinite(J)):
-        raise ValueError(f"the Jacobian at this state is not finite (activation={activation!r}); the "
-                         "right-hand side is not smooth there (ReLU at the PSD boundary?)")
+        raise ValueError(
+            f"the Jacobian at this state is not finite (activation={activation!r}); the "
+            "right-hand side is not smooth there (ReLU at the PSD boundary?)"
+        )
     return J, A.names
 
 
@@ -345,26 +384,40 @@ class FixedPoint:
         K, M = self.state.K, self.state.M
         A = make_ansatz("full", K, M, train_v=len(self.coordinates) > K * (K + 1) // 2 + K * M)
         y = A.expand(vec, np.zeros(K * K + K * M + K))
-        return y[:K * K].reshape(K, K), y[K * K:K * K + K * M].reshape(K, M), y[K * K + K * M:]
+        return y[: K * K].reshape(K, K), y[K * K : K * K + K * M].reshape(K, M), y[K * K + K * M :]
 
     def to_dict(self) -> dict:
-        return dict(kind=self.kind, ansatz=self.ansatz, stability=self.stability, eps_g=self.eps_g,
-                    residual=self.residual, escape_rate=self.escape_rate, unknowns=self.unknowns,
-                    eigenvalues_real=self.eigenvalues.real.tolist(),
-                    eigenvalues_imag=self.eigenvalues.imag.tolist(),
-                    Q=self.state.Q.tolist(), R=self.state.R.tolist(), v=self.state.v.tolist(), **self.params)
+        return dict(
+            kind=self.kind,
+            ansatz=self.ansatz,
+            stability=self.stability,
+            eps_g=self.eps_g,
+            residual=self.residual,
+            escape_rate=self.escape_rate,
+            unknowns=self.unknowns,
+            eigenvalues_real=self.eigenvalues.real.tolist(),
+            eigenvalues_imag=self.eigenvalues.imag.tolist(),
+            Q=self.state.Q.tolist(),
+            R=self.state.R.tolist(),
+            v=self.state.v.tolist(),
+            **self.params,
+        )
 
     def summary(self, n_eig: int = 6) -> str:
         ev = ", ".join(_fmt_complex(z) for z in self.eigenvalues[:n_eig])
         more = f", ... ({len(self.eigenvalues)} in all)" if len(self.eigenvalues) > n_eig else ""
         unk = ", ".join(f"{k}={v:.6g}" for k, v in list(self.unknowns.items())[:10])
-        return (f"{self.kind} [{self.ansatz}]: eps_g={self.eps_g:.6g}  {self.stability}"
-                f"{'  escape rate=%.4g' % self.escape_rate if self.escape_rate > 0 else ''}"
-                f"  residual={self.residual:.1e}\n  {unk}\n  eigenvalues (largest real part first): {ev}{more}")
+        return (
+            f"{self.kind} [{self.ansatz}]: eps_g={self.eps_g:.6g}  {self.stability}"
+            f"{f'  escape rate={self.escape_rate:.4g}' if self.escape_rate > 0 else ''}"
+            f"  residual={self.residual:.1e}\n  {unk}\n  eigenvalues (largest real part first): {ev}{more}"
+        )
 
     def __repr__(self):
-        return (f"FixedPoint(kind={self.kind!r}, eps_g={self.eps_g:.6g}, stability={self.stability!r}, "
-                f"max_real={self.max_real:.4g})")
+        return (
+            f"FixedPoint(kind={self.kind!r}, eps_g={self.eps_g:.6g}, stability={self.stability!r}, "
+            f"max_real={self.max_real:.4g})"
+        )
 
 
 def _fmt_complex(z):
@@ -373,23 +426,44 @@ def _fmt_complex(z):
     return f"{z.real:.5g}{z.imag:+.5g}j"
 
 
-def analyse(state: State, *, eta, eta_v=0.0, sigma=0.0, activation="erf", kind="fixed point",
-            ansatz="full", unknowns=None) -> FixedPoint:
+def analyse(
+    state: State, *, eta, eta_v=0.0, sigma=0.0, activation="erf", kind="fixed point", ansatz="full", unknowns=None
+) -> FixedPoint:
     """Residual, eps_g, Jacobian and eigen-decomposition of the flow at ``state`` (a FixedPoint record)."""
     flow = Flow(state.K, state.M, state.T, state.vstar, eta=eta, eta_v=eta_v, sigma=sigma, activation=activation)
     residual = float(np.max(np.abs(flow(pack(state)))))
     J, names = jacobian(state, eta=eta, eta_v=eta_v, sigma=sigma, activation=activation)
     lam, vec = np.linalg.eig(J)
     order = np.lexsort((-lam.imag, -lam.real))
-    return FixedPoint(state=state, kind=kind, ansatz=ansatz, unknowns=dict(unknowns or {}), residual=residual,
-                      eps_g=eps_g_arrays(state.Q, state.R, state.T, state.v, state.vstar, activation),
-                      jacobian=J, eigenvalues=lam[order], eigenvectors=vec[:, order], coordinates=names,
-                      params=flow.params())
+    return FixedPoint(
+        state=state,
+        kind=kind,
+        ansatz=ansatz,
+        unknowns=dict(unknowns or {}),
+        residual=residual,
+        eps_g=eps_g_arrays(state.Q, state.R, state.T, state.v, state.vstar, activation),
+        jacobian=J,
+        eigenvalues=lam[order],
+        eigenvectors=vec[:, order],
+        coordinates=names,
+        params=flow.params(),
+    )
 
 
 # ------------------------------------------------------------- root finding
-def find_fixed_point(guess: State, *, eta, eta_v=0.0, sigma=0.0, ansatz="full", activation="erf",
-                     tol=TOL, methods=("hybr", "lm"), kind=None, max_newton=30) -> FixedPoint:
+def find_fixed_point(
+    guess: State,
+    *,
+    eta,
+    eta_v=0.0,
+    sigma=0.0,
+    ansatz="full",
+    activation="erf",
+    tol=TOL,
+    methods=("hybr", "lm"),
+    kind=None,
+    max_newton=30,
+) -> FixedPoint:
     """A fixed point of the flow near ``guess``, found in the given ansatz, with its stability.
 
     ``guess`` supplies T, vstar (and v, held fixed when eta_v = 0) and the
@@ -449,46 +523,57 @@ def find_fixed_point(guess: State, *, eta, eta_v=0.0, sigma=0.0, ansatz="full", 
         if red < tol and res >= tol:
             raise ValueError(
                 f"ansatz {ansatz!r} is not invariant for K={guess.K}, M={guess.M}: its reduced equations are "
-                f"solved (residual {red:.2g}) but the full right-hand side is {res:.2g}; use ansatz='full'")
+                f"solved (residual {red:.2g}) but the full right-hand side is {res:.2g}; use ansatz='full'"
+            )
     if found is None:
         raise ValueError(
             f"no fixed point found with ansatz {ansatz!r} (unknowns {list(A.names)}) from the guess "
             f"{dict(zip(A.names, np.round(x0, 6).tolist()))} at eta={eta}, eta_v={eta_v}, sigma={sigma}; "
-            f"tried: {'; '.join(tried)}. Try another guess, another ansatz, or a smaller eta")
+            f"tried: {'; '.join(tried)}. Try another guess, another ansatz, or a smaller eta"
+        )
     y = A.expand(found, base)
     K, M = guess.K, guess.M
-    Q = y[:K * K].reshape(K, K)
+    Q = y[: K * K].reshape(K, K)
     Q = 0.5 * (Q + Q.T)
-    R = y[K * K:K * K + K * M].reshape(K, M)
+    R = y[K * K : K * K + K * M].reshape(K, M)
     Qp = _clip_to_psd(Q, R, guess.T)
     if Qp is not None:
         # A root on the PSD boundary (identical students, q = c) that the solver left by a rounding-size
         # step: move onto the cone and polish there with Newton steps (clipping after each step).
         yb = y.copy()
         for _ in range(max_newton):
-            yb[:K * K] = Qp.ravel()
+            yb[: K * K] = Qp.ravel()
             xb = A.project(yb)
             rb = g0(xb)
             if np.max(np.abs(rb)) < 0.01 * tol:
                 break
             xb = xb + np.linalg.lstsq(_fd_jacobian(g0, xb), -rb, rcond=None)[0]
             yb = A.expand(xb, base)
-            Qb = 0.5 * (yb[:K * K].reshape(K, K) + yb[:K * K].reshape(K, K).T)
-            Qp = _clip_to_psd(Qb, yb[K * K:K * K + K * M].reshape(K, M), guess.T)
+            Qb = 0.5 * (yb[: K * K].reshape(K, K) + yb[: K * K].reshape(K, K).T)
+            Qp = _clip_to_psd(Qb, yb[K * K : K * K + K * M].reshape(K, M), guess.T)
             if Qp is None:
                 Qp = Qb
-        yb[:K * K] = Qp.ravel()
+        yb[: K * K] = Qp.ravel()
         if float(np.max(np.abs(flow(yb)))) < tol:
             y, found = yb, A.project(yb)
             Q = Qp
-            R = y[K * K:K * K + K * M].reshape(K, M)
+            R = y[K * K : K * K + K * M].reshape(K, M)
     try:
-        state = State(Q=Q, R=R, T=guess.T, v=y[K * K + K * M:], vstar=guess.vstar)
+        state = State(Q=Q, R=R, T=guess.T, v=y[K * K + K * M :], vstar=guess.vstar)
     except ValueError as exc:
-        raise ValueError(f"the root found with ansatz {ansatz!r} ({dict(zip(A.names, found.tolist()))}) is not "
-                         f"a valid state: {exc}") from None
-    return analyse(state, eta=eta, eta_v=eta_v, sigma=sigma, activation=activation,
-                   kind=kind or ansatz, ansatz=ansatz, unknowns=dict(zip(A.names, found.tolist())))
+        raise ValueError(
+            f"the root found with ansatz {ansatz!r} ({dict(zip(A.names, found.tolist()))}) is not a valid state: {exc}"
+        ) from None
+    return analyse(
+        state,
+        eta=eta,
+        eta_v=eta_v,
+        sigma=sigma,
+        activation=activation,
+        kind=kind or ansatz,
+        ansatz=ansatz,
+        unknowns=dict(zip(A.names, found.tolist())),
+    )
 
 
 def _clip_to_psd(Q, R, T, max_violation=1e-6):
@@ -528,7 +613,7 @@ def _check_KM(K, M):
 
 def scm_v(K, M, vstar):
     """v of the soft committee machine: v_i = vstar_i for matched units, mean(vstar) for surplus ones."""
-    return np.concatenate([vstar[:min(K, M)], np.full(max(0, K - M), float(np.mean(vstar)))])
+    return np.concatenate([vstar[: min(K, M)], np.full(max(0, K - M), float(np.mean(vstar)))])
 
 
 def perfect_student(K, M, *, T=None, vstar=None, train_v=False) -> State:
@@ -542,8 +627,10 @@ def perfect_student(K, M, *, T=None, vstar=None, train_v=False) -> State:
     T, vstar = _teacher(M, T, vstar)
     if K < M:
         raise ValueError(f"the perfect student needs K >= M student units, got K={K}, M={M}")
-    R = np.zeros((K, M)); R[:M] = T
-    Q = np.zeros((K, K)); Q[:M, :M] = T
+    R = np.zeros((K, M))
+    R[:M] = T
+    Q = np.zeros((K, K))
+    Q[:M, :M] = T
     v = np.concatenate([vstar, np.zeros(K - M)]) if train_v else scm_v(K, M, vstar)
     return State(Q=Q, R=R, T=T, v=v, vstar=vstar)
 
@@ -565,11 +652,13 @@ def perturbed_perfect_student(K, M, *, eps, N=200, T=None, vstar=None, train_v=F
         raise ValueError(f"N must be >= K + M = {K + M} so that the perturbation spans all directions, got {N}")
     rng = np.random.default_rng(seed)
     L = np.linalg.cholesky(T + 1e-300 * np.eye(M))
-    Wstar = np.zeros((M, N)); Wstar[:, :M] = math.sqrt(N) * L
-    W = np.zeros((K, N)); W[:M] = Wstar
+    Wstar = np.zeros((M, N))
+    Wstar[:, :M] = math.sqrt(N) * L
+    W = np.zeros((K, N))
+    W[:M] = Wstar
     W = W + eps * rng.standard_normal((K, N))
     base = perfect_student(K, M, T=T, vstar=vstar, train_v=train_v)
-    v = base.v + (eps ** 2 * rng.standard_normal(K) if train_v else 0.0)
+    v = base.v + (eps**2 * rng.standard_normal(K) if train_v else 0.0)
     s = State.from_weights(W, Wstar, v, vstar)
     return s.replace(T=T)  # exact T (rounding of W* W*^T / N removed)
 
@@ -612,8 +701,9 @@ def plateau_guess(K, M, *, T=None, vstar=None, train_v=False, spread=0.0) -> Sta
 PLATEAU_SPREADS = (0.0, 0.05, 0.1, 0.2, 0.4)
 
 
-def plateau_fixed_points(K, M, *, eta, eta_v=0.0, sigma=0.0, T=None, vstar=None, activation="erf",
-                         tol=TOL, spreads=PLATEAU_SPREADS) -> list:
+def plateau_fixed_points(
+    K, M, *, eta, eta_v=0.0, sigma=0.0, T=None, vstar=None, activation="erf", tol=TOL, spreads=PLATEAU_SPREADS
+) -> list:
     """The distinct symmetric plateau fixed points, the one with the fewest unstable directions first.
 
     At eta > 0 there are (for erf, K = M, T = I) two: one with identical
@@ -629,9 +719,15 @@ def plateau_fixed_points(K, M, *, eta, eta_v=0.0, sigma=0.0, T=None, vstar=None,
     found, errors = [], []
     for spread in spreads:
         try:
-            fp = find_fixed_point(plateau_guess(K, M, T=T, vstar=vstar, train_v=train_v, spread=spread),
-                                  eta=eta, eta_v=eta_v, sigma=sigma, ansatz="plateau", activation=activation,
-                                  tol=tol)
+            fp = find_fixed_point(
+                plateau_guess(K, M, T=T, vstar=vstar, train_v=train_v, spread=spread),
+                eta=eta,
+                eta_v=eta_v,
+                sigma=sigma,
+                ansatz="plateau",
+                activation=activation,
+                tol=tol,
+            )
         except ValueError as exc:
             errors.append(f"spread {spread}: {exc}")
             continue
@@ -642,8 +738,12 @@ def plateau_fixed_points(K, M, *, eta, eta_v=0.0, sigma=0.0, T=None, vstar=None,
     for fp in found:
         q, c = fp.unknowns.get("q"), fp.unknowns.get("c", fp.unknowns.get("q"))
         fp.kind = "plateau" if (K == 1 or q - c > 1e-7 * max(1.0, abs(q))) else "plateau (identical students)"
-    found.sort(key=lambda p: (int(np.sum(p.eigenvalues.real > 1e-9 + 1e-7 * np.max(np.abs(p.eigenvalues)))),
-                              p.kind != "plateau"))
+    found.sort(
+        key=lambda p: (
+            int(np.sum(p.eigenvalues.real > 1e-9 + 1e-7 * np.max(np.abs(p.eigenvalues)))),
+            p.kind != "plateau",
+        )
+    )
     return found
 
 
@@ -662,8 +762,9 @@ class FixedPointSearch:
         return len(self.points)
 
 
-def find_fixed_points(K, M, *, eta, eta_v=0.0, sigma=0.0, T=None, vstar=None, activation="erf",
-                      starts=0, seed=0, tol=TOL) -> FixedPointSearch:
+def find_fixed_points(
+    K, M, *, eta, eta_v=0.0, sigma=0.0, T=None, vstar=None, activation="erf", starts=0, seed=0, tol=TOL
+) -> FixedPointSearch:
     """The plateau, the asymptotic (specialised) fixed point, and optionally a multi-start search.
 
     - the plateaus: symmetric ansatz, :func:`plateau_fixed_points`;
@@ -682,16 +783,22 @@ def find_fixed_points(K, M, *, eta, eta_v=0.0, sigma=0.0, T=None, vstar=None, ac
 
     if symmetric:
         try:
-            points.extend(plateau_fixed_points(K, M, eta=eta, eta_v=eta_v, sigma=sigma, T=T, vstar=vstar,
-                                               activation=activation, tol=tol))
+            points.extend(
+                plateau_fixed_points(
+                    K, M, eta=eta, eta_v=eta_v, sigma=sigma, T=T, vstar=vstar, activation=activation, tol=tol
+                )
+            )
         except ValueError as exc:
             failed["plateau"] = str(exc)
     else:
         failed["plateau"] = "the plateau ansatz needs a permutation-symmetric teacher"
     if K >= M:
         try:
-            points.append(asymptotic_fixed_point(K, M, eta=eta, eta_v=eta_v, sigma=sigma, T=T, vstar=vstar,
-                                                 activation=activation, tol=tol))
+            points.append(
+                asymptotic_fixed_point(
+                    K, M, eta=eta, eta_v=eta_v, sigma=sigma, T=T, vstar=vstar, activation=activation, tol=tol
+                )
+            )
         except ValueError as exc:
             failed["asymptotic"] = str(exc)
     else:
@@ -702,11 +809,19 @@ def find_fixed_points(K, M, *, eta, eta_v=0.0, sigma=0.0, T=None, vstar=None, ac
         sig = rng.uniform(0.05, 0.5)
         # W = B W* + sig G (G orthogonal to the teacher span): R = B T, Q = B T B^T + sig^2 I
         R = B @ T
-        Q = B @ T @ B.T + sig ** 2 * np.eye(K)
-        v = (np.full(K, np.sum(vstar) / K) if train_v else scm_v(K, M, vstar))
+        Q = B @ T @ B.T + sig**2 * np.eye(K)
+        v = np.full(K, np.sum(vstar) / K) if train_v else scm_v(K, M, vstar)
         try:
-            fp = find_fixed_point(State(Q=Q, R=R, T=T, v=v, vstar=vstar), eta=eta, eta_v=eta_v, sigma=sigma,
-                                  ansatz="full", activation=activation, tol=tol, kind=f"multi-start root {s}")
+            fp = find_fixed_point(
+                State(Q=Q, R=R, T=T, v=v, vstar=vstar),
+                eta=eta,
+                eta_v=eta_v,
+                sigma=sigma,
+                ansatz="full",
+                activation=activation,
+                tol=tol,
+                kind=f"multi-start root {s}",
+            )
         except ValueError as exc:
             failed[f"start {s}"] = str(exc)
             continue
@@ -717,15 +832,18 @@ def find_fixed_points(K, M, *, eta, eta_v=0.0, sigma=0.0, T=None, vstar=None, ac
 
 def _same_point(a: FixedPoint, b: FixedPoint, atol=1e-6) -> bool:
     """Equal up to a permutation of the student units (compare sorted per-unit signatures)."""
+
     def sig(fp):
         s = fp.state
         rows = np.column_stack([np.diag(s.Q), s.R, s.v, np.sort(s.Q, axis=1)])
         return rows[np.lexsort(rows.T[::-1])]
+
     return abs(a.eps_g - b.eps_g) < atol and np.allclose(sig(a), sig(b), atol=atol)
 
 
-def asymptotic_fixed_point(K, M, *, eta, sigma=0.0, eta_v=0.0, T=None, vstar=None, activation="erf",
-                           tol=TOL) -> FixedPoint:
+def asymptotic_fixed_point(
+    K, M, *, eta, sigma=0.0, eta_v=0.0, T=None, vstar=None, activation="erf", tol=TOL
+) -> FixedPoint:
     """The fixed point near the perfect student: exactly it at sigma = 0, shifted by the noise at sigma > 0.
 
     Searched in the 'specialised' ansatz (full ansatz if the teacher is not
@@ -739,11 +857,19 @@ def asymptotic_fixed_point(K, M, *, eta, sigma=0.0, eta_v=0.0, T=None, vstar=Non
     g = perfect_student(K, M, T=T, vstar=vstar, train_v=train_v)
     if K > M:
         Q = g.Q.copy()
-        Q[M:, M:] += np.eye(K - M) * max(eta * sigma ** 2 / 2, 1e-3)
+        Q[M:, M:] += np.eye(K - M) * max(eta * sigma**2 / 2, 1e-3)
         g = g.replace(Q=Q)
     ans = "specialised" if _teacher_is_symmetric(T, vstar) else "full"
-    return find_fixed_point(g, eta=eta, eta_v=eta_v, sigma=sigma, ansatz=ans, activation=activation, tol=tol,
-                            kind="asymptotic" if sigma > 0 else "perfect student")
+    return find_fixed_point(
+        g,
+        eta=eta,
+        eta_v=eta_v,
+        sigma=sigma,
+        ansatz=ans,
+        activation=activation,
+        tol=tol,
+        kind="asymptotic" if sigma > 0 else "perfect student",
+    )
 
 
 # ---------------------------------------------------- critical learning rate
@@ -771,9 +897,18 @@ class CriticalLearningRate:
     state: State
 
     def to_dict(self) -> dict:
-        return dict(eta_c=self.eta_c, lower=self.lower, upper=self.upper, max_real_lower=self.max_real_lower,
-                    max_real_upper=self.max_real_upper, iterations=self.iterations, K=self.K, M=self.M,
-                    eta_v_ratio=self.eta_v_ratio, activation=self.activation)
+        return dict(
+            eta_c=self.eta_c,
+            lower=self.lower,
+            upper=self.upper,
+            max_real_lower=self.max_real_lower,
+            max_real_upper=self.max_real_upper,
+            iterations=self.iterations,
+            K=self.K,
+            M=self.M,
+            eta_v_ratio=self.eta_v_ratio,
+            activation=self.activation,
+        )
 
 
 def _max_real_at(state, eta, ratio, activation):
@@ -781,8 +916,9 @@ def _max_real_at(state, eta, ratio, activation):
     return float(np.max(np.linalg.eigvals(J).real))
 
 
-def critical_learning_rate(K, M, *, T=None, vstar=None, eta_v_ratio=0.0, activation="erf", rtol=1e-7,
-                           eta_start=0.05, eta_limit=1e3) -> CriticalLearningRate:
+def critical_learning_rate(
+    K, M, *, T=None, vstar=None, eta_v_ratio=0.0, activation="erf", rtol=1e-7, eta_start=0.05, eta_limit=1e3
+) -> CriticalLearningRate:
     """Largest learning rate for which the perfect student is stable (sigma = 0), by bisection.
 
     eta_v = eta_v_ratio * eta (0: soft committee machine; 1: eta_v = eta as in
@@ -804,15 +940,17 @@ def critical_learning_rate(K, M, *, T=None, vstar=None, eta_v_ratio=0.0, activat
         raise ValueError(
             f"the perfect student (K={K}, M={M}, eta_v/eta={eta_v_ratio}) is not strictly stable even at "
             f"eta={lo} (largest real part {f_lo:.3g}); a zero eigenvalue means a continuum of equivalent "
-            "students (e.g. surplus units with v = 0), so no critical learning rate is defined")
+            "students (e.g. surplus units with v = 0), so no critical learning rate is defined"
+        )
     hi = lo
     f_hi = f_lo
     while f_hi < 0:
         lo, f_lo = hi, f_hi
         hi = 2 * hi
         if hi > eta_limit:
-            raise ValueError(f"the perfect student is stable for every eta tried, up to eta={lo} "
-                             f"(eta_limit={eta_limit})")
+            raise ValueError(
+                f"the perfect student is stable for every eta tried, up to eta={lo} (eta_limit={eta_limit})"
+            )
         f_hi = _max_real_at(state, hi, eta_v_ratio, activation)
     it = 0
     while hi - lo > rtol * hi:
@@ -824,13 +962,25 @@ def critical_learning_rate(K, M, *, T=None, vstar=None, eta_v_ratio=0.0, activat
             hi, f_hi = mid, f_mid
         it += 1
     fp = analyse(state, eta=hi, eta_v=eta_v_ratio * hi, activation=activation, kind="perfect student")
-    return CriticalLearningRate(eta_c=0.5 * (lo + hi), lower=lo, upper=hi, max_real_lower=f_lo,
-                                max_real_upper=f_hi, iterations=it, K=K, M=M, eta_v_ratio=float(eta_v_ratio),
-                                activation=activation, direction=fp.direction(0), state=state)
+    return CriticalLearningRate(
+        eta_c=0.5 * (lo + hi),
+        lower=lo,
+        upper=hi,
+        max_real_lower=f_lo,
+        max_real_upper=f_hi,
+        iterations=it,
+        K=K,
+        M=M,
+        eta_v_ratio=float(eta_v_ratio),
+        activation=activation,
+        direction=fp.direction(0),
+        state=state,
+    )
 
 
-def confirm_critical_learning_rate(crit: CriticalLearningRate, *, factor=0.1, eps=0.01, N=200, seed=0,
-                                   growth=3.0, alpha_max=None) -> dict:
+def confirm_critical_learning_rate(
+    crit: CriticalLearningRate, *, factor=0.1, eps=0.01, N=200, seed=0, growth=3.0, alpha_max=None
+) -> dict:
     """Integrate a perturbed perfect student at eta_c (1 - factor) and eta_c (1 + factor).
 
     The perturbation comes from real weights (:func:`perturbed_perfect_student`,
@@ -855,21 +1005,37 @@ def confirm_critical_learning_rate(crit: CriticalLearningRate, *, factor=0.1, ep
     d0 = A.project(pack(s0)) - xstar
     out = {}
     etas = {"below": crit.eta_c * (1 - factor), "above": crit.eta_c * (1 + factor)}
-    jac = {k: jacobian(crit.state, eta=e, eta_v=crit.eta_v_ratio * e, activation=crit.activation)[0]
-           for k, e in etas.items()}
+    jac = {
+        k: jacobian(crit.state, eta=e, eta_v=crit.eta_v_ratio * e, activation=crit.activation)[0]
+        for k, e in etas.items()
+    }
     rates = {k: float(np.max(np.linalg.eigvals(J).real)) for k, J in jac.items()}
     for key, eta in etas.items():
         a_end = growth / abs(rates[key]) if alpha_max is None else float(alpha_max)
-        res = integrate(s0, eta=eta, eta_v=crit.eta_v_ratio * eta, alpha_max=a_end,
-                        save_at=np.array([0.0, a_end]), activation=crit.activation, max_abs=1e3)
+        res = integrate(
+            s0,
+            eta=eta,
+            eta_v=crit.eta_v_ratio * eta,
+            alpha_max=a_end,
+            save_at=np.array([0.0, a_end]),
+            activation=crit.activation,
+            max_abs=1e3,
+        )
         d1 = A.project(pack(res.final)) - xstar
         # amplitude of the leading mode: left eigenvector (row of V^-1) applied to the offset
         lam, V = np.linalg.eig(jac[key])
         lead = np.argmax(lam.real)
         left = np.linalg.inv(V)[lead]
-        out[key] = dict(eta=eta, predicted_rate=rates[key], distance_start=float(np.linalg.norm(d0)),
-                        distance_end=float(np.linalg.norm(d1)),
-                        distance_linear=float(np.linalg.norm(expm(jac[key] * a_end) @ d0)),
-                        mode_start=float(abs(left @ d0)), mode_end=float(abs(left @ d1)),
-                        alpha_end=float(res.alpha[-1]), status=res.status, message=res.message)
+        out[key] = dict(
+            eta=eta,
+            predicted_rate=rates[key],
+            distance_start=float(np.linalg.norm(d0)),
+            distance_end=float(np.linalg.norm(d1)),
+            distance_linear=float(np.linalg.norm(expm(jac[key] * a_end) @ d0)),
+            mode_start=float(abs(left @ d0)),
+            mode_end=float(abs(left @ d1)),
+            alpha_end=float(res.alpha[-1]),
+            status=res.status,
+            message=res.message,
+        )
     return out

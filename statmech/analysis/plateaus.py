@@ -26,6 +26,7 @@ standard error of b. Measured (K = M = 2 soft committee, eta = 0.5): b =
 slowest stable rate (0.002) and the growth rate along the part of the
 plateau they visit is about 10% below lambda (Jacobian along the curve).
 """
+
 from __future__ import annotations
 
 import math
@@ -33,8 +34,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Plateau", "detect_plateau", "plateau_height", "plateau_lengths", "PlateauScan", "LogFit",
-           "fit_log_slope", "ode_curve", "simulation_curve", "DEFAULT_REL_TOL"]
+__all__ = [
+    "Plateau",
+    "detect_plateau",
+    "plateau_height",
+    "plateau_lengths",
+    "PlateauScan",
+    "LogFit",
+    "fit_log_slope",
+    "ode_curve",
+    "simulation_curve",
+    "DEFAULT_REL_TOL",
+]
 
 DEFAULT_REL_TOL = 0.05
 
@@ -72,8 +83,10 @@ def _estimate_height(alpha, eps, alpha_min, slope_tol):
     keep = (alpha >= alpha_min) & (eps > 0)
     a, e = alpha[keep], eps[keep]
     if a.size < 3:
-        raise ValueError(f"too few saved points with alpha >= alpha_min={alpha_min} to estimate a plateau height "
-                         f"({a.size}); save more points or pass height=")
+        raise ValueError(
+            f"too few saved points with alpha >= alpha_min={alpha_min} to estimate a plateau height "
+            f"({a.size}); save more points or pass height="
+        )
     la, le = np.log(a), np.log(e)
     slope = np.gradient(le, la)
     flat = np.abs(slope) <= slope_tol
@@ -90,9 +103,11 @@ def _estimate_height(alpha, eps, alpha_min, slope_tol):
         else:
             i += 1
     if best is None:
-        raise ValueError(f"no flat part found: |d ln eps_g / d ln alpha| > slope_tol={slope_tol} at every saved "
-                         f"point with alpha >= {alpha_min}; pass height= (e.g. the plateau fixed point's eps_g)")
-    return float(np.median(e[best[0]:best[1] + 1]))
+        raise ValueError(
+            f"no flat part found: |d ln eps_g / d ln alpha| > slope_tol={slope_tol} at every saved "
+            f"point with alpha >= {alpha_min}; pass height= (e.g. the plateau fixed point's eps_g)"
+        )
+    return float(np.median(e[best[0] : best[1] + 1]))
 
 
 def detect_plateau(alpha, eps_g, *, height=None, rel_tol=DEFAULT_REL_TOL, alpha_min=1.0, slope_tol=0.05) -> Plateau:
@@ -100,8 +115,9 @@ def detect_plateau(alpha, eps_g, *, height=None, rel_tol=DEFAULT_REL_TOL, alpha_
     alpha = np.asarray(alpha, dtype=np.float64)
     eps = np.asarray(eps_g, dtype=np.float64)
     if alpha.ndim != 1 or alpha.shape != eps.shape or alpha.size < 2:
-        raise ValueError(f"alpha and eps_g must be 1-D arrays of the same length >= 2, got shapes "
-                         f"{alpha.shape} and {eps.shape}")
+        raise ValueError(
+            f"alpha and eps_g must be 1-D arrays of the same length >= 2, got shapes {alpha.shape} and {eps.shape}"
+        )
     if np.any(np.diff(alpha) <= 0) or not np.all(np.isfinite(alpha)) or not np.all(np.isfinite(eps)):
         raise ValueError("alpha must be strictly increasing and alpha, eps_g finite")
     if not (0 < rel_tol < 1):
@@ -114,8 +130,10 @@ def detect_plateau(alpha, eps_g, *, height=None, rel_tol=DEFAULT_REL_TOL, alpha_
         h, source = float(height), "given"
     inside = np.abs(eps / h - 1.0) <= rel_tol
     if not inside.any():
-        raise ValueError(f"the curve never comes within rel_tol={rel_tol} of the plateau height {h:.6g} "
-                         f"(eps_g ranges over [{eps.min():.4g}, {eps.max():.4g}])")
+        raise ValueError(
+            f"the curve never comes within rel_tol={rel_tol} of the plateau height {h:.6g} "
+            f"(eps_g ranges over [{eps.min():.4g}, {eps.max():.4g}])"
+        )
     # longest run of consecutive inside points, measured in alpha
     runs, i = [], 0
     while i < inside.size:
@@ -134,29 +152,50 @@ def detect_plateau(alpha, eps_g, *, height=None, rel_tol=DEFAULT_REL_TOL, alpha_
         return hi if e_out > hi else lo
 
     start = alpha[i0] if i0 == 0 else _crossing(alpha[i0 - 1], alpha[i0], eps[i0 - 1], eps[i0], edge(eps[i0 - 1]))
-    end = alpha[i1] if i1 == alpha.size - 1 else _crossing(alpha[i1], alpha[i1 + 1], eps[i1], eps[i1 + 1],
-                                                           edge(eps[i1 + 1]))
-    left = bool(np.any(eps[i1 + 1:] < lo))
-    return Plateau(height=h, start=float(start), end=float(end), left=left, rel_tol=float(rel_tol),
-                   height_source=source, start_index=int(i0), end_index=int(i1))
+    end = (
+        alpha[i1]
+        if i1 == alpha.size - 1
+        else _crossing(alpha[i1], alpha[i1 + 1], eps[i1], eps[i1 + 1], edge(eps[i1 + 1]))
+    )
+    left = bool(np.any(eps[i1 + 1 :] < lo))
+    return Plateau(
+        height=h,
+        start=float(start),
+        end=float(end),
+        left=left,
+        rel_tol=float(rel_tol),
+        height_source=source,
+        start_index=int(i0),
+        end_index=int(i1),
+    )
 
 
 def plateau_height(K, M, *, eta, eta_v=0.0, sigma=0.0, T=None, vstar=None, activation="erf") -> float:
     """eps_g of the plateau fixed point with the fewest unstable directions (fixed_points.plateau_fixed_points)."""
     from statmech.analysis.fixed_points import plateau_fixed_points
 
-    return plateau_fixed_points(K, M, eta=eta, eta_v=eta_v, sigma=sigma, T=T, vstar=vstar,
-                                activation=activation)[0].eps_g
+    return plateau_fixed_points(K, M, eta=eta, eta_v=eta_v, sigma=sigma, T=T, vstar=vstar, activation=activation)[
+        0
+    ].eps_g
 
 
 def ode_curve(state, *, eta, eta_v=0.0, sigma=0.0, alpha_max, points=400, activation="erf"):
     """(alpha, eps_g) of the ODE from ``state`` on a log grid (plus linear points for the plateau end)."""
     from statmech.ode.integrator import integrate
 
-    save = np.unique(np.concatenate([[0.0], np.geomspace(1e-2, alpha_max, points),
-                                     np.linspace(0.0, alpha_max, points)]))
-    res = integrate(state, eta=eta, eta_v=eta_v, sigma=sigma, alpha_max=alpha_max, save_at=save,
-                    activation=activation, progress=False)
+    save = np.unique(
+        np.concatenate([[0.0], np.geomspace(1e-2, alpha_max, points), np.linspace(0.0, alpha_max, points)])
+    )
+    res = integrate(
+        state,
+        eta=eta,
+        eta_v=eta_v,
+        sigma=sigma,
+        alpha_max=alpha_max,
+        save_at=save,
+        activation=activation,
+        progress=False,
+    )
     if res.status != 0:
         raise ValueError(f"the ODE integration failed: {res.message}")
     return res.alpha, res.eps_g
@@ -183,8 +222,17 @@ def simulation_curve(K, M, *, eta, eta_v=0.0, sigma=0.0, vstar=1.0, activation="
         w = Weights.random(K, M, N, vstar=vstar_arr, seed=seed)
         if eta_v == 0:
             w = w.replace(v=scm_v(K, M, vstar_arr))
-        res = simulate(w, eta=eta, eta_v=eta_v, sigma=sigma, alpha_max=alpha_max, activation=activation,
-                       save_at=np.linspace(0.0, alpha_max, points + 1), seed=seed, progress=False)
+        res = simulate(
+            w,
+            eta=eta,
+            eta_v=eta_v,
+            sigma=sigma,
+            alpha_max=alpha_max,
+            activation=activation,
+            save_at=np.linspace(0.0, alpha_max, points + 1),
+            seed=seed,
+            progress=False,
+        )
         if res.status != 0:
             raise ValueError(f"the simulation failed (N={N}, seed={seed}): {res.message}")
         return res.alpha, res.eps_g
@@ -209,8 +257,23 @@ class PlateauScan:
         return dict(N=self.N, seed=self.seed, start=self.start, end=self.end, length=self.length)
 
 
-def plateau_lengths(K, M, Ns, seeds, *, eta, eta_v=0.0, sigma=0.0, vstar=1.0, activation="erf", height=None,
-                    rel_tol=DEFAULT_REL_TOL, alpha_max=None, curve=None, progress=None) -> PlateauScan:
+def plateau_lengths(
+    K,
+    M,
+    Ns,
+    seeds,
+    *,
+    eta,
+    eta_v=0.0,
+    sigma=0.0,
+    vstar=1.0,
+    activation="erf",
+    height=None,
+    rel_tol=DEFAULT_REL_TOL,
+    alpha_max=None,
+    curve=None,
+    progress=None,
+) -> PlateauScan:
     """Plateau length for each N and seed, from the ODE started at State.random(K, M, N, vstar, seed).
 
     The soft committee machine (eta_v = 0) starts with v = vstar (the random v
@@ -222,7 +285,7 @@ def plateau_lengths(K, M, Ns, seeds, *, eta, eta_v=0.0, sigma=0.0, vstar=1.0, ac
     """
     from tqdm.auto import tqdm
 
-    from statmech.analysis.fixed_points import scm_v, plateau_fixed_points
+    from statmech.analysis.fixed_points import plateau_fixed_points, scm_v
     from statmech.core.state import State
 
     Ns = [int(n) for n in Ns]
@@ -235,8 +298,9 @@ def plateau_lengths(K, M, Ns, seeds, *, eta, eta_v=0.0, sigma=0.0, vstar=1.0, ac
     lam = fp.escape_rate
     if alpha_max is None:
         if lam <= 0:
-            raise ValueError(f"the plateau fixed point is not unstable (largest real part {fp.max_real:.3g}); "
-                             "pass alpha_max")
+            raise ValueError(
+                f"the plateau fixed point is not unstable (largest real part {fp.max_real:.3g}); pass alpha_max"
+            )
         alpha_max = 20.0 / lam + math.log(max(Ns)) / (2 * lam)
 
     def ode(N, seed, a_max):
@@ -275,12 +339,27 @@ def plateau_lengths(K, M, Ns, seeds, *, eta, eta_v=0.0, sigma=0.0, vstar=1.0, ac
     finally:
         bar.close()
     arr = np.array(rows, dtype=np.float64).reshape(-1, 5)
-    return PlateauScan(N=arr[:, 0].astype(int), seed=arr[:, 1].astype(int), start=arr[:, 2], end=arr[:, 3],
-                       length=arr[:, 4], height=h,
-                       params=dict(K=K, M=M, eta=eta, eta_v=eta_v, sigma=sigma, vstar=vstar_arr.tolist(),
-                                   activation=activation, rel_tol=rel_tol, escape_rate=lam,
-                                   predicted_slope=(1 / (2 * lam) if lam > 0 else None)),
-                       notes=notes)
+    return PlateauScan(
+        N=arr[:, 0].astype(int),
+        seed=arr[:, 1].astype(int),
+        start=arr[:, 2],
+        end=arr[:, 3],
+        length=arr[:, 4],
+        height=h,
+        params=dict(
+            K=K,
+            M=M,
+            eta=eta,
+            eta_v=eta_v,
+            sigma=sigma,
+            vstar=vstar_arr.tolist(),
+            activation=activation,
+            rel_tol=rel_tol,
+            escape_rate=lam,
+            predicted_slope=(1 / (2 * lam) if lam > 0 else None),
+        ),
+        notes=notes,
+    )
 
 
 @dataclass(frozen=True)
@@ -294,8 +373,10 @@ class LogFit:
     n: int
 
     def __str__(self):
-        return (f"length = ({self.intercept:.4g} +- {self.intercept_stderr:.2g}) + "
-                f"({self.slope:.4g} +- {self.slope_stderr:.2g}) ln N  ({self.n} runs)")
+        return (
+            f"length = ({self.intercept:.4g} +- {self.intercept_stderr:.2g}) + "
+            f"({self.slope:.4g} +- {self.slope_stderr:.2g}) ln N  ({self.n} runs)"
+        )
 
 
 def fit_log_slope(N, length) -> LogFit:
@@ -305,13 +386,20 @@ def fit_log_slope(N, length) -> LogFit:
     keep = np.isfinite(y) & (N > 0)
     x, y = np.log(N[keep]), y[keep]
     if np.unique(x).size < 2 or x.size < 3:
-        raise ValueError(f"need at least 3 finite lengths at 2 or more distinct N to fit a slope, got {x.size} "
-                         f"at {np.unique(x).size} N")
+        raise ValueError(
+            f"need at least 3 finite lengths at 2 or more distinct N to fit a slope, got {x.size} "
+            f"at {np.unique(x).size} N"
+        )
     X = np.column_stack([np.ones_like(x), x])
     coef, *_ = np.linalg.lstsq(X, y, rcond=None)
     resid = y - X @ coef
     dof = x.size - 2
     s2 = float(resid @ resid) / dof if dof > 0 else float("nan")
     cov = s2 * np.linalg.inv(X.T @ X)
-    return LogFit(slope=float(coef[1]), slope_stderr=float(math.sqrt(cov[1, 1])), intercept=float(coef[0]),
-                  intercept_stderr=float(math.sqrt(cov[0, 0])), n=int(x.size))
+    return LogFit(
+        slope=float(coef[1]),
+        slope_stderr=float(math.sqrt(cov[1, 1])),
+        intercept=float(coef[0]),
+        intercept_stderr=float(math.sqrt(cov[0, 0])),
+        n=int(x.size),
+    )

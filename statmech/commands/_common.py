@@ -1,4 +1,5 @@
 """Argument helpers shared by the CLI subcommands."""
+
 from __future__ import annotations
 
 import argparse
@@ -37,16 +38,32 @@ def add_teacher_student_args(p: argparse.ArgumentParser, *, N_default=500) -> No
     """--K --M --vstar --eta --eta-v --sigma --N --seed --activation, as in the paper."""
     p.add_argument("--K", type=positive_int, default=6, help="student hidden units (default 6)")
     p.add_argument("--M", type=positive_int, default=2, help="teacher hidden units (default 2)")
-    p.add_argument("--vstar", type=finite_float, default=4.0, help="teacher second-layer weight, every unit (default 4)")
-    p.add_argument("--eta", type=nonneg_float, default=0.5, help="first-layer learning rate, scaled eta/sqrt(N) (default 0.5)")
-    p.add_argument("--eta-v", type=nonneg_float, default=0.5,
-                   help="second-layer learning rate, scaled eta_v/N; 0 = soft committee machine (default 0.5)")
+    p.add_argument(
+        "--vstar", type=finite_float, default=4.0, help="teacher second-layer weight, every unit (default 4)"
+    )
+    p.add_argument(
+        "--eta", type=nonneg_float, default=0.5, help="first-layer learning rate, scaled eta/sqrt(N) (default 0.5)"
+    )
+    p.add_argument(
+        "--eta-v",
+        type=nonneg_float,
+        default=0.5,
+        help="second-layer learning rate, scaled eta_v/N; 0 = soft committee machine (default 0.5)",
+    )
     p.add_argument("--sigma", type=nonneg_float, default=0.0, help="output-noise standard deviation (default 0)")
-    p.add_argument("--N", type=positive_int, default=N_default,
-                   help=f"input dimension of the random initial weights (default {N_default})")
+    p.add_argument(
+        "--N",
+        type=positive_int,
+        default=N_default,
+        help=f"input dimension of the random initial weights (default {N_default})",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the random initial weights (default 0)")
-    p.add_argument("--activation", choices=["erf", "linear", "relu"], default="erf",
-                   help="g(u): erf(u/sqrt 2) (default), linear, relu")
+    p.add_argument(
+        "--activation",
+        choices=["erf", "linear", "relu"],
+        default="erf",
+        help="g(u): erf(u/sqrt 2) (default), linear, relu",
+    )
 
 
 def finite_float(text: str) -> float:

@@ -1,4 +1,5 @@
 """``statmech derive``: print the symbolic equations of motion (plain text or LaTeX)."""
+
 from __future__ import annotations
 
 from statmech.commands._common import positive_int
@@ -16,27 +17,32 @@ def register(sub):
     )
     p.add_argument("--K", type=positive_int, default=2, help="student hidden units (default 2)")
     p.add_argument("--M", type=positive_int, default=1, help="teacher hidden units (default 1)")
-    p.add_argument("--activation", choices=["erf", "linear"], default="erf",
-                   help="g(u): erf(u/sqrt 2) (default) or linear (ReLU has no closed-form I4)")
+    p.add_argument(
+        "--activation",
+        choices=["erf", "linear"],
+        default="erf",
+        help="g(u): erf(u/sqrt 2) (default) or linear (ReLU has no closed-form I4)",
+    )
     p.add_argument("--latex", action="store_true", help="print LaTeX instead of plain text")
-    p.add_argument("--soft-committee", action="store_true",
-                   help="fixed second layer (eta_v = 0): no dv equations")
+    p.add_argument("--soft-committee", action="store_true", help="fixed second layer (eta_v = 0): no dv equations")
     p.add_argument("--no-noise", action="store_true", help="drop the output-noise term sigma^2 J2")
     p.set_defaults(func=run)
 
 
 def run(args):
     if args.K * (args.K + args.M) ** 2 > 2000:
-        raise ValueError(f"--K {args.K} --M {args.M} gives too many I4 terms to print "
-                         f"(K (K+M)^2 must be <= 2000)")
+        raise ValueError(f"--K {args.K} --M {args.M} gives too many I4 terms to print (K (K+M)^2 must be <= 2000)")
     from statmech.symbolic import equations  # sympy only when this command runs
 
-    eqs = equations(args.K, args.M, args.activation, train_second_layer=not args.soft_committee,
-                    noise=not args.no_noise)
+    eqs = equations(
+        args.K, args.M, args.activation, train_second_layer=not args.soft_committee, noise=not args.no_noise
+    )
     comment = "%" if args.latex else "#"
-    print(f"{comment} statmech derive: K={args.K}, M={args.M}, activation={args.activation}, "
-          f"second layer {'fixed' if args.soft_committee else 'trained'}, "
-          f"{'no output noise' if args.no_noise else 'output noise sigma'}")
+    print(
+        f"{comment} statmech derive: K={args.K}, M={args.M}, activation={args.activation}, "
+        f"second layer {'fixed' if args.soft_committee else 'trained'}, "
+        f"{'no output noise' if args.no_noise else 'output noise sigma'}"
+    )
     print(f"{comment} theory.md section 4; alpha = steps / N; eps_g is the noise-free generalisation error")
     print(eqs.text(latex=args.latex))
     return 0

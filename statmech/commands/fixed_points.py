@@ -1,4 +1,5 @@
 """``statmech fixed-points`` and ``statmech max-lr``: fixed points, their stability, the critical learning rate."""
+
 from __future__ import annotations
 
 from statmech.commands._common import finite_float, nonneg_float, positive_float, positive_int
@@ -7,9 +8,14 @@ from statmech.commands._common import finite_float, nonneg_float, positive_float
 def _teacher_args(p):
     p.add_argument("--K", type=positive_int, default=2, help="student hidden units (default 2)")
     p.add_argument("--M", type=positive_int, default=2, help="teacher hidden units (default 2)")
-    p.add_argument("--vstar", type=finite_float, default=1.0, help="teacher second-layer weight, every unit (default 1); T = I")
-    p.add_argument("--soft-committee", action="store_true",
-                   help="soft committee machine: second layer fixed (eta_v = 0, v = vstar)")
+    p.add_argument(
+        "--vstar", type=finite_float, default=1.0, help="teacher second-layer weight, every unit (default 1); T = I"
+    )
+    p.add_argument(
+        "--soft-committee",
+        action="store_true",
+        help="soft committee machine: second layer fixed (eta_v = 0, v = vstar)",
+    )
     p.add_argument("--activation", choices=["erf", "linear", "relu"], default="erf", help="g(u) (default erf)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
 
@@ -23,12 +29,17 @@ def register(sub):
             "vstar: the symmetric plateau (ansatz Q_ii = q, Q_ik = c, R_in = r) and the asymptotic state near "
             "the perfect student (specialised ansatz), optionally plus a multi-start search in all order "
             "parameters; print each with eps_g (noise-free), the eigenvalues of the Jacobian (rates per unit "
-            "alpha) and its stability. --eta 0 with --soft-committee gives the small-learning-rate limit."),
+            "alpha) and its stability. --eta 0 with --soft-committee gives the small-learning-rate limit."
+        ),
     )
     _teacher_args(p)
     p.add_argument("--eta", type=nonneg_float, default=0.1, help="first-layer learning rate (default 0.1)")
-    p.add_argument("--eta-v", type=nonneg_float, default=None,
-                   help="second-layer learning rate (default: eta; 0 with --soft-committee)")
+    p.add_argument(
+        "--eta-v",
+        type=nonneg_float,
+        default=None,
+        help="second-layer learning rate (default: eta; 0 with --soft-committee)",
+    )
     p.add_argument("--sigma", type=nonneg_float, default=0.0, help="output-noise standard deviation (default 0)")
     p.add_argument("--starts", type=int, default=0, help="extra random starts in the full ansatz (default 0)")
     p.add_argument("--seed", type=int, default=None, help="seed of the random starts (default 0; needs --starts)")
@@ -41,10 +52,13 @@ def register(sub):
             "Bisection on eta for the largest learning rate at which every eigenvalue of the Jacobian at the "
             "perfect student (R = T = Q, v = vstar, T = I) has a negative real part; eta_v = eta unless "
             "--soft-committee. --confirm integrates a perturbed perfect student (real weights, PSD) at "
-            "eta_c (1 -+ 0.1) and reports the distance to the perfect student."),
+            "eta_c (1 -+ 0.1) and reports the distance to the perfect student."
+        ),
     )
     _teacher_args(q)
-    q.add_argument("--rtol", type=positive_float, default=1e-7, help="relative width of the final bracket (default 1e-7)")
+    q.add_argument(
+        "--rtol", type=positive_float, default=1e-7, help="relative width of the final bracket (default 1e-7)"
+    )
     q.add_argument("--confirm", action="store_true", help="check by integrating just below and above eta_c")
     q.set_defaults(func=run_max_lr)
 
@@ -69,14 +83,25 @@ def run_fixed_points(args):
         raise ValueError(f"--soft-committee fixes the second layer; --eta-v must be 0 or absent, got {args.eta_v}")
     if args.eta == 0 and eta_v != 0:
         raise ValueError("--eta 0 (the small-learning-rate limit) needs --soft-committee")
-    found = find_fixed_points(args.K, args.M, eta=args.eta, eta_v=eta_v, sigma=args.sigma, vstar=_vstar(args),
-                              activation=args.activation, starts=args.starts, seed=0 if args.seed is None else args.seed)
+    found = find_fixed_points(
+        args.K,
+        args.M,
+        eta=args.eta,
+        eta_v=eta_v,
+        sigma=args.sigma,
+        vstar=_vstar(args),
+        activation=args.activation,
+        starts=args.starts,
+        seed=0 if args.seed is None else args.seed,
+    )
     if args.json:
         print(json.dumps(dict(points=[p.to_dict() for p in found.points], failed=found.failed), indent=1))
     else:
-        print(f"K={args.K} M={args.M} eta={args.eta} eta_v={eta_v} sigma={args.sigma} vstar={args.vstar} "
-              f"activation={args.activation} ({'soft committee' if eta_v == 0 else 'both layers trained'}); "
-              f"eps_g is noise-free, eigenvalues are rates per unit {'eta*alpha' if args.eta == 0 else 'alpha'}")
+        print(
+            f"K={args.K} M={args.M} eta={args.eta} eta_v={eta_v} sigma={args.sigma} vstar={args.vstar} "
+            f"activation={args.activation} ({'soft committee' if eta_v == 0 else 'both layers trained'}); "
+            f"eps_g is noise-free, eigenvalues are rates per unit {'eta*alpha' if args.eta == 0 else 'alpha'}"
+        )
         for p in found.points:
             print(p.summary())
         starts = [name for name in found.failed if name.startswith("start ")]
@@ -84,8 +109,10 @@ def run_fixed_points(args):
             if name not in starts:
                 print(f"{name}: not found: {why}")
         if starts:
-            print(f"{len(starts)} of {args.starts} random starts gave no valid root (outside the PSD cone or not "
-                  "converged; --json lists why)")
+            print(
+                f"{len(starts)} of {args.starts} random starts gave no valid root (outside the PSD cone or not "
+                "converged; --json lists why)"
+            )
     return 0 if found.points else 1
 
 
@@ -95,21 +122,26 @@ def run_max_lr(args):
     from statmech.analysis.fixed_points import confirm_critical_learning_rate, critical_learning_rate
 
     ratio = 0.0 if args.soft_committee else 1.0
-    crit = critical_learning_rate(args.K, args.M, vstar=_vstar(args), eta_v_ratio=ratio,
-                                  activation=args.activation, rtol=args.rtol)
+    crit = critical_learning_rate(
+        args.K, args.M, vstar=_vstar(args), eta_v_ratio=ratio, activation=args.activation, rtol=args.rtol
+    )
     out = crit.to_dict()
     if args.confirm:
         out["confirm"] = confirm_critical_learning_rate(crit)
     if args.json:
         print(json.dumps(out, indent=1))
         return 0
-    print(f"K={args.K} M={args.M} vstar={args.vstar} activation={args.activation} "
-          f"({'soft committee' if ratio == 0 else 'eta_v = eta'}): eta_c = {crit.eta_c:.7g} "
-          f"(bracket [{crit.lower:.7g}, {crit.upper:.7g}], largest real part {crit.max_real_lower:.2e} / "
-          f"{crit.max_real_upper:.2e})")
+    print(
+        f"K={args.K} M={args.M} vstar={args.vstar} activation={args.activation} "
+        f"({'soft committee' if ratio == 0 else 'eta_v = eta'}): eta_c = {crit.eta_c:.7g} "
+        f"(bracket [{crit.lower:.7g}, {crit.upper:.7g}], largest real part {crit.max_real_lower:.2e} / "
+        f"{crit.max_real_upper:.2e})"
+    )
     if args.confirm:
         for side, r in out["confirm"].items():
-            print(f"  {side}: eta={r['eta']:.5g} predicted rate {r['predicted_rate']:+.4g}; distance to the "
-                  f"perfect student {r['distance_start']:.3g} -> {r['distance_end']:.3g} at alpha={r['alpha_end']:.4g} "
-                  f"(linearised flow: {r['distance_linear']:.3g})")
+            print(
+                f"  {side}: eta={r['eta']:.5g} predicted rate {r['predicted_rate']:+.4g}; distance to the "
+                f"perfect student {r['distance_start']:.3g} -> {r['distance_end']:.3g} at alpha={r['alpha_end']:.4g} "
+                f"(linearised flow: {r['distance_linear']:.3g})"
+            )
     return 0

@@ -1,4 +1,5 @@
 """``statmech prune``: expected eps_g of a pruned trained state in the N -> infinity limit."""
+
 from __future__ import annotations
 
 import argparse
@@ -37,35 +38,67 @@ def register(sub):
     p.add_argument("--edges", type=positive_int, nargs="+", metavar="e", help="edges kept per unit (needs --N)")
     p.add_argument("--N", type=positive_int, help="input dimension for --edges and the paper's budget matching")
     p.add_argument("--activation", choices=["erf", "linear", "relu"], default="erf", help="g(u) (default erf)")
-    p.add_argument("--kernel", choices=["linear-preactivation", "linear-activation", "gaussian"],
-                   default="linear-preactivation", help="DPP node kernel (default: L = Q, the paper's)")
-    p.add_argument("--beta", type=positive_float, default=None,
-                   help="Gaussian kernel width beta (default 1; --kernel gaussian only)")
-    p.add_argument("--eps", type=nonneg_float, default=None,
-                   help="Gaussian kernel ridge eps (default 0; --kernel gaussian only)")
+    p.add_argument(
+        "--kernel",
+        choices=["linear-preactivation", "linear-activation", "gaussian"],
+        default="linear-preactivation",
+        help="DPP node kernel (default: L = Q, the paper's)",
+    )
+    p.add_argument(
+        "--beta",
+        type=positive_float,
+        default=None,
+        help="Gaussian kernel width beta (default 1; --kernel gaussian only)",
+    )
+    p.add_argument(
+        "--eps", type=nonneg_float, default=None, help="Gaussian kernel ridge eps (default 0; --kernel gaussian only)"
+    )
     p.add_argument("--jitter", type=nonneg_float, default=0.0, help="ridge added to any DPP kernel (default 0)")
-    p.add_argument("--importance", choices=["abs-v", "abs-v-sqrtq", "signed-v"], default="abs-v",
-                   help="importance-node score: |v_i| (default), |v_i| sqrt(Q_ii), signed v_i (paper code's quirk)")
-    p.add_argument("--reweight", choices=["none", "fuse-preact", "fuse-act", "optimal"], default="none",
-                   help="node fusing with G = Q or G = I2, or the optimal readout (default none)")
-    p.add_argument("--paper-rescale", action="store_true",
-                   help="rescale every row to Q_ii = 1 first (the paper's pipeline)")
-    p.add_argument("--sigma", type=nonneg_float, default=0.0,
-                   help="also print the test loss eps_g + sigma^2/2 on labels with this noise (default 0)")
+    p.add_argument(
+        "--importance",
+        choices=["abs-v", "abs-v-sqrtq", "signed-v"],
+        default="abs-v",
+        help="importance-node score: |v_i| (default), |v_i| sqrt(Q_ii), signed v_i (paper code's quirk)",
+    )
+    p.add_argument(
+        "--reweight",
+        choices=["none", "fuse-preact", "fuse-act", "optimal"],
+        default="none",
+        help="node fusing with G = Q or G = I2, or the optimal readout (default none)",
+    )
+    p.add_argument(
+        "--paper-rescale", action="store_true", help="rescale every row to Q_ii = 1 first (the paper's pipeline)"
+    )
+    p.add_argument(
+        "--sigma",
+        type=nonneg_float,
+        default=0.0,
+        help="also print the test loss eps_g + sigma^2/2 on labels with this noise (default 0)",
+    )
     p.add_argument("--samples", type=positive_int, default=20000, help="Monte Carlo samples when not enumerable")
     p.add_argument("--seed", type=int, default=0, help="seed of the Monte Carlo samples (default 0)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.add_argument("--phase-diagram", action="store_true",
-                   help="compute the claims phase diagram (idealised and ODE-trained students) into --out")
+    p.add_argument(
+        "--phase-diagram",
+        action="store_true",
+        help="compute the claims phase diagram (idealised and ODE-trained students) into --out",
+    )
     p.add_argument("--z-max", type=positive_int, default=None, help="largest z for --phase-diagram (default 8)")
     p.add_argument("--M", type=positive_int, default=None, help="teacher units for --phase-diagram (default 2)")
-    p.add_argument("--out", metavar="DIR",
-                   help="output directory: pruning_errors.csv (+ .json) and pruning_errors.png (eps_g vs "
-                        "parameter fraction); with --phase-diagram the phase-diagram tables and figure")
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="output directory: pruning_errors.csv (+ .json) and pruning_errors.png (eps_g vs "
+        "parameter fraction); with --phase-diagram the phase-diagram tables and figure",
+    )
     p.add_argument("--tag", default="", help="suffix of the --out file names: pruning_errors_TAG.csv/png")
-    p.add_argument("--published", metavar="CONFIG", choices=["6:2", "5:20"],
-                   help="also draw the paper's published values for this configuration (test losses; "
-                        "shifted by sigma^2/2 onto the eps_g scale)")
+    p.add_argument(
+        "--published",
+        metavar="CONFIG",
+        choices=["6:2", "5:20"],
+        help="also draw the paper's published values for this configuration (test losses; "
+        "shifted by sigma^2/2 onto the eps_g scale)",
+    )
     p.set_defaults(func=run)
 
 
@@ -146,23 +179,47 @@ def run(args):
     rows = []
     for s in schemes:
         for label, kw in _budgets(args, s, state.K):
-            r = pruned_error(state, s, activation=args.activation, kernel=args.kernel,
-                             beta=1.0 if args.beta is None else args.beta, eps=0.0 if args.eps is None else args.eps,
-                             jitter=args.jitter, importance=args.importance, reweight=args.reweight, rng=rng,
-                             n_samples=args.samples, **kw)
+            r = pruned_error(
+                state,
+                s,
+                activation=args.activation,
+                kernel=args.kernel,
+                beta=1.0 if args.beta is None else args.beta,
+                eps=0.0 if args.eps is None else args.eps,
+                jitter=args.jitter,
+                importance=args.importance,
+                reweight=args.reweight,
+                rng=rng,
+                n_samples=args.samples,
+                **kw,
+            )
             rows.append((s, label, r))
-    half_s2 = 0.5 * args.sigma ** 2
+    half_s2 = 0.5 * args.sigma**2
     if args.json:
-        print(json.dumps({
-            "state": str(args.state), "K": state.K, "M": state.M, "paper_rescale": args.paper_rescale,
-            "eps_g_unpruned": base, "sigma": args.sigma,
-            "results": [dict(budget=lab, **r.as_dict(max_subsets=20)) for s, lab, r in rows],
-        }, indent=1, default=float))
+        print(
+            json.dumps(
+                {
+                    "state": str(args.state),
+                    "K": state.K,
+                    "M": state.M,
+                    "paper_rescale": args.paper_rescale,
+                    "eps_g_unpruned": base,
+                    "sigma": args.sigma,
+                    "results": [dict(budget=lab, **r.as_dict(max_subsets=20)) for s, lab, r in rows],
+                },
+                indent=1,
+                default=float,
+            )
+        )
         return 0
-    print(f"# {args.state}: K={state.K}, M={state.M}, unpruned eps_g = {base:.6g}"
-          f"{' (rows rescaled to Q_ii = 1)' if args.paper_rescale else ''}; reweight = {args.reweight}")
-    print("# eps_g = noise-free generalisation error" + (f"; test loss = eps_g + sigma^2/2 = eps_g + {half_s2:.6g}"
-                                                        if args.sigma else ""))
+    print(
+        f"# {args.state}: K={state.K}, M={state.M}, unpruned eps_g = {base:.6g}"
+        f"{' (rows rescaled to Q_ii = 1)' if args.paper_rescale else ''}; reweight = {args.reweight}"
+    )
+    print(
+        "# eps_g = noise-free generalisation error"
+        + (f"; test loss = eps_g + sigma^2/2 = eps_g + {half_s2:.6g}" if args.sigma else "")
+    )
     head = f"{'scheme':16s} {'budget':>14s} {'c':>7s} {'eps_g':>10s} {'stderr':>9s} {'exact':>5s}"
     if args.sigma:
         head += f" {'test_loss':>10s}"
@@ -189,8 +246,8 @@ def run(args):
 def _write(args, state, base, rows):
     import numpy as np
 
-    from statmech.plots.pruning import pruned_errors
     from statmech.core.io import write_table
+    from statmech.plots.pruning import pruned_errors
 
     out = out_dir(args.out)
     stem = "pruning_errors" + (f"_{args.tag}" if args.tag else "")
@@ -204,16 +261,32 @@ def _write(args, state, base, rows):
         "eps_g": [r.eps_g for _, _, r in rows],
         "stderr": [r.stderr for _, _, r in rows],
         "exact": [int(r.exact) for _, _, r in rows],
-        "test_loss": [r.eps_g + 0.5 * args.sigma ** 2 for _, _, r in rows],
+        "test_loss": [r.eps_g + 0.5 * args.sigma**2 for _, _, r in rows],
     }
-    params = {"state": str(args.state), "K": K, "M": state.M, "eps_g_unpruned": base, "sigma": args.sigma,
-              "paper_rescale": args.paper_rescale, "reweight": args.reweight, "kernel": args.kernel,
-              "importance": args.importance, "activation": args.activation, "N": args.N,
-              "limit": "N -> infinity order-parameter theory (theory.md 6)"}
-    write_table(out / f"{stem}.csv", cols, params, descriptions={
-        "eps_g": "expected noise-free generalisation error of the pruned network",
-        "test_loss": "eps_g + sigma^2/2 (loss on labels with output noise sigma)",
-        "parameter_fraction": "k/K for node budgets, e/N or c for edges (parameter matching of the paper)"})
+    params = {
+        "state": str(args.state),
+        "K": K,
+        "M": state.M,
+        "eps_g_unpruned": base,
+        "sigma": args.sigma,
+        "paper_rescale": args.paper_rescale,
+        "reweight": args.reweight,
+        "kernel": args.kernel,
+        "importance": args.importance,
+        "activation": args.activation,
+        "N": args.N,
+        "limit": "N -> infinity order-parameter theory (theory.md 6)",
+    }
+    write_table(
+        out / f"{stem}.csv",
+        cols,
+        params,
+        descriptions={
+            "eps_g": "expected noise-free generalisation error of the pruned network",
+            "test_loss": "eps_g + sigma^2/2 (loss on labels with output noise sigma)",
+            "parameter_fraction": "k/K for node budgets, e/N or c for edges (parameter matching of the paper)",
+        },
+    )
     by = {}
     xs = {}
     for (s, lab, r), f in zip(rows, frac):
@@ -224,11 +297,17 @@ def _write(args, state, base, rows):
         pub = None
         if args.published:
             pub = _published_points(args, state, rows)
-        pruned_errors(x, by, out / f"{stem}.png", unpruned=base, published=pub,
-                      published_offset=0.5 * args.sigma ** 2,
-                      title=f"K={K}, M={state.M}, sigma={args.sigma}: N -> infinity theory"
-                      + (", rows rescaled to Q_ii=1" if args.paper_rescale else "")
-                      + (f"; paper ({args.published}) shifted by -sigma^2/2" if pub else ""))
+        pruned_errors(
+            x,
+            by,
+            out / f"{stem}.png",
+            unpruned=base,
+            published=pub,
+            published_offset=0.5 * args.sigma**2,
+            title=f"K={K}, M={state.M}, sigma={args.sigma}: N -> infinity theory"
+            + (", rows rescaled to Q_ii=1" if args.paper_rescale else "")
+            + (f"; paper ({args.published}) shifted by -sigma^2/2" if pub else ""),
+        )
     print(f"# wrote {out}/{stem}.csv" + (f", {stem}.png" if (out / f"{stem}.png").exists() else ""))
 
 
@@ -243,24 +322,26 @@ def _published_points(args, state, rows):
     ts = published()["teacher_student"]
     cfg = ts["configs"][args.published]
     if (state.K, state.M) != (cfg["K"], cfg["M"]):
-        raise ValueError(f"--published {args.published} is for K={cfg['K']}, M={cfg['M']}; the state has "
-                         f"K={state.K}, M={state.M}")
+        raise ValueError(
+            f"--published {args.published} is for K={cfg['K']}, M={cfg['M']}; the state has K={state.K}, M={state.M}"
+        )
     budgets = list(ts["budgets_k"])
     losses = teacher_student_losses(args.published, args.sigma)
     pub = {}
     for s in dict.fromkeys(s for s, _, _ in rows):
         ks = [lab.get("k") for t, lab, _ in rows if t == s]
         if any(k not in budgets for k in ks):
-            raise ValueError(f"--published needs node budgets --keep k with k in {budgets} (the published "
-                             f"budgets), got {ks}")
+            raise ValueError(
+                f"--published needs node budgets --keep k with k in {budgets} (the published budgets), got {ks}"
+            )
         if s in losses:
             pub[s] = [losses[s][budgets.index(k)] for k in ks]
     return pub
 
 
 def _phase_diagram(args):
-    from statmech.plots.pruning import phase_diagram
     from statmech.core.io import write_table
+    from statmech.plots.pruning import phase_diagram
     from statmech.pruning import idealised_phase_diagram, trained_phase_diagram, z_crit_c2
 
     if not args.out:
@@ -272,16 +353,21 @@ def _phase_diagram(args):
     M = 2 if args.M is None else args.M
     zs = range(1, z_max + 1)
     ideal = idealised_phase_diagram(zs, M=M)
-    write_table(out / "pruning_phase_idealised.csv", {k: v for k, v in ideal.items() if k != "params"},
-                ideal["params"])
+    write_table(out / "pruning_phase_idealised.csv", {k: v for k, v in ideal.items() if k != "params"}, ideal["params"])
     trained = trained_phase_diagram(range(M, M * z_max + 1), M=M)
-    write_table(out / "pruning_phase_trained.csv", {k: v for k, v in trained.items() if k != "params"},
-                trained["params"])
+    write_table(
+        out / "pruning_phase_trained.csv", {k: v for k, v in trained.items() if k != "params"}, trained["params"]
+    )
     cs = np.linspace(0.02, 0.98, 49)
     zc = [z_crit_c2(c) for c in cs]
-    write_table(out / "pruning_zcrit.csv", {"keep_fraction": cs, "z_crit": zc},
-                {"student": "idealised, balanced copies", "claim": "C2"})
+    write_table(
+        out / "pruning_zcrit.csv",
+        {"keep_fraction": cs, "z_crit": zc},
+        {"student": "idealised, balanced copies", "claim": "C2"},
+    )
     phase_diagram(ideal, trained, (cs, zc), out / "pruning_phase_diagram.png")
-    print(f"wrote {out}/pruning_phase_idealised.csv, pruning_phase_trained.csv, pruning_zcrit.csv, "
-          f"pruning_phase_diagram.png")
+    print(
+        f"wrote {out}/pruning_phase_idealised.csv, pruning_phase_trained.csv, pruning_zcrit.csv, "
+        f"pruning_phase_diagram.png"
+    )
     return 0

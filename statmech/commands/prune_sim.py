@@ -1,4 +1,5 @@
 """``statmech prune-sim``: prune real finite-N students and compare with the N -> infinity theory."""
+
 from __future__ import annotations
 
 from statmech.commands._common import finite_float, nonneg_float, out_dir, positive_float, positive_int
@@ -26,39 +27,78 @@ def register(sub):
     p.add_argument("--vstar", type=finite_float, default=4.0, help="teacher second-layer weight (default 4)")
     p.add_argument("--eta", type=nonneg_float, default=0.5, help="first-layer learning rate (default 0.5)")
     p.add_argument("--eta-v", type=nonneg_float, default=0.5, help="second-layer learning rate (default 0.5)")
-    p.add_argument("--alpha", type=positive_float, default=1600.0,
-                   help="training time alpha; P = alpha N training samples (default 1600)")
-    p.add_argument("--sigma", type=nonneg_float, nargs="+", default=[0.0],
-                   help="output-noise standard deviation(s), training and test labels (default 0)")
+    p.add_argument(
+        "--alpha",
+        type=positive_float,
+        default=1600.0,
+        help="training time alpha; P = alpha N training samples (default 1600)",
+    )
+    p.add_argument(
+        "--sigma",
+        type=nonneg_float,
+        nargs="+",
+        default=[0.0],
+        help="output-noise standard deviation(s), training and test labels (default 0)",
+    )
     p.add_argument("--activation", choices=["erf", "linear", "relu"], default="erf", help="g (default erf)")
     p.add_argument("--seeds", type=positive_int, default=3, help="number of trained students (default 3)")
     p.add_argument("--seed", type=int, default=0, help="first student seed (default 0)")
-    p.add_argument("--weights", nargs="+", metavar="FILE.npz",
-                   help="load students (statmech.Weights files) instead of training; one student per file")
-    p.add_argument("--pipeline", choices=["paper", "clean"], default="paper",
-                   help="paper: rows renormalised, signed-v importance, 5 masks, noisy test loss; "
-                        "clean: as trained, |v| importance, 10 masks, eps_g (default paper)")
+    p.add_argument(
+        "--weights",
+        nargs="+",
+        metavar="FILE.npz",
+        help="load students (statmech.Weights files) instead of training; one student per file",
+    )
+    p.add_argument(
+        "--pipeline",
+        choices=["paper", "clean"],
+        default="paper",
+        help="paper: rows renormalised, signed-v importance, 5 masks, noisy test loss; "
+        "clean: as trained, |v| importance, 10 masks, eps_g (default paper)",
+    )
     p.add_argument("--schemes", default="all", help="'all' or a comma-separated list of scheme names")
     p.add_argument("--keep", type=positive_int, nargs="+", help="node budgets k (default 1..K-1)")
     p.add_argument("--masks", type=positive_int, help="masks per scheme and budget (default: 5 paper, 10 clean)")
-    p.add_argument("--importance", choices=["abs-v", "signed-v", "abs-v-sqrtq"],
-                   help="node importance score (default: signed-v paper, abs-v clean)")
-    p.add_argument("--node-kernel", choices=["linear-preactivation", "linear-activation", "gaussian"],
-                   default="linear-preactivation", help="DPP-node kernel (default: the paper's linear kernel)")
+    p.add_argument(
+        "--importance",
+        choices=["abs-v", "signed-v", "abs-v-sqrtq"],
+        help="node importance score (default: signed-v paper, abs-v clean)",
+    )
+    p.add_argument(
+        "--node-kernel",
+        choices=["linear-preactivation", "linear-activation", "gaussian"],
+        default="linear-preactivation",
+        help="DPP-node kernel (default: the paper's linear kernel)",
+    )
     p.add_argument("--beta", type=positive_float, default=1.0, help="Gaussian node kernel width (default 1)")
     p.add_argument("--eps", type=nonneg_float, default=0.0, help="Gaussian node kernel ridge (default 0)")
-    p.add_argument("--edge-kernel", choices=["data", "diagonal"], default="data",
-                   help="DPP-edge kernel: diag(w) (X^T X/P) diag(w) from data (default) or its white limit diag(w^2)")
-    p.add_argument("--reweight", nargs="+", default=["none"],
-                   choices=["none", "fuse-preactivation", "fuse-activation", "edge-lsq"],
-                   help="variants scored for every mask (default none)")
-    p.add_argument("--input-corr", type=float, default=0.0,
-                   help="correlated inputs: covariance rho^|i-j| (default 0: white); students are still trained "
-                        "on white inputs")
+    p.add_argument(
+        "--edge-kernel",
+        choices=["data", "diagonal"],
+        default="data",
+        help="DPP-edge kernel: diag(w) (X^T X/P) diag(w) from data (default) or its white limit diag(w^2)",
+    )
+    p.add_argument(
+        "--reweight",
+        nargs="+",
+        default=["none"],
+        choices=["none", "fuse-preactivation", "fuse-activation", "edge-lsq"],
+        help="variants scored for every mask (default none)",
+    )
+    p.add_argument(
+        "--input-corr",
+        type=float,
+        default=0.0,
+        help="correlated inputs: covariance rho^|i-j| (default 0: white); students are still trained on white inputs",
+    )
     p.add_argument("--n-kernel", type=positive_int, help="inputs for the kernels (default P = alpha N)")
     p.add_argument("--n-test", type=positive_int, help="test-set size (default 0.1 P)")
-    p.add_argument("--inclusion-masks", type=int, default=400,
-                   help="DPP-edge masks for the inclusion-probability check of unit 0 at k = K/2 (0: skip)")
+    p.add_argument(
+        "--inclusion-masks",
+        type=int,
+        default=400,
+        help="DPP-edge masks for the inclusion-probability check of unit 0 at k = K/2 (0: skip)",
+    )
     p.add_argument("--no-theory", action="store_true", help="skip the N -> infinity predictions")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     p.set_defaults(func=run)
@@ -68,11 +108,11 @@ def run(args):
     import numpy as np
 
     from statmech import Weights
-    from statmech.pruning.finite import students as ps
-    from statmech.pruning.finite import masks as pw
+    from statmech.core.io import write_table
     from statmech.experiments.published import published_6_2
     from statmech.plots import prune_sim as fig
-    from statmech.core.io import write_table
+    from statmech.pruning.finite import masks as pw
+    from statmech.pruning.finite import students as ps
 
     schemes = ps.parse_schemes(args.schemes)
     if not -1 < args.input_corr < 1:
@@ -95,18 +135,33 @@ def run(args):
     cov = pw.toeplitz_covariance(args.N, args.input_corr) if args.input_corr != 0 else None
     out = out_dir(args.out)
     params = {k: v for k, v in vars(args).items() if k not in ("func",)}
-    prune_kwargs = dict(schemes=schemes, keep=args.keep, n_masks=args.masks, n_kernel=args.n_kernel,
-                        n_test=args.n_test, input_covariance=cov, node_kernel=args.node_kernel, beta=args.beta,
-                        eps=args.eps, importance=args.importance, edge_kernel_from_data=args.edge_kernel == "data",
-                        reweight=tuple(args.reweight), theory=not args.no_theory)
+    prune_kwargs = dict(
+        schemes=schemes,
+        keep=args.keep,
+        n_masks=args.masks,
+        n_kernel=args.n_kernel,
+        n_test=args.n_test,
+        input_covariance=cov,
+        node_kernel=args.node_kernel,
+        beta=args.beta,
+        eps=args.eps,
+        importance=args.importance,
+        edge_kernel_from_data=args.edge_kernel == "data",
+        reweight=tuple(args.reweight),
+        theory=not args.no_theory,
+    )
     measure = ps.PIPELINES[args.pipeline].measure
 
     def write(partial):
         res0 = partial["results"][0]
         meta = dict(params, **{k: v for k, v in res0.params.items() if k not in params})
         write_table(out / "prune_sim.csv", partial["records"], meta, descriptions=_DESCRIPTIONS)
-        write_table(out / "prune_sim_summary.csv", partial["summary"], dict(meta, headline_measure=measure),
-                    descriptions=_DESCRIPTIONS)
+        write_table(
+            out / "prune_sim_summary.csv",
+            partial["summary"],
+            dict(meta, headline_measure=measure),
+            descriptions=_DESCRIPTIONS,
+        )
         if partial["theory"]:
             write_table(out / "prune_sim_theory.csv", partial["theory"], meta, descriptions=_DESCRIPTIONS)
         last = partial["results"][-1]
@@ -118,22 +173,50 @@ def run(args):
         with warnings.catch_warnings():
             # the deterministic-scheme note is printed once below
             warnings.simplefilter("ignore", pw.DeterministicMasksWarning)
-            result = ps.run_experiment(K=args.K, M=args.M, N=args.N, alpha=args.alpha, sigmas=args.sigma,
-                                       seeds=args.seeds, seed0=args.seed, students=students, vstar=args.vstar,
-                                       eta=args.eta, eta_v=args.eta_v, activation=args.activation,
-                                       pipeline=args.pipeline, on_student=write, **prune_kwargs)
+            result = ps.run_experiment(
+                K=args.K,
+                M=args.M,
+                N=args.N,
+                alpha=args.alpha,
+                sigmas=args.sigma,
+                seeds=args.seeds,
+                seed0=args.seed,
+                students=students,
+                vstar=args.vstar,
+                eta=args.eta,
+                eta_v=args.eta_v,
+                activation=args.activation,
+                pipeline=args.pipeline,
+                on_student=write,
+                **prune_kwargs,
+            )
     except KeyboardInterrupt:
         print(f"interrupted: finished students are in {out}/prune_sim*.csv")
         raise
     summ = result["summary"]
-    published = published_6_2() if (args.pipeline == "paper" and (args.K, args.M, args.N) == (6, 2, 500)
-                                     and measure == "test_loss" and cov is None) else None
-    title = (f"{args.pipeline} pipeline: K={args.K}, M={args.M}, N={args.N}, alpha={args.alpha:g}, "
-             f"{len(result['results']) // len(args.sigma)} students"
-             + (f", inputs rho={args.input_corr}" if cov is not None else ""))
-    fig.pruned_errors(summ, out / "prune_sim.png", measure=measure,
-                      theory_column=None if args.no_theory else f"{measure}_theory_mean",
-                      published=published, title=title)
+    published = (
+        published_6_2()
+        if (
+            args.pipeline == "paper"
+            and (args.K, args.M, args.N) == (6, 2, 500)
+            and measure == "test_loss"
+            and cov is None
+        )
+        else None
+    )
+    title = (
+        f"{args.pipeline} pipeline: K={args.K}, M={args.M}, N={args.N}, alpha={args.alpha:g}, "
+        f"{len(result['results']) // len(args.sigma)} students"
+        + (f", inputs rho={args.input_corr}" if cov is not None else "")
+    )
+    fig.pruned_errors(
+        summ,
+        out / "prune_sim.png",
+        measure=measure,
+        theory_column=None if args.no_theory else f"{measure}_theory_mean",
+        published=published,
+        title=title,
+    )
     if len(args.reweight) > 1:
         panels = [(f"sigma = {s:g}", {c: v[summ["sigma"] == s] for c, v in summ.items()}) for s in args.sigma]
         fig.reweighting_effect(panels, out / "prune_sim_reweighting.png", measure=measure)
@@ -145,18 +228,25 @@ def run(args):
         checks.append(chk)
         mg = chk["marginals"]
         rows = list(zip(mg["name"], mg["ks"], mg["ks_pvalue"], mg["excess_kurtosis"], mg["kurtosis_stderr"]))
-        rows += [(n, k, p, np.nan, np.nan) for n, k, p in zip(chk["pairs"]["pair"], chk["pairs"]["ks"],
-                                                              chk["pairs"]["ks_pvalue"])]
+        rows += [
+            (n, k, p, np.nan, np.nan)
+            for n, k, p in zip(chk["pairs"]["pair"], chk["pairs"]["ks"], chk["pairs"]["ks_pvalue"])
+        ]
         rows += [("whitened (pooled)", chk["whitened_ks"], chk["whitened_ks_pvalue"], np.nan, np.nan)]
         for r in rows:
             cols["student"].append(i)
             for c, x in zip(list(cols)[1:], r):
                 cols[c].append(x)
-    write_table(out / "prune_sim_coordinates.csv", cols,
-                dict(params, ks_critical_1pct=checks[0]["ks_critical_1pct"]), descriptions=_DESCRIPTIONS)
+    write_table(
+        out / "prune_sim_coordinates.csv",
+        cols,
+        dict(params, ks_critical_1pct=checks[0]["ks_critical_1pct"]),
+        descriptions=_DESCRIPTIONS,
+    )
     w0 = result["results"][0].weights
-    fig.coordinate_histograms(w0.W, w0.Wstar, w0.state().covariance(), out / "prune_sim_coordinates.png",
-                              check=checks[0])
+    fig.coordinate_histograms(
+        w0.W, w0.Wstar, w0.state().covariance(), out / "prune_sim_coordinates.png", check=checks[0]
+    )
     msg = ""
     r0 = result["results"][0]
     if args.inclusion_masks > 0 and "dpp-edge" in schemes and r0.moments is not None and r0.moments.Sxx is not None:
@@ -165,14 +255,25 @@ def run(args):
         k = max(1, args.K // 2)
         e = edges_per_unit(k, args.K, args.N)
         inc = ps.inclusion_check(w0.W[0], r0.moments.Sxx, e, args.inclusion_masks, rng=args.seed)
-        fig.inclusion_probabilities([(f"unit 0, e = {e}: z rms {inc['z_rms']:.2f}, max |z| {inc['max_abs_z']:.2f}",
-                                      w0.W[0], inc["freq"], inc["pi"], inc["n_masks"])],
-                                    out / "prune_sim_inclusion.png")
+        fig.inclusion_probabilities(
+            [
+                (
+                    f"unit 0, e = {e}: z rms {inc['z_rms']:.2f}, max |z| {inc['max_abs_z']:.2f}",
+                    w0.W[0],
+                    inc["freq"],
+                    inc["pi"],
+                    inc["n_masks"],
+                )
+            ],
+            out / "prune_sim_inclusion.png",
+        )
         msg = f"; DPP-edge inclusion check (unit 0, e={e}): z rms {inc['z_rms']:.2f}, max |z| {inc['max_abs_z']:.2f}"
     for note in result["notes"]:
         print(f"note: {note}")
-    print(f"pruned {len(result['results'])} student(s) with {len(schemes)} scheme(s); wrote {out}/prune_sim.csv, "
-          f"prune_sim_summary.csv, prune_sim.png, prune_sim_coordinates.png{msg}")
+    print(
+        f"pruned {len(result['results'])} student(s) with {len(schemes)} scheme(s); wrote {out}/prune_sim.csv, "
+        f"prune_sim_summary.csv, prune_sim.png, prune_sim_coordinates.png{msg}"
+    )
     return 0
 
 

@@ -1,4 +1,5 @@
 """``statmech realdata``: prune the first layer of a sigmoid MLP trained on real data."""
+
 from __future__ import annotations
 
 from statmech.commands._common import out_dir, positive_int
@@ -15,16 +16,30 @@ def register(sub):
             "realdata.json) and DIR/realdata.png. Rows are written as they finish."
         ),
     )
-    p.add_argument("--dataset", default="digits",
-                   help="'digits' (default, ships with scikit-learn), 'mnist' (downloads from OpenML), "
-                        "or a path to an .npz with X_train, y_train, X_test, y_test")
-    p.add_argument("--hidden", type=positive_int, nargs="+", default=[100, 100], help="hidden layer widths (default 100 100)")
+    p.add_argument(
+        "--dataset",
+        default="digits",
+        help="'digits' (default, ships with scikit-learn), 'mnist' (downloads from OpenML), "
+        "or a path to an .npz with X_train, y_train, X_test, y_test",
+    )
+    p.add_argument(
+        "--hidden", type=positive_int, nargs="+", default=[100, 100], help="hidden layer widths (default 100 100)"
+    )
     p.add_argument("--schemes", nargs="+", default=["all"], help="schemes to run, or 'all' (default)")
-    p.add_argument("--fractions", type=float, nargs="+", default=[0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
-                   help="fractions of each unit's input edges kept (node budgets matched by parameters)")
+    p.add_argument(
+        "--fractions",
+        type=float,
+        nargs="+",
+        default=[0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
+        help="fractions of each unit's input edges kept (node budgets matched by parameters)",
+    )
     p.add_argument("--rounds", type=positive_int, default=5, help="masks per scheme and budget (default 5)")
-    p.add_argument("--reweight", choices=["none", "yes", "both"], default="both",
-                   help="least-squares reweighting after pruning: none, yes, or both (default)")
+    p.add_argument(
+        "--reweight",
+        choices=["none", "yes", "both"],
+        default="both",
+        help="least-squares reweighting after pruning: none, yes, or both (default)",
+    )
     p.add_argument("--max-iter", type=positive_int, default=500, help="training epochs of the MLP (default 500)")
     p.add_argument("--seed", type=int, default=0, help="seed of the split, the training and the masks")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
@@ -32,10 +47,10 @@ def register(sub):
 
 
 def run(args):
-    from statmech.pruning.finite import mlp as rd
-    from statmech.plots.realdata import realdata_errors
     from statmech.core.io import write_table
     from statmech.experiments.published import mnist_errors
+    from statmech.plots.realdata import realdata_errors
+    from statmech.pruning.finite import mlp as rd
 
     schemes = list(rd.SCHEMES) if args.schemes == ["all"] else args.schemes
     bad = [s for s in schemes if s not in rd.SCHEMES]
@@ -46,21 +61,49 @@ def run(args):
     data = rd.load_dataset(args.dataset, seed=args.seed)
     mlp, classes = rd.train_mlp(data, args.hidden, seed=args.seed, max_iter=args.max_iter)
     unpruned = mlp.error(data.X_test, data.y_test, classes)
-    params = dict(dataset=data.name, D=data.D, hidden=args.hidden, n_train=len(data.y_train),
-                  n_test=len(data.y_test), unpruned_error=unpruned, rounds=args.rounds, seed=args.seed,
-                  max_iter=args.max_iter, beta="10/|train| (Gaussian node kernel on activations)", eps=1e-3,
-                  error="test error (fraction misclassified)")
+    params = dict(
+        dataset=data.name,
+        D=data.D,
+        hidden=args.hidden,
+        n_train=len(data.y_train),
+        n_test=len(data.y_test),
+        unpruned_error=unpruned,
+        rounds=args.rounds,
+        seed=args.seed,
+        max_iter=args.max_iter,
+        beta="10/|train| (Gaussian node kernel on activations)",
+        eps=1e-3,
+        error="test error (fraction misclassified)",
+    )
     rows = []
-    cols = ["scheme", "reweight", "fraction", "edges_per_unit", "nodes_kept", "params_fraction",
-            "error_mean", "error_std", "rounds", "distinct_masks"]
+    cols = [
+        "scheme",
+        "reweight",
+        "fraction",
+        "edges_per_unit",
+        "nodes_kept",
+        "params_fraction",
+        "error_mean",
+        "error_std",
+        "rounds",
+        "distinct_masks",
+    ]
 
     def on_row(row):
         rows.append(row)
         write_table(out / "realdata.csv", {c: [r[c] for r in rows] for c in cols}, params)
 
-    rd.run_experiment(data, mlp, classes, schemes=schemes, fractions=args.fractions, rounds=args.rounds,
-                      reweight=args.reweight, seed=args.seed, on_row=on_row)
-    realdata_errors(rows, unpruned, out / "realdata.png", dataset=data.name,
-                    published=mnist_errors())
+    rd.run_experiment(
+        data,
+        mlp,
+        classes,
+        schemes=schemes,
+        fractions=args.fractions,
+        rounds=args.rounds,
+        reweight=args.reweight,
+        seed=args.seed,
+        on_row=on_row,
+    )
+    realdata_errors(rows, unpruned, out / "realdata.png", dataset=data.name, published=mnist_errors())
     print(f"unpruned test error {100 * unpruned:.2f}%; wrote {len(rows)} rows to {out}/realdata.csv and realdata.png")
     return 0

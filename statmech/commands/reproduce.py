@@ -1,4 +1,5 @@
 """``statmech reproduce``: the paper's figures F1-F4, their tables and the F1 summary in one command."""
+
 from __future__ import annotations
 
 from statmech.commands._common import out_dir
@@ -18,12 +19,21 @@ def register(sub):
             "take about 25 min on 2 cores; --quick (N = 60, alpha = 150, 2 students x 2 masks) about a minute."
         ),
     )
-    p.add_argument("--figure", nargs="+", default=["all"], choices=["F1", "F2", "F3", "F4", "all"],
-                   help="which figures (default all)")
+    p.add_argument(
+        "--figure",
+        nargs="+",
+        default=["all"],
+        choices=["F1", "F2", "F3", "F4", "all"],
+        help="which figures (default all)",
+    )
     p.add_argument("--quick", action="store_true", help="small sizes for a fast check (not the paper's numbers)")
     p.add_argument("--seed", type=int, default=0, help="seed of initial weights, SGD streams and masks (default 0)")
-    p.add_argument("--workers", type=int, default=None,
-                   help="processes for the SGD runs (default: one per core up to the number of students)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes for the SGD runs (default: one per core up to the number of students)",
+    )
     p.add_argument("--cache", metavar="DIR", help="cache directory (default OUT/.reproduce_cache)")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory, e.g. figures/")
     p.set_defaults(func=run)
@@ -39,12 +49,23 @@ def run(args):
     figures = ex.FIGURES if "all" in args.figure else tuple(dict.fromkeys(args.figure))
     out = out_dir(args.out)
     try:
-        res = ex.reproduce(out, figures=figures, quick=args.quick, seed=args.seed, workers=args.workers,
-                           cache_dir=args.cache, log=lambda m: print(m, flush=True))
+        res = ex.reproduce(
+            out,
+            figures=figures,
+            quick=args.quick,
+            seed=args.seed,
+            workers=args.workers,
+            cache_dir=args.cache,
+            log=lambda m: print(m, flush=True),
+        )
     except KeyboardInterrupt:
-        print(f"interrupted: finished stages are cached in {args.cache or out / '.reproduce_cache'}; "
-              "run the same command again to resume")
+        print(
+            f"interrupted: finished stages are cached in {args.cache or out / '.reproduce_cache'}; "
+            "run the same command again to resume"
+        )
         raise
-    print(f"reproduce ({res['sizes'].name}): wrote {len(res['written'])} files to {out} in "
-          f"{res['wall_seconds'] / 60:.1f} min")
+    print(
+        f"reproduce ({res['sizes'].name}): wrote {len(res['written'])} files to {out} in "
+        f"{res['wall_seconds'] / 60:.1f} min"
+    )
     return 0

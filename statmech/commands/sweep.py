@@ -1,4 +1,5 @@
 """``statmech sweep``: run a parameter sweep described by a TOML file, on Dask, resumably."""
+
 from __future__ import annotations
 
 from statmech.commands._common import out_dir, positive_int
@@ -33,10 +34,18 @@ def run(args):
         raise ValueError("--scheduler and --no-dask exclude each other")
     cfg = load_config(args.config)
     if args.dry_run:
-        print(f"{args.config}: engine {cfg.engine!r}, {len(cfg)} runs, parameters {', '.join(cfg.param_names)}, "
-              f"record {', '.join(cfg.record)}")
+        print(
+            f"{args.config}: engine {cfg.engine!r}, {len(cfg)} runs, parameters {', '.join(cfg.param_names)}, "
+            f"record {', '.join(cfg.record)}"
+        )
         return 0
-    summary = run_sweep(cfg, out_dir(args.out), scheduler=args.scheduler, workers=args.workers,
-                        executor="processes" if args.no_dask else "auto", retry_failed=args.retry_failed)
+    summary = run_sweep(
+        cfg,
+        out_dir(args.out),
+        scheduler=args.scheduler,
+        workers=args.workers,
+        executor="processes" if args.no_dask else "auto",
+        retry_failed=args.retry_failed,
+    )
     print(f"{summary}; results in {summary.results}")
     return 1 if summary.lost else 0  # failed runs are results (recorded with their message); lost ones are not

@@ -6,6 +6,7 @@ units keeps K (e + 1). The paper matches the two with
 e = round((k N + k - K) / K) (rounding halves up: 82.5 -> 83, which gives the
 paper's 83, 166, 250, 333, 417 for K = 6, N = 500).
 """
+
 from __future__ import annotations
 
 import math
@@ -22,8 +23,10 @@ __all__ = [
 
 def check_keep(keep, K: int) -> int:
     """keep as an int in 1..K, else ValueError naming the range."""
-    if isinstance(keep, bool) or not isinstance(keep, (int,)) and not (
-        hasattr(keep, "__index__") and not isinstance(keep, float)
+    if (
+        isinstance(keep, bool)
+        or not isinstance(keep, (int,))
+        and not (hasattr(keep, "__index__") and not isinstance(keep, float))
     ):
         raise ValueError(f"keep (number of kept units k) must be an integer in 1..K={K}, got {keep!r}")
     k = int(keep)

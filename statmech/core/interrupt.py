@@ -1,4 +1,5 @@
 """Ctrl-C as a flag that long loops check between chunks of work."""
+
 from __future__ import annotations
 
 import signal

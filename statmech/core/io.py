@@ -4,6 +4,7 @@ A file read alone says what it is (design.md): ``write_table(path, columns,
 params)`` writes ``path`` (CSV) and ``path.with_suffix('.json')`` holding the
 parameters and column descriptions; ``read_table`` reads both back.
 """
+
 from __future__ import annotations
 
 import csv

@@ -10,6 +10,7 @@ who sets ``NUMBA_CACHE_DIR`` keeps full control. Must run before any module
 with ``@njit(cache=True)`` is imported (numba reads the directory when a
 function is decorated).
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -6,10 +6,11 @@ A :class:`State` holds the order parameters of theory.md section 2:
 data: a frozen dataclass of read-only float64 arrays, validated on
 construction, saved and loaded as an ``.npz`` with exactly those five keys.
 """
+
 from __future__ import annotations
 
-from dataclasses import dataclass
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -98,7 +99,7 @@ class State:
         """Covariance of the K + M local fields, ``[[Q, R], [R^T, T]]`` (theory.md 2)."""
         return np.block([[self.Q, self.R], [self.R.T, self.T]])
 
-    def replace(self, **changes) -> "State":
+    def replace(self, **changes) -> State:
         """A copy with some fields replaced (validated like any new State)."""
         fields = {k: getattr(self, k) for k in STATE_KEYS}
         unknown = set(changes) - set(fields)
@@ -112,7 +113,7 @@ class State:
             return NotImplemented
         return all(np.array_equal(getattr(self, k), getattr(other, k)) for k in STATE_KEYS)
 
-    def allclose(self, other: "State", rtol: float = 1e-7, atol: float = 1e-10) -> bool:
+    def allclose(self, other: State, rtol: float = 1e-7, atol: float = 1e-10) -> bool:
         """True when every field agrees with ``other`` within numpy's allclose."""
         return all(
             getattr(self, k).shape == getattr(other, k).shape
@@ -125,14 +126,12 @@ class State:
 
     # ---------------------------------------------------------- constructors
     @classmethod
-    def from_weights(cls, W, Wstar, v, vstar) -> "State":
+    def from_weights(cls, W, Wstar, v, vstar) -> State:
         """Order parameters of real weights: Q = W W^T/N, R = W W*^T/N, T = W* W*^T/N."""
         W = as_float_array("W", W, 2)
         Wstar = as_float_array("Wstar", Wstar, 2)
         if W.shape[1] != Wstar.shape[1]:
-            raise ValueError(
-                f"W (K x N) and Wstar (M x N) must share N, got shapes {W.shape} and {Wstar.shape}"
-            )
+            raise ValueError(f"W (K x N) and Wstar (M x N) must share N, got shapes {W.shape} and {Wstar.shape}")
         N = W.shape[1]
         if N < 1:
             raise ValueError("the input dimension N must be >= 1")
@@ -145,7 +144,7 @@ class State:
         )
 
     @classmethod
-    def random(cls, K: int, M: int, N: int, vstar=1.0, seed=None) -> "State":
+    def random(cls, K: int, M: int, N: int, vstar=1.0, seed=None) -> State:
         """The state of random weights as in the paper: w, w*, v i.i.d. N(0, 1).
 
         Identical to ``Weights.random(K, M, N, vstar, seed).state()``, so an ODE
@@ -163,7 +162,7 @@ class State:
         return path
 
     @classmethod
-    def load(cls, path) -> "State":
+    def load(cls, path) -> State:
         """Read a state written by :meth:`save`; malformed files raise ``ValueError``."""
         path = Path(path)
         fields = read_npz(path, STATE_KEYS, "state")

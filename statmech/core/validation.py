@@ -1,4 +1,5 @@
 """Argument checks shared by every layer: one message style, naming the parameter, its value and the range."""
+
 from __future__ import annotations
 
 import math

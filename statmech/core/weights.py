@@ -4,6 +4,7 @@
 an ``.npz`` with exactly those keys (design.md). Its :meth:`state` gives the
 order parameters Q = W W^T / N, R = W W*^T / N, T = W* W*^T / N.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,9 +37,7 @@ class Weights:
         if W.shape[0] < 1 or Wstar.shape[0] < 1 or W.shape[1] < 1:
             raise ValueError(f"W and Wstar must be non-empty, got shapes {W.shape} and {Wstar.shape}")
         if W.shape[1] != Wstar.shape[1]:
-            raise ValueError(
-                f"W (K x N) and Wstar (M x N) must share N, got shapes {W.shape} and {Wstar.shape}"
-            )
+            raise ValueError(f"W (K x N) and Wstar (M x N) must share N, got shapes {W.shape} and {Wstar.shape}")
         if v.shape != (W.shape[0],):
             raise ValueError(f"v must have length K={W.shape[0]} (rows of W), got shape {v.shape}")
         if vstar.shape != (Wstar.shape[0],):
@@ -62,7 +61,7 @@ class Weights:
         """Order parameters of these weights (theory.md section 2)."""
         return State.from_weights(self.W, self.Wstar, self.v, self.vstar)
 
-    def replace(self, **changes) -> "Weights":
+    def replace(self, **changes) -> Weights:
         fields = {k: getattr(self, k) for k in WEIGHT_KEYS}
         fields.update(changes)
         return Weights(**fields)
@@ -71,7 +70,7 @@ class Weights:
         return f"Weights(K={self.K}, M={self.M}, N={self.N})"
 
     @classmethod
-    def random(cls, K: int, M: int, N: int, vstar=1.0, seed=None) -> "Weights":
+    def random(cls, K: int, M: int, N: int, vstar=1.0, seed=None) -> Weights:
         """The paper's initial condition: w, w*, v with i.i.d. N(0, 1) entries.
 
         ``vstar`` is a scalar (every teacher unit) or an array of length M. The
@@ -88,7 +87,7 @@ class Weights:
         return path
 
     @classmethod
-    def load(cls, path) -> "Weights":
+    def load(cls, path) -> Weights:
         fields = read_npz(path, WEIGHT_KEYS, "weights")
         try:
             return cls(**fields)

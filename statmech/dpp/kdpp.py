@@ -37,6 +37,7 @@ O(k sqrt(n))); a sample costs O(n) for the selection and
 O(n min(k, n-k)^2) for the projection DPP. The eigendecomposition of L,
 O(n^3), is done once per ``KDPP`` object and reused by every sample.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -49,7 +50,10 @@ from numba import njit
 from statmech.core.validation import as_float_array
 
 __all__ = [
-    "KDPP", "DiagonalKDPP", "elementary_symmetric", "log_elementary_symmetric",
+    "KDPP",
+    "DiagonalKDPP",
+    "elementary_symmetric",
+    "log_elementary_symmetric",
     "diagonal_inclusion_limit",
 ]
 
@@ -363,8 +367,10 @@ def _nonneg_values(x, name: str) -> np.ndarray:
     if a.size and a.min() < 0:
         tol = _PSD_FACTOR * a.size * np.finfo(float).eps * np.abs(a).max()
         if a.min() < -tol:
-            raise ValueError(f"{name} must be >= 0 (eigenvalues of a PSD kernel), smallest is {a.min():.6g} "
-                             f"(tolerance {tol:.3g} = {_PSD_FACTOR:g} n eps max|value|)")
+            raise ValueError(
+                f"{name} must be >= 0 (eigenvalues of a PSD kernel), smallest is {a.min():.6g} "
+                f"(tolerance {tol:.3g} = {_PSD_FACTOR:g} n eps max|value|)"
+            )
         a = np.maximum(a, 0.0)
     return a
 
@@ -446,7 +452,7 @@ def _logits(mu: np.ndarray, k: int):
     npos = int(np.count_nonzero(pos))
     x = np.full(mu.size, -np.inf)
     if k == npos:
-        x[pos] = np.inf          # every positive item is taken: p = 1
+        x[pos] = np.inf  # every positive item is taken: p = 1
         return x, np.inf
     logmu = np.log(mu[pos])
     t = _solve_tilt(logmu, k)
@@ -540,10 +546,13 @@ def _batches(size: int, per_sample: int):
 def _combinations(n: int, k: int, max_subsets) -> np.ndarray:
     count = math.comb(n, k)
     if max_subsets is not None and count > max_subsets:
-        raise ValueError(f"enumeration needs C({n}, {k}) = {count} subsets, more than max_subsets={max_subsets}; "
-                         f"sample instead or raise max_subsets")
-    idx = np.fromiter(itertools.chain.from_iterable(itertools.combinations(range(n), k)),
-                      dtype=np.int64, count=count * k)
+        raise ValueError(
+            f"enumeration needs C({n}, {k}) = {count} subsets, more than max_subsets={max_subsets}; "
+            f"sample instead or raise max_subsets"
+        )
+    idx = np.fromiter(
+        itertools.chain.from_iterable(itertools.combinations(range(n), k)), dtype=np.int64, count=count * k
+    )
     return idx.reshape(count, k)
 
 
@@ -568,14 +577,17 @@ class KDPP:
         scale = np.abs(L).max()
         asym = np.abs(L - L.T).max()
         if asym > _SYM_RTOL * scale:
-            raise ValueError(f"L must be symmetric: max|L - L^T| = {asym:.3g} exceeds {_SYM_RTOL:g} max|L| = "
-                             f"{_SYM_RTOL * scale:.3g}")
+            raise ValueError(
+                f"L must be symmetric: max|L - L^T| = {asym:.3g} exceeds {_SYM_RTOL:g} max|L| = {_SYM_RTOL * scale:.3g}"
+            )
         L = 0.5 * (L + L.T)
         lam, V = np.linalg.eigh(L)
         tol = _PSD_FACTOR * n * np.finfo(float).eps * (np.abs(lam).max() if n else 0.0)
         if lam[0] < -tol:
-            raise ValueError(f"L must be positive semi-definite: smallest eigenvalue {lam[0]:.6g} < -{tol:.3g} "
-                             f"(tolerance {_PSD_FACTOR:g} n eps max|eigenvalue|)")
+            raise ValueError(
+                f"L must be positive semi-definite: smallest eigenvalue {lam[0]:.6g} < -{tol:.3g} "
+                f"(tolerance {_PSD_FACTOR:g} n eps max|eigenvalue|)"
+            )
         lam = np.where(lam > tol, lam, 0.0)
         self._init(L, lam, V, k)
 
@@ -595,7 +607,7 @@ class KDPP:
         self._VT = np.ascontiguousarray(V.T)
         self._inclusion = None
 
-    def with_k(self, k) -> "KDPP":
+    def with_k(self, k) -> KDPP:
         """The k-DPP of the same kernel with another k, reusing the eigendecomposition."""
         new = object.__new__(type(self))
         new._init(self.L, self.eigenvalues, self.eigenvectors, k)
@@ -622,9 +634,9 @@ class KDPP:
         probs = np.empty(subsets.shape[0])
         chunk = max(1, 2_000_000 // max(self.k * self.k, 1))
         for a in range(0, subsets.shape[0], chunk):
-            s = subsets[a:a + chunk]
+            s = subsets[a : a + chunk]
             sign, logdet = np.linalg.slogdet(self.L[s[:, :, None], s[:, None, :]])
-            probs[a:a + chunk] = np.where(sign > 0, np.exp(logdet - self.log_normaliser), 0.0)
+            probs[a : a + chunk] = np.where(sign > 0, np.exp(logdet - self.log_normaliser), 0.0)
         return subsets, probs
 
     def eigen_inclusion_probabilities(self) -> np.ndarray:
@@ -634,7 +646,7 @@ class KDPP:
     def inclusion_probabilities(self) -> np.ndarray:
         """P(j in S) = sum_m V_jm^2 mu_m e_{k-1}(mu without m) / e_k(mu) (Kulesza & Taskar 2012, eq. 5.4 per k)."""
         if self._inclusion is None:
-            pi = (self.eigenvectors ** 2) @ self._cb.inclusion()
+            pi = (self.eigenvectors**2) @ self._cb.inclusion()
             self._inclusion = np.clip(pi, 0.0, 1.0)
             self._inclusion.setflags(write=False)
         return self._inclusion
@@ -658,7 +670,7 @@ class KDPP:
             sel = cb.sample_raw(u1)
             items = np.empty((b, cb.r), dtype=np.int64)
             _projection_sample(self._VT, sel, u2, items)
-            out[pos:pos + b] = cb.to_k(items)
+            out[pos : pos + b] = cb.to_k(items)
             pos += b
         return out[0] if size_ is None else out
 
@@ -708,7 +720,7 @@ class DiagonalKDPP:
         """log e_k(weights)."""
         return self._cb.log_ek
 
-    def with_k(self, k) -> "DiagonalKDPP":
+    def with_k(self, k) -> DiagonalKDPP:
         return DiagonalKDPP(self.weights, k)
 
     def probability(self, S) -> float:
@@ -744,7 +756,7 @@ class DiagonalKDPP:
         pos = 0
         for b in _batches(m, self.n):
             u = rng.random((b, self.n))
-            out[pos:pos + b] = cb.to_k(cb.sample_raw(u))
+            out[pos : pos + b] = cb.to_k(cb.sample_raw(u))
             pos += b
         return out[0] if size_ is None else out
 

@@ -26,6 +26,7 @@ Every stage is cached under ``cache_dir`` (one pickle per trained group and per
 pruned student), so an interrupted run resumes where it stopped; tidy CSVs are
 rewritten as results complete.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -40,9 +41,30 @@ import numpy as np
 
 from statmech.experiments.published import reading_error
 
-__all__ = ["Config", "Sizes", "FULL", "QUICK", "SIGMAS", "F1_SCHEMES", "paper_config", "sizes_for",
-           "train_group", "theory_group", "prune_group", "f1_table", "f4_table", "f2_data", "f3_data",
-           "orderings", "differences", "summary_markdown", "ORDERINGS", "Pipeline", "reproduce", "FIGURES"]
+__all__ = [
+    "Config",
+    "Sizes",
+    "FULL",
+    "QUICK",
+    "SIGMAS",
+    "F1_SCHEMES",
+    "paper_config",
+    "sizes_for",
+    "train_group",
+    "theory_group",
+    "prune_group",
+    "f1_table",
+    "f4_table",
+    "f2_data",
+    "f3_data",
+    "orderings",
+    "differences",
+    "summary_markdown",
+    "ORDERINGS",
+    "Pipeline",
+    "reproduce",
+    "FIGURES",
+]
 
 SIGMAS = (0.0, 0.25)
 BUDGETS = (1, 2, 3, 4, 5)
@@ -76,8 +98,16 @@ def paper_config(name: str) -> Config:
     if name not in cfgs:
         raise ValueError(f"config must be one of {sorted(cfgs)}, got {name!r}")
     c = cfgs[name]
-    return Config(name, int(c["K"]), int(c["M"]), int(c["N"]), float(c["vstar"]), float(c["eta"]),
-                  float(c["eta_v"]), float(c["alpha"]))
+    return Config(
+        name,
+        int(c["K"]),
+        int(c["M"]),
+        int(c["N"]),
+        float(c["vstar"]),
+        float(c["eta"]),
+        float(c["eta_v"]),
+        float(c["alpha"]),
+    )
 
 
 @dataclass(frozen=True)
@@ -98,8 +128,9 @@ class Sizes:
 # n_test: the headline simulation number is the exact eps_g of each pruned network (+ sigma^2/2), so the
 # empirical test loss is a side column; 20,000 test inputs (paper: 0.1 P) keep the full run within ~25 min.
 FULL = Sizes("full", N=None, alpha=None, seeds=3, masks=5, n_kernel=None, n_test=20_000, points=30)
-QUICK = Sizes("quick", N=60, alpha={"6:2": 150.0, "5:20": 150.0}, seeds=2, masks=2, n_kernel=4000, n_test=1500,
-              points=12)
+QUICK = Sizes(
+    "quick", N=60, alpha={"6:2": 150.0, "5:20": 150.0}, seeds=2, masks=2, n_kernel=4000, n_test=1500, points=12
+)
 
 
 def sizes_for(quick: bool) -> Sizes:
@@ -130,9 +161,13 @@ class Pipeline:
 
     # ------------------------------------------------------------ cache
     def _key(self, stage, cfg: Config, sigma, extra=()):
-        blob = json.dumps([stage, asdict(cfg), float(sigma), asdict(self.sizes), self.seed, list(extra)],
-                          sort_keys=True)
-        return self.cache / f"{stage}_{cfg.name.replace(':', '-')}_s{sigma:g}_{hashlib.sha1(blob.encode()).hexdigest()[:10]}.pkl"
+        blob = json.dumps(
+            [stage, asdict(cfg), float(sigma), asdict(self.sizes), self.seed, list(extra)], sort_keys=True
+        )
+        return (
+            self.cache
+            / f"{stage}_{cfg.name.replace(':', '-')}_s{sigma:g}_{hashlib.sha1(blob.encode()).hexdigest()[:10]}.pkl"
+        )
 
     @staticmethod
     def _load(path):
@@ -182,10 +217,13 @@ class Pipeline:
         if got is not None:
             return got
         return self._compute(
-            path, f"train {name} sigma={sigma:g}",
-            lambda: train_group(cfg, sigma, seeds=self.sizes.seeds, seed=self.seed, points=self.sizes.points,
-                                workers=self.workers),
-            f"trained {name} sigma={sigma:g}: {self.sizes.seeds} SGD students + ODE in {{seconds:.0f}} s")
+            path,
+            f"train {name} sigma={sigma:g}",
+            lambda: train_group(
+                cfg, sigma, seeds=self.sizes.seeds, seed=self.seed, points=self.sizes.points, workers=self.workers
+            ),
+            f"trained {name} sigma={sigma:g}: {self.sizes.seeds} SGD students + ODE in {{seconds:.0f}} s",
+        )
 
     def theory(self, name: str, sigma: float) -> dict:
         tr = self.train(name, sigma)
@@ -201,14 +239,26 @@ class Pipeline:
         tr = self.train(name, sigma)  # before the timing: training is its own stage
 
         def compute():
-            out = prune_group(tr["students"][run], cfg, sigma, F1_SCHEMES[name], masks=self.sizes.masks,
-                              n_kernel=self.sizes.n_kernel, n_test=self.sizes.n_test,
-                              seed=(self.seed, run, int(round(sigma * 1000)), cfg.K), keep_kernels=(run == 0))
+            out = prune_group(
+                tr["students"][run],
+                cfg,
+                sigma,
+                F1_SCHEMES[name],
+                masks=self.sizes.masks,
+                n_kernel=self.sizes.n_kernel,
+                n_test=self.sizes.n_test,
+                seed=(self.seed, run, int(round(sigma * 1000)), cfg.K),
+                keep_kernels=(run == 0),
+            )
             out["run"] = run
             return out
 
-        return self._compute(path, f"prune {name} sigma={sigma:g} run={run}", compute,
-                             f"pruned {name} sigma={sigma:g} student {run + 1}/{self.sizes.seeds} in {{seconds:.0f}} s")
+        return self._compute(
+            path,
+            f"prune {name} sigma={sigma:g} run={run}",
+            compute,
+            f"pruned {name} sigma={sigma:g} student {run + 1}/{self.sizes.seeds} in {{seconds:.0f}} s",
+        )
 
     def pruned_if_cached(self, name: str, sigma: float, run: int):
         return self._cached(self._key("prune", self.config(name), sigma, extra=(run,)))
@@ -224,24 +274,48 @@ def train_group(cfg: Config, sigma: float, *, seeds: int, seed: int, points: int
     """Train ``seeds`` SGD students from Weights.random(K, M, N, v*, seed) (streams (seed, r)) and integrate
     the ODE from the same initial state. Returns curves (alpha, eps_g per run / ODE) and final weights/state."""
     from statmech import integrate
+    from statmech.core.weights import Weights
     from statmech.ode.integrator import default_save_at
     from statmech.sim import simulate_seeds
-    from statmech.core.weights import Weights
 
     init = Weights.random(cfg.K, cfg.M, cfg.N, vstar=cfg.vstar, seed=seed)
     save_at = default_save_at(cfg.alpha, points)
-    sim = simulate_seeds(init, seeds=seeds, seed=seed, eta=cfg.eta, eta_v=cfg.eta_v, sigma=sigma,
-                         alpha_max=cfg.alpha, save_at=save_at, workers=workers, progress=False)
+    sim = simulate_seeds(
+        init,
+        seeds=seeds,
+        seed=seed,
+        eta=cfg.eta,
+        eta_v=cfg.eta_v,
+        sigma=sigma,
+        alpha_max=cfg.alpha,
+        save_at=save_at,
+        workers=workers,
+        progress=False,
+    )
     if sim.status != 0:
         raise RuntimeError(f"SGD training of {cfg.name} sigma={sigma} did not finish: {sim.message}")
-    ode = integrate(init.state(), eta=cfg.eta, eta_v=cfg.eta_v, sigma=sigma, alpha_max=cfg.alpha,
-                    save_at=default_save_at(cfg.alpha, 200))
+    ode = integrate(
+        init.state(),
+        eta=cfg.eta,
+        eta_v=cfg.eta_v,
+        sigma=sigma,
+        alpha_max=cfg.alpha,
+        save_at=default_save_at(cfg.alpha, 200),
+    )
     if ode.status != 0:
         raise RuntimeError(f"ODE of {cfg.name} sigma={sigma} failed: {ode.message}")
-    return {"sim_alpha": np.asarray(sim.alpha), "sim_eps_g": np.asarray(sim.eps_g), "sim_mean": np.asarray(sim.mean),
-            "sim_stderr": np.asarray(sim.stderr), "ode_alpha": np.asarray(ode.alpha),
-            "ode_eps_g": np.asarray(ode.eps_g), "ode_final": ode.final,
-            "students": [r.weights for r in sim.runs], "N": cfg.N, "alpha_max": cfg.alpha}
+    return {
+        "sim_alpha": np.asarray(sim.alpha),
+        "sim_eps_g": np.asarray(sim.eps_g),
+        "sim_mean": np.asarray(sim.mean),
+        "sim_stderr": np.asarray(sim.stderr),
+        "ode_alpha": np.asarray(ode.alpha),
+        "ode_eps_g": np.asarray(ode.eps_g),
+        "ode_final": ode.final,
+        "students": [r.weights for r in sim.runs],
+        "N": cfg.N,
+        "alpha_max": cfg.alpha,
+    }
 
 
 def theory_group(state, cfg: Config, schemes) -> dict:
@@ -258,23 +332,37 @@ def theory_group(state, cfg: Config, schemes) -> dict:
     return out
 
 
-def prune_group(weights, cfg: Config, sigma: float, schemes, *, masks: int, n_kernel, n_test, seed,
-                keep_kernels: bool = False) -> dict:
+def prune_group(
+    weights, cfg: Config, sigma: float, schemes, *, masks: int, n_kernel, n_test, seed, keep_kernels: bool = False
+) -> dict:
     """prune_sim.prune_student (paper pipeline) on one SGD student; records, theory from its measured
     order parameters, and (``keep_kernels``) the estimated node kernel and unit 0's edge kernel for F3."""
-    from statmech.pruning.finite import students as ps
     from statmech.pruning.finite import masks as pw
+    from statmech.pruning.finite import students as ps
 
     n_train = int(round(cfg.alpha * cfg.N))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", pw.DeterministicMasksWarning)  # importance schemes: one mask, by design
-        res = ps.prune_student(weights, n_train=n_train, pipeline="paper", schemes=schemes, keep=BUDGETS,
-                               n_masks=masks, sigma=sigma,
-                               n_kernel=None if n_kernel is None else min(n_kernel, n_train),
-                               n_test=None if n_test is None else min(n_test, n_train), importance=IMPORTANCE,
-                               seed=seed, progress=False)
-    out = {"records": res.records, "theory": res.theory, "n_kernel": res.params["n_kernel"],
-           "n_test": res.params["n_test"]}
+        res = ps.prune_student(
+            weights,
+            n_train=n_train,
+            pipeline="paper",
+            schemes=schemes,
+            keep=BUDGETS,
+            n_masks=masks,
+            sigma=sigma,
+            n_kernel=None if n_kernel is None else min(n_kernel, n_train),
+            n_test=None if n_test is None else min(n_test, n_train),
+            importance=IMPORTANCE,
+            seed=seed,
+            progress=False,
+        )
+    out = {
+        "records": res.records,
+        "theory": res.theory,
+        "n_kernel": res.params["n_kernel"],
+        "n_test": res.params["n_test"],
+    }
     if keep_kernels and res.moments is not None:
         out["node_kernel"] = pw.node_kernel(res.moments, "linear-preactivation")
         if res.moments.Sxx is not None:
@@ -293,24 +381,56 @@ def f1_table(rows_by_group: dict) -> dict:
     mean), ``sim_mean``/``sim_stderr`` (eps_g of the really pruned networks + sigma^2/2; standard error
     across students of their mean over masks), ``sim_test_loss_*`` (empirical noisy test loss),
     ``published`` (paper, read off its figure, +-0.05)."""
-    from statmech.pruning.finite import students as ps
     from statmech.core.budgets import edges_per_unit
     from statmech.experiments.published import teacher_student_losses
+    from statmech.pruning.finite import students as ps
 
-    cols = {c: [] for c in ("config", "sigma", "scheme", "k", "budget", "params_fraction", "published", "theory",
-                            "theory_sim_students", "sim_mean", "sim_stderr", "sim_test_loss_mean",
-                            "sim_test_loss_stderr", "n_sim")}
+    cols = {
+        c: []
+        for c in (
+            "config",
+            "sigma",
+            "scheme",
+            "k",
+            "budget",
+            "params_fraction",
+            "published",
+            "theory",
+            "theory_sim_students",
+            "sim_mean",
+            "sim_stderr",
+            "sim_test_loss_mean",
+            "sim_test_loss_stderr",
+            "n_sim",
+        )
+    }
     for (name, sigma), g in rows_by_group.items():
         cfg, th = g["cfg"], g["theory"]
         pub = teacher_student_losses(name, sigma)
-        noise = 0.5 * sigma ** 2
+        noise = 0.5 * sigma**2
         done = [p for p in g["pruned"] if p is not None]
         summ = None
         if done:
-            recs = ps._concat([dict(p["records"], seed=np.full(len(p["records"]["scheme"]), p["run"]),
-                                    sigma=np.full(len(p["records"]["scheme"]), sigma)) for p in done])
-            ths = ps._concat([dict(p["theory"], seed=np.full(len(p["theory"]["scheme"]), p["run"]),
-                                   sigma=np.full(len(p["theory"]["scheme"]), sigma)) for p in done])
+            recs = ps._concat(
+                [
+                    dict(
+                        p["records"],
+                        seed=np.full(len(p["records"]["scheme"]), p["run"]),
+                        sigma=np.full(len(p["records"]["scheme"]), sigma),
+                    )
+                    for p in done
+                ]
+            )
+            ths = ps._concat(
+                [
+                    dict(
+                        p["theory"],
+                        seed=np.full(len(p["theory"]["scheme"]), p["run"]),
+                        sigma=np.full(len(p["theory"]["scheme"]), sigma),
+                    )
+                    for p in done
+                ]
+            )
             summ = ps.summarise(recs, ths)
             counts = {}
             for sch, k in zip(recs["scheme"], recs["k"]):
@@ -328,16 +448,26 @@ def f1_table(rows_by_group: dict) -> dict:
             pv = pub.get(sch)
             cols["published"].append(np.nan if pv is None else float(pv[0] if sch == "unpruned" else pv[k - 1]))
             cols["theory"].append((th["unpruned"] if sch == "unpruned" else th[sch][k - 1]) + noise)
-            vals = dict(theory_sim_students=np.nan, sim_mean=np.nan, sim_stderr=np.nan, sim_test_loss_mean=np.nan,
-                        sim_test_loss_stderr=np.nan, n_sim=0)
+            vals = dict(
+                theory_sim_students=np.nan,
+                sim_mean=np.nan,
+                sim_stderr=np.nan,
+                sim_test_loss_mean=np.nan,
+                sim_test_loss_stderr=np.nan,
+                n_sim=0,
+            )
             if summ is not None:
                 sel = (summ["scheme"] == sch) & (summ["k"] == k) & (summ["reweight"] == "none")
                 if np.any(sel):
                     i = int(np.flatnonzero(sel)[0])
-                    vals = dict(theory_sim_students=summ["eps_g_theory_mean"][i] + noise,
-                                sim_mean=summ["eps_g_mean"][i] + noise, sim_stderr=summ["eps_g_stderr"][i],
-                                sim_test_loss_mean=summ["test_loss_mean"][i],
-                                sim_test_loss_stderr=summ["test_loss_stderr"][i], n_sim=counts[(sch, k)])
+                    vals = dict(
+                        theory_sim_students=summ["eps_g_theory_mean"][i] + noise,
+                        sim_mean=summ["eps_g_mean"][i] + noise,
+                        sim_stderr=summ["eps_g_stderr"][i],
+                        sim_test_loss_mean=summ["test_loss_mean"][i],
+                        sim_test_loss_stderr=summ["test_loss_stderr"][i],
+                        n_sim=counts[(sch, k)],
+                    )
             for c, v in vals.items():
                 cols[c].append(v)
     out = {c: np.asarray(v) for c, v in cols.items()}
@@ -354,7 +484,7 @@ F1_DESCRIPTIONS = {
     "theory": "N -> infinity pruned eps_g of the ODE-trained student (rows rescaled to Q_ii = 1) + sigma^2/2",
     "theory_sim_students": "the same theory on the SGD students' measured order parameters, mean + sigma^2/2",
     "sim_mean": "finite-N simulation: eps_g of the really pruned networks + sigma^2/2, mean over students "
-                "of the mean over masks",
+    "of the mean over masks",
     "sim_stderr": "standard error across students of the per-student mean over masks",
     "sim_test_loss_mean": "empirical noisy test loss (phi - y)^2/2 of the pruned networks on 0.1 P test inputs",
     "n_sim": "pruned networks behind sim_mean (students x masks; importance schemes have one mask)",
@@ -365,8 +495,10 @@ def f4_table(curves: dict) -> dict:
     """Tidy learning curves from {(config, sigma): train_group output}: source 'ode' or 'sgd'."""
     cols = {c: [] for c in ("config", "sigma", "source", "alpha", "eps_g", "stderr", "n_runs", "N")}
     for (name, sigma), tr in curves.items():
-        for src, a, e, se, n in (("ode", tr["ode_alpha"], tr["ode_eps_g"], np.zeros(len(tr["ode_alpha"])), 0),
-                                 ("sgd", tr["sim_alpha"], tr["sim_mean"], tr["sim_stderr"], tr["sim_eps_g"].shape[0])):
+        for src, a, e, se, n in (
+            ("ode", tr["ode_alpha"], tr["ode_eps_g"], np.zeros(len(tr["ode_alpha"])), 0),
+            ("sgd", tr["sim_alpha"], tr["sim_mean"], tr["sim_stderr"], tr["sim_eps_g"].shape[0]),
+        ):
             for x, y, s in zip(a, e, se):
                 cols["config"].append(name)
                 cols["sigma"].append(sigma)
@@ -388,17 +520,33 @@ def f2_data(state, cfg: Config, budgets=BUDGETS) -> dict:
     rs = P.rescale_rows(state)
     teacher = teacher_assignment(rs.Q, rs.R, rs.T)
     order = np.lexsort((-np.abs(rs.v), teacher))  # group by teacher, larger |v| first
-    out = {"order": order, "teacher": teacher[order], "Q": np.abs(rs.Q[np.ix_(order, order)]),
-           "R": np.abs(rs.R[order]), "node": {}, "edge": {}}
+    out = {
+        "order": order,
+        "teacher": teacher[order],
+        "Q": np.abs(rs.Q[np.ix_(order, order)]),
+        "R": np.abs(rs.R[order]),
+        "node": {},
+        "edge": {},
+    }
     for k in budgets:
         r = P.pruned_error(rs, "dpp-node", keep=k)
         i = int(np.argmax(r.probs))
         S = np.array(sorted(r.subsets[i], key=lambda u: int(np.flatnonzero(order == u)[0])))
-        out["node"][k] = {"kept": S, "prob": float(r.probs[i]), "Q": np.abs(rs.Q[np.ix_(S, S)]),
-                          "R": np.abs(rs.R[S]), "teacher": teacher[S], "eps_g": float(r.errors[i])}
+        out["node"][k] = {
+            "kept": S,
+            "prob": float(r.probs[i]),
+            "Q": np.abs(rs.Q[np.ix_(S, S)]),
+            "R": np.abs(rs.R[S]),
+            "teacher": teacher[S],
+            "eps_g": float(r.errors[i]),
+        }
         e = P.pruned_error(rs, "dpp-edge", keep=k, N=cfg.N, keep_distribution=False)
-        out["edge"][k] = {"Q": np.abs(e.pruned.Q[np.ix_(order, order)]), "R": np.abs(e.pruned.R[order]),
-                          "keep_fraction": float(e.keep_fraction), "eps_g": float(e.eps_g)}
+        out["edge"][k] = {
+            "Q": np.abs(e.pruned.Q[np.ix_(order, order)]),
+            "R": np.abs(e.pruned.R[order]),
+            "keep_fraction": float(e.keep_fraction),
+            "eps_g": float(e.eps_g),
+        }
     return out
 
 
@@ -409,9 +557,14 @@ def f3_data(pruned0: dict) -> dict:
     st = pruned0["state"]
     teacher = teacher_assignment(st.Q, st.R, st.T)
     order = np.argsort(teacher, kind="stable")
-    return {"node_kernel": pruned0["node_kernel"][np.ix_(order, order)], "order": order, "teacher": teacher[order],
-            "edge_kernel": pruned0.get("edge_kernel_unit0"), "w": pruned0.get("w_unit0"),
-            "n_kernel": pruned0["n_kernel"]}
+    return {
+        "node_kernel": pruned0["node_kernel"][np.ix_(order, order)],
+        "order": order,
+        "teacher": teacher[order],
+        "edge_kernel": pruned0.get("edge_kernel_unit0"),
+        "w": pruned0.get("w_unit0"),
+        "n_kernel": pruned0["n_kernel"],
+    }
 
 
 # ---------------------------------------------------------------- orderings
@@ -449,16 +602,23 @@ def orderings(table: dict) -> list:
             for src in ("published", "theory", "sim"):
                 v = ""
                 for k in BUDGETS:
+
                     def get(s, col):
                         sel = (t["config"] == name) & (t["sigma"] == sigma) & (t["scheme"] == s) & (t["k"] == k)
                         return float(t[col][sel][0]) if np.any(sel) else np.nan
+
                     if src == "published":
-                        v += _verdict(get(a, "published"), get(b, "published"), np.hypot(reading_error(), reading_error()))
+                        v += _verdict(
+                            get(a, "published"), get(b, "published"), np.hypot(reading_error(), reading_error())
+                        )
                     elif src == "theory":
                         v += _verdict(get(a, "theory"), get(b, "theory"), 0.0)
                     else:
-                        v += _verdict(get(a, "sim_mean"), get(b, "sim_mean"),
-                                      2 * np.hypot(get(a, "sim_stderr"), get(b, "sim_stderr")))
+                        v += _verdict(
+                            get(a, "sim_mean"),
+                            get(b, "sim_mean"),
+                            2 * np.hypot(get(a, "sim_stderr"), get(b, "sim_stderr")),
+                        )
                 row[src] = v
             out.append(row)
     return out
@@ -474,51 +634,86 @@ def differences(table: dict, n_err: float = 2.0) -> list:
             continue
         err = n_err * np.hypot(reading_error(), se if np.isfinite(se) else 0.0)
         if abs(s - p) > err:
-            out.append({c: t[c][i] for c in ("config", "sigma", "scheme", "k", "published", "theory",
-                                              "theory_sim_students", "sim_mean", "sim_stderr")} | {"err": err})
+            out.append(
+                {
+                    c: t[c][i]
+                    for c in (
+                        "config",
+                        "sigma",
+                        "scheme",
+                        "k",
+                        "published",
+                        "theory",
+                        "theory_sim_students",
+                        "sim_mean",
+                        "sim_stderr",
+                    )
+                }
+                | {"err": err}
+            )
     return out
 
 
-def summary_markdown(table: dict, *, sizes: Sizes, configs: dict, wall_seconds: float | None = None,
-                     seed: int = 0) -> str:
+def summary_markdown(
+    table: dict, *, sizes: Sizes, configs: dict, wall_seconds: float | None = None, seed: int = 0
+) -> str:
     """F1_summary.md: the orderings (published / theory / simulation) and the points where simulation and
     published differ by more than their error, each with the likely reason read off the theory columns."""
     lines = ["# F1 summary: pruned test losses, published vs theory vs simulation", ""]
-    cfgtxt = "; ".join(f"{c.name}: K={c.K}, M={c.M}, N={c.N}, alpha={c.alpha:g}, P={int(round(c.alpha * c.N))}"
-                       for c in configs.values())
-    lines += [f"Generated by `statmech reproduce` ({sizes.name} sizes: {cfgtxt}; {sizes.seeds} SGD students per "
-              f"configuration and sigma, {sizes.masks} masks per scheme and budget, seed {seed}"
-              + (f"; training + pruning time {wall_seconds / 60:.1f} min" if wall_seconds else "") + ").", "",
-              "All errors are test losses on noisy labels, eps_g + sigma^2/2. *Theory*: N -> infinity pruning "
-              "(statmech.pruning) of the ODE-trained student, rows rescaled to Q_ii = 1 as in the paper's "
-              "pipeline. *Simulation*: SGD-trained students at finite N pruned with real masks "
-              "(statmech.pruning.finite.students, paper pipeline), mean +- standard error across students. *Published*: read "
-              "off the authors' figure (+-0.05), single students.", "",
-              "## Orderings", "",
-              "Verdict per budget k = 1..5: `Y` holds, `n` reversed, `~` tie within the error (published: "
-              "+-0.05 per point; simulation: 2 combined standard errors; theory: exact), `.` not computed.", "",
-              "| ordering | sigma | published | theory | simulation |", "| --- | --- | --- | --- | --- |"]
+    cfgtxt = "; ".join(
+        f"{c.name}: K={c.K}, M={c.M}, N={c.N}, alpha={c.alpha:g}, P={int(round(c.alpha * c.N))}"
+        for c in configs.values()
+    )
+    lines += [
+        f"Generated by `statmech reproduce` ({sizes.name} sizes: {cfgtxt}; {sizes.seeds} SGD students per "
+        f"configuration and sigma, {sizes.masks} masks per scheme and budget, seed {seed}"
+        + (f"; training + pruning time {wall_seconds / 60:.1f} min" if wall_seconds else "")
+        + ").",
+        "",
+        "All errors are test losses on noisy labels, eps_g + sigma^2/2. *Theory*: N -> infinity pruning "
+        "(statmech.pruning) of the ODE-trained student, rows rescaled to Q_ii = 1 as in the paper's "
+        "pipeline. *Simulation*: SGD-trained students at finite N pruned with real masks "
+        "(statmech.pruning.finite.students, paper pipeline), mean +- standard error across students. *Published*: read "
+        "off the authors' figure (+-0.05), single students.",
+        "",
+        "## Orderings",
+        "",
+        "Verdict per budget k = 1..5: `Y` holds, `n` reversed, `~` tie within the error (published: "
+        "+-0.05 per point; simulation: 2 combined standard errors; theory: exact), `.` not computed.",
+        "",
+        "| ordering | sigma | published | theory | simulation |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for r in orderings(table):
-        lines.append(f"| {r['ordering']} ({r['config']}) | {r['sigma']:g} | {r['published']} | {r['theory']} | "
-                     f"{r['sim']} |")
+        lines.append(
+            f"| {r['ordering']} ({r['config']}) | {r['sigma']:g} | {r['published']} | {r['theory']} | {r['sim']} |"
+        )
     lines += ["", "## Findings (computed from the table)", ""] + _findings(table) + [""]
     diffs = differences(table)
     lines += ["", "## Where simulation and published differ by more than 2 combined errors", ""]
     if not diffs:
         lines.append("Nowhere.")
     else:
-        lines += ["| config | sigma | scheme | k | published | theory | theory (SGD students) | simulation | "
-                  "likely reason |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+        lines += [
+            "| config | sigma | scheme | k | published | theory | theory (SGD students) | simulation | likely reason |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
         for d in diffs:
-            lines.append(f"| {d['config']} | {d['sigma']:g} | {d['scheme']} | {d['k']} | {d['published']:.2f} | "
-                         f"{d['theory']:.2f} | {d['theory_sim_students']:.2f} | {d['sim_mean']:.2f} +- "
-                         f"{d['sim_stderr']:.2f} | {_reason(d)} |")
-    lines += ["", "Reasons are assigned by rule: if the N -> infinity theory on the same SGD students agrees with "
-              "the simulation (within 2 s.e. + 0.03), finite-N pruning is not the cause and the gap lies in the "
-              "trained student (the paper shows one student whose order parameters we do not know; ours are "
-              "averages over students from one initial condition); if the theory on the ODE student agrees with "
-              "the published value but not with the simulation, the SGD students differ from the ODE one; "
-              "otherwise finite-N pruning (mask-to-mask and kernel-estimation noise) is implicated.", ""]
+            lines.append(
+                f"| {d['config']} | {d['sigma']:g} | {d['scheme']} | {d['k']} | {d['published']:.2f} | "
+                f"{d['theory']:.2f} | {d['theory_sim_students']:.2f} | {d['sim_mean']:.2f} +- "
+                f"{d['sim_stderr']:.2f} | {_reason(d)} |"
+            )
+    lines += [
+        "",
+        "Reasons are assigned by rule: if the N -> infinity theory on the same SGD students agrees with "
+        "the simulation (within 2 s.e. + 0.03), finite-N pruning is not the cause and the gap lies in the "
+        "trained student (the paper shows one student whose order parameters we do not know; ours are "
+        "averages over students from one initial condition); if the theory on the ODE student agrees with "
+        "the published value but not with the simulation, the SGD students differ from the ODE one; "
+        "otherwise finite-N pruning (mask-to-mask and kernel-estimation noise) is implicated.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -529,27 +724,51 @@ def _findings(t) -> list:
     if np.any(pr):
         d = np.abs(t["sim_mean"][pr] - t["theory_sim_students"][pr])
         tol = 2 * np.nan_to_num(t["sim_stderr"][pr].astype(float)) + 0.03
-        out.append(f"- Finite-N pruning vs N -> infinity theory on the same SGD students: {int(np.sum(d <= tol))} of "
-                   f"{int(pr.sum())} points agree within 2 s.e. + 0.03 (largest difference {d.max():.2f}, median "
-                   f"{np.median(d):.3f}). Where they agree, the N -> infinity pruning theory describes pruning of the "
-                   "finite-N students, and differences from the paper lie in the trained students.")
+        out.append(
+            f"- Finite-N pruning vs N -> infinity theory on the same SGD students: {int(np.sum(d <= tol))} of "
+            f"{int(pr.sum())} points agree within 2 s.e. + 0.03 (largest difference {d.max():.2f}, median "
+            f"{np.median(d):.3f}). Where they agree, the N -> infinity pruning theory describes pruning of the "
+            "finite-N students, and differences from the paper lie in the trained students."
+        )
     rows = orderings(t)
-    everywhere = sorted({r["ordering"] + f" ({r['config']})" for r in rows
-                         if all(set(r[s]) <= {"Y"} for s in ("published", "theory", "sim"))
-                         and all(set(r2[s]) <= {"Y"} for r2 in rows if r2["ordering"] == r["ordering"]
-                                 for s in ("published", "theory", "sim"))})
-    never = sorted({r["ordering"] + f" ({r['config']})" for r in rows
-                    if all(set(r2[s]) <= {"n", "~"} for r2 in rows if r2["ordering"] == r["ordering"]
-                           for s in ("published", "theory", "sim"))})
+    everywhere = sorted(
+        {
+            r["ordering"] + f" ({r['config']})"
+            for r in rows
+            if all(set(r[s]) <= {"Y"} for s in ("published", "theory", "sim"))
+            and all(
+                set(r2[s]) <= {"Y"}
+                for r2 in rows
+                if r2["ordering"] == r["ordering"]
+                for s in ("published", "theory", "sim")
+            )
+        }
+    )
+    never = sorted(
+        {
+            r["ordering"] + f" ({r['config']})"
+            for r in rows
+            if all(
+                set(r2[s]) <= {"n", "~"}
+                for r2 in rows
+                if r2["ordering"] == r["ordering"]
+                for s in ("published", "theory", "sim")
+            )
+        }
+    )
     if everywhere:
-        out.append("- Reproduced at every budget and both sigmas, in the published values, the theory and the "
-                   "simulation: " + "; ".join(everywhere) + ".")
+        out.append(
+            "- Reproduced at every budget and both sigmas, in the published values, the theory and the "
+            "simulation: " + "; ".join(everywhere) + "."
+        )
     if never:
         out.append("- Fails (or ties) everywhere, the paper's own values included: " + "; ".join(never) + ".")
     mixed = sorted({r["ordering"] + f" ({r['config']})" for r in rows} - set(everywhere) - set(never))
     if mixed:
-        out.append("- Not reproduced as a strict ordering at every budget (ties within the errors or reversals in "
-                   "theory or simulation; see the table): " + "; ".join(mixed) + ".")
+        out.append(
+            "- Not reproduced as a strict ordering at every budget (ties within the errors or reversals in "
+            "theory or simulation; see the table): " + "; ".join(mixed) + "."
+        )
 
     def mean_of(cfg, sigma, col, schemes=("random-edge", "dpp-node")):
         sel = (t["config"] == cfg) & (t["sigma"] == sigma) & np.isin(t["scheme"], schemes)
@@ -559,14 +778,16 @@ def _findings(t) -> list:
     g_pub = mean_of("5:20", 0.25, "published") - mean_of("5:20", 0.0, "published")
     g_sim = mean_of("5:20", 0.25, "sim_mean") - mean_of("5:20", 0.0, "sim_mean")
     if np.isfinite(g_pub) and np.isfinite(g_sim):
-        out.append(f"- 5:20, sigma = 0.25 minus sigma = 0 (mean over both schemes and k): published {g_pub:.2f}, "
-                   f"simulation {g_sim:.2f}, sigma^2/2 = 0.03. Our two students prune alike; our values sit "
-                   f"{mean_of('5:20', 0.25, 'published') - mean_of('5:20', 0.25, 'sim_mean'):+.2f} from the "
-                   f"published sigma = 0.25 points and "
-                   f"{mean_of('5:20', 0.0, 'published') - mean_of('5:20', 0.0, 'sim_mean'):+.2f} from the "
-                   "published sigma = 0 points: the paper's noiseless 5:20 student is not the student its "
-                   "configuration produces here (ODE and SGD agree, F4); a different training length, "
-                   "initialisation or evaluation of that one run is the likely reason.")
+        out.append(
+            f"- 5:20, sigma = 0.25 minus sigma = 0 (mean over both schemes and k): published {g_pub:.2f}, "
+            f"simulation {g_sim:.2f}, sigma^2/2 = 0.03. Our two students prune alike; our values sit "
+            f"{mean_of('5:20', 0.25, 'published') - mean_of('5:20', 0.25, 'sim_mean'):+.2f} from the "
+            f"published sigma = 0.25 points and "
+            f"{mean_of('5:20', 0.0, 'published') - mean_of('5:20', 0.0, 'sim_mean'):+.2f} from the "
+            "published sigma = 0 points: the paper's noiseless 5:20 student is not the student its "
+            "configuration produces here (ODE and SGD agree, F4); a different training length, "
+            "initialisation or evaluation of that one run is the likely reason."
+        )
     return out
 
 
@@ -587,15 +808,16 @@ def _reason(d) -> str:
 FIGURES = ("F1", "F2", "F3", "F4")
 
 
-def reproduce(out, *, figures=FIGURES, quick: bool = False, seed: int = 0, workers=None, cache_dir=None,
-              log=print) -> dict:
+def reproduce(
+    out, *, figures=FIGURES, quick: bool = False, seed: int = 0, workers=None, cache_dir=None, log=print
+) -> dict:
     """Compute what ``figures`` need and write them into ``out`` (PNG, tidy CSV + JSON, F1_summary.md).
 
     Order: training of every configuration and sigma (-> F4, F2), then pruning student by student (-> F3
     after the first 6:2 student, F1.csv and F1_summary.md rewritten after every student, F1.png at the end).
     Cached in ``cache_dir`` (default ``out/.reproduce_cache``): a rerun resumes. Returns paths and timings."""
-    from statmech.plots import paper as figs
     from statmech.core.io import write_table
+    from statmech.plots import paper as figs
 
     figures = tuple(figures)
     bad = [f for f in figures if f not in FIGURES]
@@ -605,12 +827,17 @@ def reproduce(out, *, figures=FIGURES, quick: bool = False, seed: int = 0, worke
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     sizes = sizes_for(quick)
-    pipe = Pipeline(sizes, cache_dir if cache_dir is not None else out / ".reproduce_cache", seed=seed,
-                    workers=workers, log=log)
+    pipe = Pipeline(
+        sizes, cache_dir if cache_dir is not None else out / ".reproduce_cache", seed=seed, workers=workers, log=log
+    )
     configs = {name: pipe.config(name) for name in F1_SCHEMES}
     written = []
-    run_params = dict(sizes=asdict(sizes), seed=seed, pipeline="paper (rows rescaled to Q_ii = 1, signed-v "
-                      "importance)", configs={n: asdict(c) for n, c in configs.items()})
+    run_params = dict(
+        sizes=asdict(sizes),
+        seed=seed,
+        pipeline="paper (rows rescaled to Q_ii = 1, signed-v importance)",
+        configs={n: asdict(c) for n, c in configs.items()},
+    )
 
     need_train = [(n, s) for n in F1_SCHEMES for s in SIGMAS] if ("F1" in figures or "F4" in figures) else []
     if ("F2" in figures or "F3" in figures) and not need_train:
@@ -619,38 +846,68 @@ def reproduce(out, *, figures=FIGURES, quick: bool = False, seed: int = 0, worke
 
     if "F4" in figures:
         tab = f4_table(trained)
-        written.append(write_table(out / "F4.csv", tab, run_params, descriptions={
-            "eps_g": "noise-free generalisation error (ODE) or its mean over SGD runs from the same initial weights",
-            "stderr": "standard error over SGD runs (0 for the ODE)"}))
-        written.append(figs.f4_learning_curves(tab, out / "F4.png", title="learning curves of the students pruned "
-                                               "in F1: ODE vs SGD from the same initial weights"))
+        written.append(
+            write_table(
+                out / "F4.csv",
+                tab,
+                run_params,
+                descriptions={
+                    "eps_g": "noise-free generalisation error (ODE) or its mean over SGD runs from the same initial weights",
+                    "stderr": "standard error over SGD runs (0 for the ODE)",
+                },
+            )
+        )
+        written.append(
+            figs.f4_learning_curves(
+                tab,
+                out / "F4.png",
+                title="learning curves of the students pruned in F1: ODE vs SGD from the same initial weights",
+            )
+        )
         log(f"wrote {out / 'F4.png'}")
     if "F2" in figures:
         d = f2_data(trained[("6:2", 0.0)]["ode_final"], configs["6:2"])
         written.append(figs.f2_heatmaps(d, out / "F2.png", k=3, title="6:2, ODE-trained student, sigma = 0"))
-        written.append(figs.f2_budgets(d, out / "F2_budgets.png", title="6:2, ODE-trained student, sigma = 0: "
-                                       "budgets k = 1..5"))
+        written.append(
+            figs.f2_budgets(d, out / "F2_budgets.png", title="6:2, ODE-trained student, sigma = 0: budgets k = 1..5")
+        )
         log(f"wrote {out / 'F2.png'}, {out / 'F2_budgets.png'}")
     if "F3" in figures:
         p0 = pipe.prune("6:2", 0.0, 0)
-        written.append(figs.f3_kernels(f3_data(p0), out / "F3.png", title="DPP kernels of an SGD-trained 6:2 "
-                                       "student (sigma = 0), estimated from fresh training inputs"))
+        written.append(
+            figs.f3_kernels(
+                f3_data(p0),
+                out / "F3.png",
+                title="DPP kernels of an SGD-trained 6:2 student (sigma = 0), estimated from fresh training inputs",
+            )
+        )
         log(f"wrote {out / 'F3.png'}")
     if "F1" in figures:
-        groups = {(n, s): {"cfg": configs[n], "theory": pipe.theory(n, s), "pruned": [None] * sizes.seeds}
-                  for n in F1_SCHEMES for s in SIGMAS}
+        groups = {
+            (n, s): {"cfg": configs[n], "theory": pipe.theory(n, s), "pruned": [None] * sizes.seeds}
+            for n in F1_SCHEMES
+            for s in SIGMAS
+        }
         for key, g in groups.items():  # whatever an earlier run finished
             for r in range(sizes.seeds):
                 g["pruned"][r] = pipe.pruned_if_cached(*key, r)
 
         def write_f1(wall=None):
             tab = f1_table(groups)
-            write_table(out / "F1.csv", tab, dict(run_params, compute_seconds=wall,
-                                                  compute_seconds_note="training + pruning time of all stages, "
-                                                  "summed over resumed runs (figures and theory not included)"),
-                        descriptions=F1_DESCRIPTIONS)
-            (out / "F1_summary.md").write_text(summary_markdown(tab, sizes=sizes, configs=configs,
-                                                                wall_seconds=wall, seed=seed))
+            write_table(
+                out / "F1.csv",
+                tab,
+                dict(
+                    run_params,
+                    compute_seconds=wall,
+                    compute_seconds_note="training + pruning time of all stages, "
+                    "summed over resumed runs (figures and theory not included)",
+                ),
+                descriptions=F1_DESCRIPTIONS,
+            )
+            (out / "F1_summary.md").write_text(
+                summary_markdown(tab, sizes=sizes, configs=configs, wall_seconds=wall, seed=seed)
+            )
             return tab
 
         write_f1()
@@ -662,10 +919,17 @@ def reproduce(out, *, figures=FIGURES, quick: bool = False, seed: int = 0, worke
         tab = write_f1(pipe.compute_seconds)
         written += [out / "F1.csv", out / "F1.json", out / "F1_summary.md"]
         c62, c520 = configs["6:2"], configs["5:20"]
-        note = (f"N = {c62.N}, alpha = {c62.alpha:g} (6:2) / {c520.alpha:g} (5:20), {sizes.seeds} students x "
-                f"{sizes.masks} masks")
+        note = (
+            f"N = {c62.N}, alpha = {c62.alpha:g} (6:2) / {c520.alpha:g} (5:20), {sizes.seeds} students x "
+            f"{sizes.masks} masks"
+        )
         written.append(figs.f1_grid(tab, out / "F1.png", sizes_note=note))
         log(f"wrote {out / 'F1.png'}, F1.csv, F1_summary.md")
     wall = time.time() - t_start
-    return {"written": [Path(p) for p in written], "wall_seconds": wall, "timings": pipe.timings, "sizes": sizes,
-            "compute_seconds": pipe.compute_seconds}
+    return {
+        "written": [Path(p) for p in written],
+        "wall_seconds": wall,
+        "timings": pipe.timings,
+        "sizes": sizes,
+        "compute_seconds": pipe.compute_seconds,
+    }

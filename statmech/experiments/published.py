@@ -5,6 +5,7 @@ the teacher-student losses), single trained students. Teacher-student values
 are *test losses* on noisy labels, eps_g + sigma^2/2; MNIST values are test
 errors in percent. Every figure that shows them labels them as published.
 """
+
 from __future__ import annotations
 
 import json

@@ -14,11 +14,12 @@ for g = erf(u/sqrt 2) (``"erf"``), g = u (``"linear"``) and g = max(0, u)
 builds the matrices and weighted sums used by the equations of motion. The
 functions here return whole arrays over index grids, for analysis and tests.
 """
+
 import numpy as np
 
-from statmech.integrals.kernels import ACTIVATIONS, activation_code
 from statmech.integrals import kernels as _k
 from statmech.integrals import sums
+from statmech.integrals.kernels import ACTIVATIONS, activation_code
 
 __all__ = ["I2", "J2", "I3", "I4", "ACTIVATIONS", "activation_code", "check_covariance", "sums"]
 
@@ -43,8 +44,10 @@ def check_covariance(C, name: str = "C") -> np.ndarray:
 def _check_derivative_fields(C, act, what):
     """ReLU's g' = step(u) is undefined for a field that is identically 0: refuse instead of a silent NaN."""
     if act == _k.RELU and np.any(np.diag(C) <= 0):
-        raise ValueError(f"{what} with activation 'relu' needs every variance C_aa > 0 (g' = step(u) of a field "
-                         f"that is identically 0 is undefined); got diagonal {np.diag(C)}")
+        raise ValueError(
+            f"{what} with activation 'relu' needs every variance C_aa > 0 (g' = step(u) of a field "
+            f"that is identically 0 is undefined); got diagonal {np.diag(C)}"
+        )
 
 
 def I2(C, activation: str = "erf") -> np.ndarray:
@@ -92,6 +95,7 @@ def I4(C, activation: str = "erf") -> np.ndarray:
         for b in range(n):
             for c in range(n):
                 for d in range(n):
-                    out[a, b, c, d] = _k.i4(act, d_[a], d_[b], d_[c], d_[d], C[a, b], C[a, c],
-                                            C[a, d], C[b, c], C[b, d], C[c, d])
+                    out[a, b, c, d] = _k.i4(
+                        act, d_[a], d_[b], d_[c], d_[d], C[a, b], C[a, c], C[a, d], C[b, c], C[b, d], C[c, d]
+                    )
     return out

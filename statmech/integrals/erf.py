@@ -7,6 +7,7 @@ kernels are the only place the erf formulas live; the vectorised sums below
 same formulas and are tested against these kernels.
 The symbolic module (``statmech.symbolic``) re-derives and checks them.
 """
+
 import math
 
 import numpy as np
@@ -51,8 +52,7 @@ def i3(caa, cbb, ccc, cab, cac, cbc):
 def i4(caa, cbb, ccc, cdd, cab, cac, cad, cbc, cbd, ccd):
     """E[g'(u_a) g'(u_b) g(u_c) g(u_d)] = (4/pi^2) asin(L0 / sqrt(L1 L2)) / sqrt(L4)."""
     l4 = (1.0 + caa) * (1.0 + cbb) - cab * cab
-    l0 = (l4 * ccd - cbc * cbd * (1.0 + caa) - cac * cad * (1.0 + cbb)
-          + cab * cac * cbd + cab * cad * cbc)
+    l0 = l4 * ccd - cbc * cbd * (1.0 + caa) - cac * cad * (1.0 + cbb) + cab * cac * cbd + cab * cad * cbc
     l1 = l4 * (1.0 + ccc) - cbc * cbc * (1.0 + caa) - cac * cac * (1.0 + cbb) + 2.0 * cab * cac * cbc
     l2 = l4 * (1.0 + cdd) - cbd * cbd * (1.0 + caa) - cad * cad * (1.0 + cbb) + 2.0 * cab * cad * cbd
     return FOUR_OVER_PI2 / math.sqrt(l4) * safe_asin(l0 / math.sqrt(l1 * l2))
@@ -104,8 +104,11 @@ def _asin_fast(x):
     s = a if small else math.sqrt(z)
     z2 = z * z
     z4 = z2 * z2
-    p = (((_A0 + z * _A1) + z2 * (_A2 + z * _A3)) + z4 * ((_A4 + z * _A5) + z2 * (_A6 + z * _A7))
-         + (z4 * z4) * (((_A8 + z * _A9) + z2 * (_A10 + z * _A11)) + z4 * _A12))
+    p = (
+        ((_A0 + z * _A1) + z2 * (_A2 + z * _A3))
+        + z4 * ((_A4 + z * _A5) + z2 * (_A6 + z * _A7))
+        + (z4 * z4) * (((_A8 + z * _A9) + z2 * (_A10 + z * _A11)) + z4 * _A12)
+    )
     u = s + s * z * p
     r = u if small else _PI_OVER_2 - 2.0 * u
     return math.copysign(r, x)
@@ -166,17 +169,17 @@ def _i4_weighted(C, K, w, out):
     P = K * (K + 1) // 2
     Pp = (P + 7) // 8 * 8
     buf = np.empty((3 * n + 7) * Pp)
-    U = buf[0:n * Pp].reshape((n, Pp))
-    V = buf[n * Pp:2 * n * Pp].reshape((n, Pp))
-    R = buf[2 * n * Pp:3 * n * Pp].reshape((n, Pp))
+    U = buf[0 : n * Pp].reshape((n, Pp))
+    V = buf[n * Pp : 2 * n * Pp].reshape((n, Pp))
+    R = buf[2 * n * Pp : 3 * n * Pp].reshape((n, Pp))
     o = 3 * n * Pp
-    acc = buf[o:o + Pp]
-    sa = buf[o + Pp:o + 2 * Pp]       # sqrt(1 + C_kk)
-    sb = buf[o + 2 * Pp:o + 3 * Pp]   # -C_ik / sqrt(1 + C_kk)
-    sv = buf[o + 3 * Pp:o + 4 * Pp]   # sqrt(L4 / (1 + C_kk))
-    sl = buf[o + 4 * Pp:o + 5 * Pp]   # sqrt(L4)
-    pi = buf[o + 5 * Pp:o + 6 * Pp]   # the pair (i, k), as floats: one allocation in all
-    pk = buf[o + 6 * Pp:o + 7 * Pp]
+    acc = buf[o : o + Pp]
+    sa = buf[o + Pp : o + 2 * Pp]  # sqrt(1 + C_kk)
+    sb = buf[o + 2 * Pp : o + 3 * Pp]  # -C_ik / sqrt(1 + C_kk)
+    sv = buf[o + 3 * Pp : o + 4 * Pp]  # sqrt(L4 / (1 + C_kk))
+    sl = buf[o + 4 * Pp : o + 5 * Pp]  # sqrt(L4)
+    pi = buf[o + 5 * Pp : o + 6 * Pp]  # the pair (i, k), as floats: one allocation in all
+    pk = buf[o + 6 * Pp : o + 7 * Pp]
     p = 0
     for i in range(K):
         one_ii = 1.0 + C[i, i]

@@ -4,6 +4,7 @@ Activation codes are small integers so that numba-compiled callers can pass
 them through: see :data:`ACTIVATIONS`. The formulas themselves live in the
 per-activation modules ``erf``, ``linear`` and ``relu`` of this package.
 """
+
 from numba import njit
 
 from statmech.integrals import erf, linear, relu

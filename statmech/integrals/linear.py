@@ -2,6 +2,7 @@
 
 E[u_a u_b] = C_ab gives every one of them directly (theory.md section 3).
 """
+
 from numba import njit
 
 

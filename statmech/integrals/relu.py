@@ -6,6 +6,7 @@ E[u_b F(u)] = sum_j C_bj E[dF/du_j] with F = step(u_a) relu(u_c):
 I3 = C_ab E[delta(u_a) relu(u_c)] + C_bc E[step(u_a) step(u_c)]. The variances
 C_aa of the fields entering g' or g must be positive.
 """
+
 import math
 
 from numba import njit
@@ -93,9 +94,9 @@ def i3(caa, cbb, ccc, cab, cac, cbc):
 # 24 nodes; thresholds measured on 2400 random covariances with repeated-index
 # patterns, worst error 3e-13 (16 nodes, mu >= 0.03) and 6e-15 (24, mu >= 0.01).
 
-_I4_H = 0.35         # trapezoidal step in x; error ~ exp(-c / h), c ~ 10 measured: ~1e-14 relative
-_I4_XL = -2.5        # left singularities of the integrand have Re w >= -log 4 = -1.39
-_I4_XR0 = 2.5        # right cut-offs x_r = 2.5, 4.5, ..., 40.5 >= log(1/mu) + 2.5
+_I4_H = 0.35  # trapezoidal step in x; error ~ exp(-c / h), c ~ 10 measured: ~1e-14 relative
+_I4_XL = -2.5  # left singularities of the integrand have Re w >= -log 4 = -1.39
+_I4_XR0 = 2.5  # right cut-offs x_r = 2.5, 4.5, ..., 40.5 >= log(1/mu) + 2.5
 _I4_NTAB = 20
 # smallest-minor bound mu above which 16 / 24 Gauss-Legendre nodes suffice
 _I4_MU16, _I4_MU24 = 3e-2, 1e-2
@@ -105,26 +106,27 @@ _I4_GL = ((_I4_MU16, 16), (_I4_MU24, 24))
 def _i4_nodes():
     """Quadrature tables (t, 1 - t, weight) for the trapezoidal and Gauss-Legendre rules."""
     import numpy as np
+
     nmax = 0
     tabs = []
     for k in range(_I4_NTAB):
         xr = _I4_XR0 + 2.0 * k
         # tails: 3.5 left (t < e^-38), 4.5 right (sqrt(tc) < e^-45, for a 1/sqrt(tc) endpoint)
         xs = np.arange(_I4_XL - 3.5, xr + 4.5 + 1e-9, _I4_H)
-        w = xs + np.exp(xs - xr) - np.exp(_I4_XL - xs)       # w = psi(x)
-        dw = 1.0 + np.exp(xs - xr) + np.exp(_I4_XL - xs)     # psi'(x)
+        w = xs + np.exp(xs - xr) - np.exp(_I4_XL - xs)  # w = psi(x)
+        dw = 1.0 + np.exp(xs - xr) + np.exp(_I4_XL - xs)  # psi'(x)
         # t = 1 / (1 + e^-w), tc = 1 - t computed separately (accurate near t = 1)
         e = np.exp(-np.abs(w))
         t = np.where(w >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
         tc = np.where(w >= 0, e / (1.0 + e), 1.0 / (1.0 + e))
-        wt = _I4_H * dw * t * tc                                # dt = t tc dw
+        wt = _I4_H * dw * t * tc  # dt = t tc dw
         keep = wt > 1e-300
         tabs.append((t[keep], tc[keep], wt[keep]))
         nmax = max(nmax, int(keep.sum()))
     for _, n in _I4_GL:
         x, w = np.polynomial.legendre.leggauss(n)
         sn, ws = 0.5 * (1.0 + x), 0.5 * w
-        tabs.append((1.0 - sn * sn, sn * sn, 2.0 * sn * ws))   # t = 1 - s^2, dt = 2 s ds
+        tabs.append((1.0 - sn * sn, sn * sn, 2.0 * sn * ws))  # t = 1 - s^2, dt = 2 s ds
     ntab = len(tabs)
     T = np.zeros((ntab, nmax))
     TC = np.zeros((ntab, nmax))
@@ -188,29 +190,55 @@ def i4(caa, cbb, ccc, cdd, cab, cac, cad, cbc, cbd, ccd):
     if ccc <= 0.0 or cdd <= 0.0:
         return 0.0
     # correlations (slots 0=a, 1=b, 2=c, 3=d)
-    r01 = _rho(caa, cbb, cab); r02 = _rho(caa, ccc, cac); r03 = _rho(caa, cdd, cad)
-    r12 = _rho(cbb, ccc, cbc); r13 = _rho(cbb, cdd, cbd); r23 = _rho(ccc, cdd, ccd)
+    r01 = _rho(caa, cbb, cab)
+    r02 = _rho(caa, ccc, cac)
+    r03 = _rho(caa, cdd, cad)
+    r12 = _rho(cbb, ccc, cbc)
+    r13 = _rho(cbb, cdd, cbd)
+    r23 = _rho(ccc, cdd, ccd)
     # 2x2 principal minors 1 - rho^2
-    d01 = _d2(caa, cbb, cab); d02 = _d2(caa, ccc, cac); d03 = _d2(caa, cdd, cad)
-    d12 = _d2(cbb, ccc, cbc); d13 = _d2(cbb, cdd, cbd); d23 = _d2(ccc, cdd, ccd)
+    d01 = _d2(caa, cbb, cab)
+    d02 = _d2(caa, ccc, cac)
+    d03 = _d2(caa, cdd, cad)
+    d12 = _d2(cbb, ccc, cbc)
+    d13 = _d2(cbb, cdd, cbd)
+    d23 = _d2(ccc, cdd, ccd)
     # Y(k; m, n) = rho_mn - rho_km rho_kn: covariance of (m, n) given slot k
-    y0_12 = r12 - r01 * r02; y0_13 = r13 - r01 * r03; y0_23 = r23 - r02 * r03
-    y1_02 = r02 - r01 * r12; y1_03 = r03 - r01 * r13; y1_23 = r23 - r12 * r13
-    y2_01 = r01 - r02 * r12; y2_03 = r03 - r02 * r23; y2_13 = r13 - r12 * r23
-    y3_01 = r01 - r03 * r13; y3_02 = r02 - r03 * r23; y3_12 = r12 - r13 * r23
+    y0_12 = r12 - r01 * r02
+    y0_13 = r13 - r01 * r03
+    y0_23 = r23 - r02 * r03
+    y1_02 = r02 - r01 * r12
+    y1_03 = r03 - r01 * r13
+    y1_23 = r23 - r12 * r13
+    y2_01 = r01 - r02 * r12
+    y2_03 = r03 - r02 * r23
+    y2_13 = r13 - r12 * r23
+    y3_01 = r01 - r03 * r13
+    y3_02 = r02 - r03 * r23
+    y3_12 = r12 - r13 * r23
     # keep the minors consistent with a PSD matrix (|Y(k;m,n)| <= sqrt(D_km D_kn)):
     # rounding in nearly repeated fields must not produce a non-integrable integrand
-    y0_12 = _clip(y0_12, d01 * d02); y0_13 = _clip(y0_13, d01 * d03); y0_23 = _clip(y0_23, d02 * d03)
-    y1_02 = _clip(y1_02, d01 * d12); y1_03 = _clip(y1_03, d01 * d13); y1_23 = _clip(y1_23, d12 * d13)
-    y2_01 = _clip(y2_01, d02 * d12); y2_03 = _clip(y2_03, d02 * d23); y2_13 = _clip(y2_13, d12 * d23)
-    y3_01 = _clip(y3_01, d03 * d13); y3_02 = _clip(y3_02, d03 * d23); y3_12 = _clip(y3_12, d13 * d23)
+    y0_12 = _clip(y0_12, d01 * d02)
+    y0_13 = _clip(y0_13, d01 * d03)
+    y0_23 = _clip(y0_23, d02 * d03)
+    y1_02 = _clip(y1_02, d01 * d12)
+    y1_03 = _clip(y1_03, d01 * d13)
+    y1_23 = _clip(y1_23, d12 * d13)
+    y2_01 = _clip(y2_01, d02 * d12)
+    y2_03 = _clip(y2_03, d02 * d23)
+    y2_13 = _clip(y2_13, d12 * d23)
+    y3_01 = _clip(y3_01, d03 * d13)
+    y3_02 = _clip(y3_02, d03 * d23)
+    y3_12 = _clip(y3_12, d13 * d23)
     # 3x3 principal minors (pivot on the first slot), clamped by their 2x2 minors
-    e3 = _pos(d12 * d13 - y1_23 * y1_23)   # {1,2,3}
-    e2 = _pos(d02 * d03 - y0_23 * y0_23)   # {0,2,3}
-    e1 = _pos(d01 * d03 - y0_13 * y0_13)   # {0,1,3}
-    e0 = _pos(d01 * d02 - y0_12 * y0_12)   # {0,1,2}
-    e3 = min(e3, d12, d13, d23); e2 = min(e2, d02, d03, d23)
-    e1 = min(e1, d01, d03, d13); e0 = min(e0, d01, d02, d12)
+    e3 = _pos(d12 * d13 - y1_23 * y1_23)  # {1,2,3}
+    e2 = _pos(d02 * d03 - y0_23 * y0_23)  # {0,2,3}
+    e1 = _pos(d01 * d03 - y0_13 * y0_13)  # {0,1,3}
+    e0 = _pos(d01 * d02 - y0_12 * y0_12)  # {0,1,2}
+    e3 = min(e3, d12, d13, d23)
+    e2 = min(e2, d02, d03, d23)
+    e1 = min(e1, d01, d03, d13)
+    e0 = min(e0, d01, d02, d12)
     # off-diagonal 3x3 minors X_p = det R[{i,j,m},{i,j,n}] for pair p = (i, j), (m, n) its complement
     x01 = d01 * y0_23 - y0_13 * y0_12
     x02 = d02 * y0_13 - y0_23 * y0_12
@@ -218,27 +246,41 @@ def i4(caa, cbb, ccc, cdd, cab, cac, cad, cbc, cbd, ccd):
     x12 = d12 * y1_03 - y1_23 * y1_02
     x13 = d13 * y1_02 - y1_23 * y1_03
     x23 = d23 * y2_01 - y2_13 * y2_03
-    x01 = _clip(x01, e0 * e1); x02 = _clip(x02, e0 * e2); x03 = _clip(x03, e1 * e2)
-    x12 = _clip(x12, e0 * e3); x13 = _clip(x13, e1 * e3); x23 = _clip(x23, e2 * e3)
+    x01 = _clip(x01, e0 * e1)
+    x02 = _clip(x02, e0 * e2)
+    x03 = _clip(x03, e1 * e2)
+    x12 = _clip(x12, e0 * e3)
+    x13 = _clip(x13, e1 * e3)
+    x23 = _clip(x23, e2 * e3)
     # 4x4 determinant by Desnanot-Jacobi on the best-conditioned pair, clamped
     # by Fischer's inequality so that it is exactly 0 when a minor is
-    best = d01; e4 = (e0 * e1 - x01 * x01) / d01 if d01 > 0.0 else 0.0
+    best = d01
+    e4 = (e0 * e1 - x01 * x01) / d01 if d01 > 0.0 else 0.0
     if d02 > best:
-        best = d02; e4 = (e0 * e2 - x02 * x02) / d02
+        best = d02
+        e4 = (e0 * e2 - x02 * x02) / d02
     if d03 > best:
-        best = d03; e4 = (e1 * e2 - x03 * x03) / d03
+        best = d03
+        e4 = (e1 * e2 - x03 * x03) / d03
     if d12 > best:
-        best = d12; e4 = (e0 * e3 - x12 * x12) / d12
+        best = d12
+        e4 = (e0 * e3 - x12 * x12) / d12
     if d13 > best:
-        best = d13; e4 = (e1 * e3 - x13 * x13) / d13
+        best = d13
+        e4 = (e1 * e3 - x13 * x13) / d13
     if d23 > best:
-        best = d23; e4 = (e2 * e3 - x23 * x23) / d23
+        best = d23
+        e4 = (e2 * e3 - x23 * x23) / d23
     e4 = _pos(min(e4, e0, e1, e2, e3, d01 * d23, d02 * d13, d03 * d12))
     # smallest positive minor -> lower bound on the smallest eigenvalue mu of a
     # principal submatrix, mu >= det / lambda_max^(n-1) with lambda_max bounded by
     # Gershgorin -> where the singularity closest to t = 1 sits (Re w = log(1/mu))
-    gmax = 1.0 + max(abs(r01) + abs(r02) + abs(r03), abs(r01) + abs(r12) + abs(r13),
-                     abs(r02) + abs(r12) + abs(r23), abs(r03) + abs(r13) + abs(r23))
+    gmax = 1.0 + max(
+        abs(r01) + abs(r02) + abs(r03),
+        abs(r01) + abs(r12) + abs(r13),
+        abs(r02) + abs(r12) + abs(r23),
+        abs(r03) + abs(r13) + abs(r23),
+    )
     mu = 1.0
     for v in (d01, d02, d03, d12, d13, d23):
         if v > 0.0 and v / gmax < mu:
@@ -249,9 +291,9 @@ def i4(caa, cbb, ccc, cdd, cab, cac, cad, cbc, cbd, ccd):
     if e4 > 0.0 and e4 / (gmax * gmax * gmax) < mu:
         mu = e4 / (gmax * gmax * gmax)
     if mu >= _I4_MU16:
-        k = _I4_NTAB          # Gauss-Legendre, 16 nodes
+        k = _I4_NTAB  # Gauss-Legendre, 16 nodes
     elif mu >= _I4_MU24:
-        k = _I4_NTAB + 1      # Gauss-Legendre, 24 nodes
+        k = _I4_NTAB + 1  # Gauss-Legendre, 24 nodes
     else:
         k = int(math.ceil(0.5 * (math.log(1.0 / mu) - _I4_XR0 + 2.5)))
         if k < 0:
@@ -272,8 +314,12 @@ def i4(caa, cbb, ccc, cdd, cab, cac, cad, cbc, cbd, ccd):
         tc3 = tc2 * tc
         base2 = tc * (1.0 + t)
         # principal minors of R(t) = t R + tc I
-        D01 = t2 * d01 + base2; D02 = t2 * d02 + base2; D03 = t2 * d03 + base2
-        D12 = t2 * d12 + base2; D13 = t2 * d13 + base2; D23 = t2 * d23 + base2
+        D01 = t2 * d01 + base2
+        D02 = t2 * d02 + base2
+        D03 = t2 * d03 + base2
+        D12 = t2 * d12 + base2
+        D13 = t2 * d13 + base2
+        D23 = t2 * d23 + base2
         E4 = t2 * t2 * e4 + t3 * tc * s3 + t2 * tc2 * s2 + 4.0 * t * tc3 + tc2 * tc2
         # conditional covariance of the complement pair given each pair, times D_p
         X01 = t3 * x01 + t2 * tc * (y0_23 + y1_23) + ttc * r23
@@ -283,8 +329,12 @@ def i4(caa, cbb, ccc, cdd, cab, cac, cad, cbc, cbd, ccd):
         X13 = t3 * x13 + t2 * tc * (y1_02 + y3_02) + ttc * r02
         X23 = t3 * x23 + t2 * tc * (y2_01 + y3_01) + ttc * r01
         # asin of the partial correlation = atan2(X_p, sqrt(D_p det R(t)))
-        s01 = math.sqrt(D01); s02 = math.sqrt(D02); s03 = math.sqrt(D03)
-        s12 = math.sqrt(D12); s13 = math.sqrt(D13); s23 = math.sqrt(D23)
+        s01 = math.sqrt(D01)
+        s02 = math.sqrt(D02)
+        s03 = math.sqrt(D03)
+        s12 = math.sqrt(D12)
+        s13 = math.sqrt(D13)
+        s23 = math.sqrt(D23)
         sq4 = math.sqrt(E4)
         a01 = math.atan2(X01, s01 * sq4)
         # F_p = phi2(0, 0; r_p(t)) * P(complement > 0 | pair = 0)

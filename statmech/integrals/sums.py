@@ -15,6 +15,7 @@ For erf the vectorised versions in ``erf.py`` are used (``_i2_matrix``,
 that LLVM turns into SIMD); otherwise the scalar kernels are looped over with
 the symmetries I4(i,k,c,d) = I4(i,k,d,c) = I4(k,i,c,d) exploited.
 """
+
 from numba import njit
 
 from statmech.integrals import erf
@@ -67,13 +68,17 @@ def _i4_pair_generic(act, C, i, k, w):
     for c in range(n):
         if w[c] == 0.0:
             continue
-        acc = 0.5 * w[c] * i4(act, C[i, i], C[k, k], C[c, c], C[c, c], C[i, k], C[i, c], C[i, c],
-                              C[k, c], C[k, c], C[c, c])
+        acc = (
+            0.5
+            * w[c]
+            * i4(act, C[i, i], C[k, k], C[c, c], C[c, c], C[i, k], C[i, c], C[i, c], C[k, c], C[k, c], C[c, c])
+        )
         for d in range(c + 1, n):
             if w[d] == 0.0:
                 continue
-            acc += w[d] * i4(act, C[i, i], C[k, k], C[c, c], C[d, d], C[i, k], C[i, c], C[i, d],
-                             C[k, c], C[k, d], C[c, d])
+            acc += w[d] * i4(
+                act, C[i, i], C[k, k], C[c, c], C[d, d], C[i, k], C[i, c], C[i, d], C[k, c], C[k, d], C[c, d]
+            )
         total += 2.0 * w[c] * acc
     return total
 

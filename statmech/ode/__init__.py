@@ -6,10 +6,35 @@
 - ``masked``: retraining a pruned network whose weights are masked;
 - ``generalisation``: eps_g of a state.
 """
+
 from statmech.ode.generalisation import eps_g, eps_g_arrays, test_loss
-from statmech.ode.integrator import (METHODS, IntegrateResult, SavedStates, default_save_at, integrate, pack, rhs,
-                                     rhs_into, unpack)
+from statmech.ode.integrator import (
+    METHODS,
+    IntegrateResult,
+    SavedStates,
+    default_save_at,
+    integrate,
+    pack,
+    rhs,
+    rhs_into,
+    unpack,
+)
 from statmech.ode.masked import MAX_RANDOM_MASK_UNITS, MaskedState, integrate_masked
 
-__all__ = ["integrate", "IntegrateResult", "SavedStates", "default_save_at", "METHODS", "rhs", "rhs_into", "pack",
-           "unpack", "eps_g", "eps_g_arrays", "test_loss", "integrate_masked", "MaskedState", "MAX_RANDOM_MASK_UNITS"]
+__all__ = [
+    "integrate",
+    "IntegrateResult",
+    "SavedStates",
+    "default_save_at",
+    "METHODS",
+    "rhs",
+    "rhs_into",
+    "pack",
+    "unpack",
+    "eps_g",
+    "eps_g_arrays",
+    "test_loss",
+    "integrate_masked",
+    "MaskedState",
+    "MAX_RANDOM_MASK_UNITS",
+]

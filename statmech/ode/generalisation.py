@@ -5,13 +5,14 @@ s = (v, -vstar) over student and teacher fields (theory.md section 4). This is
 the noise-free error; a test loss on labels with output noise sigma adds
 sigma^2 / 2 (see :func:`test_loss`).
 """
+
 from __future__ import annotations
 
 import numpy as np
 
+from statmech.core.state import State
 from statmech.integrals import activation_code
 from statmech.integrals.sums import eps_g_cov
-from statmech.core.state import State
 
 __all__ = ["eps_g", "eps_g_arrays", "test_loss"]
 

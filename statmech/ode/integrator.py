@@ -10,18 +10,19 @@ scheme of Goldt et al.'s C++ integrator). The equations are in
 vector packs ``y = [Q.ravel(), R.ravel(), v]``; the teacher (T, vstar) is
 constant.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from statmech.ode import steppers as solvers
-from statmech.ode.terms import STANDARD, rhs_into
-from statmech.ode.generalisation import eps_g_arrays
-from statmech.integrals import activation_code
-from statmech.ode.steppers import METHODS
 from statmech.core.state import State
+from statmech.integrals import activation_code
+from statmech.ode import steppers as solvers
+from statmech.ode.generalisation import eps_g_arrays
+from statmech.ode.steppers import METHODS
+from statmech.ode.terms import STANDARD, rhs_into
 
 __all__ = ["integrate", "IntegrateResult", "rhs", "rhs_into", "pack", "unpack", "default_save_at", "METHODS"]
 
@@ -44,8 +45,18 @@ def rhs(state: State, *, eta: float, eta_v: float, sigma: float = 0.0, activatio
     """Time derivatives (dQ, dR, dv) packed like :func:`pack` (for analysis and tests)."""
     y = pack(state)
     dy = np.empty_like(y)
-    rhs_into(activation_code(activation), y, state.K, state.M, np.ascontiguousarray(state.T),
-             np.ascontiguousarray(state.vstar), float(eta), float(eta_v), float(sigma) ** 2, dy)
+    rhs_into(
+        activation_code(activation),
+        y,
+        state.K,
+        state.M,
+        np.ascontiguousarray(state.T),
+        np.ascontiguousarray(state.vstar),
+        float(eta),
+        float(eta_v),
+        float(sigma) ** 2,
+        dy,
+    )
     return dy
 
 
@@ -102,9 +113,11 @@ class IntegrateResult(SavedStates):
         return self.state_at(-1)
 
     def __repr__(self) -> str:
-        return (f"IntegrateResult(status={self.status}, message={self.message!r}, "
-                f"saved={len(self.alpha)}, alpha_end={self.alpha[-1] if len(self.alpha) else None}, "
-                f"nfev={self.nfev})")
+        return (
+            f"IntegrateResult(status={self.status}, message={self.message!r}, "
+            f"saved={len(self.alpha)}, alpha_end={self.alpha[-1] if len(self.alpha) else None}, "
+            f"nfev={self.nfev})"
+        )
 
 
 # ------------------------------------------------------------------ public API
@@ -114,10 +127,24 @@ def default_save_at(alpha_max: float, n: int = 200) -> np.ndarray:
     return np.unique(np.concatenate([[0.0], np.geomspace(start, alpha_max, n)]))
 
 
-def integrate(state: State, *, eta: float, eta_v: float | None = None, sigma: float = 0.0,
-              alpha_max: float, save_at=None, activation: str = "erf", method: str = "dopri5",
-              dt: float = 0.01, rtol: float = 1e-8, atol: float = 1e-10, first_step: float = 1e-3,
-              max_steps: int = 10_000_000, max_abs: float = 1e6, progress=None) -> IntegrateResult:
+def integrate(
+    state: State,
+    *,
+    eta: float,
+    eta_v: float | None = None,
+    sigma: float = 0.0,
+    alpha_max: float,
+    save_at=None,
+    activation: str = "erf",
+    method: str = "dopri5",
+    dt: float = 0.01,
+    rtol: float = 1e-8,
+    atol: float = 1e-10,
+    first_step: float = 1e-3,
+    max_steps: int = 10_000_000,
+    max_abs: float = 1e6,
+    progress=None,
+) -> IntegrateResult:
     """Integrate the order-parameter ODEs from ``state`` up to ``alpha_max``.
 
     Parameters follow the paper: learning rates ``eta`` (first layer, scaled
@@ -144,11 +171,19 @@ def integrate(state: State, *, eta: float, eta_v: float | None = None, sigma: fl
     T = np.ascontiguousarray(state.T)
     vstar = np.ascontiguousarray(state.vstar)
     y = pack(state)
-    params = dict(K=K, M=M, eta=float(eta), eta_v=float(eta_v), sigma=float(sigma),
-                  alpha_max=float(alpha_max), activation=activation, method=method,
-                  dt=float(dt) if method == "euler" else None,
-                  rtol=float(rtol) if method == "dopri5" else None,
-                  atol=float(atol) if method == "dopri5" else None)
+    params = dict(
+        K=K,
+        M=M,
+        eta=float(eta),
+        eta_v=float(eta_v),
+        sigma=float(sigma),
+        alpha_max=float(alpha_max),
+        activation=activation,
+        method=method,
+        dt=float(dt) if method == "euler" else None,
+        rtol=float(rtol) if method == "dopri5" else None,
+        atol=float(atol) if method == "dopri5" else None,
+    )
     alphas, Qs, Rs, vs, eps = [], [], [], [], []
 
     def covariance(y):
@@ -165,13 +200,44 @@ def integrate(state: State, *, eta: float, eta_v: float | None = None, sigma: fl
         return eps[-1]
 
     nfev, nsteps, status, message = solvers.run(
-        STANDARD, act, y, save_at, K=K, M=M, T=T, vstar=vstar, eta=eta, eta_v=eta_v, sigma=sigma,
-        method=method, dt=dt, rtol=rtol, atol=atol, first_step=first_step, max_steps=max_steps,
-        max_abs=max_abs, covariance=covariance, record=record, progress=progress, alpha_max=alpha_max)
+        STANDARD,
+        act,
+        y,
+        save_at,
+        K=K,
+        M=M,
+        T=T,
+        vstar=vstar,
+        eta=eta,
+        eta_v=eta_v,
+        sigma=sigma,
+        method=method,
+        dt=dt,
+        rtol=rtol,
+        atol=atol,
+        first_step=first_step,
+        max_steps=max_steps,
+        max_abs=max_abs,
+        covariance=covariance,
+        record=record,
+        progress=progress,
+        alpha_max=alpha_max,
+    )
 
     def stack(xs, shape):
         return np.array(xs) if xs else np.empty((0,) + shape)
 
-    return IntegrateResult(alpha=np.array(alphas), eps_g=np.array(eps), Q=stack(Qs, (K, K)),
-                           R=stack(Rs, (K, M)), v=stack(vs, (K,)), T=T.copy(), vstar=vstar.copy(),
-                           nfev=nfev, nsteps=nsteps, status=status, message=message, params=params)
+    return IntegrateResult(
+        alpha=np.array(alphas),
+        eps_g=np.array(eps),
+        Q=stack(Qs, (K, K)),
+        R=stack(Rs, (K, M)),
+        v=stack(vs, (K,)),
+        T=T.copy(),
+        vstar=vstar.copy(),
+        nfev=nfev,
+        nsteps=nsteps,
+        status=status,
+        message=message,
+        params=params,
+    )

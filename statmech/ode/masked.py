@@ -18,6 +18,7 @@ averages are I3 integrals (linear in the restricted field's covariances by
 Stein's lemma), so no new Gaussian integrals are needed. Assumptions: N -> inf
 at fixed region fractions, inputs white Gaussian, masks fixed during training.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,13 +26,13 @@ from itertools import product
 
 import numpy as np
 
-from statmech.ode import steppers as solvers
-from statmech.ode.terms import MASKED
-from statmech.ode.generalisation import eps_g_arrays
-from statmech.integrals import activation_code
-from statmech.ode.integrator import IntegrateResult, default_save_at
 from statmech.core.state import State
 from statmech.core.weights import Weights
+from statmech.integrals import activation_code
+from statmech.ode import steppers as solvers
+from statmech.ode.generalisation import eps_g_arrays
+from statmech.ode.integrator import IntegrateResult, default_save_at
+from statmech.ode.terms import MASKED
 
 __all__ = ["MaskedState", "integrate_masked", "MAX_RANDOM_MASK_UNITS"]
 
@@ -92,7 +93,7 @@ class MaskedState:
         return np.concatenate([self.QA.ravel(), self.RA.ravel(), self.v])
 
     @classmethod
-    def from_weights(cls, weights: Weights, masks) -> "MaskedState":
+    def from_weights(cls, weights: Weights, masks) -> MaskedState:
         """Exact restricted overlaps of real weights under boolean ``masks`` (K x N); W is masked first."""
         masks = np.asarray(masks)
         if masks.shape != weights.W.shape:
@@ -120,7 +121,7 @@ class MaskedState:
         return cls(member=member, frac=frac, QA=QA, RA=RA, TA=TA, T=T, v=weights.v, vstar=weights.vstar)
 
     @classmethod
-    def random_masks(cls, state: State, keep_fraction: float) -> "MaskedState":
+    def random_masks(cls, state: State, keep_fraction: float) -> MaskedState:
         """N -> inf state of ``state`` after independent Bernoulli(keep_fraction) masks on every weight.
 
         Region A has fraction p_A = c^|A| (1 - c)^(K - |A|) and QA = p_A Q[A, A],
@@ -130,7 +131,7 @@ class MaskedState:
         c = float(keep_fraction)
         if not 0 < c <= 1:
             raise ValueError(f"keep_fraction must be in (0, 1], got {keep_fraction!r}")
-        K, M = state.K, state.M
+        K = state.K
         if K > MAX_RANDOM_MASK_UNITS:
             raise ValueError(f"random_masks enumerates 2^K regions; K must be <= {MAX_RANDOM_MASK_UNITS}, got {K}")
         patterns = [p for p in product((0, 1), repeat=K) if any(p)]
@@ -145,10 +146,24 @@ class MaskedState:
         return cls(member=member, frac=frac, QA=QA, RA=RA, TA=TA, T=state.T, v=state.v, vstar=state.vstar)
 
 
-def integrate_masked(masked: MaskedState, *, eta: float, eta_v: float | None = None, sigma: float = 0.0,
-                     alpha_max: float, save_at=None, activation: str = "erf", method: str = "dopri5",
-                     dt: float = 0.01, rtol: float = 1e-8, atol: float = 1e-10, first_step: float = 1e-3,
-                     max_steps: int = 10_000_000, max_abs: float = 1e6, progress=None) -> IntegrateResult:
+def integrate_masked(
+    masked: MaskedState,
+    *,
+    eta: float,
+    eta_v: float | None = None,
+    sigma: float = 0.0,
+    alpha_max: float,
+    save_at=None,
+    activation: str = "erf",
+    method: str = "dopri5",
+    dt: float = 0.01,
+    rtol: float = 1e-8,
+    atol: float = 1e-10,
+    first_step: float = 1e-3,
+    max_steps: int = 10_000_000,
+    max_abs: float = 1e6,
+    progress=None,
+) -> IntegrateResult:
     """Integrate the masked-student equations (module docstring); options as :func:`statmech.integrate`.
 
     The result holds the full overlaps Q = sum_A QA, R = sum_A RA at the saved
@@ -179,15 +194,67 @@ def integrate_masked(masked: MaskedState, *, eta: float, eta_v: float | None = N
         return eps[-1]
 
     nfev, nsteps, status, message = solvers.run(
-        MASKED, act, y, save_at, K=K, M=M, T=masked.T, vstar=masked.vstar, eta=eta, eta_v=eta_v, sigma=sigma,
-        method=method, dt=dt, rtol=rtol, atol=atol, first_step=first_step, max_steps=max_steps,
-        max_abs=max_abs, covariance=covariance, record=record, aux=(masked.member, masked.frac, masked.TA),
-        progress=progress, alpha_max=alpha_max)
-    final = MaskedState(member=masked.member, frac=masked.frac, QA=y[:offR].reshape(nreg, K, K),
-                        RA=y[offR:off_v].reshape(nreg, K, M), TA=masked.TA, T=masked.T, v=y[off_v:],
-                        vstar=masked.vstar) if status != -1 else None
-    params = dict(K=K, M=M, eta=float(eta), eta_v=float(eta_v), sigma=float(sigma), alpha_max=float(alpha_max),
-                  activation=activation, method=method, regions=nreg, final_masked=final)
-    return IntegrateResult(alpha=np.array(alphas), eps_g=np.array(eps), Q=np.array(Qs), R=np.array(Rs),
-                           v=np.array(vs), T=masked.T.copy(), vstar=masked.vstar.copy(), nfev=nfev,
-                           nsteps=nsteps, status=status, message=message, params=params)
+        MASKED,
+        act,
+        y,
+        save_at,
+        K=K,
+        M=M,
+        T=masked.T,
+        vstar=masked.vstar,
+        eta=eta,
+        eta_v=eta_v,
+        sigma=sigma,
+        method=method,
+        dt=dt,
+        rtol=rtol,
+        atol=atol,
+        first_step=first_step,
+        max_steps=max_steps,
+        max_abs=max_abs,
+        covariance=covariance,
+        record=record,
+        aux=(masked.member, masked.frac, masked.TA),
+        progress=progress,
+        alpha_max=alpha_max,
+    )
+    final = (
+        MaskedState(
+            member=masked.member,
+            frac=masked.frac,
+            QA=y[:offR].reshape(nreg, K, K),
+            RA=y[offR:off_v].reshape(nreg, K, M),
+            TA=masked.TA,
+            T=masked.T,
+            v=y[off_v:],
+            vstar=masked.vstar,
+        )
+        if status != -1
+        else None
+    )
+    params = dict(
+        K=K,
+        M=M,
+        eta=float(eta),
+        eta_v=float(eta_v),
+        sigma=float(sigma),
+        alpha_max=float(alpha_max),
+        activation=activation,
+        method=method,
+        regions=nreg,
+        final_masked=final,
+    )
+    return IntegrateResult(
+        alpha=np.array(alphas),
+        eps_g=np.array(eps),
+        Q=np.array(Qs),
+        R=np.array(Rs),
+        v=np.array(vs),
+        T=masked.T.copy(),
+        vstar=masked.vstar.copy(),
+        nfev=nfev,
+        nsteps=nsteps,
+        status=status,
+        message=message,
+        params=params,
+    )

@@ -12,6 +12,7 @@
 The right-hand side is chosen by an integer ``kind`` of
 :mod:`statmech.ode.terms` (numba cannot cache steppers taking functions).
 """
+
 from __future__ import annotations
 
 import math
@@ -66,16 +67,43 @@ _E1, _E3, _E4, _E5, _E6, _E7 = 71 / 57600, -71 / 16695, 71 / 1920, -17253 / 3392
 
 
 @njit(cache=True)
-def dopri_advance(kind, act, y, f0, alpha0, alpha1, h, K, M, T, vstar, eta, eta_v, sigma2, member, frac, TA,
-                  rtol, atol, max_steps, max_abs):
+def dopri_advance(
+    kind,
+    act,
+    y,
+    f0,
+    alpha0,
+    alpha1,
+    h,
+    K,
+    M,
+    T,
+    vstar,
+    eta,
+    eta_v,
+    sigma2,
+    member,
+    frac,
+    TA,
+    rtol,
+    atol,
+    max_steps,
+    max_abs,
+):
     """Adaptive DOPRI5 from alpha0 to exactly alpha1; y and f0 = F(y) are updated in place.
 
     Returns (h_next, nfev, nsteps, status). Steps are clipped to land on alpha1;
     the proposed step survives the clipping so save points do not slow it down.
     """
     n = y.shape[0]
-    k2 = np.empty(n); k3 = np.empty(n); k4 = np.empty(n); k5 = np.empty(n)
-    k6 = np.empty(n); k7 = np.empty(n); yt = np.empty(n); ynew = np.empty(n)
+    k2 = np.empty(n)
+    k3 = np.empty(n)
+    k4 = np.empty(n)
+    k5 = np.empty(n)
+    k6 = np.empty(n)
+    k7 = np.empty(n)
+    yt = np.empty(n)
+    ynew = np.empty(n)
     alpha = alpha0
     nfev = 0
     nsteps = 0
@@ -119,14 +147,13 @@ def dopri_advance(kind, act, y, f0, alpha0, alpha1, h, K, M, T, vstar, eta, eta_
                 f0[j] = k7[j]
             if not (_max_abs(y) <= max_abs):
                 return h, nfev, nsteps, _DIVERGED
-            fac = 10.0 if err == 0.0 else min(10.0, max(0.2, 0.9 * err ** -0.2))
+            fac = 10.0 if err == 0.0 else min(10.0, max(0.2, 0.9 * err**-0.2))
             if not last or fac < 1.0:
                 h = hs * fac
         else:
-            fac = 0.2 if not (err == err) else max(0.2, 0.9 * err ** -0.2)
+            fac = 0.2 if not (err == err) else max(0.2, 0.9 * err**-0.2)
             h = hs * fac
     return h, nfev, nsteps, _OK
-
 
 
 def check_options(eta, eta_v, sigma, alpha_max, method, dt, rtol, atol):
@@ -161,9 +188,32 @@ def _psd_violation(Q, R, T) -> float:
     return max(0.0, -lam / scale)
 
 
-
-def run(kind, act, y, save_at, *, K, M, T, vstar, eta, eta_v, sigma, method, dt, rtol, atol,
-        first_step, max_steps, max_abs, covariance, record, aux=None, progress=None, alpha_max=None):
+def run(
+    kind,
+    act,
+    y,
+    save_at,
+    *,
+    K,
+    M,
+    T,
+    vstar,
+    eta,
+    eta_v,
+    sigma,
+    method,
+    dt,
+    rtol,
+    atol,
+    first_step,
+    max_steps,
+    max_abs,
+    covariance,
+    record,
+    aux=None,
+    progress=None,
+    alpha_max=None,
+):
     """Advance y through ``save_at``, calling ``record(alpha)`` at each point.
 
     ``covariance(y) -> (Q, R)`` gives the full student overlaps for the PSD
@@ -174,8 +224,12 @@ def run(kind, act, y, save_at, *, K, M, T, vstar, eta, eta_v, sigma, method, dt,
 
     member, frac, TA = _NO_AUX if aux is None else aux
     total = float(alpha_max if alpha_max is not None else save_at[-1])
-    bar = tqdm(total=total, disable=(None if progress is None else not progress), unit="alpha",
-               bar_format="{l_bar}{bar}| {n:.4g}/{total:.4g} [{elapsed}<{remaining}]")
+    bar = tqdm(
+        total=total,
+        disable=(None if progress is None else not progress),
+        unit="alpha",
+        bar_format="{l_bar}{bar}| {n:.4g}/{total:.4g} [{elapsed}<{remaining}]",
+    )
     sigma2 = float(sigma) ** 2
     alpha = 0.0
     nfev = nsteps = 0
@@ -189,15 +243,51 @@ def run(kind, act, y, save_at, *, K, M, T, vstar, eta, eta_v, sigma, method, dt,
         for target in save_at:
             if target > alpha:
                 if method == "euler":
-                    n_ev, code = euler_advance(kind, act, y, alpha, target, float(dt), K, M, T, vstar, float(eta),
-                                               float(eta_v), sigma2, member, frac, TA, float(max_abs))
+                    n_ev, code = euler_advance(
+                        kind,
+                        act,
+                        y,
+                        alpha,
+                        target,
+                        float(dt),
+                        K,
+                        M,
+                        T,
+                        vstar,
+                        float(eta),
+                        float(eta_v),
+                        sigma2,
+                        member,
+                        frac,
+                        TA,
+                        float(max_abs),
+                    )
                     nfev += n_ev
                     nsteps += n_ev
                 else:
-                    h, n_ev, n_st, code = dopri_advance(kind, act, y, f0, alpha, target, h, K, M, T, vstar,
-                                                        float(eta), float(eta_v), sigma2, member, frac, TA,
-                                                        float(rtol), float(atol), int(max_steps) - nsteps,
-                                                        float(max_abs))
+                    h, n_ev, n_st, code = dopri_advance(
+                        kind,
+                        act,
+                        y,
+                        f0,
+                        alpha,
+                        target,
+                        h,
+                        K,
+                        M,
+                        T,
+                        vstar,
+                        float(eta),
+                        float(eta_v),
+                        sigma2,
+                        member,
+                        frac,
+                        TA,
+                        float(rtol),
+                        float(atol),
+                        int(max_steps) - nsteps,
+                        float(max_abs),
+                    )
                     nfev += n_ev
                     nsteps += n_st
                 if code != _OK:
@@ -210,9 +300,11 @@ def run(kind, act, y, save_at, *, K, M, T, vstar, eta, eta_v, sigma, method, dt,
                 viol = _psd_violation(Q, R, T)
                 if viol > 1e-6:
                     status = -1
-                    message = (f"the covariance [[Q, R], [R^T, T]] left the positive semi-definite cone "
-                               f"near alpha={alpha:.6g} (relative violation {viol:.2g}); "
-                               f"the integration is not accurate enough or eta={eta} is too large")
+                    message = (
+                        f"the covariance [[Q, R], [R^T, T]] left the positive semi-definite cone "
+                        f"near alpha={alpha:.6g} (relative violation {viol:.2g}); "
+                        f"the integration is not accurate enough or eta={eta} is too large"
+                    )
                     break
             if not np.isfinite(record(float(target))):
                 status, message = -1, f"eps_g became non-finite at alpha={target:.6g}"
@@ -231,9 +323,13 @@ _NO_AUX = (np.zeros((0, 1), dtype=np.int64), np.zeros(0), np.zeros((0, 1, 1)))
 def _failure_message(code, alpha, target, eta, max_abs, max_steps):
     where = f"between alpha={alpha:.6g} and {target:.6g}"
     if code == _DIVERGED:
-        return (f"diverged {where}: an order parameter exceeded {max_abs:g} in magnitude or became "
-                f"non-finite; eta={eta} is probably above the largest stable learning rate")
+        return (
+            f"diverged {where}: an order parameter exceeded {max_abs:g} in magnitude or became "
+            f"non-finite; eta={eta} is probably above the largest stable learning rate"
+        )
     if code == _UNDERFLOW:
-        return (f"step size underflow {where}: the right-hand side is not finite or too stiff "
-                f"(covariance no longer positive definite, or eta={eta} too large)")
+        return (
+            f"step size underflow {where}: the right-hand side is not finite or too stiff "
+            f"(covariance no longer positive definite, or eta={eta} too large)"
+        )
     return f"more than max_steps={max_steps} steps {where}; raise max_steps or loosen rtol/atol"

@@ -19,6 +19,7 @@ sum_a w_a g(u_a) = y_noiseless - phi):
 (Goldt et al. 2019; Saad & Solla 1995 for fixed v). Every derivative is
 computed from one snapshot of y.
 """
+
 import numpy as np
 from numba import njit
 
@@ -82,6 +83,7 @@ def rhs_into(act, y, K, M, T, vstar, eta, eta_v, sigma2, dy):
         for m in range(M):
             dy[K * K + i * M + m] = eta * vi * S3[i, K + m]
     _dv_into(act, C, K, w, eta_v, dy, off_v)
+
 
 @njit(cache=True)
 def _dv_into(act, C, K, w, eta_v, dy, off_v):

@@ -1,4 +1,5 @@
 """Shared matplotlib setup for the figure functions."""
+
 from __future__ import annotations
 
 

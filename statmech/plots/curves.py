@@ -1,4 +1,5 @@
 """Learning-curve figures: eps_g(alpha) from the ODE, optionally with simulation points."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,8 +23,16 @@ def learning_curve(curves, path, *, title=None, simulation=None, pdf=False):
     for label, alpha, mean, err in simulation or []:
         alpha = np.asarray(alpha)
         keep = alpha > 0
-        ax.errorbar(alpha[keep], np.asarray(mean)[keep], yerr=np.asarray(err)[keep], fmt="o", ms=3.5,
-                    capsize=2, lw=1, label=label)
+        ax.errorbar(
+            alpha[keep],
+            np.asarray(mean)[keep],
+            yerr=np.asarray(err)[keep],
+            fmt="o",
+            ms=3.5,
+            capsize=2,
+            lw=1,
+            label=label,
+        )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(r"$\alpha$ = steps / N")

@@ -1,4 +1,5 @@
 """Figures of pruning during and after training (statmech.pruning.retraining): computed results in, PNG out."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -6,8 +7,12 @@ import numpy as np
 from statmech.plots._style import pyplot, save
 
 SCHEME_COLORS = {
-    "random-node": "tab:blue", "importance-node": "tab:orange", "dpp-node": "tab:green",
-    "random-edge": "tab:purple", "importance-edge": "tab:red", "dpp-edge": "tab:brown",
+    "random-node": "tab:blue",
+    "importance-node": "tab:orange",
+    "dpp-node": "tab:green",
+    "random-edge": "tab:purple",
+    "importance-edge": "tab:red",
+    "dpp-edge": "tab:brown",
 }
 
 
@@ -22,12 +27,23 @@ def _points(ax, alpha, mean, err, color, label=None, shift=0.0):
     alpha, mean, err = (np.asarray(a, dtype=np.float64) for a in (alpha, mean, err))
     x = alpha - shift
     keep = x > 0
-    ax.errorbar(x[keep], mean[keep], yerr=np.nan_to_num(err[keep]), fmt="o", ms=3, capsize=1.5, lw=0.8,
-                color=color, label=label)
+    ax.errorbar(
+        x[keep], mean[keep], yerr=np.nan_to_num(err[keep]), fmt="o", ms=3, capsize=1.5, lw=0.8, color=color, label=label
+    )
 
 
-def pruning_dynamics(curves, path, *, sim_pruned=None, retrained=None, sim_retrained=None, limit=None,
-                     alpha_prune=None, title=None, pdf=False):
+def pruning_dynamics(
+    curves,
+    path,
+    *,
+    sim_pruned=None,
+    retrained=None,
+    sim_retrained=None,
+    limit=None,
+    alpha_prune=None,
+    title=None,
+    pdf=False,
+):
     """Two or three panels, log-log.
 
     (a) eps_g vs alpha of the unpruned student and of each scheme pruned at

@@ -1,4 +1,5 @@
 """Figures of the fixed-point analysis: eps_g of plateau and asymptotic states against eta; plateau length against ln N."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -49,8 +50,15 @@ def plateau_length_vs_log_n(sets, path, *, predicted_slope=None, title=None, pdf
     for k, (label, N, length, fit) in enumerate(sets):
         N, length = np.asarray(N, dtype=float), np.asarray(length, dtype=float)
         color = f"C{k}"
-        ax.plot(np.log(N), length, "o", ms=3.5, alpha=0.6, color=color,
-                label=label if fit is None else f"{label}: slope {fit.slope:.3g} $\\pm$ {fit.slope_stderr:.2g}")
+        ax.plot(
+            np.log(N),
+            length,
+            "o",
+            ms=3.5,
+            alpha=0.6,
+            color=color,
+            label=label if fit is None else f"{label}: slope {fit.slope:.3g} $\\pm$ {fit.slope_stderr:.2g}",
+        )
         if fit is not None:
             x = np.linspace(np.log(N).min(), np.log(N).max(), 50)
             ax.plot(x, fit.intercept + fit.slope * x, "-", color=color, lw=1.2)
@@ -60,8 +68,13 @@ def plateau_length_vs_log_n(sets, path, *, predicted_slope=None, title=None, pdf
         keep = np.isfinite(length)
         x0, y0 = np.log(N[keep]).mean(), length[keep].mean()
         x = np.linspace(np.log(N).min(), np.log(N).max(), 50)
-        ax.plot(x, y0 + predicted_slope * (x - x0), "k:", lw=1.2,
-                label=rf"slope 1/(2$\lambda$) = {predicted_slope:.3g} (fixed point)")
+        ax.plot(
+            x,
+            y0 + predicted_slope * (x - x0),
+            "k:",
+            lw=1.2,
+            label=rf"slope 1/(2$\lambda$) = {predicted_slope:.3g} (fixed point)",
+        )
     ax.set_xlabel(r"$\ln N$")
     ax.set_ylabel(r"plateau length (in $\alpha$)")
     if title:

@@ -1,4 +1,5 @@
 """Figures of pruned finite-N students: errors vs budget with theory, reweighting, coordinate histograms."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -6,13 +7,27 @@ import numpy as np
 from statmech.plots._style import pyplot, save
 
 SCHEME_COLORS = {
-    "random-node": "tab:blue", "importance-node": "tab:orange", "dpp-node": "tab:green",
-    "random-edge": "tab:red", "importance-edge": "tab:purple", "dpp-edge": "tab:brown",
+    "random-node": "tab:blue",
+    "importance-node": "tab:orange",
+    "dpp-node": "tab:green",
+    "random-edge": "tab:red",
+    "importance-edge": "tab:purple",
+    "dpp-edge": "tab:brown",
 }
 
 
-def pruned_errors(summary, path, *, measure="eps_g", theory_column=None, published=None, unpruned=True,
-                  reweight="none", title=None, pdf=False):
+def pruned_errors(
+    summary,
+    path,
+    *,
+    measure="eps_g",
+    theory_column=None,
+    published=None,
+    unpruned=True,
+    reweight="none",
+    title=None,
+    pdf=False,
+):
     """Pruned error vs node budget k, one panel per sigma: simulation points with error bars
     (``<measure>_mean`` +- ``<measure>_stderr``), theory lines (``theory_column``), published points.
 
@@ -32,8 +47,17 @@ def pruned_errors(summary, path, *, measure="eps_g", theory_column=None, publish
             order = np.argsort(k)
             col = SCHEME_COLORS[sch]
             dx = (j - (len(schemes) - 1) / 2) * 0.04
-            ax.errorbar(k[order] + dx, s[f"{measure}_mean"][sel][order], yerr=s[f"{measure}_stderr"][sel][order],
-                        fmt="o", ms=4, capsize=2, lw=1, color=col, label=f"{sch} (simulation)")
+            ax.errorbar(
+                k[order] + dx,
+                s[f"{measure}_mean"][sel][order],
+                yerr=s[f"{measure}_stderr"][sel][order],
+                fmt="o",
+                ms=4,
+                capsize=2,
+                lw=1,
+                color=col,
+                label=f"{sch} (simulation)",
+            )
             if theory_column and theory_column in s:
                 ax.plot(k[order], s[theory_column][sel][order], "-", lw=1.3, color=col, alpha=0.8)
             if published and sig in published and sch in published[sig]:
@@ -49,8 +73,10 @@ def pruned_errors(summary, path, *, measure="eps_g", theory_column=None, publish
         ax.set_title(rf"$\sigma$ = {sig:g}", fontsize=10)
         ax.grid(True, which="both", alpha=0.25)
     handles, labels = axes[0][0].get_legend_handles_labels()
-    extra = ("points: simulation, mean +- s.e.; lines: N -> infinity theory from the measured order parameters; "
-             "edge schemes keep e = round((kN+k-K)/K) per unit")
+    extra = (
+        "points: simulation, mean +- s.e.; lines: N -> infinity theory from the measured order parameters; "
+        "edge schemes keep e = round((kN+k-K)/K) per unit"
+    )
     if published:
         extra += "; x: published (paper, about +-0.05)"
     axes[0][-1].legend(handles, labels, fontsize=7, loc="upper right")
@@ -64,8 +90,12 @@ def reweighting_effect(panels, path, *, measure="eps_g", pdf=False):
     scheme, k, reweight, ``<measure>_mean``, ``<measure>_stderr`` (one sigma each)."""
     plt = pyplot()
     fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 5.2), squeeze=False)
-    styles = {"none": ("o", "-"), "fuse-preactivation": ("s", "--"), "fuse-activation": ("^", "-."),
-              "edge-lsq": ("D", "--")}
+    styles = {
+        "none": ("o", "-"),
+        "fuse-preactivation": ("s", "--"),
+        "fuse-activation": ("^", "-."),
+        "edge-lsq": ("D", "--"),
+    }
     for ax, (ttl, summary) in zip(axes[0], panels):
         s = {c: np.asarray(v) for c, v in summary.items()}
         for sch in SCHEME_COLORS:
@@ -75,8 +105,18 @@ def reweighting_effect(panels, path, *, measure="eps_g", pdf=False):
                     continue
                 k = s["k"][sel].astype(float)
                 o = np.argsort(k)
-                ax.errorbar(k[o], s[f"{measure}_mean"][sel][o], yerr=s[f"{measure}_stderr"][sel][o], marker=mk,
-                            ls=ls, ms=4, capsize=2, lw=1, color=SCHEME_COLORS[sch], label=f"{sch}, {rw}")
+                ax.errorbar(
+                    k[o],
+                    s[f"{measure}_mean"][sel][o],
+                    yerr=s[f"{measure}_stderr"][sel][o],
+                    marker=mk,
+                    ls=ls,
+                    ms=4,
+                    capsize=2,
+                    lw=1,
+                    color=SCHEME_COLORS[sch],
+                    label=f"{sch}, {rw}",
+                )
         ax.set_yscale("log")
         ax.set_xlabel("node budget k")
         ax.set_ylabel("noisy test loss" if measure == "test_loss" else r"$\epsilon_g$ (noise-free)")
@@ -105,14 +145,14 @@ def coordinate_histograms(W, Wstar, C, path, *, check=None, max_units=6, pdf=Fal
         q = C[i, i]
         x = np.linspace(-4.5, 4.5, 300) * np.sqrt(q)
         ax.hist(W[i], bins=max(10, int(np.sqrt(W.shape[1]))), density=True, color="0.7", edgecolor="0.5", lw=0.3)
-        ax.plot(x, np.exp(-x ** 2 / (2 * q)) / np.sqrt(2 * np.pi * q), "r-", lw=1.2)
+        ax.plot(x, np.exp(-(x**2) / (2 * q)) / np.sqrt(2 * np.pi * q), "r-", lw=1.2)
         t = f"$w_{{{i}j}}$, Q={q:.2f}"
         if ks:
             t += f"\nKS={ks[f'w{i}']:.3f}"
         ax.set_title(t, fontsize=8)
         ax.tick_params(labelsize=7)
         # student i against the teacher it overlaps most
-        n = int(np.argmax(np.abs(C[i, K:K + M])))
+        n = int(np.argmax(np.abs(C[i, K : K + M])))
         ax = axes[1][c]
         ax.plot(Wstar[n], W[i], ".", ms=1.5, color="0.3", alpha=0.6)
         S = np.array([[C[K + n, K + n], C[K + n, i]], [C[i, K + n], C[i, i]]])
@@ -133,14 +173,15 @@ def coordinate_histograms(W, Wstar, C, path, *, check=None, max_units=6, pdf=Fal
         r = W[i] - b * Wstar[n]
         x = np.linspace(-4.5, 4.5, 300) * np.sqrt(var)
         ax.hist(r, bins=max(10, int(np.sqrt(W.shape[1]))), density=True, color="0.7", edgecolor="0.5", lw=0.3)
-        ax.plot(x, np.exp(-x ** 2 / (2 * var)) / np.sqrt(2 * np.pi * var), "r-", lw=1.2)
+        ax.plot(x, np.exp(-(x**2) / (2 * var)) / np.sqrt(2 * np.pi * var), "r-", lw=1.2)
         t = f"$w_{{{i}j}} - (R/T) w^*_{{{n}j}}$"
         if pks:
             t += f"\nKS={pks[f'w{i}|w*{n}']:.3f}"
         ax.set_title(t, fontsize=8)
         ax.tick_params(labelsize=7)
-    fig.suptitle("coordinates of a trained student vs the hypothesised Gaussian N(0, [[Q,R],[R^T,T]]) (red)",
-                 fontsize=9)
+    fig.suptitle(
+        "coordinates of a trained student vs the hypothesised Gaussian N(0, [[Q,R],[R^T,T]]) (red)", fontsize=9
+    )
     fig.tight_layout()
     return save(fig, path, pdf=pdf)
 
@@ -157,8 +198,9 @@ def inclusion_probabilities(results, path, *, pdf=False):
         se = np.sqrt(np.asarray(pi) * (1 - np.asarray(pi)) / n)
         ax.plot(np.abs(w)[o], np.asarray(freq)[o], ".", ms=3, color="0.3", label="k-DPP samples (real kernel)")
         ax.plot(np.abs(w)[o], np.asarray(pi)[o], "r-", lw=1.2, label=r"$\lambda w^2/(1+\lambda w^2)$")
-        ax.fill_between(np.abs(w)[o], (pi - 2 * se)[o], (pi + 2 * se)[o], color="r", alpha=0.15, lw=0,
-                        label="+-2 sampling s.e.")
+        ax.fill_between(
+            np.abs(w)[o], (pi - 2 * se)[o], (pi + 2 * se)[o], color="r", alpha=0.15, lw=0, label="+-2 sampling s.e."
+        )
         ax.set_xlabel("|w_ij|")
         ax.set_ylabel("inclusion probability")
         ax.set_title(label, fontsize=9)

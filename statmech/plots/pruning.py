@@ -3,6 +3,7 @@
 The functions take computed results (``statmech.pruning`` outputs or the CSV
 tables written by ``statmech prune``), never compute them.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,8 +27,15 @@ _CLAIM_TITLES = {
 }
 
 
-def phase_diagram(idealised: dict, trained: dict | None, zcrit=None, path="pruning_phase_diagram.png", *,
-                  claims=("C1", "C2", "C3", "C3x"), pdf=False):
+def phase_diagram(
+    idealised: dict,
+    trained: dict | None,
+    zcrit=None,
+    path="pruning_phase_diagram.png",
+    *,
+    claims=("C1", "C2", "C3", "C3x"),
+    pdf=False,
+):
     """Where each claim holds over (z = K/M, kept fraction k/K): one column per claim.
 
     ``idealised`` / ``trained``: row dicts of ``idealised_phase_diagram`` /
@@ -38,8 +46,14 @@ def phase_diagram(idealised: dict, trained: dict | None, zcrit=None, path="pruni
     panels = [("idealised student (exact copies, v = v*/z)", idealised)]
     if trained is not None:
         panels.append(("ODE-trained student", trained))
-    fig, axes = plt.subplots(len(panels), len(claims), figsize=(3.3 * len(claims), 3.1 * len(panels)),
-                             squeeze=False, sharex=True, sharey=True)
+    fig, axes = plt.subplots(
+        len(panels),
+        len(claims),
+        figsize=(3.3 * len(claims), 3.1 * len(panels)),
+        squeeze=False,
+        sharex=True,
+        sharey=True,
+    )
     for r, (label, rows) in enumerate(panels):
         z = np.asarray(rows["z"], dtype=float)
         f = np.asarray(rows["keep_fraction"], dtype=float)
@@ -73,8 +87,19 @@ def phase_diagram(idealised: dict, trained: dict | None, zcrit=None, path="pruni
     return save(fig, path, pdf=pdf)
 
 
-def pruned_errors(fractions, errors: dict, path, *, unpruned=None, published: dict | None = None,
-                  published_offset: float = 0.0, title=None, ylabel=None, log=False, pdf=False):
+def pruned_errors(
+    fractions,
+    errors: dict,
+    path,
+    *,
+    unpruned=None,
+    published: dict | None = None,
+    published_offset: float = 0.0,
+    title=None,
+    ylabel=None,
+    log=False,
+    pdf=False,
+):
     """eps_g vs fraction of parameters kept, one line per scheme (node dashed, edge solid).
 
     ``errors``: {scheme: sequence}; ``published``: optional {scheme: sequence} of the
@@ -89,8 +114,16 @@ def pruned_errors(fractions, errors: dict, path, *, unpruned=None, published: di
         ax.plot(x, np.asarray(y, dtype=float), ls=ls, marker=mk, color=col, ms=5, label=f"{s} (theory)")
     for s, y in (published or {}).items():
         col, mk, _ = _SCHEME_STYLE.get(s, ("k", "x", "-"))
-        ax.plot(x, np.asarray(y, dtype=float) - published_offset, ls="none", marker=mk, mfc="none", color=col,
-                ms=9, label=f"{s} (paper)")
+        ax.plot(
+            x,
+            np.asarray(y, dtype=float) - published_offset,
+            ls="none",
+            marker=mk,
+            mfc="none",
+            color=col,
+            ms=9,
+            label=f"{s} (paper)",
+        )
     if unpruned is not None:
         ax.axhline(unpruned, color="k", lw=0.8, ls=":", label="unpruned")
     if log:

@@ -1,4 +1,5 @@
 """Real-data pruning figure: test error vs parameters remaining, per scheme (paper's style)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,9 +15,14 @@ def _plain_log_axis(ax):
     ax.yaxis.set_major_formatter(ScalarFormatter())
     ax.yaxis.set_minor_formatter(NullFormatter())
 
+
 SCHEME_STYLE = {
-    "random-node": ("tab:blue", "o"), "importance-node": ("tab:orange", "s"), "dpp-node": ("tab:green", "^"),
-    "random-edge": ("tab:red", "v"), "importance-edge": ("tab:purple", "D"), "dpp-edge": ("tab:brown", "P"),
+    "random-node": ("tab:blue", "o"),
+    "importance-node": ("tab:orange", "s"),
+    "dpp-node": ("tab:green", "^"),
+    "random-edge": ("tab:red", "v"),
+    "importance-edge": ("tab:purple", "D"),
+    "dpp-edge": ("tab:brown", "P"),
 }
 
 
@@ -34,8 +40,9 @@ def realdata_errors(rows, unpruned_error, path, *, dataset="digits", published=N
     fig, axes = plt.subplots(1, ncol, figsize=(4.6 * ncol, 3.9), squeeze=False, sharey=False)
     for ax, rw in zip(axes[0], rws):
         for scheme in SCHEME_STYLE:
-            sel = sorted((r for r in rows if r["scheme"] == scheme and r["reweight"] == rw),
-                         key=lambda r: r["fraction"])
+            sel = sorted(
+                (r for r in rows if r["scheme"] == scheme and r["reweight"] == rw), key=lambda r: r["fraction"]
+            )
             if not sel:
                 continue
             color, marker = SCHEME_STYLE[scheme]

@@ -4,18 +4,30 @@ Both take the table read by :func:`statmech.sweep.read_results` (already
 filtered, e.g. with :func:`statmech.sweep.tables.select`); repeated points
 (seeds) are averaged, with error bars of one standard error.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
-from statmech.sweep.tables import aggregate, pivot
 from statmech.plots._style import pyplot, save
+from statmech.sweep.tables import aggregate, pivot
 
 __all__ = ["against_parameter", "heatmap", "heatmap_grid"]
 
 
-def against_parameter(table: dict, x: str, path, *, y: str = "eps_g", line: str | None = None, logx=False,
-                      logy=True, title=None, ylabel=None, pdf=False):
+def against_parameter(
+    table: dict,
+    x: str,
+    path,
+    *,
+    y: str = "eps_g",
+    line: str | None = None,
+    logx=False,
+    logy=True,
+    title=None,
+    ylabel=None,
+    pdf=False,
+):
     """``y`` (default eps_g) against parameter ``x``, one line per value of ``line``; mean +- standard error."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 4))
@@ -25,9 +37,16 @@ def against_parameter(table: dict, x: str, path, *, y: str = "eps_g", line: str 
         keep = agg[line] == g if line else np.ones(len(agg[x]), dtype=bool)
         xs = np.asarray(agg[x][keep], dtype=float)
         order = np.argsort(xs)
-        ax.errorbar(xs[order], agg["mean"][keep][order], yerr=agg["sem"][keep][order], marker="o", ms=3.5,
-                    capsize=2, lw=1.5, label=f"{line} = {g:g}" if line and not isinstance(g, str) else
-                    (f"{line} = {g}" if line else None))
+        ax.errorbar(
+            xs[order],
+            agg["mean"][keep][order],
+            yerr=agg["sem"][keep][order],
+            marker="o",
+            ms=3.5,
+            capsize=2,
+            lw=1.5,
+            label=f"{line} = {g:g}" if line and not isinstance(g, str) else (f"{line} = {g}" if line else None),
+        )
     if logx:
         ax.set_xscale("log")
     if logy:
@@ -49,8 +68,21 @@ def heatmap(table: dict, x: str, y: str, path, *, value: str = "eps_g", **kw):
     return heatmap_grid(xs, ys, Z, path, xlabel=x, ylabel=y, **kw)
 
 
-def heatmap_grid(xs, ys, Z, path, *, xlabel="", ylabel="", label="", diverging=False, zero_contour=False,
-                 title=None, annotate=False, pdf=False):
+def heatmap_grid(
+    xs,
+    ys,
+    Z,
+    path,
+    *,
+    xlabel="",
+    ylabel="",
+    label="",
+    diverging=False,
+    zero_contour=False,
+    title=None,
+    annotate=False,
+    pdf=False,
+):
     """Heatmap of Z[j, i] at (xs[i], ys[j]) (from :func:`statmech.sweep.tables.pivot` or ``difference``).
 
     ``diverging=True`` centres a red-blue colour map on 0 (for a difference of

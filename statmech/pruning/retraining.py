@@ -22,6 +22,7 @@ scheme (``statmech.pruning.finite.masks``), :func:`retrain_check` continues SGD 
 them (``statmech.sim``, masked for edge masks) next to the ODE started from
 the same pruned weights, and reports the deviation in standard errors.
 """
+
 from __future__ import annotations
 
 import time
@@ -30,20 +31,31 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from statmech import pruning
-from statmech.ode.integrator import IntegrateResult, integrate
-from statmech.core.budgets import check_keep, edges_per_unit
-from statmech.core.budgets import check_keep_fraction
+from statmech.core.budgets import check_keep, check_keep_fraction, edges_per_unit
 from statmech.core.state import State
 from statmech.core.weights import Weights
+from statmech.ode.integrator import IntegrateResult, integrate
 
-__all__ = ["PrunedCurves", "pruned_along", "resolve_budget", "parse_schemes", "RetrainResult", "retrain_nodes",
-           "retrain_scheme", "prune_real", "retrain_ode", "RetrainCheck", "retrain_check", "simulate_pruned_along",
-           "weights_for_state"]
+__all__ = [
+    "PrunedCurves",
+    "pruned_along",
+    "resolve_budget",
+    "parse_schemes",
+    "RetrainResult",
+    "retrain_nodes",
+    "retrain_scheme",
+    "prune_real",
+    "retrain_ode",
+    "RetrainCheck",
+    "retrain_check",
+    "simulate_pruned_along",
+    "weights_for_state",
+]
 
 
 # ---------------------------------------------------------------- budgets
 def parse_schemes(schemes) -> tuple:
-    """"all", one scheme name, or a sequence of names -> tuple of names of ``pruning.SCHEMES``."""
+    """ "all", one scheme name, or a sequence of names -> tuple of names of ``pruning.SCHEMES``."""
     if isinstance(schemes, str):
         schemes = pruning.SCHEMES if schemes == "all" else (schemes,)
     schemes = tuple(schemes)
@@ -74,8 +86,10 @@ def resolve_budget(scheme: str, K: int, keep=None, keep_fraction=None, N=None) -
         return {"keep_fraction": c}
     k = c * K
     if abs(k - round(k)) > 1e-9 or round(k) < 1:
-        raise ValueError(f"keep_fraction={c} keeps c*K = {k:g} of the K={K} units for the node scheme {scheme}: "
-                         f"it must be a whole number >= 1 (give keep instead)")
+        raise ValueError(
+            f"keep_fraction={c} keeps c*K = {k:g} of the K={K} units for the node scheme {scheme}: "
+            f"it must be a whole number >= 1 (give keep instead)"
+        )
     return {"keep": int(round(k))}
 
 
@@ -111,8 +125,9 @@ class PrunedCurves:
         return cols
 
 
-def pruned_along(result, schemes="all", keep=None, *, keep_fraction=None, N=None, activation=None,
-                 progress=None, **options) -> PrunedCurves:
+def pruned_along(
+    result, schemes="all", keep=None, *, keep_fraction=None, N=None, activation=None, progress=None, **options
+) -> PrunedCurves:
     """eps_g of each scheme's pruned network as a function of the time alpha of pruning.
 
     ``result``: an :class:`~statmech.ode.IntegrateResult` (or anything with
@@ -138,16 +153,19 @@ def pruned_along(result, schemes="all", keep=None, *, keep_fraction=None, N=None
 
     eps, se, secs = {}, {}, {}
     status, message = 0, f"{len(schemes)} schemes at {len(states)} saved times"
-    bar = tqdm(total=len(schemes) * len(states), disable=(None if progress is None else not progress),
-               desc="pruned along alpha", leave=False)
+    bar = tqdm(
+        total=len(schemes) * len(states),
+        disable=(None if progress is None else not progress),
+        desc="pruned along alpha",
+        leave=False,
+    )
     try:
         for s in schemes:
             t0 = time.perf_counter()
             e = np.empty(len(states))
             d = np.empty(len(states))
             for i, st in enumerate(states):
-                r = pruning.pruned_error(st, s, activation=activation, keep_distribution=False, **budgets[s],
-                                         **options)
+                r = pruning.pruned_error(st, s, activation=activation, keep_distribution=False, **budgets[s], **options)
                 e[i], d[i] = r.eps_g, r.stderr
                 bar.update(1)
             eps[s], se[s], secs[s] = e, d, time.perf_counter() - t0
@@ -155,22 +173,56 @@ def pruned_along(result, schemes="all", keep=None, *, keep_fraction=None, N=None
         status, message = 1, f"interrupted: finished schemes {list(eps)}"
     finally:
         bar.close()
-    params = dict(keep=keep, keep_fraction=keep_fraction, N=N, activation=activation,
-                  options={k: (v if isinstance(v, (str, int, float, bool, type(None))) else repr(v))
-                           for k, v in options.items()})
-    return PrunedCurves(alpha=np.asarray(result.alpha, dtype=np.float64).copy(),
-                        unpruned=np.asarray(result.eps_g, dtype=np.float64).copy(), eps_g=eps, stderr=se,
-                        budget={s: budgets[s] for s in eps}, seconds=secs, status=status, message=message,
-                        params=params)
+    params = dict(
+        keep=keep,
+        keep_fraction=keep_fraction,
+        N=N,
+        activation=activation,
+        options={k: (v if isinstance(v, (str, int, float, bool, type(None))) else repr(v)) for k, v in options.items()},
+    )
+    return PrunedCurves(
+        alpha=np.asarray(result.alpha, dtype=np.float64).copy(),
+        unpruned=np.asarray(result.eps_g, dtype=np.float64).copy(),
+        eps_g=eps,
+        stderr=se,
+        budget={s: budgets[s] for s in eps},
+        seconds=secs,
+        status=status,
+        message=message,
+        params=params,
+    )
 
 
 # ------------------------------------------------------- 2. retraining (ODE)
-_ODE_KEYS = ("eta", "eta_v", "sigma", "alpha_max", "save_at", "activation", "method", "dt", "rtol", "atol",
-             "max_abs", "progress")
+_ODE_KEYS = (
+    "eta",
+    "eta_v",
+    "sigma",
+    "alpha_max",
+    "save_at",
+    "activation",
+    "method",
+    "dt",
+    "rtol",
+    "atol",
+    "max_abs",
+    "progress",
+)
 
 
-def retrain_nodes(state: State, kept, *, reweight: str = "none", eta: float, eta_v=None, sigma: float = 0.0,
-                  alpha_max: float, save_at=None, activation: str = "erf", **ode) -> IntegrateResult:
+def retrain_nodes(
+    state: State,
+    kept,
+    *,
+    reweight: str = "none",
+    eta: float,
+    eta_v=None,
+    sigma: float = 0.0,
+    alpha_max: float,
+    save_at=None,
+    activation: str = "erf",
+    **ode,
+) -> IntegrateResult:
     """Continue the ODE from the node-pruned state Q[S,S], R[S,:], v_S (after reweighting).
 
     ``reweight`` as ``pruning.pruned_error`` (``none``, ``fuse-preact``,
@@ -184,13 +236,14 @@ def retrain_nodes(state: State, kept, *, reweight: str = "none", eta: float, eta
     start = pruning.node_state(state, S)  # validates kept
     vS = _reweighted_v(state, S[None, :], reweight, activation)[0]
     start = start.replace(v=vS)
-    return integrate(start, eta=eta, eta_v=eta_v, sigma=sigma, alpha_max=alpha_max, save_at=save_at,
-                     activation=activation, **ode)
+    return integrate(
+        start, eta=eta, eta_v=eta_v, sigma=sigma, alpha_max=alpha_max, save_at=save_at, activation=activation, **ode
+    )
 
 
 def _reweighted_v(state, subsets, reweight, activation):
-    from statmech.pruning.theory import node as _node
     from statmech.pruning.reweight import check_reweight, fuse, optimal_readout
+    from statmech.pruning.theory import node as _node
 
     reweight = check_reweight(reweight)
     if reweight == "none":
@@ -229,9 +282,23 @@ class RetrainResult:
     params: dict = field(default_factory=dict)
 
 
-def retrain_scheme(state: State, scheme: str, keep=None, *, keep_fraction=None, N=None, reweight: str = "none",
-                   eta: float, eta_v=None, sigma: float = 0.0, alpha_max: float, save_at=None,
-                   activation: str = "erf", prune_options=None, **ode) -> RetrainResult:
+def retrain_scheme(
+    state: State,
+    scheme: str,
+    keep=None,
+    *,
+    keep_fraction=None,
+    N=None,
+    reweight: str = "none",
+    eta: float,
+    eta_v=None,
+    sigma: float = 0.0,
+    alpha_max: float,
+    save_at=None,
+    activation: str = "erf",
+    prune_options=None,
+    **ode,
+) -> RetrainResult:
     """Prune ``state`` with ``scheme`` (N -> infinity) and retrain: expected eps_g(alpha).
 
     Node schemes: every kept set S of ``pruned_error``'s distribution (exact
@@ -256,23 +323,34 @@ def retrain_scheme(state: State, scheme: str, keep=None, *, keep_fraction=None, 
         from statmech.ode.integrator import default_save_at
 
         save_at = default_save_at(alpha_max, 100)
-    odekw = dict(eta=eta, eta_v=eta_v, sigma=sigma, alpha_max=alpha_max, save_at=save_at, activation=activation,
-                 **ode)
+    odekw = dict(eta=eta, eta_v=eta_v, sigma=sigma, alpha_max=alpha_max, save_at=save_at, activation=activation, **ode)
     if scheme in ("importance-edge", "dpp-edge"):
-        raise ValueError(f"{scheme}: retraining needs the overlaps restricted to the real masks, which (Q, R) do "
-                         f"not determine; prune real weights (statmech.pruning.retraining.prune_real) and use retrain_ode")
+        raise ValueError(
+            f"{scheme}: retraining needs the overlaps restricted to the real masks, which (Q, R) do "
+            f"not determine; prune real weights (statmech.pruning.retraining.prune_real) and use retrain_ode"
+        )
     pr = pruning.pruned_error(state, scheme, reweight=reweight, activation=activation, **budget, **opts)
     if scheme == "random-edge":
         ms = MaskedState.random_masks(state, pr.keep_fraction)
         if reweight != "none":
-            ms = MaskedState(member=ms.member, frac=ms.frac, QA=ms.QA, RA=ms.RA, TA=ms.TA, T=ms.T, v=pr.pruned.v,
-                             vstar=ms.vstar)
+            ms = MaskedState(
+                member=ms.member, frac=ms.frac, QA=ms.QA, RA=ms.RA, TA=ms.TA, T=ms.T, v=pr.pruned.v, vstar=ms.vstar
+            )
         res = integrate_masked(ms, **odekw)
         curves = res.eps_g[None, :]
-        return RetrainResult(scheme=scheme, alpha=res.alpha, eps_g=res.eps_g.copy(), stderr=np.zeros_like(res.eps_g),
-                             curves=curves, probs=np.ones(1), subsets=None, pruned_eps_g=pr.eps_g,
-                             status=res.status, message=res.message,
-                             params=dict(budget, reweight=reweight, keep_fraction=pr.keep_fraction, **res.params))
+        return RetrainResult(
+            scheme=scheme,
+            alpha=res.alpha,
+            eps_g=res.eps_g.copy(),
+            stderr=np.zeros_like(res.eps_g),
+            curves=curves,
+            probs=np.ones(1),
+            subsets=None,
+            pruned_eps_g=pr.eps_g,
+            status=res.status,
+            message=res.message,
+            params=dict(budget, reweight=reweight, keep_fraction=pr.keep_fraction, **res.params),
+        )
     curves, status, messages, alpha = [], 0, [], None
     for S, vS in zip(pr.subsets, pr.v_kept):
         start = pruning.node_state(state, S, vS)
@@ -293,16 +371,41 @@ def retrain_scheme(state: State, scheme: str, keep=None, *, keep_fraction=None, 
     else:  # probs are sample frequencies of n_samples draws: variance of the sample mean
         var = probs @ (curves - mean) ** 2
         stderr = np.sqrt(var * pr.n_samples / max(pr.n_samples - 1, 1) / pr.n_samples)
-    return RetrainResult(scheme=scheme, alpha=alpha, eps_g=mean, stderr=stderr, curves=curves, probs=probs,
-                         subsets=pr.subsets, pruned_eps_g=pr.eps_g, status=0,
-                         message=f"{len(curves)} kept sets retrained to alpha={alpha[-1]:g}",
-                         params=dict(budget, reweight=reweight, exact=pr.exact, eta=eta,
-                                     eta_v=eta if eta_v is None else eta_v, sigma=sigma, activation=activation))
+    return RetrainResult(
+        scheme=scheme,
+        alpha=alpha,
+        eps_g=mean,
+        stderr=stderr,
+        curves=curves,
+        probs=probs,
+        subsets=pr.subsets,
+        pruned_eps_g=pr.eps_g,
+        status=0,
+        message=f"{len(curves)} kept sets retrained to alpha={alpha[-1]:g}",
+        params=dict(
+            budget,
+            reweight=reweight,
+            exact=pr.exact,
+            eta=eta,
+            eta_v=eta if eta_v is None else eta_v,
+            sigma=sigma,
+            activation=activation,
+        ),
+    )
 
 
 # ------------------------------------------------ real weights (finite N)
-def prune_real(weights: Weights, scheme: str, keep=None, *, keep_fraction=None, reweight: str = "none",
-               importance: str = "abs-v", rng=0, activation: str = "erf"):
+def prune_real(
+    weights: Weights,
+    scheme: str,
+    keep=None,
+    *,
+    keep_fraction=None,
+    reweight: str = "none",
+    importance: str = "abs-v",
+    rng=0,
+    activation: str = "erf",
+):
     """One pruned network of ``scheme`` on real weights: (pruned Weights, mask).
 
     Node schemes return the K = k student (W[S], v_S) and the (K,) boolean
@@ -354,17 +457,27 @@ def _check_mask(weights: Weights, mask):
         return None
     mask = np.asarray(mask)
     if mask.shape != weights.W.shape:
-        raise ValueError(f"mask must be a K x N boolean array with the shape of W {weights.W.shape}, "
-                         f"got {mask.shape}")
+        raise ValueError(f"mask must be a K x N boolean array with the shape of W {weights.W.shape}, got {mask.shape}")
     mask = mask.astype(bool)
     if np.any(weights.W[~mask] != 0):
-        raise ValueError("mask does not match the weights: some masked-out weights are non-zero "
-                         "(prune them first, e.g. W * mask)")
+        raise ValueError(
+            "mask does not match the weights: some masked-out weights are non-zero (prune them first, e.g. W * mask)"
+        )
     return mask
 
 
-def retrain_ode(weights: Weights, mask=None, *, eta: float, eta_v=None, sigma: float = 0.0, alpha_max: float,
-                save_at=None, activation: str = "erf", **ode) -> IntegrateResult:
+def retrain_ode(
+    weights: Weights,
+    mask=None,
+    *,
+    eta: float,
+    eta_v=None,
+    sigma: float = 0.0,
+    alpha_max: float,
+    save_at=None,
+    activation: str = "erf",
+    **ode,
+) -> IntegrateResult:
     """ODE started from pruned real weights: ``integrate(weights.state())``, or with an edge
     ``mask`` (K x N) the masked-student ODE from ``MaskedState.from_weights(weights, mask)``."""
     from statmech.ode.masked import MaskedState, integrate_masked
@@ -401,9 +514,23 @@ class RetrainCheck:
     params: dict = field(default_factory=dict)
 
 
-def retrain_check(weights: Weights, mask=None, *, seeds=5, seed: int = 0, eta: float, eta_v=None,
-                  sigma: float = 0.0, alpha_max: float, save_at=None, activation: str = "erf", workers=None,
-                  progress=None, rtol: float = 1e-10, atol: float = 1e-12) -> RetrainCheck:
+def retrain_check(
+    weights: Weights,
+    mask=None,
+    *,
+    seeds=5,
+    seed: int = 0,
+    eta: float,
+    eta_v=None,
+    sigma: float = 0.0,
+    alpha_max: float,
+    save_at=None,
+    activation: str = "erf",
+    workers=None,
+    progress=None,
+    rtol: float = 1e-10,
+    atol: float = 1e-12,
+) -> RetrainCheck:
     """Retrain pruned real ``weights`` by SGD (``seeds`` runs; masked SGD with an edge ``mask``)
     and by the ODE from the same weights (:func:`retrain_ode`); deviation in standard errors."""
     from statmech.sim import simulate_seeds
@@ -417,8 +544,18 @@ def retrain_check(weights: Weights, mask=None, *, seeds=5, seed: int = 0, eta: f
     sim = simulate_seeds(weights, seeds=seeds, seed=seed, workers=workers, progress=progress, **kw)
     if sim.status != 0:
         raise ValueError(f"retraining by SGD did not finish: {sim.message}")
-    ode = retrain_ode(weights, mask, eta=eta, eta_v=eta_v, sigma=sigma, alpha_max=float(sim.alpha[-1]),
-                      save_at=sim.alpha, activation=activation, rtol=rtol, atol=atol)
+    ode = retrain_ode(
+        weights,
+        mask,
+        eta=eta,
+        eta_v=eta_v,
+        sigma=sigma,
+        alpha_max=float(sim.alpha[-1]),
+        save_at=sim.alpha,
+        activation=activation,
+        rtol=rtol,
+        atol=atol,
+    )
     if ode.status != 0:
         raise ValueError(f"the retraining ODE did not finish: {ode.message}")
     dev = sim.mean - ode.eps_g
@@ -426,17 +563,48 @@ def retrain_check(weights: Weights, mask=None, *, seeds=5, seed: int = 0, eta: f
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(sim.stderr > 0, dev / sim.stderr, np.where(np.abs(dev) <= 1e-12, 0.0, np.inf))
     rms = float(np.sqrt(np.mean((sim.eps_g - ode.eps_g) ** 2)))
-    return RetrainCheck(alpha=sim.alpha, ode=ode.eps_g, mean=sim.mean, stderr=sim.stderr, z=z,
-                        max_abs_z=float(np.max(np.abs(z))), rms=rms, sim=sim, ode_result=ode,
-                        params=dict(N=weights.N, K=weights.K, seeds=sim.n_runs, masked=mask is not None, eta=eta,
-                                    eta_v=eta if eta_v is None else eta_v, sigma=sigma, alpha_max=alpha_max,
-                                    activation=activation))
+    return RetrainCheck(
+        alpha=sim.alpha,
+        ode=ode.eps_g,
+        mean=sim.mean,
+        stderr=sim.stderr,
+        z=z,
+        max_abs_z=float(np.max(np.abs(z))),
+        rms=rms,
+        sim=sim,
+        ode_result=ode,
+        params=dict(
+            N=weights.N,
+            K=weights.K,
+            seeds=sim.n_runs,
+            masked=mask is not None,
+            eta=eta,
+            eta_v=eta if eta_v is None else eta_v,
+            sigma=sigma,
+            alpha_max=alpha_max,
+            activation=activation,
+        ),
+    )
 
 
 # ------------------------------------------- pruning real SGD students along alpha
-def simulate_pruned_along(weights: Weights, schemes="all", keep=None, *, keep_fraction=None, save_at, seeds=5,
-                          seed: int = 0, eta: float, eta_v=None, sigma: float = 0.0, activation: str = "erf",
-                          n_masks: int = 10, importance: str = "abs-v", progress=None) -> dict:
+def simulate_pruned_along(
+    weights: Weights,
+    schemes="all",
+    keep=None,
+    *,
+    keep_fraction=None,
+    save_at,
+    seeds=5,
+    seed: int = 0,
+    eta: float,
+    eta_v=None,
+    sigma: float = 0.0,
+    activation: str = "erf",
+    n_masks: int = 10,
+    importance: str = "abs-v",
+    progress=None,
+) -> dict:
     """Finite-N counterpart of :func:`pruned_along`: SGD students pruned with real masks at each time.
 
     Each of ``seeds`` runs trains ``weights`` by online SGD (``statmech.sim``)
@@ -463,8 +631,12 @@ def simulate_pruned_along(weights: Weights, schemes="all", keep=None, *, keep_fr
     from tqdm.auto import tqdm
 
     per = {s: [] for s in ("unpruned",) + schemes}
-    bar = tqdm(total=n_runs * times.size, disable=(None if progress is None else not progress),
-               desc="SGD pruned along alpha", leave=False)
+    bar = tqdm(
+        total=n_runs * times.size,
+        disable=(None if progress is None else not progress),
+        desc="SGD pruned along alpha",
+        leave=False,
+    )
     try:
         for r in range(n_runs):
             rng = np.random.default_rng((seed, r, 10**6))
@@ -472,8 +644,17 @@ def simulate_pruned_along(weights: Weights, schemes="all", keep=None, *, keep_fr
             rows = {s: [] for s in per}
             for i, t in enumerate(times):
                 if t > now:
-                    res = simulate(w, eta=eta, eta_v=eta_v, sigma=sigma, alpha_max=t - now, save_at=[t - now],
-                                   activation=activation, seed=(seed, r, i), progress=False)
+                    res = simulate(
+                        w,
+                        eta=eta,
+                        eta_v=eta_v,
+                        sigma=sigma,
+                        alpha_max=t - now,
+                        save_at=[t - now],
+                        activation=activation,
+                        seed=(seed, r, i),
+                        progress=False,
+                    )
                     if res.status != 0:
                         raise ValueError(f"SGD run {r} failed: {res.message}")
                     w, now = res.weights, t
@@ -482,8 +663,15 @@ def simulate_pruned_along(weights: Weights, schemes="all", keep=None, *, keep_fr
                     n = 1 if s.startswith("importance") else n_masks
                     errs = []
                     for _ in range(n):
-                        p, _m = prune_real(w, s, keep, keep_fraction=keep_fraction, importance=importance, rng=rng,
-                                           activation=activation)
+                        p, _m = prune_real(
+                            w,
+                            s,
+                            keep,
+                            keep_fraction=keep_fraction,
+                            importance=importance,
+                            rng=rng,
+                            activation=activation,
+                        )
                         errs.append(pw.pruned_eps_g(p.W, p.v, p.Wstar, p.vstar, activation=activation))
                     rows[s].append(float(np.mean(errs)))
                 bar.update(1)
@@ -521,4 +709,4 @@ def weights_for_state(state: State, N: int, rng=None) -> Weights:
     L = U * np.sqrt(np.maximum(lam, 0.0))
     q, _ = np.linalg.qr(np.random.default_rng(rng).standard_normal((int(N), n)))
     X = L @ (q.T * np.sqrt(N))
-    return Weights(W=X[:state.K], Wstar=X[state.K:], v=state.v, vstar=state.vstar)
+    return Weights(W=X[: state.K], Wstar=X[state.K :], v=state.v, vstar=state.vstar)

@@ -17,6 +17,7 @@ exact copies (singular G[S,S], as in the idealised specialised student) are
 handled: any least-squares solution gives the same pruned network output.
 All functions take a batch of subsets (n, k) and return new v_S as (n, k).
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -10,8 +10,18 @@
 The SGD loop, the uniform generator (xoshiro256++) and the Gaussian sampler
 (256-layer ziggurat) are compiled with numba; memory is O(K N).
 """
+
 from statmech.sim.run import DEFAULT_POINTS, SimulationResult, read_checkpoint, save_steps, simulate
 from statmech.sim.seeds import SeedsResult, checkpoint_path, ode_reference, simulate_seeds
 
-__all__ = ["simulate", "simulate_seeds", "ode_reference", "SimulationResult", "SeedsResult", "save_steps",
-           "read_checkpoint", "checkpoint_path", "DEFAULT_POINTS"]
+__all__ = [
+    "simulate",
+    "simulate_seeds",
+    "ode_reference",
+    "SimulationResult",
+    "SeedsResult",
+    "save_steps",
+    "read_checkpoint",
+    "checkpoint_path",
+    "DEFAULT_POINTS",
+]

@@ -16,6 +16,7 @@ tree (no fastmath): the order of every floating-point operation is fixed by
 the source, so a run is bit for bit reproducible whatever the vector width or
 array alignment.
 """
+
 from __future__ import annotations
 
 import math

@@ -20,6 +20,7 @@ the compiled loop costs about 2 ns per value and keeps memory at O(N).
   streams, and none coincides with ``default_rng(entropy)`` (the generator that
   draws the initial weights in ``Weights.random``).
 """
+
 from __future__ import annotations
 
 import math

@@ -13,27 +13,25 @@ random-number state, the step counter and the results so far, so ``resume``
 continues a run bit for bit; Ctrl-C stops at the next chunk boundary (about
 30 ms) and returns what was saved, with the checkpoint written.
 """
+
 from __future__ import annotations
 
 import json
 import math
 import os
-import signal
-import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from statmech.ode.generalisation import eps_g_arrays
-from statmech.integrals import activation_code
-from statmech.ode.integrator import SavedStates
 from statmech.core.interrupt import sigint_flag
 from statmech.core.state import State
 from statmech.core.validation import check_nonneg
 from statmech.core.weights import Weights
+from statmech.integrals import activation_code
+from statmech.ode.generalisation import eps_g_arrays
+from statmech.ode.integrator import SavedStates
 from statmech.sim._kernel import fresh_buffers, masked_sgd_steps, sgd_steps, test_loss_kernel
 from statmech.sim._rng import seed_state
 
@@ -99,8 +97,10 @@ class SimulationResult(SavedStates):
 
     def __repr__(self) -> str:
         end = self.alpha[-1] if len(self.alpha) else None
-        return (f"SimulationResult(status={self.status}, message={self.message!r}, saved={len(self.alpha)}, "
-                f"alpha_end={end}, N={self.N})")
+        return (
+            f"SimulationResult(status={self.status}, message={self.message!r}, saved={len(self.alpha)}, "
+            f"alpha_end={end}, N={self.N})"
+        )
 
 
 # -------------------------------------------------------------------- helpers
@@ -147,14 +147,26 @@ def save_steps(save_at, alpha_max: float, N: int) -> np.ndarray:
     return np.unique(np.rint(save_at * N).astype(np.int64))
 
 
-def _trajectory_params(weights, eta, eta_v, sigma, activation, alpha_max, steps, seed, test_seed,
-                       test_size, max_abs, mask=None):
+def _trajectory_params(
+    weights, eta, eta_v, sigma, activation, alpha_max, steps, seed, test_seed, test_size, max_abs, mask=None
+):
     """The parameters that fix a run's trajectory (compared on resume)."""
-    params = dict(K=weights.K, M=weights.M, N=weights.N, eta=eta, eta_v=eta_v, sigma=sigma,
-                  activation=activation, alpha_max=alpha_max, save_steps=[int(s) for s in steps],
-                  seed=list(seed) if isinstance(seed, tuple) else seed,
-                  test_seed=list(test_seed) if isinstance(test_seed, tuple) else test_seed,
-                  test_size=test_size, max_abs=max_abs, rng="xoshiro256++/ziggurat256")
+    params = dict(
+        K=weights.K,
+        M=weights.M,
+        N=weights.N,
+        eta=eta,
+        eta_v=eta_v,
+        sigma=sigma,
+        activation=activation,
+        alpha_max=alpha_max,
+        save_steps=[int(s) for s in steps],
+        seed=list(seed) if isinstance(seed, tuple) else seed,
+        test_seed=list(test_seed) if isinstance(test_seed, tuple) else test_seed,
+        test_size=test_size,
+        max_abs=max_abs,
+        rng="xoshiro256++/ziggurat256",
+    )
     if mask is not None:  # only masked runs carry it: unmasked parameters (and old checkpoints) are unchanged
         import hashlib
 
@@ -172,8 +184,10 @@ def check_mask(mask, weights: Weights):
         raise ValueError("mask must hold booleans (or 0/1)")
     arr = np.ascontiguousarray(arr, dtype=np.bool_)
     if np.any(weights.W[~arr] != 0):
-        raise ValueError("mask does not match the weights: some masked-out weights are non-zero "
-                         "(masked SGD keeps them at zero; prune first, e.g. weights.replace(W=W * mask))")
+        raise ValueError(
+            "mask does not match the weights: some masked-out weights are non-zero "
+            "(masked SGD keeps them at zero; prune first, e.g. weights.replace(W=W * mask))"
+        )
     return arr
 
 
@@ -183,14 +197,24 @@ def _write_checkpoint(path: Path, *, params, W, v, initial, rng, step, rec, stat
     K, M = initial.K, initial.M
     n = len(rec["steps"])
     arrays = dict(
-        format=np.array(CHECKPOINT_FORMAT), params=np.array(json.dumps(params, sort_keys=True)),
-        W=W, v=v, Wstar=initial.Wstar, vstar=initial.vstar, W0=initial.W, v0=initial.v,
-        rng=rng, step=np.array(step, dtype=np.int64),
+        format=np.array(CHECKPOINT_FORMAT),
+        params=np.array(json.dumps(params, sort_keys=True)),
+        W=W,
+        v=v,
+        Wstar=initial.Wstar,
+        vstar=initial.vstar,
+        W0=initial.W,
+        v0=initial.v,
+        rng=rng,
+        step=np.array(step, dtype=np.int64),
         saved_steps=np.array(rec["steps"], dtype=np.int64),
-        Q=np.array(rec["Q"]).reshape(n, K, K), R=np.array(rec["R"]).reshape(n, K, M),
-        v_saved=np.array(rec["v"]).reshape(n, K), eps_g=np.array(rec["eps_g"], dtype=np.float64),
+        Q=np.array(rec["Q"]).reshape(n, K, K),
+        R=np.array(rec["R"]).reshape(n, K, M),
+        v_saved=np.array(rec["v"]).reshape(n, K),
+        eps_g=np.array(rec["eps_g"], dtype=np.float64),
         test_loss=np.array(rec["test_loss"], dtype=np.float64),
-        status=np.array(status, dtype=np.int64), message=np.array(message),
+        status=np.array(status, dtype=np.int64),
+        message=np.array(message),
     )
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as fh:
@@ -218,11 +242,27 @@ def read_checkpoint(path) -> dict:
 
 
 # ------------------------------------------------------------------------ run
-def simulate(weights: Weights | None, *, eta: float, eta_v: float | None = None, sigma: float = 0.0,
-             alpha_max: float, save_at=None, activation: str = "erf", seed=0, test_seed=None,
-             test_size: int = 0, max_abs: float = 1e6, checkpoint=None, resume: bool = False,
-             checkpoint_every: float = 60.0, progress=None, mask=None, _stop=None,
-             _on_progress=None) -> SimulationResult:
+def simulate(
+    weights: Weights | None,
+    *,
+    eta: float,
+    eta_v: float | None = None,
+    sigma: float = 0.0,
+    alpha_max: float,
+    save_at=None,
+    activation: str = "erf",
+    seed=0,
+    test_seed=None,
+    test_size: int = 0,
+    max_abs: float = 1e6,
+    checkpoint=None,
+    resume: bool = False,
+    checkpoint_every: float = 60.0,
+    progress=None,
+    mask=None,
+    _stop=None,
+    _on_progress=None,
+) -> SimulationResult:
     """Train a K-unit student on an M-unit teacher by online SGD at finite N.
 
     Step rule (theory.md 1): w_k += (eta/sqrt N) v_k g'(lambda_k) Delta x,
@@ -282,8 +322,9 @@ def simulate(weights: Weights | None, *, eta: float, eta_v: float | None = None,
     K, M, N = weights.K, weights.M, weights.N
     mask = None if mask is None else check_mask(mask, weights)
     steps_plan = save_steps(save_at, alpha_max, N)
-    params = _trajectory_params(weights, eta, eta_v, sigma, activation, float(alpha_max), steps_plan, seed,
-                                test_seed, test_size, max_abs, mask)
+    params = _trajectory_params(
+        weights, eta, eta_v, sigma, activation, float(alpha_max), steps_plan, seed, test_seed, test_size, max_abs, mask
+    )
 
     T = weights.Wstar @ weights.Wstar.T / N
     T = 0.5 * (T + T.T)
@@ -333,18 +374,36 @@ def simulate(weights: Weights | None, *, eta: float, eta_v: float | None = None,
         rec["v"].append(v.copy())
         rec["eps_g"].append(eps_g_arrays(Q, R, T, v, vstar, activation))
         if test_size:
-            rec["test_loss"].append(float(test_loss_kernel(act, W, v, Wstar, vstar, sigma, test_state.copy(),
-                                                           test_size, x)))
+            rec["test_loss"].append(
+                float(test_loss_kernel(act, W, v, Wstar, vstar, sigma, test_state.copy(), test_size, x))
+            )
 
     def write(st, msg):
         if checkpoint is not None:
-            _write_checkpoint(checkpoint, params=params, W=W, v=v, initial=weights, rng=rng, step=step, rec=rec,
-                              status=st, message=msg)
+            _write_checkpoint(
+                checkpoint,
+                params=params,
+                W=W,
+                v=v,
+                initial=weights,
+                rng=rng,
+                step=step,
+                rec=rec,
+                status=st,
+                message=msg,
+            )
 
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=total, initial=step, disable=(None if progress is None else not progress), unit="step",
-               unit_scale=True, desc=f"simulate seed {seed}", leave=False)
+    bar = tqdm(
+        total=total,
+        initial=step,
+        disable=(None if progress is None else not progress),
+        unit="step",
+        unit_scale=True,
+        desc=f"simulate seed {seed}",
+        leave=False,
+    )
     with sigint_flag() as flag:
         stop = (lambda: flag["stop"] or _stop()) if _stop is not None else (lambda: flag["stop"])
         try:
@@ -360,8 +419,7 @@ def simulate(weights: Weights | None, *, eta: float, eta_v: float | None = None,
                     if mask is None:
                         done = int(sgd_steps(act, W, v, Wstar, vstar, rng, n, eta, eta_v, sigma, *buffers))
                     else:
-                        done = int(masked_sgd_steps(act, W, v, Wstar, vstar, rng, n, eta, eta_v, sigma, mask,
-                                                    *buffers))
+                        done = int(masked_sgd_steps(act, W, v, Wstar, vstar, rng, n, eta, eta_v, sigma, mask, *buffers))
                     sgd_seconds += time.perf_counter() - t0
                     bad = _check_weights(W, v, N, max_abs)
                     if done < n or bad:
@@ -369,10 +427,12 @@ def simulate(weights: Weights | None, *, eta: float, eta_v: float | None = None,
                         W[...] = good_W  # back to the last checked weights
                         v[...] = good_v
                         status = -1
-                        message = (f"diverged between alpha={step / N:.6g} and {(step + n) / N:.6g}: {reason}; "
-                                   f"eta={eta}, eta_v={eta_v} are probably too large for a stable run "
-                                   f"(saved points before it are kept; the weights returned are the last finite "
-                                   f"ones, at alpha={step / N:.6g})")
+                        message = (
+                            f"diverged between alpha={step / N:.6g} and {(step + n) / N:.6g}: {reason}; "
+                            f"eta={eta}, eta_v={eta_v} are probably too large for a stable run "
+                            f"(saved points before it are kept; the weights returned are the last finite "
+                            f"ones, at alpha={step / N:.6g})"
+                        )
                         break
                     step += done
                     good_W[...] = W
@@ -420,10 +480,16 @@ def _check_resume(path, ck, params, weights):
         shown = ", ".join(f"{k}: checkpoint {old.get(k)!r} vs now {params.get(k)!r}" for k in diff if k != "save_steps")
         if "save_steps" in diff:
             shown = (shown + ", " if shown else "") + "the save points differ"
-        raise ValueError(f"checkpoint {path} belongs to a different run ({shown}); "
-                         "use the same parameters or another checkpoint path")
-    for name, a, b in (("W", ck["W0"], weights.W), ("Wstar", ck["Wstar"], weights.Wstar), ("v", ck["v0"], weights.v),
-                       ("vstar", ck["vstar"], weights.vstar)):
+        raise ValueError(
+            f"checkpoint {path} belongs to a different run ({shown}); "
+            "use the same parameters or another checkpoint path"
+        )
+    for name, a, b in (
+        ("W", ck["W0"], weights.W),
+        ("Wstar", ck["Wstar"], weights.Wstar),
+        ("v", ck["v0"], weights.v),
+        ("vstar", ck["vstar"], weights.vstar),
+    ):
         if a.shape != b.shape or not np.array_equal(a, b):
             raise ValueError(f"checkpoint {path} was started from different initial weights ({name} differs)")
 
@@ -433,10 +499,20 @@ def _make_result(rec, W, v, initial, T, step, status, message, params, test_size
     n = len(rec["steps"])
     steps = np.array(rec["steps"], dtype=np.int64)
     return SimulationResult(
-        alpha=steps / initial.N, steps=steps, eps_g=np.array(rec["eps_g"], dtype=np.float64),
-        Q=np.array(rec["Q"]).reshape(n, K, K), R=np.array(rec["R"]).reshape(n, K, M),
-        v=np.array(rec["v"]).reshape(n, K), T=T, vstar=initial.vstar.copy(),
+        alpha=steps / initial.N,
+        steps=steps,
+        eps_g=np.array(rec["eps_g"], dtype=np.float64),
+        Q=np.array(rec["Q"]).reshape(n, K, K),
+        R=np.array(rec["R"]).reshape(n, K, M),
+        v=np.array(rec["v"]).reshape(n, K),
+        T=T,
+        vstar=initial.vstar.copy(),
         test_loss=np.array(rec["test_loss"], dtype=np.float64) if test_size else None,
         weights=Weights(W=W.copy(), Wstar=initial.Wstar, v=v.copy(), vstar=initial.vstar),
-        initial_weights=initial, step=int(step), status=int(status), message=message, params=dict(params),
-        sgd_seconds=float(sgd_seconds))
+        initial_weights=initial,
+        step=int(step),
+        status=int(status),
+        message=message,
+        params=dict(params),
+        sgd_seconds=float(sgd_seconds),
+    )

@@ -11,6 +11,7 @@ a script must guard its entry point with ``if __name__ == "__main__":``; one run
 run is single threaded, so R runs on C cores take about ceil(R / C) run
 times. A run's numbers do not depend on the number of workers.
 """
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from statmech.core.weights import Weights
 from statmech.core.interrupt import sigint_flag
+from statmech.core.weights import Weights
 from statmech.sim.run import SimulationResult, simulate
 
 __all__ = ["simulate_seeds", "SeedsResult", "ode_reference", "checkpoint_path"]
@@ -64,8 +65,10 @@ class SeedsResult:
         return self.runs[0].initial_state
 
     def __repr__(self) -> str:
-        return (f"SeedsResult(runs={len(self.runs)}, status={self.status}, saved={len(self.alpha)}, "
-                f"message={self.message!r})")
+        return (
+            f"SeedsResult(runs={len(self.runs)}, status={self.status}, saved={len(self.alpha)}, "
+            f"message={self.message!r})"
+        )
 
 
 def _mean_stderr(a: np.ndarray):
@@ -101,10 +104,26 @@ def _worker_run(index, kwargs):
     return simulate(**kwargs, progress=False, _stop=_STOP.is_set, _on_progress=on_progress)
 
 
-def simulate_seeds(weights: Weights, *, seeds=5, seed: int = 0, eta: float, eta_v: float | None = None,
-                   sigma: float = 0.0, alpha_max: float, save_at=None, activation: str = "erf",
-                   test_size: int = 0, max_abs: float = 1e6, workers: int | None = None, checkpoint_dir=None,
-                   resume: bool = False, checkpoint_every: float = 60.0, progress=None, mask=None) -> SeedsResult:
+def simulate_seeds(
+    weights: Weights,
+    *,
+    seeds=5,
+    seed: int = 0,
+    eta: float,
+    eta_v: float | None = None,
+    sigma: float = 0.0,
+    alpha_max: float,
+    save_at=None,
+    activation: str = "erf",
+    test_size: int = 0,
+    max_abs: float = 1e6,
+    workers: int | None = None,
+    checkpoint_dir=None,
+    resume: bool = False,
+    checkpoint_every: float = 60.0,
+    progress=None,
+    mask=None,
+) -> SeedsResult:
     """Run :func:`~statmech.sim.simulate` for several seeds from the same ``weights``.
 
     ``seeds``: a number of runs R (run ids 0..R-1) or a list of run ids; run r
@@ -137,12 +156,29 @@ def simulate_seeds(weights: Weights, *, seeds=5, seed: int = 0, eta: float, eta_
         Path(checkpoint_dir).mkdir(parents=True, exist_ok=True)
     if resume and checkpoint_dir is None:
         raise ValueError("resume=True needs checkpoint_dir")
-    common = dict(eta=eta, eta_v=eta_v, sigma=sigma, alpha_max=alpha_max, save_at=save_at, activation=activation,
-                  test_seed=int(seed), test_size=test_size, max_abs=max_abs, resume=resume,
-                  checkpoint_every=checkpoint_every, mask=mask)
-    tasks = [dict(common, weights=weights, seed=(int(seed), r),
-                  checkpoint=checkpoint_path(checkpoint_dir, r) if checkpoint_dir is not None else None)
-             for r in run_ids]
+    common = dict(
+        eta=eta,
+        eta_v=eta_v,
+        sigma=sigma,
+        alpha_max=alpha_max,
+        save_at=save_at,
+        activation=activation,
+        test_seed=int(seed),
+        test_size=test_size,
+        max_abs=max_abs,
+        resume=resume,
+        checkpoint_every=checkpoint_every,
+        mask=mask,
+    )
+    tasks = [
+        dict(
+            common,
+            weights=weights,
+            seed=(int(seed), r),
+            checkpoint=checkpoint_path(checkpoint_dir, r) if checkpoint_dir is not None else None,
+        )
+        for r in run_ids
+    ]
     if weights is None and not resume:
         raise ValueError("weights (the initial Weights) are required unless resuming")
     if weights is not None and not isinstance(weights, Weights):
@@ -195,12 +231,18 @@ def _run_pool(tasks, workers, progress):
     stop = ctx.Event()
     done_steps = ctx.Array("q", len(tasks), lock=False)
     plan = [_planned_steps(kw) for kw in tasks]
-    bar = tqdm(total=sum(plan), disable=(None if progress is None else not progress), unit="step", unit_scale=True,
-               desc=f"simulate {len(tasks)} seeds on {workers} processes")
+    bar = tqdm(
+        total=sum(plan),
+        disable=(None if progress is None else not progress),
+        unit="step",
+        unit_scale=True,
+        desc=f"simulate {len(tasks)} seeds on {workers} processes",
+    )
     results = [None] * len(tasks)
     with sigint_flag() as flag:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
-                                 initargs=(stop, done_steps)) as pool:
+        with ProcessPoolExecutor(
+            max_workers=workers, mp_context=ctx, initializer=_worker_init, initargs=(stop, done_steps)
+        ) as pool:
             futures = {pool.submit(_worker_run, i, kw): i for i, kw in enumerate(tasks)}
             pending = set(futures)
             try:
@@ -230,7 +272,7 @@ def _planned_steps(kw) -> int:
 
 def _combine(runs, run_ids, extra, wall) -> SeedsResult:
     started = [(r, rid) for r, rid in zip(runs, run_ids) if len(r.alpha) > 0]
-    missing = [rid for rid in run_ids[len(runs):]]
+    missing = [rid for rid in run_ids[len(runs) :]]
     if not started:
         raise ValueError("no run saved any point (interrupted before the first save?)")
     n = min(len(r.alpha) for r, _ in started)
@@ -249,8 +291,11 @@ def _combine(runs, run_ids, extra, wall) -> SeedsResult:
     if failed:
         parts.append(f"runs {failed} failed: {next(r.message for r in runs if r.status == -1)}")
     if stopped or missing:
-        parts.append(f"interrupted (runs {stopped} stopped early" + (f", runs {missing} not started" if missing else "")
-                     + "); resume to continue")
+        parts.append(
+            f"interrupted (runs {stopped} stopped early"
+            + (f", runs {missing} not started" if missing else "")
+            + "); resume to continue"
+        )
     if not parts:
         parts.append(f"all {len(runs)} runs reached alpha_max")
     if n < max(len(r.alpha) for r, _ in started):
@@ -260,9 +305,21 @@ def _combine(runs, run_ids, extra, wall) -> SeedsResult:
     params.pop("save_steps", None)
     params.update(extra)
     params["run_ids"] = [rid for _, rid in started]
-    return SeedsResult(runs=[r for r, _ in started], run_ids=[rid for _, rid in started], alpha=alpha, eps_g=eps,
-                       mean=mean, stderr=stderr, test_loss=test, test_mean=test_mean, test_stderr=test_stderr,
-                       status=status, message="; ".join(parts), params=params, wall_seconds=wall)
+    return SeedsResult(
+        runs=[r for r, _ in started],
+        run_ids=[rid for _, rid in started],
+        alpha=alpha,
+        eps_g=eps,
+        mean=mean,
+        stderr=stderr,
+        test_loss=test,
+        test_mean=test_mean,
+        test_stderr=test_stderr,
+        status=status,
+        message="; ".join(parts),
+        params=params,
+        wall_seconds=wall,
+    )
 
 
 def ode_reference(result, *, method: str = "dopri5", **kwargs):
@@ -277,10 +334,20 @@ def ode_reference(result, *, method: str = "dopri5", **kwargs):
     run = result if isinstance(result, SimulationResult) else result.runs[0]
     p = run.params
     if "mask" in p:
-        raise ValueError("ode_reference integrates the unmasked ODE; for masked SGD use the masked-student ODE "
-                         "(statmech.ode.masked.integrate_masked(MaskedState.from_weights(weights, mask)), or "
-                         "statmech.pruning.retraining.retrain_ode(weights, mask))")
+        raise ValueError(
+            "ode_reference integrates the unmasked ODE; for masked SGD use the masked-student ODE "
+            "(statmech.ode.masked.integrate_masked(MaskedState.from_weights(weights, mask)), or "
+            "statmech.pruning.retraining.retrain_ode(weights, mask))"
+        )
     alpha = np.asarray(result.alpha, dtype=np.float64)
-    return integrate(run.initial_state, eta=p["eta"], eta_v=p["eta_v"], sigma=p["sigma"],
-                     alpha_max=float(alpha[-1]) if alpha[-1] > 0 else 1e-9, save_at=alpha, activation=p["activation"],
-                     method=method, **kwargs)
+    return integrate(
+        run.initial_state,
+        eta=p["eta"],
+        eta_v=p["eta_v"],
+        sigma=p["sigma"],
+        alpha_max=float(alpha[-1]) if alpha[-1] > 0 else 1e-9,
+        save_at=alpha,
+        activation=p["activation"],
+        method=method,
+        **kwargs,
+    )

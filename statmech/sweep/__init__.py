@@ -8,11 +8,31 @@ processes) and appends each finished run's rows as it completes;
 groups it for figures. Engines (:mod:`statmech.sweep.engines`): ``ode`` and the
 ones whose modules are installed (``simulate``, ``prune``, ``prune-sim``).
 """
+
 from statmech.sweep.config import Run, SweepConfig, load_config, parse_config, run_id
 from statmech.sweep.engines import ENGINES, Engine, Outcome, Param, get_engine, register_engine
 from statmech.sweep.runner import SweepSummary, execute_run, read_results, run_sweep
 from statmech.sweep.tables import aggregate, difference, final_rows, pivot, select
 
-__all__ = ["Run", "SweepConfig", "load_config", "parse_config", "run_id", "ENGINES", "Engine", "Outcome",
-           "Param", "get_engine", "register_engine", "SweepSummary", "execute_run", "read_results",
-           "run_sweep", "aggregate", "difference", "final_rows", "pivot", "select"]
+__all__ = [
+    "Run",
+    "SweepConfig",
+    "load_config",
+    "parse_config",
+    "run_id",
+    "ENGINES",
+    "Engine",
+    "Outcome",
+    "Param",
+    "get_engine",
+    "register_engine",
+    "SweepSummary",
+    "execute_run",
+    "read_results",
+    "run_sweep",
+    "aggregate",
+    "difference",
+    "final_rows",
+    "pivot",
+    "select",
+]

@@ -26,6 +26,7 @@ a parameter the engine does not know, a value out of range) is a
 runs. Each run has a stable id: a hash of the engine name and its parameters
 (:func:`run_id`), so a rerun of the same config finds what is done.
 """
+
 from __future__ import annotations
 
 import ast
@@ -118,8 +119,10 @@ def _expand(raw: dict, source: str) -> SweepConfig:
         raise ValueError(f"{source}: 'record' must be a non-empty list of quantity names")
     for q in record:
         if q not in engine.quantities:
-            raise ValueError(f"{source}: record: unknown quantity {q!r} for engine {engine.name!r} "
-                             f"(available: {', '.join(engine.quantities)})")
+            raise ValueError(
+                f"{source}: record: unknown quantity {q!r} for engine {engine.name!r} "
+                f"(available: {', '.join(engine.quantities)})"
+            )
     if len(set(record)) != len(record):
         raise ValueError(f"{source}: 'record' lists a quantity twice")
     description = raw.get("description", "")
@@ -136,7 +139,7 @@ def _expand(raw: dict, source: str) -> SweepConfig:
     axes = {name: _axis_values(name, spec, source) for name, spec in axes_raw.items()}
     for name, expr in derived.items():
         if not isinstance(expr, str):
-            raise ValueError(f"{source}: derived.{name} must be an expression string like \"z * M\"")
+            raise ValueError(f'{source}: derived.{name} must be an expression string like "z * M"')
     _no_overlap(source, fixed=fixed, axes=axes, derived=derived)
     for i, r in enumerate(runs_raw):
         for name in r:
@@ -154,8 +157,10 @@ def _expand(raw: dict, source: str) -> SweepConfig:
     names = list(dict.fromkeys(list(fixed) + list(axes) + [k for r in runs_raw for k in r] + list(derived)))
     for name in names:
         if name not in engine.params and name not in used_by_derived:
-            raise ValueError(f"{source}: parameter {name!r} does not exist for engine {engine.name!r} "
-                             f"(known: {', '.join(engine.params)}; other names must be used in [derived])")
+            raise ValueError(
+                f"{source}: parameter {name!r} does not exist for engine {engine.name!r} "
+                f"(known: {', '.join(engine.params)}; other names must be used in [derived])"
+            )
 
     runs, seen = [], set()
     grid = list(itertools.product(*axes.values())) if axes else [()]
@@ -173,8 +178,9 @@ def _expand(raw: dict, source: str) -> SweepConfig:
                 continue  # the same parameter set twice (e.g. a [[runs]] repeating a grid point)
             seen.add(rid)
             runs.append(Run(rid, p))
-    return SweepConfig(engine=engine.name, record=list(record), runs=runs, param_names=names, raw=raw,
-                       description=str(description))
+    return SweepConfig(
+        engine=engine.name, record=list(record), runs=runs, param_names=names, raw=raw, description=str(description)
+    )
 
 
 def _table(raw, key, source) -> dict:
@@ -200,7 +206,7 @@ def _axis_values(name, spec, source) -> list:
     elif isinstance(spec, dict):
         if len(spec) != 1:
             raise ValueError(f"{where}: give a list of values or one of linspace/geomspace/range")
-        (kind, args), = spec.items()
+        ((kind, args),) = spec.items()
         if kind not in ("linspace", "geomspace", "range"):
             raise ValueError(f"{where}: unknown generator {kind!r} (allowed: linspace, geomspace, range)")
         if not isinstance(args, list) or not all(isinstance(a, (int, float)) for a in args):
@@ -231,11 +237,29 @@ def _axis_values(name, spec, source) -> list:
 
 
 # --------------------------------------------------- derived-parameter expressions
-_BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-           ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow}
+_BINOPS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
+}
 _UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos}
-_FUNCS = {"round": round, "int": int, "float": float, "min": min, "max": max, "abs": abs,
-          "sqrt": math.sqrt, "ceil": math.ceil, "floor": math.floor, "log": math.log, "exp": math.exp}
+_FUNCS = {
+    "round": round,
+    "int": int,
+    "float": float,
+    "min": min,
+    "max": max,
+    "abs": abs,
+    "sqrt": math.sqrt,
+    "ceil": math.ceil,
+    "floor": math.floor,
+    "log": math.log,
+    "exp": math.exp,
+}
 
 
 def _parse_expr(where, expr, source):
@@ -244,15 +268,21 @@ def _parse_expr(where, expr, source):
     except SyntaxError:
         raise ValueError(f"{source}: {where}: cannot parse expression {expr!r}") from None
     for node in ast.walk(tree):
-        ok = isinstance(node, (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Name, ast.Load, ast.Call)) \
-            or type(node) in _BINOPS or type(node) in _UNARY \
+        ok = (
+            isinstance(node, (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Name, ast.Load, ast.Call))
+            or type(node) in _BINOPS
+            or type(node) in _UNARY
             or (isinstance(node, ast.Constant) and isinstance(node.value, (int, float)))
-        if isinstance(node, ast.Call) and not (isinstance(node.func, ast.Name) and node.func.id in _FUNCS
-                                               and not node.keywords):
+        )
+        if isinstance(node, ast.Call) and not (
+            isinstance(node.func, ast.Name) and node.func.id in _FUNCS and not node.keywords
+        ):
             ok = False
         if not ok:
-            raise ValueError(f"{source}: {where}: only arithmetic on parameters and numbers, and the functions "
-                             f"{', '.join(_FUNCS)} are allowed, got {expr!r}")
+            raise ValueError(
+                f"{source}: {where}: only arithmetic on parameters and numbers, and the functions "
+                f"{', '.join(_FUNCS)} are allowed, got {expr!r}"
+            )
     return tree
 
 

@@ -8,12 +8,13 @@ status (0 done, 1 interrupted, -1 failed) and a message. Engines import the
 heavy parts of the library inside their function, so that the config can be
 validated cheaply and workers import only what they run.
 """
+
 from __future__ import annotations
 
 import importlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 __all__ = ["Engine", "Param", "Outcome", "ENGINES", "get_engine", "register_engine"]
 
@@ -34,8 +35,11 @@ class Param:
     def coerce(self, name, value, where):
         bad = f"{where}: parameter {name!r}"
         if self.kind == "int":
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or \
-                    (isinstance(value, float) and not value.is_integer()):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or (isinstance(value, float) and not value.is_integer())
+            ):
                 raise ValueError(f"{bad} must be an integer, got {value!r}")
             value = int(value)
         elif self.kind == "float":
@@ -60,8 +64,11 @@ class Param:
                     raise ValueError(f"{bad} must hold values among {', '.join(self.choices)}, got {x!r}")
             return value
         elif self.kind == "floats":
-            if not isinstance(value, list) or not value or not all(
-                    isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in value):
+            if (
+                not isinstance(value, list)
+                or not value
+                or not all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in value)
+            ):
                 raise ValueError(f"{bad} must be a non-empty list of finite numbers, got {value!r}")
             value = [float(x) for x in value]
         if self.choices and value not in self.choices:
@@ -183,8 +190,9 @@ def _check_ode(p, where):
     if p.get("save_at") is not None:
         s = p["save_at"]
         if len(set(s)) != len(s) or min(s) < 0 or max(s) > p["alpha_max"] * (1 + 1e-12):
-            raise ValueError(f"{where}: parameter 'save_at' must hold distinct times in [0, alpha_max="
-                             f"{p['alpha_max']:g}], got {s}")
+            raise ValueError(
+                f"{where}: parameter 'save_at' must hold distinct times in [0, alpha_max={p['alpha_max']:g}], got {s}"
+            )
 
 
 def _initial_state(p):
@@ -198,43 +206,76 @@ def _run_ode(p, record) -> Outcome:
     from statmech.ode.integrator import integrate
 
     times = _save_times(p)
-    res = integrate(_initial_state(p), eta=p["eta"], eta_v=p["eta_v"], sigma=p["sigma"],
-                    alpha_max=p["alpha_max"], save_at=times, activation=p["activation"], method=p["method"],
-                    dt=p["dt"], rtol=p["rtol"], atol=p["atol"], max_abs=p["max_abs"], progress=False)
+    res = integrate(
+        _initial_state(p),
+        eta=p["eta"],
+        eta_v=p["eta_v"],
+        sigma=p["sigma"],
+        alpha_max=p["alpha_max"],
+        save_at=times,
+        activation=p["activation"],
+        method=p["method"],
+        dt=p["dt"],
+        rtol=p["rtol"],
+        atol=p["atol"],
+        max_abs=p["max_abs"],
+        progress=False,
+    )
     reached = {float(a): i for i, a in enumerate(res.alpha)}
     rows = []
     for a in times:  # every requested time gets a row; times a failed run never reached hold NaN
         i = reached.get(float(a))
         e = float(res.eps_g[i]) if i is not None else math.nan
-        values = {"eps_g": e, "test_loss": e + 0.5 * p["sigma"] ** 2, "nfev": res.nfev,
-                  "Q_diag_mean": float(res.Q[i].diagonal().mean()) if i is not None else math.nan,
-                  "v_abs_mean": float(abs(res.v[i]).mean()) if i is not None else math.nan}
+        values = {
+            "eps_g": e,
+            "test_loss": e + 0.5 * p["sigma"] ** 2,
+            "nfev": res.nfev,
+            "Q_diag_mean": float(res.Q[i].diagonal().mean()) if i is not None else math.nan,
+            "v_abs_mean": float(abs(res.v[i]).mean()) if i is not None else math.nan,
+        }
         rows.append({"alpha": float(a), **{q: values[q] for q in record}})
     return Outcome(rows, res.status, res.message)
 
 
-register_engine(Engine(
-    name="ode",
-    doc="learning curve eps_g(alpha) of the order-parameter ODEs from State.random(K, M, N, vstar, seed)",
-    params=_teacher_student_params(
-        **_integrator_params(),
-        save_at=Param("floats", None, "times to record (default: alpha_max only)", minimum=0.0),
-        points=Param("int", None, "record 0 and this many log-spaced times up to alpha_max", minimum=2),
-    ),
-    quantities=("eps_g", "test_loss", "nfev", "Q_diag_mean", "v_abs_mean"),
-    default_record=("eps_g",),
-    row_keys=("alpha",),
-    function=_run_ode,
-    check=_check_ode,
-))
+register_engine(
+    Engine(
+        name="ode",
+        doc="learning curve eps_g(alpha) of the order-parameter ODEs from State.random(K, M, N, vstar, seed)",
+        params=_teacher_student_params(
+            **_integrator_params(),
+            save_at=Param("floats", None, "times to record (default: alpha_max only)", minimum=0.0),
+            points=Param("int", None, "record 0 and this many log-spaced times up to alpha_max", minimum=2),
+        ),
+        quantities=("eps_g", "test_loss", "nfev", "Q_diag_mean", "v_abs_mean"),
+        default_record=("eps_g",),
+        row_keys=("alpha",),
+        function=_run_ode,
+        check=_check_ode,
+    )
+)
 
 
 # ---------------------------------------------------------------------- prune
 # Scheme names users type (design.md); the engine checks them against statmech.pruning.SCHEMES when it runs.
 PRUNE_SCHEMES = ("random-node", "importance-node", "dpp-node", "random-edge", "importance-edge", "dpp-edge")
 NODE_SCHEMES = PRUNE_SCHEMES[:3]
-_TRAIN_KEYS = ("K", "M", "N", "seed", "vstar", "eta", "eta_v", "sigma", "alpha_max", "activation", "method", "dt",
-               "rtol", "atol", "max_abs")
+_TRAIN_KEYS = (
+    "K",
+    "M",
+    "N",
+    "seed",
+    "vstar",
+    "eta",
+    "eta_v",
+    "sigma",
+    "alpha_max",
+    "activation",
+    "method",
+    "dt",
+    "rtol",
+    "atol",
+    "max_abs",
+)
 
 
 def _train(p, times):
@@ -243,17 +284,31 @@ def _train(p, times):
     return _train_cached(key)
 
 
-def _train_cached(key, _cache={}):
+_TRAINED: dict = {}
+
+
+def _train_cached(key, _cache=_TRAINED):
     if key not in _cache:
         from statmech.ode.integrator import integrate
 
         p = dict(zip(_TRAIN_KEYS, key[:-1]))
         if len(_cache) >= 16:
             _cache.pop(next(iter(_cache)))
-        _cache[key] = integrate(_initial_state(p), eta=p["eta"], eta_v=p["eta_v"], sigma=p["sigma"],
-                                alpha_max=p["alpha_max"], save_at=list(key[-1]), activation=p["activation"],
-                                method=p["method"], dt=p["dt"], rtol=p["rtol"], atol=p["atol"],
-                                max_abs=p["max_abs"], progress=False)
+        _cache[key] = integrate(
+            _initial_state(p),
+            eta=p["eta"],
+            eta_v=p["eta_v"],
+            sigma=p["sigma"],
+            alpha_max=p["alpha_max"],
+            save_at=list(key[-1]),
+            activation=p["activation"],
+            method=p["method"],
+            dt=p["dt"],
+            rtol=p["rtol"],
+            atol=p["atol"],
+            max_abs=p["max_abs"],
+            progress=False,
+        )
     return _cache[key]
 
 
@@ -268,15 +323,19 @@ def _node_keep(p):
 def _check_prune(p, where):
     _check_ode(p, where)
     if (p.get("keep") is None) == (p.get("keep_fraction") is None):
-        raise ValueError(f"{where}: give exactly one of 'keep' (kept units k; edges then keep c = k/K) "
-                         f"or 'keep_fraction' (c in (0, 1])")
+        raise ValueError(
+            f"{where}: give exactly one of 'keep' (kept units k; edges then keep c = k/K) "
+            f"or 'keep_fraction' (c in (0, 1])"
+        )
     if p.get("keep") is not None and p["keep"] > p["K"]:
         raise ValueError(f"{where}: parameter 'keep' must be in 1..K={p['K']}, got {p['keep']}")
     if p.get("keep_fraction") is not None and p["keep_fraction"] > 1:
         raise ValueError(f"{where}: parameter 'keep_fraction' must be in (0, 1], got {p['keep_fraction']}")
     if any(s in NODE_SCHEMES for s in p["schemes"]) and _node_keep(p) is None:
-        raise ValueError(f"{where}: node schemes need keep_fraction * K to be an integer number of units, got "
-                         f"keep_fraction={p['keep_fraction']} with K={p['K']} (choose K or the fraction to match)")
+        raise ValueError(
+            f"{where}: node schemes need keep_fraction * K to be an integer number of units, got "
+            f"keep_fraction={p['keep_fraction']} with K={p['K']} (choose K or the fraction to match)"
+        )
 
 
 def _run_prune(p, record) -> Outcome:
@@ -300,13 +359,18 @@ def _run_prune(p, record) -> Outcome:
             if state is not None:
                 opts = dict(activation=p["activation"], reweight=p["reweight"], keep_distribution=False)
                 if scheme in NODE_SCHEMES:
-                    opts.update(kernel=p["kernel"], importance=p["importance"], n_samples=p["n_samples"],
-                                rng=p["sample_seed"])
+                    opts.update(
+                        kernel=p["kernel"], importance=p["importance"], n_samples=p["n_samples"], rng=p["sample_seed"]
+                    )
                     r = pruning.pruned_error(state, scheme, k, **opts)
                 else:
                     r = pruning.pruned_error(state, scheme, keep_fraction=c, **opts)
-                values = {"eps_g": r.eps_g, "stderr": r.stderr, "test_loss": r.eps_g + 0.5 * p["sigma"] ** 2,
-                          "exact": r.exact}
+                values = {
+                    "eps_g": r.eps_g,
+                    "stderr": r.stderr,
+                    "test_loss": r.eps_g + 0.5 * p["sigma"] ** 2,
+                    "exact": r.exact,
+                }
             values["eps_g_unpruned"] = unpruned
             rows.append({"alpha": float(a), "scheme": scheme, **{q: values[q] for q in record}})
     return Outcome(rows, res.status, res.message)
@@ -318,32 +382,35 @@ def _eps(state, activation):
     return eps_g(state, activation)
 
 
-register_engine(Engine(
-    name="prune",
-    doc="train by the ODEs from State.random(K, M, N, vstar, seed), then the N -> infinity pruned eps_g "
+register_engine(
+    Engine(
+        name="prune",
+        doc="train by the ODEs from State.random(K, M, N, vstar, seed), then the N -> infinity pruned eps_g "
         "of each scheme (statmech.pruning.pruned_error) at every saved time",
-    params=_teacher_student_params(
-        **_integrator_params(),
-        save_at=Param("floats", None, "training times at which to prune (default: alpha_max only)", minimum=0.0),
-        points=Param("int", None, "prune at 0 and this many log-spaced times up to alpha_max", minimum=2),
-        schemes=Param("strs", list(PRUNE_SCHEMES), "pruning schemes (one row each)", choices=PRUNE_SCHEMES),
-        keep=Param("int", None, "node budget k (edge schemes keep the fraction c = k/K)", minimum=1),
-        keep_fraction=Param("float", None, "kept fraction c (node schemes keep k = cK units)", minimum=0.0,
-                            exclusive=True),
-        kernel=Param("str", "linear-preactivation", "dpp-node kernel (statmech.pruning.NODE_KERNELS)"),
-        importance=Param("str", "abs-v", "importance-node score (statmech.pruning.IMPORTANCE_SCORES)"),
-        reweight=Param("str", "none", "reweighting (statmech.pruning.REWEIGHTS)"),
-        rescale=Param("bool", False, "rescale rows to Q_ii = 1 before pruning (the paper's pipeline)"),
-        n_samples=Param("int", 20_000, "Monte Carlo kept sets when C(K, k) is too large to enumerate", minimum=2),
-        sample_seed=Param("int", 0, "seed of those samples"),
-    ),
-    quantities=("eps_g", "stderr", "test_loss", "eps_g_unpruned", "exact"),
-    default_record=("eps_g", "stderr", "eps_g_unpruned"),
-    row_keys=("alpha", "scheme"),
-    function=_run_prune,
-    check=_check_prune,
-    requires=("statmech.pruning",),
-))
+        params=_teacher_student_params(
+            **_integrator_params(),
+            save_at=Param("floats", None, "training times at which to prune (default: alpha_max only)", minimum=0.0),
+            points=Param("int", None, "prune at 0 and this many log-spaced times up to alpha_max", minimum=2),
+            schemes=Param("strs", list(PRUNE_SCHEMES), "pruning schemes (one row each)", choices=PRUNE_SCHEMES),
+            keep=Param("int", None, "node budget k (edge schemes keep the fraction c = k/K)", minimum=1),
+            keep_fraction=Param(
+                "float", None, "kept fraction c (node schemes keep k = cK units)", minimum=0.0, exclusive=True
+            ),
+            kernel=Param("str", "linear-preactivation", "dpp-node kernel (statmech.pruning.NODE_KERNELS)"),
+            importance=Param("str", "abs-v", "importance-node score (statmech.pruning.IMPORTANCE_SCORES)"),
+            reweight=Param("str", "none", "reweighting (statmech.pruning.REWEIGHTS)"),
+            rescale=Param("bool", False, "rescale rows to Q_ii = 1 before pruning (the paper's pipeline)"),
+            n_samples=Param("int", 20_000, "Monte Carlo kept sets when C(K, k) is too large to enumerate", minimum=2),
+            sample_seed=Param("int", 0, "seed of those samples"),
+        ),
+        quantities=("eps_g", "stderr", "test_loss", "eps_g_unpruned", "exact"),
+        default_record=("eps_g", "stderr", "eps_g_unpruned"),
+        row_keys=("alpha", "scheme"),
+        function=_run_prune,
+        check=_check_prune,
+        requires=("statmech.pruning",),
+    )
+)
 
 
 # ------------------------------------------------------------------- simulate
@@ -355,15 +422,25 @@ def _run_simulate(p, record) -> Outcome:
     """Online SGD at finite N (statmech.sim.simulate) from Weights.random(K, M, N, vstar, seed)."""
     import numpy as np
 
-    from statmech.sim import ode_reference, save_steps, simulate
     from statmech.core.weights import Weights
+    from statmech.sim import ode_reference, save_steps, simulate
 
     times = _save_times(p)
     init = Weights.random(p["K"], p["M"], p["N"], vstar=p["vstar"], seed=p["seed"])
     stream = p["seed"] if p["stream_seed"] is None else p["stream_seed"]
-    res = simulate(init, eta=p["eta"], eta_v=p["eta_v"], sigma=p["sigma"], alpha_max=p["alpha_max"],
-                   save_at=times, activation=p["activation"], seed=stream, test_size=p["test_size"],
-                   max_abs=p["max_abs"], progress=False)
+    res = simulate(
+        init,
+        eta=p["eta"],
+        eta_v=p["eta_v"],
+        sigma=p["sigma"],
+        alpha_max=p["alpha_max"],
+        save_at=times,
+        activation=p["activation"],
+        seed=stream,
+        test_size=p["test_size"],
+        max_abs=p["max_abs"],
+        progress=False,
+    )
     if res.status == 1:
         return Outcome([], 1, res.message)
     steps = save_steps(times, p["alpha_max"], p["N"])  # the saved times rounded to whole SGD steps
@@ -387,24 +464,27 @@ def _run_simulate(p, record) -> Outcome:
     return Outcome(rows, res.status, res.message)
 
 
-register_engine(Engine(
-    name="simulate",
-    doc="finite-N online SGD (statmech.sim) from Weights.random(K, M, N, vstar, seed)",
-    params=_teacher_student_params(
-        stream_seed=Param("int", None, "seed of the input and label-noise stream (default: seed)"),
-        test_size=Param("int", 0, "held-out noisy test samples for the empirical test loss (0: none)", minimum=0),
-        max_abs=Param("float", 1e6, "divergence threshold on Q_ii and |v_i|", minimum=0.0, exclusive=True),
-        save_at=Param("floats", None, "times to record, rounded to whole steps (default: alpha_max only)",
-                      minimum=0.0),
-        points=Param("int", None, "record 0 and this many log-spaced times up to alpha_max", minimum=2),
-    ),
-    quantities=("eps_g", "test_loss", "eps_g_ode", "Q_diag_mean", "v_abs_mean", "sgd_seconds"),
-    default_record=("eps_g",),
-    row_keys=("alpha",),
-    function=_run_simulate,
-    check=_check_simulate,
-    requires=("statmech.sim",),
-))
+register_engine(
+    Engine(
+        name="simulate",
+        doc="finite-N online SGD (statmech.sim) from Weights.random(K, M, N, vstar, seed)",
+        params=_teacher_student_params(
+            stream_seed=Param("int", None, "seed of the input and label-noise stream (default: seed)"),
+            test_size=Param("int", 0, "held-out noisy test samples for the empirical test loss (0: none)", minimum=0),
+            max_abs=Param("float", 1e6, "divergence threshold on Q_ii and |v_i|", minimum=0.0, exclusive=True),
+            save_at=Param(
+                "floats", None, "times to record, rounded to whole steps (default: alpha_max only)", minimum=0.0
+            ),
+            points=Param("int", None, "record 0 and this many log-spaced times up to alpha_max", minimum=2),
+        ),
+        quantities=("eps_g", "test_loss", "eps_g_ode", "Q_diag_mean", "v_abs_mean", "sgd_seconds"),
+        default_record=("eps_g",),
+        row_keys=("alpha",),
+        function=_run_simulate,
+        check=_check_simulate,
+        requires=("statmech.sim",),
+    )
+)
 
 
 # ------------------------------------------------------------------ prune-sim
@@ -417,8 +497,19 @@ def _student(p):
 
         if len(cache) >= 4:
             cache.pop(next(iter(cache)))
-        cache[key] = train_student(p["K"], p["M"], p["N"], p["alpha_max"], p["sigma"], p["seed"], vstar=p["vstar"],
-                                   eta=p["eta"], eta_v=p["eta_v"], activation=p["activation"], progress=False)
+        cache[key] = train_student(
+            p["K"],
+            p["M"],
+            p["N"],
+            p["alpha_max"],
+            p["sigma"],
+            p["seed"],
+            vstar=p["vstar"],
+            eta=p["eta"],
+            eta_v=p["eta_v"],
+            activation=p["activation"],
+            progress=False,
+        )
     return cache[key]
 
 
@@ -427,8 +518,10 @@ _student.cache = {}
 
 def _check_prune_sim(p, where):
     if p["keep"] is None:
-        raise ValueError(f"{where}: parameter 'keep' (node budget k in 1..K-1; edges keep the paper's "
-                         f"e = round((kN + k - K)/K) per unit) is required")
+        raise ValueError(
+            f"{where}: parameter 'keep' (node budget k in 1..K-1; edges keep the paper's "
+            f"e = round((kN + k - K)/K) per unit) is required"
+        )
     if p["keep"] > p["K"]:
         raise ValueError(f"{where}: parameter 'keep' must be in 1..K={p['K']}, got {p['keep']}")
 
@@ -438,51 +531,80 @@ def _run_prune_sim(p, record) -> Outcome:
     from statmech.pruning.finite.students import prune_student
 
     weights = _student(p)
-    res = prune_student(weights, n_train=int(round(p["alpha_max"] * p["N"])), pipeline=p["pipeline"],
-                        schemes=p["schemes"], keep=[p["keep"]], n_masks=p["n_masks"], sigma=p["sigma"],
-                        n_kernel=p["n_kernel"], n_test=p["n_test"], node_kernel=p["node_kernel"],
-                        importance=p["importance"], reweight=p["reweight"], activation=p["activation"],
-                        seed=p["prune_seed"], theory="eps_g_theory" in record, progress=False)
+    res = prune_student(
+        weights,
+        n_train=int(round(p["alpha_max"] * p["N"])),
+        pipeline=p["pipeline"],
+        schemes=p["schemes"],
+        keep=[p["keep"]],
+        n_masks=p["n_masks"],
+        sigma=p["sigma"],
+        n_kernel=p["n_kernel"],
+        n_test=p["n_test"],
+        node_kernel=p["node_kernel"],
+        importance=p["importance"],
+        reweight=p["reweight"],
+        activation=p["activation"],
+        seed=p["prune_seed"],
+        theory="eps_g_theory" in record,
+        progress=False,
+    )
     rec = res.records
     theory = {}
     if res.theory:
         th = res.theory
-        theory = {(str(s), int(k), str(r)): float(e) for s, k, r, e in
-                  zip(th["scheme"], th["k"], th["reweight"], th["eps_g_theory"])}
+        theory = {
+            (str(s), int(k), str(r)): float(e)
+            for s, k, r, e in zip(th["scheme"], th["k"], th["reweight"], th["eps_g_theory"])
+        }
     rows = []
     for i in range(len(rec["scheme"])):
         key = (str(rec["scheme"][i]), int(rec["k"][i]), str(rec["reweight"][i]))
-        values = {q: (float(rec[q][i]) if q in rec else math.nan) for q in
-                  ("eps_g", "test_loss", "test_loss_stderr", "param_fraction", "budget")}
+        values = {
+            q: (float(rec[q][i]) if q in rec else math.nan)
+            for q in ("eps_g", "test_loss", "test_loss_stderr", "param_fraction", "budget")
+        }
         values["eps_g_theory"] = theory.get(key, math.nan)
-        rows.append({"scheme": key[0], "reweight": key[2], "mask": int(rec["mask"][i]),
-                     **{q: values[q] for q in record}})
+        rows.append(
+            {"scheme": key[0], "reweight": key[2], "mask": int(rec["mask"][i]), **{q: values[q] for q in record}}
+        )
     return Outcome(rows, 0, "")
 
 
-register_engine(Engine(
-    name="prune-sim",
-    doc="train a real student by SGD, prune its real weights (statmech.pruning.finite.students.prune_student): one row per "
+register_engine(
+    Engine(
+        name="prune-sim",
+        doc="train a real student by SGD, prune its real weights (statmech.pruning.finite.students.prune_student): one row per "
         "scheme, reweighting and mask, with the N -> infinity theory of the same student beside it",
-    params=_teacher_student_params(
-        keep=Param("int", None, "node budget k (edge schemes keep the paper's matching e per unit)", minimum=1),
-        pipeline=Param("str", "clean", "the paper's pipeline or the clean one", choices=("paper", "clean")),
-        schemes=Param("strs", list(PRUNE_SCHEMES), "pruning schemes", choices=PRUNE_SCHEMES),
-        n_masks=Param("int", None, "masks per scheme (default: the pipeline's, 5 or 10)", minimum=1),
-        n_kernel=Param("int", None, "inputs for the kernels (default alpha_max N)", minimum=1),
-        n_test=Param("int", None, "noisy test inputs (default 0.1 alpha_max N)", minimum=1),
-        node_kernel=Param("str", "linear-preactivation", "dpp-node kernel",
-                          choices=("linear-preactivation", "linear-activation", "gaussian")),
-        importance=Param("str", None, "importance-node score (default: the pipeline's)",
-                         choices=("abs-v", "signed-v", "abs-v-sqrtq")),
-        reweight=Param("strs", ["none"], "reweightings",
-                       choices=("none", "fuse-preactivation", "fuse-activation", "edge-lsq")),
-        prune_seed=Param("int", 0, "seed of the kernel data, masks and test set"),
-    ),
-    quantities=("eps_g", "test_loss", "test_loss_stderr", "eps_g_theory", "param_fraction", "budget"),
-    default_record=("eps_g", "test_loss", "eps_g_theory"),
-    row_keys=("scheme", "reweight", "mask"),
-    function=_run_prune_sim,
-    check=_check_prune_sim,
-    requires=("statmech.pruning.finite.students", "statmech.sim"),
-))
+        params=_teacher_student_params(
+            keep=Param("int", None, "node budget k (edge schemes keep the paper's matching e per unit)", minimum=1),
+            pipeline=Param("str", "clean", "the paper's pipeline or the clean one", choices=("paper", "clean")),
+            schemes=Param("strs", list(PRUNE_SCHEMES), "pruning schemes", choices=PRUNE_SCHEMES),
+            n_masks=Param("int", None, "masks per scheme (default: the pipeline's, 5 or 10)", minimum=1),
+            n_kernel=Param("int", None, "inputs for the kernels (default alpha_max N)", minimum=1),
+            n_test=Param("int", None, "noisy test inputs (default 0.1 alpha_max N)", minimum=1),
+            node_kernel=Param(
+                "str",
+                "linear-preactivation",
+                "dpp-node kernel",
+                choices=("linear-preactivation", "linear-activation", "gaussian"),
+            ),
+            importance=Param(
+                "str",
+                None,
+                "importance-node score (default: the pipeline's)",
+                choices=("abs-v", "signed-v", "abs-v-sqrtq"),
+            ),
+            reweight=Param(
+                "strs", ["none"], "reweightings", choices=("none", "fuse-preactivation", "fuse-activation", "edge-lsq")
+            ),
+            prune_seed=Param("int", 0, "seed of the kernel data, masks and test set"),
+        ),
+        quantities=("eps_g", "test_loss", "test_loss_stderr", "eps_g_theory", "param_fraction", "budget"),
+        default_record=("eps_g", "test_loss", "eps_g_theory"),
+        row_keys=("scheme", "reweight", "mask"),
+        function=_run_prune_sim,
+        check=_check_prune_sim,
+        requires=("statmech.pruning.finite.students", "statmech.sim"),
+    )
+)

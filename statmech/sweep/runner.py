@@ -6,6 +6,7 @@ crash, a Ctrl-C or a killed worker loses no finished run. A rerun of the same
 config reads the table, drops a truncated last line or the rows of a run that
 was cut mid-write, and submits only the runs that are missing.
 """
+
 from __future__ import annotations
 
 import concurrent.futures as cf
@@ -28,8 +29,7 @@ import numpy as np
 from statmech.sweep.config import SweepConfig, load_config, parse_config
 from statmech.sweep.engines import get_engine
 
-__all__ = ["run_sweep", "SweepSummary", "read_results", "execute_run", "results_header",
-           "RESULTS_FILE", "CONFIG_FILE"]
+__all__ = ["run_sweep", "SweepSummary", "read_results", "execute_run", "results_header", "RESULTS_FILE", "CONFIG_FILE"]
 
 RESULTS_FILE = "results.csv"
 CONFIG_FILE = "config.toml"
@@ -61,8 +61,10 @@ class SweepSummary:
         return self.total - self.skipped - self.executed
 
     def __str__(self) -> str:
-        s = (f"{self.total} runs: {self.skipped} already done, {self.executed} executed "
-             f"({self.failed} failed) on {self.executor}")
+        s = (
+            f"{self.total} runs: {self.skipped} already done, {self.executed} executed "
+            f"({self.failed} failed) on {self.executor}"
+        )
         if self.workers:
             s += f" with {self.workers} workers"
         s += f" in {self.elapsed_s:.3g} s"
@@ -132,8 +134,10 @@ class _Table:
             text = text[: text.rfind("\n") + 1]
         lines = list(csv.reader(io.StringIO(text, newline="")))
         if not lines or lines[0] != self.header:
-            raise ValueError(f"{self.path} has columns {lines[0] if lines else []} but this config gives "
-                             f"{self.header}: use a new --out directory")
+            raise ValueError(
+                f"{self.path} has columns {lines[0] if lines else []} but this config gives "
+                f"{self.header}: use a new --out directory"
+            )
         width = len(self.header)
         i_id, i_row, i_n, i_st = (self.header.index(k) for k in ("run_id", "row", "nrows", "status"))
         by_run: dict = {}
@@ -179,9 +183,16 @@ class _Table:
         buf = io.StringIO(newline="")
         w = csv.writer(buf)
         for i, r in enumerate(rows):
-            values = {"run_id": run.id, "row": i, "nrows": len(rows), "engine": engine, **run.params,
-                      "status": status, "error": result["message"] if status != "ok" else "",
-                      "elapsed_s": round(result["elapsed"], 6)}
+            values = {
+                "run_id": run.id,
+                "row": i,
+                "nrows": len(rows),
+                "engine": engine,
+                **run.params,
+                "status": status,
+                "error": result["message"] if status != "ok" else "",
+                "elapsed_s": round(result["elapsed"], 6),
+            }
             for k in row_keys:
                 values[k] = r.get(k)
             for q in record:
@@ -218,15 +229,24 @@ def _prepare_out(cfg: SweepConfig, out: Path) -> None:
     engine = get_engine(cfg.engine)
     from statmech import __version__
 
-    side = {"file": RESULTS_FILE, "config": CONFIG_FILE, "description": cfg.description,
-            "statmech_version": __version__, "engine": cfg.engine, "record": cfg.record,
-            "columns": results_header(cfg), "row_keys": list(engine.row_keys),
-            "descriptions": {
-                "run_id": "hash of the engine and the run's parameters (stable across reruns)",
-                "row": "index of the row within its run", "nrows": "rows of the run",
-                "status": "ok, or failed (diverged or raised; see error)",
-                "eps_g": "noise-free generalisation error (a test loss on noisy labels adds sigma^2/2)",
-                "elapsed_s": "wall time of the run in its worker"}}
+    side = {
+        "file": RESULTS_FILE,
+        "config": CONFIG_FILE,
+        "description": cfg.description,
+        "statmech_version": __version__,
+        "engine": cfg.engine,
+        "record": cfg.record,
+        "columns": results_header(cfg),
+        "row_keys": list(engine.row_keys),
+        "descriptions": {
+            "run_id": "hash of the engine and the run's parameters (stable across reruns)",
+            "row": "index of the row within its run",
+            "nrows": "rows of the run",
+            "status": "ok, or failed (diverged or raised; see error)",
+            "eps_g": "noise-free generalisation error (a test loss on noisy labels adds sigma^2/2)",
+            "elapsed_s": "wall time of the run in its worker",
+        },
+    }
     (out / SIDECAR_FILE).write_text(json.dumps(side, indent=2) + "\n")
 
 
@@ -255,11 +275,14 @@ class _Lock:
                 except (OSError, ValueError):
                     host, pid = "", -1
                 if host == socket.gethostname() and pid > 0 and _alive(pid):
-                    raise ValueError(f"another sweep (pid {pid}) is writing to {self.path.parent}; wait for it "
-                                     f"or stop it") from None
+                    raise ValueError(
+                        f"another sweep (pid {pid}) is writing to {self.path.parent}; wait for it or stop it"
+                    ) from None
                 if host and host != socket.gethostname():
-                    raise ValueError(f"{self.path} says a sweep on {host} (pid {pid}) is writing there; "
-                                     f"remove the file if it is not running") from None
+                    raise ValueError(
+                        f"{self.path} says a sweep on {host} (pid {pid}) is writing there; "
+                        f"remove the file if it is not running"
+                    ) from None
                 self.path.unlink(missing_ok=True)  # left by a client that was killed
                 continue
             with os.fdopen(fd, "w") as fh:
@@ -387,8 +410,13 @@ class _Dask:
             self.name = f"dask scheduler {scheduler}"
         else:
             # one single-threaded worker process per core: the numba kernels hold the GIL
-            self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                        dashboard_address=None, silence_logs=logging.ERROR)
+            self.cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
             self.client = Client(self.cluster)
         self.workers = len(self.client.scheduler_info().get("workers", {})) or workers
         from dask.distributed import as_completed
@@ -445,8 +473,18 @@ def _make_executor(executor, workers, scheduler):
 
 
 # ---------------------------------------------------------------------- driver
-def run_sweep(config, out, *, scheduler=None, workers=None, executor: str = "auto", progress=None,
-              retry_failed: bool = False, max_in_flight: int | None = None, on_result=None) -> SweepSummary:
+def run_sweep(
+    config,
+    out,
+    *,
+    scheduler=None,
+    workers=None,
+    executor: str = "auto",
+    progress=None,
+    retry_failed: bool = False,
+    max_in_flight: int | None = None,
+    on_result=None,
+) -> SweepSummary:
     """Run every run of ``config`` not yet in ``OUT/results.csv``; return a :class:`SweepSummary`.
 
     ``config``: a :class:`SweepConfig` or the path of a TOML file. ``executor``:
@@ -465,15 +503,26 @@ def run_sweep(config, out, *, scheduler=None, workers=None, executor: str = "aut
     lock = _Lock(out)
     lock.acquire()
     try:
-        return _run_locked(cfg, out, header, t0, scheduler=scheduler, workers=workers, executor=executor,
-                           progress=progress, retry_failed=retry_failed, max_in_flight=max_in_flight,
-                           on_result=on_result)
+        return _run_locked(
+            cfg,
+            out,
+            header,
+            t0,
+            scheduler=scheduler,
+            workers=workers,
+            executor=executor,
+            progress=progress,
+            retry_failed=retry_failed,
+            max_in_flight=max_in_flight,
+            on_result=on_result,
+        )
     finally:
         lock.release()
 
 
-def _run_locked(cfg, out, header, t0, *, scheduler, workers, executor, progress, retry_failed, max_in_flight,
-                on_result) -> SweepSummary:
+def _run_locked(
+    cfg, out, header, t0, *, scheduler, workers, executor, progress, retry_failed, max_in_flight, on_result
+) -> SweepSummary:
     table = _Table(out / RESULTS_FILE, header)
     table.load(drop_failed=retry_failed)
     todo = [r for r in cfg.runs if r.id not in table.done]
@@ -501,6 +550,7 @@ def _run_locked(cfg, out, header, t0, *, scheduler, workers, executor, progress,
     retries: dict = {}
     cancel = False
     try:
+
         def fill():
             while len(pending) < window:
                 run = next(queue, None)

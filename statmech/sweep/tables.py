@@ -4,6 +4,7 @@ Plain bookkeeping for figures and notebooks: filter rows, average over repeated
 points (seeds) with the standard error of the mean, and pivot two parameters
 into a matrix for a heatmap.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -62,12 +63,14 @@ def aggregate(table: dict, by, y: str = "eps_g") -> dict:
     groups: dict = {}
     for key, val in zip(keys, vals[ok]):
         groups.setdefault(key, []).append(val)
-    order = sorted(groups, key=lambda k: tuple((0, x) if isinstance(x, (int, float, np.floating)) else (1, str(x))
-                                              for x in k))
+    order = sorted(
+        groups, key=lambda k: tuple((0, x) if isinstance(x, (int, float, np.floating)) else (1, str(x)) for x in k)
+    )
     out = {b: np.array([k[i] for k in order]) for i, b in enumerate(by)}
     out["mean"] = np.array([np.mean(groups[k]) for k in order])
-    out["sem"] = np.array([np.std(groups[k], ddof=1) / np.sqrt(len(groups[k])) if len(groups[k]) > 1 else 0.0
-                           for k in order])
+    out["sem"] = np.array(
+        [np.std(groups[k], ddof=1) / np.sqrt(len(groups[k])) if len(groups[k]) > 1 else 0.0 for k in order]
+    )
     out["n"] = np.array([len(groups[k]) for k in order])
     return out
 

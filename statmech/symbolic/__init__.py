@@ -11,11 +11,42 @@ expressions to 1e-12.
 
 sympy is imported here only: ``import statmech`` does not load this subpackage.
 """
-from statmech.symbolic.integrals import (ACTIVATIONS, ARGS, C, Integrals, activation_function, derive, i4_erf_tilted,
-                        i4_price_identities, i4_special_cases, j4, literature, price, relu_i4_closed_forms,
-                        starting_i2, tilted_covariance)
-from statmech.symbolic.equations import Equations, equations
 
-__all__ = ["ACTIVATIONS", "ARGS", "C", "Integrals", "activation_function", "derive", "i4_erf_tilted",
-           "i4_price_identities", "i4_special_cases", "j4", "literature", "price", "relu_i4_closed_forms",
-           "starting_i2", "tilted_covariance", "Equations", "equations"]
+from statmech.symbolic.equations import Equations, equations
+from statmech.symbolic.integrals import (
+    ACTIVATIONS,
+    ARGS,
+    C,
+    Integrals,
+    activation_function,
+    derive,
+    i4_erf_tilted,
+    i4_price_identities,
+    i4_special_cases,
+    j4,
+    literature,
+    price,
+    relu_i4_closed_forms,
+    starting_i2,
+    tilted_covariance,
+)
+
+__all__ = [
+    "ACTIVATIONS",
+    "ARGS",
+    "C",
+    "Integrals",
+    "activation_function",
+    "derive",
+    "i4_erf_tilted",
+    "i4_price_identities",
+    "i4_special_cases",
+    "j4",
+    "literature",
+    "price",
+    "relu_i4_closed_forms",
+    "starting_i2",
+    "tilted_covariance",
+    "Equations",
+    "equations",
+]

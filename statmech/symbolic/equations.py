@@ -13,6 +13,7 @@ With w = (-v, +vstar) over student and teacher fields:
 ``statmech.ode.rhs`` implements the same equations by hand; tests/symbolic/test_symbolic.py
 checks it against these expressions.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -79,15 +80,22 @@ class Equations:
 
     def _values(self, Q, R, T, v, vstar, eta, eta_v, sigma):
         Q, R, T = (np.asarray(a, dtype=float) for a in (Q, R, T))
-        return [*Q[np.triu_indices(self.K)], *R.ravel(), *T[np.triu_indices(self.M)], *np.ravel(v),
-                *np.ravel(vstar), eta, eta_v, sigma]
+        return [
+            *Q[np.triu_indices(self.K)],
+            *R.ravel(),
+            *T[np.triu_indices(self.M)],
+            *np.ravel(v),
+            *np.ravel(vstar),
+            eta,
+            eta_v,
+            sigma,
+        ]
 
     def rhs(self, state, *, eta: float, eta_v: float, sigma: float = 0.0, modules="numpy") -> np.ndarray:
         """The right-hand side at a ``statmech.State``, packed like ``statmech.ode.rhs``."""
         self._check_state(state)
         _check_rates(eta, eta_v, sigma)
-        out = self.function(modules)(*self._values(state.Q, state.R, state.T, state.v, state.vstar,
-                                                   eta, eta_v, sigma))
+        out = self.function(modules)(*self._values(state.Q, state.R, state.T, state.v, state.vstar, eta, eta_v, sigma))
         return np.array([float(x) for x in out[:-1]])
 
     def eps_g_at(self, state, modules="numpy") -> float:
@@ -110,9 +118,10 @@ class Equations:
         Tu = T[np.triu_indices(M)]
 
         def fun(alpha, y):
-            R = y[K * K: K * K + K * M]
-            v = y[K * K + K * M:]
+            R = y[K * K : K * K + K * M]
+            v = y[K * K + K * M :]
             return np.array(f(*y[upper], *R, *Tu, *v, *vstar, eta, eta_v, sigma)[:-1], dtype=float)
+
         return fun
 
     def _check_state(self, state):
@@ -127,6 +136,7 @@ class Equations:
 
         def pr(expr):
             return sp.latex(expr, symbol_names=names) if latex else sp.sstr(expr)
+
         out = []
 
         def eq(lhs, rhs):
@@ -134,6 +144,7 @@ class Equations:
                 out.append(rf"\frac{{d {pr(lhs)}}}{{d\alpha}} = {pr(rhs)}")
             else:
                 out.append(f"d{lhs}/d{alpha} = {pr(rhs)}")
+
         for i in range(self.K):
             for k in range(i, self.K):
                 eq(self.Q[i, k], self.dQ[i, k])
@@ -167,8 +178,9 @@ def _lambdify(eqs: Equations, modules):
 
 
 @lru_cache(maxsize=64)
-def equations(K: int, M: int, activation: str = "erf", train_second_layer: bool = True,
-              noise: bool = True) -> Equations:
+def equations(
+    K: int, M: int, activation: str = "erf", train_second_layer: bool = True, noise: bool = True
+) -> Equations:
     """The equations of motion of theory.md section 4 for K students, M teachers, as sympy expressions.
 
     ``train_second_layer=False`` gives the soft committee machine (dv = 0, no eta_v);
@@ -181,19 +193,23 @@ def equations(K: int, M: int, activation: str = "erf", train_second_layer: bool 
     check_activation(activation)
     ints = derive(activation)
     if ints.i4 is None:
-        raise ValueError(f"activation {activation!r} has no closed-form I4, so its equations of motion "
-                         f"cannot be written in closed form; use 'erf' or 'linear'")
+        raise ValueError(
+            f"activation {activation!r} has no closed-form I4, so its equations of motion "
+            f"cannot be written in closed form; use 'erf' or 'linear'"
+        )
 
     Qs = [[None] * K for _ in range(K)]
     for i in range(K):
         for k in range(i, K):
-            Qs[i][k] = Qs[k][i] = sp.Symbol(_name("Q", i, k), positive=True) if i == k else \
-                sp.Symbol(_name("Q", i, k), real=True)
+            Qs[i][k] = Qs[k][i] = (
+                sp.Symbol(_name("Q", i, k), positive=True) if i == k else sp.Symbol(_name("Q", i, k), real=True)
+            )
     Ts = [[None] * M for _ in range(M)]
     for n in range(M):
         for m in range(n, M):
-            Ts[n][m] = Ts[m][n] = sp.Symbol(_name("T", n, m), positive=True) if n == m else \
-                sp.Symbol(_name("T", n, m), real=True)
+            Ts[n][m] = Ts[m][n] = (
+                sp.Symbol(_name("T", n, m), positive=True) if n == m else sp.Symbol(_name("T", n, m), real=True)
+            )
     Q = sp.ImmutableMatrix(Qs)
     T = sp.ImmutableMatrix(Ts)
     R = sp.ImmutableMatrix(K, M, lambda i, n: sp.Symbol(_name("R", i, n), real=True))
@@ -215,8 +231,9 @@ def equations(K: int, M: int, activation: str = "erf", train_second_layer: bool 
             pattern += letters[f]
         pos = {letter: f for f, letter in letters.items()}
         expr = collapsed(activation, kind, pattern)
-        return expr.xreplace({sym: C[pos[sym.name[2]], pos[sym.name[3]]] for sym in expr.free_symbols
-                              if sym.name.startswith("C_")})
+        return expr.xreplace(
+            {sym: C[pos[sym.name[2]], pos[sym.name[3]]] for sym in expr.free_symbols if sym.name.startswith("C_")}
+        )
 
     I2 = [[integral("i2", a, b) for b in range(n)] for a in range(n)]
     # S3[i][b] = sum_a w_a I3(i, b, a)
@@ -225,8 +242,9 @@ def equations(K: int, M: int, activation: str = "erf", train_second_layer: bool 
     for i in range(K):
         for k in range(i, K):
             # I4 is symmetric in its last two fields: sum over c <= d with weight 2 off the diagonal
-            s4 = sum((1 if c == d else 2) * w[c] * w[d] * integral("i4", i, k, c, d)
-                     for c in range(n) for d in range(c, n))
+            s4 = sum(
+                (1 if c == d else 2) * w[c] * w[d] * integral("i4", i, k, c, d) for c in range(n) for d in range(c, n)
+            )
             second = s4 + (sigma**2 * integral("j2", i, k) if noise else 0)
             dQ[i][k] = dQ[k][i] = eta * (v[i] * S3[i][k] + v[k] * S3[k][i]) + eta**2 * v[i] * v[k] * second
     dR = [[eta * v[i] * S3[i][K + m] for m in range(M)] for i in range(K)]
@@ -241,7 +259,22 @@ def equations(K: int, M: int, activation: str = "erf", train_second_layer: bool 
         dR = [[sp.expand(x) for x in row] for row in dR]
         dv = [sp.expand(x) for x in dv]
         eps_g = sp.expand(eps_g)
-    return Equations(K=K, M=M, activation=activation, train_second_layer=bool(train_second_layer),
-                     noise=bool(noise), Q=Q, R=R, T=T, v=v, vstar=vstar, eta=eta, eta_v=eta_v, sigma=sigma,
-                     dQ=sp.ImmutableMatrix(dQ), dR=sp.ImmutableMatrix(dR), dv=sp.ImmutableMatrix(K, 1, dv),
-                     eps_g=eps_g)
+    return Equations(
+        K=K,
+        M=M,
+        activation=activation,
+        train_second_layer=bool(train_second_layer),
+        noise=bool(noise),
+        Q=Q,
+        R=R,
+        T=T,
+        v=v,
+        vstar=vstar,
+        eta=eta,
+        eta_v=eta_v,
+        sigma=sigma,
+        dQ=sp.ImmutableMatrix(dQ),
+        dR=sp.ImmutableMatrix(dR),
+        dv=sp.ImmutableMatrix(K, 1, dv),
+        eps_g=eps_g,
+    )

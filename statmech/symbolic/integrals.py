@@ -31,16 +31,33 @@ All expressions are functions of the generic covariance symbols ``C_aa, C_bb,
 ...`` (:data:`C`); :data:`ARGS` gives their order, the same as the argument
 order of the numba kernels.
 """
+
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import NamedTuple
 
 import sympy as sp
 
-__all__ = ["ACTIVATIONS", "C", "ARGS", "Integrals", "activation_function", "starting_i2", "derive",
-           "literature", "i4_erf_tilted", "tilted_covariance", "j4", "i4_price_identities", "i4_special_cases",
-           "check_activation", "price", "collapsed", "relu_i4_closed_forms"]
+__all__ = [
+    "ACTIVATIONS",
+    "C",
+    "ARGS",
+    "Integrals",
+    "activation_function",
+    "starting_i2",
+    "derive",
+    "literature",
+    "i4_erf_tilted",
+    "tilted_covariance",
+    "j4",
+    "i4_price_identities",
+    "i4_special_cases",
+    "check_activation",
+    "price",
+    "collapsed",
+    "relu_i4_closed_forms",
+]
 
 ACTIVATIONS = ("erf", "linear", "relu")
 
@@ -116,12 +133,14 @@ def price(expr: sp.Expr, x: sp.Symbol, y: sp.Symbol) -> sp.Expr:
 
 def _rename(expr: sp.Expr, mapping: dict) -> sp.Expr:
     """Relabel fields, e.g. {'b': 'c'} turns I2(a,b) into I2(a,c)."""
+
     def rename(name):
         return "".join(sorted(mapping.get(ch, ch) for ch in name))
+
     return expr.xreplace({sym: C[rename(name)] for name, sym in C.items()})
 
 
-@lru_cache(maxsize=None)
+@cache
 def derive(activation: str = "erf") -> Integrals:
     """J2 by Price's theorem and I3 by Stein's lemma + Price, from :func:`starting_i2`; simplified.
 
@@ -156,7 +175,7 @@ def literature(activation: str = "erf") -> dict:
     if activation == "erf":
         L3 = (1 + caa) * (1 + ccc) - cac**2
         L4 = (1 + caa) * (1 + cbb) - cab**2
-        L0 = (L4 * ccd - cbc * cbd * (1 + caa) - cac * cad * (1 + cbb) + cab * cac * cbd + cab * cad * cbc)
+        L0 = L4 * ccd - cbc * cbd * (1 + caa) - cac * cad * (1 + cbb) + cab * cac * cbd + cab * cad * cbc
         L1 = L4 * (1 + ccc) - cbc**2 * (1 + caa) - cac**2 * (1 + cbb) + 2 * cab * cac * cbc
         L2 = L4 * (1 + cdd) - cbd**2 * (1 + caa) - cad**2 * (1 + cbb) + 2 * cab * cad * cbd
         return {
@@ -181,12 +200,12 @@ def literature(activation: str = "erf") -> dict:
 def _erf_gprime_is_gaussian() -> sp.Expr:
     """g'(u) for erf, asserting it is sqrt(2/pi) exp(-u^2/2) (what the tilting arguments use)."""
     gp = sp.diff(activation_function("erf"), u)
-    if sp.simplify(gp - sp.sqrt(2 / sp.pi) * sp.exp(-u**2 / 2)) != 0:  # pragma: no cover - sympy invariant
+    if sp.simplify(gp - sp.sqrt(2 / sp.pi) * sp.exp(-(u**2) / 2)) != 0:  # pragma: no cover - sympy invariant
         raise AssertionError(f"unexpected erf derivative {gp}")
     return gp
 
 
-@lru_cache(maxsize=None)
+@cache
 def j4() -> sp.Expr:
     """E[g'(u_a) g'(u_b) g'(u_c) g'(u_d)] for erf = (4/pi^2) det(I + C)^(-1/2).
 
@@ -198,7 +217,7 @@ def j4() -> sp.Expr:
     return 4 / sp.pi**2 / sp.sqrt(sp.expand((sp.eye(4) + Cm).det()))
 
 
-@lru_cache(maxsize=None)
+@cache
 def tilted_covariance() -> sp.ImmutableMatrix:
     """Covariance of (u_c, u_d) under the measure tilted by exp(-(u_a^2 + u_b^2)/2).
 
@@ -211,7 +230,7 @@ def tilted_covariance() -> sp.ImmutableMatrix:
     return sp.ImmutableMatrix(S.applyfunc(sp.cancel))
 
 
-@lru_cache(maxsize=None)
+@cache
 def i4_erf_tilted() -> sp.Expr:
     """I4 for erf derived from I2 and J2 by tilting the Gaussian measure.
 
@@ -231,7 +250,7 @@ def _d(expr, *names):
     return expr
 
 
-@lru_cache(maxsize=None)
+@cache
 def i4_price_identities() -> tuple:
     """Relations (description, lhs, rhs) that Price's theorem imposes on erf I4; lhs == rhs.
 
@@ -244,25 +263,30 @@ def i4_price_identities() -> tuple:
     d1 = _d(I4, "cd")
     return (
         ("dI4/dC_cd = E[g'_a g'_b g'_c g'_d] = (4/pi^2) det(I+C)^(-1/2)", d1, j4()),
-        ("d2I4/dC_ab dC_cd = d2I4/dC_ac dC_bd (both E[g''_a g''_b g'_c g'_d])",
-         _d(I4, "ab", "cd"), _d(I4, "ac", "bd")),
+        ("d2I4/dC_ab dC_cd = d2I4/dC_ac dC_bd (both E[g''_a g''_b g'_c g'_d])", _d(I4, "ab", "cd"), _d(I4, "ac", "bd")),
         ("d2I4/dC_ab dC_cd = d2I4/dC_ad dC_bc", _d(I4, "ab", "cd"), _d(I4, "ad", "bc")),
-        ("d2I4/dC_cd^2 = 4 d2I4/dC_cc dC_dd (E[g'_a g'_b g''_c g''_d])",
-         _d(I4, "cd", "cd"), 4 * _d(I4, "cc", "dd")),
-        ("d2I4/dC_ab^2 = 4 d2I4/dC_aa dC_bb (E[g'''_a g'''_b g_c g_d])",
-         _d(I4, "ab", "ab"), 4 * _d(I4, "aa", "bb")),
-        ("d2I4/dC_ac dC_ad = 2 d2I4/dC_aa dC_cd (E[g'''_a g'_b g'_c g'_d])",
-         _d(I4, "ac", "ad"), 2 * _d(I4, "aa", "cd")),
-        ("d2I4/dC_ac dC_bc = 2 d2I4/dC_cc dC_ab (E[g''_a g''_b g''_c g_d])",
-         _d(I4, "ac", "bc"), 2 * _d(I4, "cc", "ab")),
-        ("d2I4/dC_ac^2 = 4 d2I4/dC_aa dC_cc (E[g'''_a g'_b g''_c g_d])",
-         _d(I4, "ac", "ac"), 4 * _d(I4, "aa", "cc")),
-        ("dJ4/dC_ab = d2I4/dC_ab dC_cd (Price applied to both sides of the first relation)",
-         _d(j4(), "ab"), _d(I4, "ab", "cd")),
+        ("d2I4/dC_cd^2 = 4 d2I4/dC_cc dC_dd (E[g'_a g'_b g''_c g''_d])", _d(I4, "cd", "cd"), 4 * _d(I4, "cc", "dd")),
+        ("d2I4/dC_ab^2 = 4 d2I4/dC_aa dC_bb (E[g'''_a g'''_b g_c g_d])", _d(I4, "ab", "ab"), 4 * _d(I4, "aa", "bb")),
+        (
+            "d2I4/dC_ac dC_ad = 2 d2I4/dC_aa dC_cd (E[g'''_a g'_b g'_c g'_d])",
+            _d(I4, "ac", "ad"),
+            2 * _d(I4, "aa", "cd"),
+        ),
+        (
+            "d2I4/dC_ac dC_bc = 2 d2I4/dC_cc dC_ab (E[g''_a g''_b g''_c g_d])",
+            _d(I4, "ac", "bc"),
+            2 * _d(I4, "cc", "ab"),
+        ),
+        ("d2I4/dC_ac^2 = 4 d2I4/dC_aa dC_cc (E[g'''_a g'_b g''_c g_d])", _d(I4, "ac", "ac"), 4 * _d(I4, "aa", "cc")),
+        (
+            "dJ4/dC_ab = d2I4/dC_ab dC_cd (Price applied to both sides of the first relation)",
+            _d(j4(), "ab"),
+            _d(I4, "ab", "cd"),
+        ),
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def i4_special_cases() -> tuple:
     """Limits (description, lhs, rhs) in which erf I4 reduces to lower integrals; lhs == rhs.
 
@@ -306,7 +330,7 @@ def _orthant2(S: sp.Matrix) -> sp.Expr:
     return sp.Rational(1, 4) + sp.asin(S[0, 1] / sp.sqrt(S[0, 0] * S[1, 1])) / (2 * sp.pi)
 
 
-@lru_cache(maxsize=None)
+@cache
 def relu_i4_closed_forms() -> tuple:
     """Closed forms (description, substitution, expression) for ReLU I4, which has none in general.
 
@@ -349,10 +373,10 @@ def _swap(expr, x, y):
 
 def _tidy_powers(expr: sp.Expr) -> sp.Expr:
     """Factor the polynomial arguments of roots, asin and Abs (cheap, unlike ``sp.simplify``)."""
-    expr = expr.replace(lambda x: isinstance(x, sp.Pow) and not x.exp.is_integer,
-                        lambda x: sp.Pow(sp.factor(x.base), x.exp))
-    return expr.replace(lambda x: isinstance(x, (sp.asin, sp.acos, sp.Abs)),
-                        lambda x: x.func(sp.factor(x.args[0])))
+    expr = expr.replace(
+        lambda x: isinstance(x, sp.Pow) and not x.exp.is_integer, lambda x: sp.Pow(sp.factor(x.base), x.exp)
+    )
+    return expr.replace(lambda x: isinstance(x, (sp.asin, sp.acos, sp.Abs)), lambda x: x.func(sp.factor(x.args[0])))
 
 
 def _positive_minors() -> list:
@@ -365,7 +389,7 @@ def _positive_minors() -> list:
     return [L1, L2, L3, L4]
 
 
-@lru_cache(maxsize=None)
+@cache
 def collapsed(activation: str, kind: str, pattern: str) -> sp.Expr:
     """Integral ``kind`` of ``activation`` with coinciding fields merged, tidied.
 
@@ -378,12 +402,14 @@ def collapsed(activation: str, kind: str, pattern: str) -> sp.Expr:
         raise ValueError(f"I4 for activation {activation!r} has no closed form")
     slots = "abcd"[: len(pattern)]
     if len(pattern) != {"i2": 2, "j2": 2, "i3": 3, "i4": 4}[kind] or any(
-            pattern[j] not in slots[: j + 1] for j in range(len(pattern))):
+        pattern[j] not in slots[: j + 1] for j in range(len(pattern))
+    ):
         raise ValueError(f"invalid field pattern {pattern!r} for {kind}")
     m = dict(zip(slots, pattern))
 
     def merged(name):
         return "".join(sorted(m.get(name[0], name[0]) + m.get(name[1], name[1])))
+
     sub = {sym: C[merged(name)] for name, sym in C.items()}
     expr = _tidy_powers(expr.xreplace(sub))
     if activation == "erf":
@@ -395,6 +421,7 @@ def collapsed(activation: str, kind: str, pattern: str) -> sp.Expr:
                 if sp.expand(ze - p) == 0 or sp.expand(ze + p) == 0:
                     return sp.factor(p)
             return sp.Abs(z)
+
         expr = expr.replace(lambda x: isinstance(x, sp.Abs), lambda x: unabs(x.args[0]))
     if kind != "i4":  # small enough for a full simplification (about 0.1 s)
         expr = sp.simplify(expr)

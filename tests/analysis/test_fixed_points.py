@@ -5,6 +5,7 @@ linear K = M = 1 Jacobian), the exact polynomial structure of the Jacobian in
 eta (generalised eigenvalues instead of bisection), and long ODE integrations
 (a different code path from root finding) for stability claims.
 """
+
 import json
 import math
 
@@ -21,8 +22,13 @@ from statmech.ode import pack
 def _state_from_full(A, x, template):
     K, M = template.K, template.M
     y = A.expand(x, pack(template))
-    return sm.State(Q=y[:K * K].reshape(K, K), R=y[K * K:K * K + K * M].reshape(K, M), T=template.T,
-                    v=y[K * K + K * M:], vstar=template.vstar)
+    return sm.State(
+        Q=y[: K * K].reshape(K, K),
+        R=y[K * K : K * K + K * M].reshape(K, M),
+        T=template.T,
+        v=y[K * K + K * M :],
+        vstar=template.vstar,
+    )
 
 
 # ------------------------------------------------------------ Saad & Solla
@@ -37,8 +43,9 @@ def test_symmetric_plateau_matches_saad_solla(K):
     q_ss = 1.0 / (2 * K - 1)
     r_ss = 1.0 / math.sqrt(K * (2 * K - 1))
     eps_ss = (K / math.pi) * (math.pi / 6 - K * math.asin(1.0 / (2 * K)))
-    guess = sm.State(Q=np.full((K, K), 1.0 / K), R=np.full((K, K), 0.4 / math.sqrt(K)), T=np.eye(K),
-                     v=np.ones(K), vstar=np.ones(K))
+    guess = sm.State(
+        Q=np.full((K, K), 1.0 / K), R=np.full((K, K), 0.4 / math.sqrt(K)), T=np.eye(K), v=np.ones(K), vstar=np.ones(K)
+    )
     p = fp.find_fixed_point(guess, eta=0.0, ansatz="plateau")
     assert p.residual < 1e-10
     # at eta -> 0 the two plateaus of finite eta merge into a double root (a zero eigenvalue along
@@ -90,7 +97,7 @@ def test_multi_start_finds_partially_specialised_points_once():
     # partially specialised saddles lie between the plateau and the perfect student
     assert all(0 < p.eps_g < plateau.eps_g and p.stability == "unstable" for p in extra)
     for i, a in enumerate(found.points):  # no duplicates, also up to a permutation of the units
-        for b in found.points[i + 1:]:
+        for b in found.points[i + 1 :]:
             assert not fp._same_point(a, b)
     # a permuted copy of a point is recognised as the same point
     s = extra[0].state
@@ -106,7 +113,7 @@ def test_linear_jacobian_matches_closed_form():
     s = fp.perfect_student(1, 1)
     J, names = fp.jacobian(s, eta=eta, activation="linear")
     assert names == ("Q[0,0]", "R[0,0]")
-    expected = np.array([[eta ** 2 - 2 * eta, 2 * eta - 2 * eta ** 2], [0.0, -eta]])
+    expected = np.array([[eta**2 - 2 * eta, 2 * eta - 2 * eta**2], [0.0, -eta]])
     assert np.allclose(J, expected, atol=1e-10)  # Richardson FD on a quadratic: exact up to rounding
 
 
@@ -217,8 +224,7 @@ def test_bad_input_messages():
         fp.make_ansatz("specialised", 2, 3, False)
     with pytest.raises(ValueError, match="ansatz must be one of"):
         fp.make_ansatz("diagonal", 2, 2, False)
-    guess = sm.State(Q=np.eye(2) * 0.5, R=np.full((2, 2), 0.2), T=np.diag([1.0, 2.0]), v=np.ones(2),
-                     vstar=np.ones(2))
+    guess = sm.State(Q=np.eye(2) * 0.5, R=np.full((2, 2), 0.2), T=np.diag([1.0, 2.0]), v=np.ones(2), vstar=np.ones(2))
     with pytest.raises(ValueError, match="permutation-symmetric teacher"):
         fp.find_fixed_point(guess, eta=0.1, ansatz="plateau")
     with pytest.raises(ValueError, match="small-learning-rate limit"):
@@ -293,7 +299,7 @@ def test_plateau_length_grows_like_log_N():
     fitted slope sits up to about 15% above 1/(2 lambda): allowed, plus 3
     standard errors of the fit.
     """
-    scan = pl.plateau_lengths(2, 2, [10 ** 3, 10 ** 4, 10 ** 5, 10 ** 6], range(3), eta=0.5, progress=False)
+    scan = pl.plateau_lengths(2, 2, [10**3, 10**4, 10**5, 10**6], range(3), eta=0.5, progress=False)
     assert not scan.notes and np.all(np.isfinite(scan.length))
     fit = pl.fit_log_slope(scan.N, scan.length)
     pred = scan.params["predicted_slope"]
@@ -303,7 +309,7 @@ def test_plateau_length_grows_like_log_N():
 
 @pytest.mark.slow
 def test_plateau_length_log_N_many_seeds():
-    scan = pl.plateau_lengths(2, 2, [10 ** k for k in range(3, 8)], range(10), eta=0.5, progress=False)
+    scan = pl.plateau_lengths(2, 2, [10**k for k in range(3, 8)], range(10), eta=0.5, progress=False)
     fit = pl.fit_log_slope(scan.N, scan.length)
     pred = scan.params["predicted_slope"]
     assert pred - 3 * fit.slope_stderr < fit.slope < 1.15 * pred + 3 * fit.slope_stderr
@@ -333,11 +339,15 @@ def test_cli_fixed_points_and_max_lr(capsys):
 def test_figures_write_pngs(tmp_path):
     from statmech.plots.fixed_points import errors_vs_eta, plateau_length_vs_log_n
 
-    p1 = errors_vs_eta([("plateau", [0.1, 0.2], [0.012, 0.013], None),
-                        ("asymptotic", [0.1, 0.2], [1e-3, 2e-3], [True, False])], tmp_path / "a.png", eta_c=2.3)
+    p1 = errors_vs_eta(
+        [("plateau", [0.1, 0.2], [0.012, 0.013], None), ("asymptotic", [0.1, 0.2], [1e-3, 2e-3], [True, False])],
+        tmp_path / "a.png",
+        eta_c=2.3,
+    )
     fit = pl.fit_log_slope([10, 100, 1000], [1.0, 2.1, 2.9])
-    p2 = plateau_length_vs_log_n([("ODE", [10, 100, 1000], [1.0, 2.1, 2.9], fit)], tmp_path / "b.png",
-                                 predicted_slope=0.4)
+    p2 = plateau_length_vs_log_n(
+        [("ODE", [10, 100, 1000], [1.0, 2.1, 2.9], fit)], tmp_path / "b.png", predicted_slope=0.4
+    )
     assert p1.stat().st_size > 1000 and p2.stat().st_size > 1000
 
 
@@ -353,8 +363,9 @@ def test_plateau_length_log_N_from_simulation():
         curve = pl.simulation_curve(2, 2, eta=0.5)
     except ImportError:
         pytest.skip("statmech.sim is not available")
-    scan = pl.plateau_lengths(2, 2, [100, 200, 400, 800, 1600], range(8), eta=0.5, curve=curve, alpha_max=300,
-                              rel_tol=0.1, progress=False)
+    scan = pl.plateau_lengths(
+        2, 2, [100, 200, 400, 800, 1600], range(8), eta=0.5, curve=curve, alpha_max=300, rel_tol=0.1, progress=False
+    )
     fit = pl.fit_log_slope(scan.N, scan.length)
     pred = scan.params["predicted_slope"]
     assert fit.slope > 3 * fit.slope_stderr

@@ -1,4 +1,5 @@
 """Argument helpers of the CLI and their one-line errors (exit code 2)."""
+
 import numpy as np
 import pytest
 
@@ -41,8 +42,21 @@ def test_prune_published_points_sit_at_their_budget(tmp_path, monkeypatch, capsy
     monkeypatch.setattr(figs, "pruned_errors", lambda x, by, path, **kw: seen.update(x=x, **kw))
     path = tmp_path / "s.npz"
     sm.State.random(6, 2, 500, vstar=4.0, seed=0).save(path)
-    code = main(["prune", str(path), "--scheme", "dpp-node", "--keep", "2", "4", "--published", "6:2",
-                 "--out", str(tmp_path / "out")])
+    code = main(
+        [
+            "prune",
+            str(path),
+            "--scheme",
+            "dpp-node",
+            "--keep",
+            "2",
+            "4",
+            "--published",
+            "6:2",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     assert code == 0
     want = teacher_student_losses("6:2", 0.0)["dpp-node"]
     assert seen["published"] == {"dpp-node": [want[1], want[3]]}
@@ -59,14 +73,17 @@ def test_prune_published_needs_the_configuration_size(tmp_path, capsys):
     assert "--published 6:2 is for K=6, M=2; the state has K=3, M=1" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("extra, match", [
-    (["--z-max", "3"], "--z-max is an option of --phase-diagram"),
-    (["--M", "3"], "--M is an option of --phase-diagram"),
-    (["--beta", "2"], "--beta sets the Gaussian DPP kernel; it needs --kernel gaussian"),
-    (["--eps", "0.1", "--kernel", "linear-activation"], "--eps sets the Gaussian DPP kernel"),
-    (["--published", "6:2"], "--published applies to the files written with --out DIR"),
-    (["--tag", "x"], "--tag applies to the files written with --out DIR"),
-])
+@pytest.mark.parametrize(
+    "extra, match",
+    [
+        (["--z-max", "3"], "--z-max is an option of --phase-diagram"),
+        (["--M", "3"], "--M is an option of --phase-diagram"),
+        (["--beta", "2"], "--beta sets the Gaussian DPP kernel; it needs --kernel gaussian"),
+        (["--eps", "0.1", "--kernel", "linear-activation"], "--eps sets the Gaussian DPP kernel"),
+        (["--published", "6:2"], "--published applies to the files written with --out DIR"),
+        (["--tag", "x"], "--tag applies to the files written with --out DIR"),
+    ],
+)
 def test_prune_options_that_would_be_ignored_are_errors(tmp_path, capsys, extra, match):
     import statmech as sm
 
@@ -92,8 +109,24 @@ def test_prune_gaussian_kernel_options_are_used(tmp_path, capsys):
     sm.State.random(6, 2, 500, vstar=4.0, seed=0).save(path)
     out = []
     for beta in ("0.5", "5"):
-        assert main(["prune", str(path), "--scheme", "dpp-node", "--keep", "2", "--kernel", "gaussian",
-                     "--beta", beta, "--json"]) == 0
+        assert (
+            main(
+                [
+                    "prune",
+                    str(path),
+                    "--scheme",
+                    "dpp-node",
+                    "--keep",
+                    "2",
+                    "--kernel",
+                    "gaussian",
+                    "--beta",
+                    beta,
+                    "--json",
+                ]
+            )
+            == 0
+        )
         out.append(json.loads(capsys.readouterr().out)["results"][0])
     assert out[0]["params"]["beta"] == 0.5 and out[1]["params"]["beta"] == 5.0
     assert out[0]["eps_g"] != out[1]["eps_g"]

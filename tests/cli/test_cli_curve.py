@@ -1,4 +1,5 @@
 """`statmech curve`: files written, parameters inside them, bad input as one line and exit code 2."""
+
 import json
 
 import numpy as np
@@ -11,12 +12,35 @@ from statmech.core.io import read_table
 
 def test_curve_writes_csv_state_and_plot(tmp_path):
     out = tmp_path / "c"
-    assert main(["curve", "--K", "3", "--M", "2", "--vstar", "2", "--alpha-max", "50", "--N", "100",
-                 "--seed", "4", "--points", "30", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "curve",
+                "--K",
+                "3",
+                "--M",
+                "2",
+                "--vstar",
+                "2",
+                "--alpha-max",
+                "50",
+                "--N",
+                "100",
+                "--seed",
+                "4",
+                "--points",
+                "30",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     cols, params = read_table(out / "curve.csv")
     # the CSV is the ODE from State.random with the same seed, recomputed here
-    ref = sm.integrate(sm.State.random(3, 2, 100, vstar=2.0, seed=4), eta=0.5, eta_v=0.5, alpha_max=50,
-                       save_at=cols["alpha"])
+    ref = sm.integrate(
+        sm.State.random(3, 2, 100, vstar=2.0, seed=4), eta=0.5, eta_v=0.5, alpha_max=50, save_at=cols["alpha"]
+    )
     np.testing.assert_allclose(cols["eps_g"], ref.eps_g, rtol=1e-12)
     assert params["K"] == 3 and params["seed"] == 4 and params["status"] == 0
     assert "noise-free" in json.loads((out / "curve.json").read_text())["descriptions"]["eps_g"]
@@ -27,20 +51,25 @@ def test_curve_writes_csv_state_and_plot(tmp_path):
 def test_curve_from_saved_state(tmp_path):
     s = sm.State.random(2, 1, 50, seed=1)
     s.save(tmp_path / "init.npz")
-    assert main(["curve", "--init-state", str(tmp_path / "init.npz"), "--alpha-max", "5", "--out",
-                 str(tmp_path / "o")]) == 0
+    assert (
+        main(["curve", "--init-state", str(tmp_path / "init.npz"), "--alpha-max", "5", "--out", str(tmp_path / "o")])
+        == 0
+    )
     cols, params = read_table(tmp_path / "o" / "curve.csv")
     assert cols["eps_g"][0] == pytest.approx(sm.eps_g(s), rel=1e-14)
     assert params["init_state"].endswith("init.npz")
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--K", "0"], "argument --K: expected an integer >= 1, got 0"),
-    (["--M", "-1"], "argument --M: expected an integer >= 1"),
-    (["--eta", "-0.5"], "argument --eta: expected a finite number >= 0, got -0.5"),
-    (["--alpha-max", "0"], "argument --alpha-max: expected a number > 0"),
-    (["--activation", "tanh"], "argument --activation: invalid choice"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--K", "0"], "argument --K: expected an integer >= 1, got 0"),
+        (["--M", "-1"], "argument --M: expected an integer >= 1"),
+        (["--eta", "-0.5"], "argument --eta: expected a finite number >= 0, got -0.5"),
+        (["--alpha-max", "0"], "argument --alpha-max: expected a number > 0"),
+        (["--activation", "tanh"], "argument --activation: invalid choice"),
+    ],
+)
 def test_bad_arguments_exit_2(args, message, tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["curve", *args, "--out", str(tmp_path)])
@@ -50,8 +79,14 @@ def test_bad_arguments_exit_2(args, message, tmp_path, capsys):
 
 def test_bad_state_files_exit_2_with_one_line(tmp_path, capsys):
     np.savez(tmp_path / "missing.npz", Q=np.eye(2), R=np.zeros((2, 1)), T=np.eye(1), v=np.ones(2))
-    np.savez(tmp_path / "nonpsd.npz", Q=[[1.0, 2.0], [2.0, 1.0]], R=np.zeros((2, 1)), T=np.eye(1), v=np.ones(2),
-             vstar=np.ones(1))
+    np.savez(
+        tmp_path / "nonpsd.npz",
+        Q=[[1.0, 2.0], [2.0, 1.0]],
+        R=np.zeros((2, 1)),
+        T=np.eye(1),
+        v=np.ones(2),
+        vstar=np.ones(1),
+    )
     for name, message in (("missing.npz", "missing key(s) ['vstar']"), ("nonpsd.npz", "positive semi-definite")):
         assert main(["curve", "--init-state", str(tmp_path / name), "--out", str(tmp_path / "o")]) == 2
         err = capsys.readouterr().err.strip()
@@ -62,8 +97,23 @@ def test_diverging_run_reports_and_exits_1(tmp_path, capsys):
     # linear K = M = 1 with fixed v diverges for eta > 2 (tests/ode/test_ode.py)
     s = sm.State(Q=[[0.5]], R=[[0.1]], T=[[1.0]], v=[1.0], vstar=[1.0])
     s.save(tmp_path / "s.npz")
-    code = main(["curve", "--init-state", str(tmp_path / "s.npz"), "--activation", "linear", "--eta", "3",
-                 "--eta-v", "0", "--alpha-max", "100", "--out", str(tmp_path / "o")])
+    code = main(
+        [
+            "curve",
+            "--init-state",
+            str(tmp_path / "s.npz"),
+            "--activation",
+            "linear",
+            "--eta",
+            "3",
+            "--eta-v",
+            "0",
+            "--alpha-max",
+            "100",
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
     assert code == 1
     assert "diverged" in capsys.readouterr().out
     cols, params = read_table(tmp_path / "o" / "curve.csv")
@@ -72,7 +122,8 @@ def test_diverging_run_reports_and_exits_1(tmp_path, capsys):
 
 def test_init_state_refuses_random_start_options(tmp_path, capsys):
     sm.State.random(2, 1, 50, seed=1).save(tmp_path / "init.npz")
-    code = main(["curve", "--init-state", str(tmp_path / "init.npz"), "--K", "6", "--seed", "3",
-                 "--out", str(tmp_path / "o")])
+    code = main(
+        ["curve", "--init-state", str(tmp_path / "init.npz"), "--K", "6", "--seed", "3", "--out", str(tmp_path / "o")]
+    )
     assert code == 2
     assert "--K, --seed describe the random initial weights" in capsys.readouterr().err

@@ -1,4 +1,7 @@
 """State and Weights: construction, validation, .npz round trips, bad input."""
+
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -39,7 +42,7 @@ def test_arrays_are_read_only_and_float64():
         assert a.dtype == np.float64
         with pytest.raises(ValueError):
             a[...] = 0
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         s.Q = np.eye(3)
 
 
@@ -60,17 +63,35 @@ def test_replace_validates():
         s.replace(v=np.ones(3))
 
 
-@pytest.mark.parametrize("fields, match", [
-    (dict(Q=np.eye(2), R=np.zeros((2, 1)), T=np.eye(1), v=np.ones(2), vstar=np.ones(1)), None),
-    (dict(Q=np.eye(3), R=np.zeros((2, 1)), T=np.eye(1), v=np.ones(2), vstar=np.ones(1)), r"Q must have shape \(2, 2\)"),
-    (dict(Q=np.eye(2), R=np.zeros((2, 2)), T=np.eye(1), v=np.ones(2), vstar=np.ones(1)), r"R must have shape"),
-    (dict(Q=[[1, 0.5], [0.2, 1]], R=np.zeros((2, 1)), T=np.eye(1), v=np.ones(2), vstar=np.ones(1)), "Q must be symmetric"),
-    (dict(Q=[[1, 2], [2, 1]], R=np.zeros((2, 1)), T=np.eye(1), v=np.ones(2), vstar=np.ones(1)), "positive semi-definite"),
-    (dict(Q=np.eye(2), R=[[2.0], [0]], T=np.eye(1), v=np.ones(2), vstar=np.ones(1)), "positive semi-definite"),
-    (dict(Q=np.eye(2), R=np.zeros((2, 1)), T=np.eye(1), v=[1, np.nan], vstar=np.ones(1)), "NaN"),
-    (dict(Q=np.zeros((0, 0)), R=np.zeros((0, 1)), T=np.eye(1), v=np.ones(0), vstar=np.ones(1)), "K .* must be >= 1"),
-    (dict(Q=np.eye(2), R=np.zeros((2, 0)), T=np.zeros((0, 0)), v=np.ones(2), vstar=np.ones(0)), "M .* must be >= 1"),
-])
+@pytest.mark.parametrize(
+    "fields, match",
+    [
+        (dict(Q=np.eye(2), R=np.zeros((2, 1)), T=np.eye(1), v=np.ones(2), vstar=np.ones(1)), None),
+        (
+            dict(Q=np.eye(3), R=np.zeros((2, 1)), T=np.eye(1), v=np.ones(2), vstar=np.ones(1)),
+            r"Q must have shape \(2, 2\)",
+        ),
+        (dict(Q=np.eye(2), R=np.zeros((2, 2)), T=np.eye(1), v=np.ones(2), vstar=np.ones(1)), r"R must have shape"),
+        (
+            dict(Q=[[1, 0.5], [0.2, 1]], R=np.zeros((2, 1)), T=np.eye(1), v=np.ones(2), vstar=np.ones(1)),
+            "Q must be symmetric",
+        ),
+        (
+            dict(Q=[[1, 2], [2, 1]], R=np.zeros((2, 1)), T=np.eye(1), v=np.ones(2), vstar=np.ones(1)),
+            "positive semi-definite",
+        ),
+        (dict(Q=np.eye(2), R=[[2.0], [0]], T=np.eye(1), v=np.ones(2), vstar=np.ones(1)), "positive semi-definite"),
+        (dict(Q=np.eye(2), R=np.zeros((2, 1)), T=np.eye(1), v=[1, np.nan], vstar=np.ones(1)), "NaN"),
+        (
+            dict(Q=np.zeros((0, 0)), R=np.zeros((0, 1)), T=np.eye(1), v=np.ones(0), vstar=np.ones(1)),
+            "K .* must be >= 1",
+        ),
+        (
+            dict(Q=np.eye(2), R=np.zeros((2, 0)), T=np.zeros((0, 0)), v=np.ones(2), vstar=np.ones(0)),
+            "M .* must be >= 1",
+        ),
+    ],
+)
 def test_validation(fields, match):
     if match is None:
         assert sm.State(**fields).K == 2

@@ -13,6 +13,7 @@ off by a few percent gives p ~ 1e-10 or less at this sample size, so the
 threshold separates the two cases sharply. Cells with expected count < 5 are
 pooled so that the chi-square approximation holds.
 """
+
 import itertools
 import math
 
@@ -21,8 +22,7 @@ import pytest
 from scipy import stats
 
 import statmech.dpp as dppmod
-from statmech.dpp import (KDPP, DiagonalKDPP, diagonal_inclusion_limit, elementary_symmetric,
-                          log_elementary_symmetric)
+from statmech.dpp import KDPP, DiagonalKDPP, diagonal_inclusion_limit, elementary_symmetric, log_elementary_symmetric
 
 N_CHI = 20_000
 P_MIN = 1e-3
@@ -62,7 +62,7 @@ def chisq_p(counts, probs):
 def exact_log_esp(x, k):
     """log e_j(x), j = 0..k, in exact integer arithmetic on the binary values of the floats x."""
     ratios = [float(v).as_integer_ratio() for v in x]
-    s = max(den.bit_length() - 1 for _, den in ratios)          # denominators are powers of two
+    s = max(den.bit_length() - 1 for _, den in ratios)  # denominators are powers of two
     ints = [num << (s - (den.bit_length() - 1)) for num, den in ratios]
     E = [1] + [0] * k
     for v in ints:
@@ -82,7 +82,7 @@ def test_esp_brute_force(rng):
         assert e[j] == pytest.approx(brute, rel=1e-12, abs=0.0), j
     le = log_elementary_symmetric(x, 9)
     assert le[0] == 0.0
-    assert np.all(np.isneginf(le[7:]))         # only 6 nonzero values: e_7, e_8, e_9 are 0
+    assert np.all(np.isneginf(le[7:]))  # only 6 nonzero values: e_7, e_8, e_9 are 0
     assert np.all(np.isfinite(le[:7]))
 
 
@@ -93,14 +93,14 @@ def test_esp_exact_on_ill_scaled_large_spectrum():
     dpp = KDPP(L, 166)
     lam = dpp.eigenvalues
     exact = exact_log_esp(lam, 166)
-    assert exact[166] > 709.8                 # e_166 itself is beyond float64 range
+    assert exact[166] > 709.8  # e_166 itself is beyond float64 range
     ours = log_elementary_symmetric(lam, 166)
     # each log e_j has absolute error of order n eps |log e_j| <~ 1e-10 (relative O(n eps) per term)
     np.testing.assert_allclose(ours, exact, rtol=0, atol=1e-10)
     # the tilted (Poisson-binomial) route used by the sampler gives the same normaliser
     assert dpp.log_normaliser == pytest.approx(exact[166], abs=1e-10)
     assert DiagonalKDPP(lam, 166).log_normaliser == pytest.approx(exact[166], abs=1e-10)
-    assert np.isinf(elementary_symmetric(lam, 166)[166])   # the true value overflows: inf, never a wrong number
+    assert np.isinf(elementary_symmetric(lam, 166)[166])  # the true value overflows: inf, never a wrong number
 
 
 def test_esp_errors():
@@ -137,7 +137,7 @@ def test_enumeration_matches_brute_force(n):
 def test_rank_deficient_kernel():
     rng = np.random.default_rng(3)
     X = rng.standard_normal((7, 3))
-    L = X @ X.T                                # rank 3
+    L = X @ X.T  # rank 3
     dpp = KDPP(L, 3)
     assert dpp.rank == 3
     subsets, probs = dpp.enumerate()
@@ -207,7 +207,7 @@ def test_diagonal_sampling_chi_square(k):
     subsets, probs = d.enumerate()
     samples = d.sample(rng=k, size=N_CHI)
     assert np.all(np.diff(samples, axis=1) > 0)
-    assert not np.any(samples == 2)             # zero weight: never chosen
+    assert not np.any(samples == 2)  # zero weight: never chosen
     assert chisq_p(counts_of(samples, subsets), probs) > P_MIN
 
 
@@ -235,7 +235,7 @@ def test_large_ill_scaled_kernel_samples():
     assert ok.sum() > 300
     z = ((f - pi) / np.sqrt(pi * (1 - pi) / N))[ok]
     assert np.abs(z).max() < 5.5
-    assert abs(np.mean(z ** 2) - 1) < 0.3
+    assert abs(np.mean(z**2) - 1) < 0.3
     # power: the marginals of a sampler that always took the top-k eigenvectors (what a
     # broken ESP recursion tends to do) give mean(z^2) near 85 here
     top = (dpp.eigenvectors[:, -166:] ** 2).sum(axis=1)
@@ -256,7 +256,7 @@ def test_scaling_invariance():
     # scaling by a power of two is exact in floating point: identical samples for the same seed
     big = wishart(rng, 60, 80)
     a = KDPP(big, 20).sample(rng=5, size=50)
-    b = KDPP(big * 2.0 ** 20, 20).sample(rng=5, size=50)
+    b = KDPP(big * 2.0**20, 20).sample(rng=5, size=50)
     np.testing.assert_array_equal(a, b)
 
 
@@ -285,7 +285,7 @@ def test_sample_shapes_rng_and_with_k():
     assert dpp.sample(rng=1).shape == (4,)
     assert dpp.sample(rng=1, size=0).shape == (0, 4)
     np.testing.assert_array_equal(dpp.sample(rng=7, size=5), dpp.sample(rng=np.random.default_rng(7), size=5))
-    assert dpp.sample(size=3).shape == (3, 4)             # rng=None
+    assert dpp.sample(size=3).shape == (3, 4)  # rng=None
     other = dpp.with_k(6)
     fresh = KDPP(dpp.L, 6)
     np.testing.assert_allclose(other.inclusion_probabilities(), fresh.inclusion_probabilities(), atol=1e-14)
@@ -309,7 +309,7 @@ def test_diagonal_inclusion_tends_to_limit(c):
     rng = np.random.default_rng(int(10 * c))
     gaps = []
     for n in (1000, 4000):
-        w = rng.standard_normal(n) ** 2          # theory.md 6.2: DPP edge with weights w_ij^2
+        w = rng.standard_normal(n) ** 2  # theory.md 6.2: DPP edge with weights w_ij^2
         k = int(round(c * n))
         pi = DiagonalKDPP(w, k).inclusion_probabilities()
         p, lam = diagonal_inclusion_limit(w, k, return_lambda=True)
@@ -317,10 +317,10 @@ def test_diagonal_inclusion_tends_to_limit(c):
         assert p.sum() == pytest.approx(k, rel=1e-12)
         assert pi.sum() == pytest.approx(k, rel=1e-12)
         d = np.sum(p * (1 - p))
-        assert np.all(np.abs(pi - p) <= p * (1 - p) / d + 1 / d ** 2)
-        pbar = np.sum(p ** 2 * (1 - p)) / d
+        assert np.all(np.abs(pi - p) <= p * (1 - p) / d + 1 / d**2)
+        pbar = np.sum(p**2 * (1 - p)) / d
         hajek = p + p * (1 - p) * (p - pbar) / d
-        assert np.abs(pi - hajek).max() < 1 / d ** 2
+        assert np.abs(pi - hajek).max() < 1 / d**2
         gaps.append(np.abs(pi - p).max() * n)
     # n * max gap stays of order one (it would grow like n for a wrong O(1) limit)
     assert 0.3 < gaps[1] / gaps[0] < 3
@@ -340,7 +340,7 @@ def test_diagonal_sampler_inclusion_at_large_n():
     T = np.sum((f - pi) ** 2 / (pi * (1 - pi) / N))
     assert abs(T - 20_000) < 5 * 200
     # theory-side marginals: sampled weight fraction sum_j pi_j w_j / sum w within its Monte Carlo error
-    kept = (w[s].sum(axis=1) / w.sum())
+    kept = w[s].sum(axis=1) / w.sum()
     assert abs(kept.mean() - (pi * w).sum() / w.sum()) < 4 * kept.std(ddof=1) / np.sqrt(N)
 
 

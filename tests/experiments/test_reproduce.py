@@ -3,17 +3,16 @@
 The quick run (N = 60, alpha = 150, 2 students x 2 masks) takes about 30 s on a shared 2-core machine; it is
 run once per module. The seed check uses an even smaller run of one configuration.
 """
-import json
+
 import pickle
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from statmech.experiments import paper as ex
 from statmech.cli import main
 from statmech.core.io import read_table
+from statmech.experiments import paper as ex
 from statmech.experiments.published import teacher_student_losses
 
 FILES = ("F1.png", "F1.csv", "F1.json", "F1_summary.md", "F2.png", "F2_budgets.png", "F3.png", "F4.png", "F4.csv")
@@ -46,8 +45,19 @@ def test_every_file_written_and_non_empty(quick):
 
 def test_f1_table_complete_and_published_from_data_file(quick):
     t, params = _table(quick / "F1.csv")
-    for c in ("config", "sigma", "scheme", "k", "budget", "params_fraction", "published", "theory", "sim_mean",
-              "sim_stderr", "n_sim"):
+    for c in (
+        "config",
+        "sigma",
+        "scheme",
+        "k",
+        "budget",
+        "params_fraction",
+        "published",
+        "theory",
+        "sim_mean",
+        "sim_stderr",
+        "n_sim",
+    ):
         assert c in t
     for name, schemes in ex.F1_SCHEMES.items():
         for sigma in ex.SIGMAS:
@@ -65,8 +75,8 @@ def test_f1_table_complete_and_published_from_data_file(quick):
 def test_sim_column_is_the_mean_of_the_pruned_networks(quick):
     """Recompute sim_mean from the cached per-mask records (mean over masks, then over students, + sigma^2/2)
     and the unpruned theory from the cached ODE state; both independent of f1_table's code path."""
-    from statmech import pruning as P
     from statmech import eps_g
+    from statmech import pruning as P
 
     t, _ = _table(quick / "F1.csv")
     cache = quick / ".reproduce_cache"
@@ -83,12 +93,13 @@ def test_sim_column_is_the_mean_of_the_pruned_networks(quick):
             per_student.append(np.mean(rec["eps_g"][sel]))
         row = (t["config"] == name) & (t["sigma"] == sigma) & (t["scheme"] == sch) & (t["k"] == k)
         # float64 sums of a handful of numbers: agreement to rounding
-        assert float(t["sim_mean"][row][0]) == pytest.approx(np.mean(per_student) + sigma ** 2 / 2, rel=1e-12)
-        assert float(t["sim_stderr"][row][0]) == pytest.approx(np.std(per_student, ddof=1) / np.sqrt(len(runs)),
-                                                               rel=1e-10)
+        assert float(t["sim_mean"][row][0]) == pytest.approx(np.mean(per_student) + sigma**2 / 2, rel=1e-12)
+        assert float(t["sim_stderr"][row][0]) == pytest.approx(
+            np.std(per_student, ddof=1) / np.sqrt(len(runs)), rel=1e-10
+        )
         tr = pickle.loads(next(cache.glob(f"train_{tag}*.pkl")).read_bytes())
         row = (t["config"] == name) & (t["sigma"] == sigma) & (t["scheme"] == "unpruned")
-        expect = eps_g(P.rescale_rows(tr["ode_final"])) + sigma ** 2 / 2
+        expect = eps_g(P.rescale_rows(tr["ode_final"])) + sigma**2 / 2
         assert float(t["theory"][row][0]) == pytest.approx(expect, rel=1e-12)
 
 
@@ -105,8 +116,11 @@ def test_summary_orderings_follow_the_table(quick):
     for sigma in ex.SIGMAS:
         a, b = col("dpp-edge", sigma, "theory"), col("dpp-node", sigma, "theory")
         verdict = "".join("Y" if x < y else "n" for x, y in zip(a, b))
-        line = [ln for ln in text.splitlines() if ln.startswith("| F1c DPP edge < DPP node (6:2)")
-                and f"| {sigma:g} |" in ln]
+        line = [
+            ln
+            for ln in text.splitlines()
+            if ln.startswith("| F1c DPP edge < DPP node (6:2)") and f"| {sigma:g} |" in ln
+        ]
         assert len(line) == 1
         assert line[0].split("|")[4].strip() == verdict
 
@@ -130,15 +144,21 @@ def test_resume_from_cache_gives_the_same_table(quick, tmp_path):
     assert (tmp_path / "F1.csv").read_text() == before
 
 
-TINY = replace(ex.QUICK, name="tiny", N=30, alpha={"6:2": 40.0, "5:20": 40.0}, seeds=2, masks=2, n_kernel=500,
-               n_test=200, points=4)
+TINY = replace(
+    ex.QUICK, name="tiny", N=30, alpha={"6:2": 40.0, "5:20": 40.0}, seeds=2, masks=2, n_kernel=500, n_test=200, points=4
+)
 
 
 def _tiny_sim(tmp_path, seed):
     pipe = ex.Pipeline(TINY, tmp_path / f"cache{seed}", seed=seed, workers=1, log=lambda m: None)
     cfg = pipe.config("6:2")
-    group = {("6:2", 0.0): {"cfg": cfg, "theory": pipe.theory("6:2", 0.0),
-                            "pruned": [pipe.prune("6:2", 0.0, r) for r in range(TINY.seeds)]}}
+    group = {
+        ("6:2", 0.0): {
+            "cfg": cfg,
+            "theory": pipe.theory("6:2", 0.0),
+            "pruned": [pipe.prune("6:2", 0.0, r) for r in range(TINY.seeds)],
+        }
+    }
     return ex.f1_table(group)
 
 
@@ -184,8 +204,17 @@ def test_differences_use_the_reading_error_of_the_data_file(monkeypatch):
     from statmech.experiments import published as pub
 
     assert pub.reading_error() == pub.published()["teacher_student"]["reading_error"]
-    row = dict(config=["6:2"], sigma=[0.0], scheme=["dpp-node"], k=[1], published=[1.0], theory=[1.0],
-               theory_sim_students=[1.0], sim_mean=[1.2], sim_stderr=[0.0])
+    row = dict(
+        config=["6:2"],
+        sigma=[0.0],
+        scheme=["dpp-node"],
+        k=[1],
+        published=[1.0],
+        theory=[1.0],
+        theory_sim_students=[1.0],
+        sim_mean=[1.2],
+        sim_stderr=[0.0],
+    )
     table = {c: np.asarray(v) for c, v in row.items()}
     # |1.2 - 1.0| = 0.2 > 2 x 0.05, but < 2 x 0.15
     assert len(ex.differences(table)) == 1

@@ -7,16 +7,16 @@
   (math.asin based), for pair counts that are and are not multiples of the SIMD padding (8);
 - NaN (not silent garbage) for a covariance that is not positive semi-definite.
 """
+
 import math
 
 import mpmath
 import numpy as np
 import pytest
+from conftest import random_covariance
 from numba import njit
 
 from statmech.integrals import erf
-
-from conftest import random_covariance
 
 
 @njit(fastmath=erf._FASTMATH, error_model="numpy")  # the flags of the production loops
@@ -39,12 +39,14 @@ def _ulps(got, want):
 def test_asin_fast_vs_math_asin_dense_grid():
     """<= 3 ulp everywhere (2 measured: the pi/2 - 2u step of the |x| >= 1/2 branch)."""
     half = np.nextafter(0.5, 0.0)
-    x = np.concatenate([
-        np.linspace(-1.0, 1.0, 2_000_001),                        # endpoints included
-        half + np.arange(-64, 64) * 2.0**-54,                      # the branch switch
-        np.nextafter(1.0, 0.0) - np.arange(512) * 2.0**-53,        # the last doubles below 1
-        np.logspace(-320, -1, 2000),                               # tiny, subnormal
-    ])
+    x = np.concatenate(
+        [
+            np.linspace(-1.0, 1.0, 2_000_001),  # endpoints included
+            half + np.arange(-64, 64) * 2.0**-54,  # the branch switch
+            np.nextafter(1.0, 0.0) - np.arange(512) * 2.0**-53,  # the last doubles below 1
+            np.logspace(-320, -1, 2000),  # tiny, subnormal
+        ]
+    )
     x = np.concatenate([x, -x])
     want = np.array([math.asin(v) for v in x])
     got = _fast_asin(x)
@@ -88,8 +90,13 @@ def _ref_sums(C, K, w):
         for k in range(K):
             for c in range(n):
                 for d in range(n):
-                    t = w[c] * w[d] * erf.i4(C[i, i], C[k, k], C[c, c], C[d, d], C[i, k], C[i, c],
-                                             C[i, d], C[k, c], C[k, d], C[c, d])
+                    t = (
+                        w[c]
+                        * w[d]
+                        * erf.i4(
+                            C[i, i], C[k, k], C[c, c], C[d, d], C[i, k], C[i, c], C[i, d], C[k, c], C[k, d], C[c, d]
+                        )
+                    )
                     S4[i, k] += t
                     A4[i, k] += abs(t)
     I2 = np.empty((n, n))
@@ -121,7 +128,7 @@ def test_vectorised_sums_vs_scalar_kernels(K, M, scale, rng):
     w[n // 2] = 0.0
     I2, S3, S4 = _fast_sums(C, K, w)
     rI2, rS3, rS4, A4 = _ref_sums(C, K, w)
-    np.testing.assert_allclose(I2, rI2, rtol=0, atol=1e-14)   # |I2| < 1, a few ulp
+    np.testing.assert_allclose(I2, rI2, rtol=0, atol=1e-14)  # |I2| < 1, a few ulp
     assert np.array_equal(I2, I2.T)
     A3 = np.abs(rS3).max() + 1.0
     np.testing.assert_allclose(S3, rS3, rtol=0, atol=1e-13 * A3)
@@ -131,10 +138,7 @@ def test_vectorised_sums_vs_scalar_kernels(K, M, scale, rng):
 
 def test_vectorised_sums_nan_for_non_psd_covariance():
     """An impossible correlation (|C_02| > sqrt(C_00 C_22)) must give NaN where the scalar kernels do."""
-    C = np.array([[1.0, 0.3, 2.5, 0.1],
-                  [0.3, 1.0, 0.2, 0.0],
-                  [2.5, 0.2, 1.0, 0.4],
-                  [0.1, 0.0, 0.4, 1.0]])
+    C = np.array([[1.0, 0.3, 2.5, 0.1], [0.3, 1.0, 0.2, 0.0], [2.5, 0.2, 1.0, 0.4], [0.1, 0.0, 0.4, 1.0]])
     w = np.array([0.7, -1.1, 1.3, 0.9])
     K = 3
     I2, S3, S4 = _fast_sums(C, K, w)

@@ -9,10 +9,12 @@
 - Price's theorem dI2/dC_ab = J2 by finite differences;
 - bad input.
 """
+
 import math
 
 import numpy as np
 import pytest
+from conftest import random_covariance
 from scipy import integrate as sint
 from scipy import special
 from scipy.stats import multivariate_normal, norm
@@ -20,8 +22,6 @@ from scipy.stats import multivariate_normal, norm
 import statmech as sm
 from statmech import integrals
 from statmech.integrals import kernels, relu, sums
-
-from conftest import random_covariance
 
 ACTS = ["erf", "linear", "relu"]
 
@@ -52,8 +52,12 @@ def _singular_covariance(rng):
 
 def _covariances():
     rng = np.random.default_rng(31)
-    return [random_covariance(rng, 4), random_covariance(rng, 4, scale=2.5),
-            random_covariance(rng, 4, scale=0.3), _singular_covariance(rng)]
+    return [
+        random_covariance(rng, 4),
+        random_covariance(rng, 4, scale=2.5),
+        random_covariance(rng, 4, scale=0.3),
+        _singular_covariance(rng),
+    ]
 
 
 def _samples(C, n, seed):
@@ -99,7 +103,8 @@ def _check(name, closed, mean, se, z):
     bad = np.abs(closed - mean) > tol
     assert not bad.any(), (
         f"{name}: {bad.sum()} entries off, worst |diff|/se = "
-        f"{np.max(np.abs(closed - mean) / (se + 1e-300)):.2f}, first at {np.argwhere(bad)[0]}")
+        f"{np.max(np.abs(closed - mean) / (se + 1e-300)):.2f}, first at {np.argwhere(bad)[0]}"
+    )
 
 
 @pytest.mark.parametrize("act", ACTS)
@@ -213,7 +218,7 @@ def test_relu_i4_distinct_fields_vs_stein_and_plackett(seed):
     C = random_covariance(rng, 4, scale=1.0 + seed)
     want = _stein_i4(C, _p4_plackett(C))
     scale = math.sqrt(C[2, 2] * C[3, 3])
-    for perm in ((0, 1, 2, 3), (1, 0, 2, 3), (0, 1, 3, 2)):   # I4 symmetric in (a,b) and (c,d)
+    for perm in ((0, 1, 2, 3), (1, 0, 2, 3), (0, 1, 3, 2)):  # I4 symmetric in (a,b) and (c,d)
         got = _relu_i4(C, perm)
         assert abs(got - want) < 1e-9 * scale, (perm, got, want)
 
@@ -222,7 +227,7 @@ def test_relu_i4_repeated_fields_exact_reductions(rng):
     """Repeated indices as the ODE passes them, against exact reductions to other closed forms."""
     for _ in range(5):
         C = random_covariance(rng, 3)
-        a, b, c = 0, 1, 2
+        a, b = 0, 1
         # I4(a,b,a,b) = E[relu_a relu_b] = I2 (arc-cosine kernel)
         assert abs(_relu_i4(C, (a, b, a, b)) - relu.i2(C[a, a], C[b, b], C[a, b])) < 1e-12
         # I4(a,a,a,a) = E[u_a^2 step(u_a)] = C_aa / 2
@@ -230,16 +235,20 @@ def test_relu_i4_repeated_fields_exact_reductions(rng):
         # I4(a,a,c,d) = E[s_a relu_c relu_d]
         #   = C_ca E[delta_a s_c relu_d] + C_cc E[s_a delta_c relu_d] + C_cd P3(a,c,d)
         S = C  # fields (a, c, d) = (0, 1, 2)
-        want = (S[1, 0] * _phi0(S[0, 0]) * _e_step_relu(_cond(S, [1, 2], [0]))
-                + S[1, 1] * _phi0(S[1, 1]) * _e_step_relu(_cond(S, [0, 2], [1]))
-                + S[1, 2] * _p3(S))
+        want = (
+            S[1, 0] * _phi0(S[0, 0]) * _e_step_relu(_cond(S, [1, 2], [0]))
+            + S[1, 1] * _phi0(S[1, 1]) * _e_step_relu(_cond(S, [0, 2], [1]))
+            + S[1, 2] * _p3(S)
+        )
         assert abs(_relu_i4(C, (0, 0, 1, 2)) - want) < 1e-11
-        assert abs(_relu_i4(C, (0, 1, 1, 2)) - want) < 1e-11   # s_c relu_c = relu_c
+        assert abs(_relu_i4(C, (0, 1, 1, 2)) - want) < 1e-11  # s_c relu_c = relu_c
         # I4(a,b,c,c) = E[s_a s_b u_c^2 s_c]
         #   = C_ca E[delta_a s_b relu_c] + C_cb E[s_a delta_b relu_c] + C_cc P3(a,b,c)
-        want = (S[2, 0] * _phi0(S[0, 0]) * _e_step_relu(_cond(S, [1, 2], [0]))
-                + S[2, 1] * _phi0(S[1, 1]) * _e_step_relu(_cond(S, [0, 2], [1]))
-                + S[2, 2] * _p3(S))
+        want = (
+            S[2, 0] * _phi0(S[0, 0]) * _e_step_relu(_cond(S, [1, 2], [0]))
+            + S[2, 1] * _phi0(S[1, 1]) * _e_step_relu(_cond(S, [0, 2], [1]))
+            + S[2, 2] * _p3(S)
+        )
         assert abs(_relu_i4(C, (0, 1, 2, 2)) - want) < 1e-11
         # I4(a,a,c,c) = E[s_a u_c^2 s_c] = C_ca phi_a(0) E[relu_c | u_a = 0] + C_cc P2(a,c)
         S2 = C[np.ix_([0, 1], [0, 1])]
@@ -254,15 +263,15 @@ def _e_relu(var):
 
 def test_relu_i4_anticorrelated_and_zero_variance():
     """u_b = -u_a: step(u_a) step(-u_a) = 0, so I4 = 0; a field c of zero variance gives relu = 0."""
-    C = np.array([[1.0, -1.0, 0.3, 0.2], [-1.0, 1.0, -0.3, -0.2],
-                  [0.3, -0.3, 1.2, 0.1], [0.2, -0.2, 0.1, 0.9]])
+    C = np.array([[1.0, -1.0, 0.3, 0.2], [-1.0, 1.0, -0.3, -0.2], [0.3, -0.3, 1.2, 0.1], [0.2, -0.2, 0.1, 0.9]])
     assert abs(_relu_i4(C, (0, 1, 2, 3))) < 1e-12
     assert relu.i4(1.0, 1.0, 0.0, 1.0, 0.2, 0.0, 0.1, 0.0, 0.1, 0.0) == 0.0
     assert math.isnan(relu.i4(0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.2, 0.1, 0.3))
 
 
-@pytest.mark.parametrize("pattern", [[(1, 0)], [(2, 0)], [(3, 2)], [(1, 0), (2, 0)]],
-                         ids=["a~b", "c~a", "d~c", "b~a,c~a"])
+@pytest.mark.parametrize(
+    "pattern", [[(1, 0)], [(2, 0)], [(3, 2)], [(1, 0), (2, 0)]], ids=["a~b", "c~a", "d~c", "b~a,c~a"]
+)
 def test_relu_i4_continuous_at_repeated_fields(pattern, rng):
     """Nearly repeated fields approach the exactly repeated value like sqrt(1 - rho^2) = O(eps)."""
     W = rng.standard_normal((4, 8)) / math.sqrt(8)
@@ -291,7 +300,7 @@ def test_relu_i4_homogeneous_degree_one(rng):
 def _cov_w(rng, n):
     C = random_covariance(rng, n)
     w = rng.standard_normal(n)
-    w[1] = 0.0          # zero weights are skipped by the sums: exercise that branch
+    w[1] = 0.0  # zero weights are skipped by the sums: exercise that branch
     return C, w
 
 

@@ -1,20 +1,22 @@
 """Masked students: restricted overlaps and their closed equations of motion."""
+
 import numpy as np
 import pytest
 
 import statmech as sm
-from statmech.ode.terms import stein_coefficients
 from statmech.integrals import activation_code
 from statmech.integrals.sums import i3_weighted
 from statmech.ode.masked import MaskedState, integrate_masked
+from statmech.ode.terms import stein_coefficients
 
 
 @pytest.mark.parametrize("activation", ["erf", "linear", "relu"])
 def test_stein_coefficients_reproduce_i3_sums(activation, rng):
     """sum_f C_bf G[k, f] must equal sum_a w_a I3(k, b, a) for every field b (Stein's lemma)."""
     K, M = 3, 2
-    s = sm.State.from_weights(rng.standard_normal((K, 40)), rng.standard_normal((M, 40)),
-                              rng.standard_normal(K), rng.standard_normal(M))
+    s = sm.State.from_weights(
+        rng.standard_normal((K, 40)), rng.standard_normal((M, 40)), rng.standard_normal(K), rng.standard_normal(M)
+    )
     C = s.covariance()
     w = np.concatenate([-s.v, s.vstar])
     act = activation_code(activation)

@@ -1,4 +1,5 @@
 """The order-parameter ODE: right-hand side, integrators, paper configuration, bad input."""
+
 import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
@@ -16,11 +17,12 @@ def _rhs_from_tensors(state, eta, eta_v, sigma, activation):
     I2, J2 = integrals.I2(C, activation), integrals.J2(C, activation)
     I3, I4 = integrals.I3(C, activation), integrals.I4(C, activation)
     v = state.v
-    S3 = np.einsum("ibc,c->ib", I3[:K], w)           # sum_a w_a I3(i, b, a)
+    S3 = np.einsum("ibc,c->ib", I3[:K], w)  # sum_a w_a I3(i, b, a)
     dR = eta * v[:, None] * S3[:, K:]
     S4 = np.einsum("ikcd,c,d->ik", I4[:K, :K], w, w)
-    dQ = eta * (v[:, None] * S3[:, :K] + (v[:, None] * S3[:, :K]).T) \
-        + eta**2 * np.outer(v, v) * (S4 + sigma**2 * J2[:K, :K])
+    dQ = eta * (v[:, None] * S3[:, :K] + (v[:, None] * S3[:, :K]).T) + eta**2 * np.outer(v, v) * (
+        S4 + sigma**2 * J2[:K, :K]
+    )
     dv = eta_v * I2[:K] @ w
     return np.concatenate([dQ.ravel(), dR.ravel(), dv])
 
@@ -98,7 +100,7 @@ def _linear_fixed_v_exact(state, eta, sigma, alphas):
     v, vs, T = state.v, state.vstar, state.T
 
     def f(_, y):
-        Q, R = y[:K * K].reshape(K, K), y[K * K:].reshape(K, M)
+        Q, R = y[: K * K].reshape(K, K), y[K * K :].reshape(K, M)
         dR = eta * v[:, None] * (-(R.T @ v) + T @ vs)[None, :]
         g = -(Q @ v) + R @ vs
         two_eps = v @ Q @ v - 2 * v @ R @ vs + vs @ T @ vs
@@ -113,8 +115,9 @@ def _linear_fixed_v_exact(state, eta, sigma, alphas):
 def test_linear_activation_matches_independent_solution():
     s = sm.State.random(3, 2, 200, vstar=[1.0, -0.5], seed=5)
     alphas = np.linspace(0, 20, 41)
-    res = sm.integrate(s, eta=0.3, eta_v=0.0, sigma=0.2, alpha_max=20, save_at=alphas,
-                       activation="linear", rtol=1e-11, atol=1e-13)
+    res = sm.integrate(
+        s, eta=0.3, eta_v=0.0, sigma=0.2, alpha_max=20, save_at=alphas, activation="linear", rtol=1e-11, atol=1e-13
+    )
     exact = _linear_fixed_v_exact(s, 0.3, 0.2, alphas)
     ours = np.concatenate([res.Q.reshape(len(alphas), -1), res.R.reshape(len(alphas), -1)], axis=1)
     np.testing.assert_allclose(ours, exact, rtol=1e-8, atol=1e-10)
@@ -178,17 +181,20 @@ def test_interrupt_keeps_finished_points(monkeypatch):
     assert res.final.K == 2
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(eta=-0.1), "eta must be a finite number >= 0"),
-    (dict(eta_v=-1.0), "eta_v must be"),
-    (dict(sigma=float("nan")), "sigma must be"),
-    (dict(alpha_max=0.0), "alpha_max must be a finite number > 0"),
-    (dict(method="rk4"), "method must be one of"),
-    (dict(dt=0.0, method="euler"), "dt must be > 0"),
-    (dict(save_at=[0.0, 2.0, 1.0]), "strictly increasing"),
-    (dict(save_at=[0.0, 20.0]), r"save_at must lie in \[0, alpha_max"),
-    (dict(activation="tanh"), "activation must be one of"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(eta=-0.1), "eta must be a finite number >= 0"),
+        (dict(eta_v=-1.0), "eta_v must be"),
+        (dict(sigma=float("nan")), "sigma must be"),
+        (dict(alpha_max=0.0), "alpha_max must be a finite number > 0"),
+        (dict(method="rk4"), "method must be one of"),
+        (dict(dt=0.0, method="euler"), "dt must be > 0"),
+        (dict(save_at=[0.0, 2.0, 1.0]), "strictly increasing"),
+        (dict(save_at=[0.0, 20.0]), r"save_at must lie in \[0, alpha_max"),
+        (dict(activation="tanh"), "activation must be one of"),
+    ],
+)
 def test_bad_input(kwargs, match):
     args = dict(eta=0.5, alpha_max=10.0)
     args.update(kwargs)

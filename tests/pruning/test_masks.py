@@ -5,6 +5,7 @@ the materialised data, our least squares vs numpy/scikit-learn regressions on
 the raw data, mask frequencies vs exact probabilities enumerated here with
 determinants, eps_g from order parameters vs Monte Carlo test sets.
 """
+
 import itertools
 import warnings
 
@@ -46,7 +47,7 @@ def test_gaussian_inputs_have_the_requested_covariance(rng):
     C = pw.toeplitz_covariance(N, 0.6)
     m = pw.data_moments(np.ones((1, N)), pw.GaussianInputs(N, C), P, rng=rng, progress=False)
     # Var(x_i x_j) = C_ii C_jj + C_ij^2: 5 standard errors per entry (36 entries)
-    se = np.sqrt((np.outer(np.diag(C), np.diag(C)) + C ** 2) / P)
+    se = np.sqrt((np.outer(np.diag(C), np.diag(C)) + C**2) / P)
     assert np.all(np.abs(m.Sxx - C) < 5 * se)
 
 
@@ -66,7 +67,7 @@ def test_random_node_masks_are_uniform(rng):
 
 def test_importance_node_scores():
     v = np.array([1.5, -2.0, 0.3, -0.1])
-    assert list(np.flatnonzero(pw.importance_node_mask(v, 2))) == [0, 1]              # |v|
+    assert list(np.flatnonzero(pw.importance_node_mask(v, 2))) == [0, 1]  # |v|
     assert list(np.flatnonzero(pw.importance_node_mask(v, 2, "signed-v"))) == [0, 2]  # paper quirk
     q = np.array([0.1, 0.1, 100.0, 1.0])  # |v| sqrt(Q_ii) = 0.47, 0.63, 3, 0.1
     assert list(np.flatnonzero(pw.importance_node_mask(v, 2, "abs-v-sqrtq", q))) == [1, 2]
@@ -129,7 +130,7 @@ def test_dpp_edge_masks_have_lambda_w2_inclusion_probabilities(rng):
         z = (freq - pi) / np.sqrt(pi * (1 - pi) / n)
         # the large-N formula carries O(1/N) and O(sqrt(N/P)) corrections; the z-scores of 120
         # edges must look like standard normals: rms below 1.3 (1.0 expected) and none beyond 4.5
-        assert np.sqrt(np.mean(z ** 2)) < 1.3 and np.max(np.abs(z)) < 4.5
+        assert np.sqrt(np.mean(z**2)) < 1.3 and np.max(np.abs(z)) < 4.5
 
 
 def test_dpp_edge_white_limit_masks_without_data(rng):
@@ -230,8 +231,9 @@ def test_eps_g_from_order_parameters_matches_a_test_set(rng):
     wts = Weights.random(3, 2, 50, vstar=1.5, seed=4)
     C = pw.toeplitz_covariance(50, 0.5)
     nets = [(wts.W, wts.v), (wts.W[:2], wts.v[:2])]
-    out = pw.test_losses(nets, wts.Wstar, wts.vstar, pw.GaussianInputs(50, C), 60_000, sigma=0.5, rng=rng,
-                         progress=False)
+    out = pw.test_losses(
+        nets, wts.Wstar, wts.vstar, pw.GaussianInputs(50, C), 60_000, sigma=0.5, rng=rng, progress=False
+    )
     for t, (W, v) in enumerate(nets):
         eg = pw.pruned_eps_g(W, v, wts.Wstar, wts.vstar, covariance=C)
         # noisy test loss = eps_g + sigma^2/2 within 4 of its standard errors

@@ -1,11 +1,12 @@
 """Real-data MLP pruning: forward pass, masks, reweighting, budgets, CLI, bad input."""
+
 import warnings
 
 import numpy as np
 import pytest
 
-from statmech.pruning.finite import mlp as rd
 from statmech.cli import main
+from statmech.pruning.finite import mlp as rd
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,7 @@ def test_node_pruning_equals_silencing_units(small):
     keep[::2] = True
     pruned = rd.prune_first_layer(mlp, layer, "random-node", keep, reweight=False)
     W2 = mlp.coefs[1].copy()
-    W2[~keep] = 0.0   # an independent route: removed units contribute nothing downstream
+    W2[~keep] = 0.0  # an independent route: removed units contribute nothing downstream
     silenced = mlp.with_first_layer(mlp.coefs[0], mlp.intercepts[0], W2, mlp.intercepts[1])
     np.testing.assert_array_equal(pruned.predict(data.X_test), silenced.predict(data.X_test))
     assert pruned.coefs[0].shape == (64, 12) and pruned.coefs[1].shape == (12, 16)
@@ -49,7 +50,7 @@ def test_node_pruning_equals_silencing_units(small):
 def test_node_reweighting_absorbs_an_exact_copy(small):
     data, mlp, classes = small
     W1, b1, W2 = mlp.coefs[0].copy(), mlp.intercepts[0].copy(), mlp.coefs[1].copy()
-    W1[:, 5], b1[5] = W1[:, 3], b1[3]          # unit 5 is an exact copy of unit 3
+    W1[:, 5], b1[5] = W1[:, 3], b1[3]  # unit 5 is an exact copy of unit 3
     dup = mlp.with_first_layer(W1, b1, W2, mlp.intercepts[1])
     layer = rd._Layer(dup, data.X_train)
     keep = np.ones(24, bool)
@@ -91,7 +92,7 @@ def test_small_experiment_rows_and_orderings(small):
     assert len(rows) == 6 * 2 * 2
     for r in rows:
         assert 0 <= r["error_mean"] <= 1
-        if r["scheme"].startswith("importance"):   # deterministic: one mask, not repeated
+        if r["scheme"].startswith("importance"):  # deterministic: one mask, not repeated
             assert r["rounds"] == 1 and r["distinct_masks"] == 1 and r["error_std"] == 0.0
         else:
             assert r["rounds"] == 2
@@ -104,8 +105,27 @@ def test_small_experiment_rows_and_orderings(small):
 
 def test_cli_small_run(tmp_path):
     out = tmp_path / "rd"
-    code = main(["realdata", "--hidden", "16", "--schemes", "random-edge", "dpp-edge", "--fractions", "0.3", "0.7",
-                 "--rounds", "2", "--reweight", "none", "--max-iter", "60", "--out", str(out)])
+    code = main(
+        [
+            "realdata",
+            "--hidden",
+            "16",
+            "--schemes",
+            "random-edge",
+            "dpp-edge",
+            "--fractions",
+            "0.3",
+            "0.7",
+            "--rounds",
+            "2",
+            "--reweight",
+            "none",
+            "--max-iter",
+            "60",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     from statmech.core.io import read_table
 
@@ -119,8 +139,9 @@ def test_bad_input(tmp_path, capsys, monkeypatch):
     np.savez(tmp_path / "missing.npz", X_train=np.ones((5, 3)), y_train=np.ones(5), X_test=np.ones((2, 3)))
     with pytest.raises(ValueError, match=r"missing key\(s\) \['y_test'\]"):
         rd.load_dataset(str(tmp_path / "missing.npz"))
-    np.savez(tmp_path / "shape.npz", X_train=np.ones((5, 3)), y_train=np.ones(5), X_test=np.ones((2, 4)),
-             y_test=np.ones(2))
+    np.savez(
+        tmp_path / "shape.npz", X_train=np.ones((5, 3)), y_train=np.ones(5), X_test=np.ones((2, 4)), y_test=np.ones(2)
+    )
     with pytest.raises(ValueError, match="same number of features"):
         rd.load_dataset(str(tmp_path / "shape.npz"))
     with pytest.raises(ValueError, match=r"fractions must lie in \(0, 1\]"):
@@ -149,12 +170,34 @@ def test_cli_draws_published_mnist_values_for_mnist_too(tmp_path, monkeypatch):
     from statmech.experiments.published import mnist_errors
 
     digits = rd.load_dataset("digits", seed=0)
-    monkeypatch.setattr(rd, "load_dataset", lambda name, seed=0: rd.Dataset(
-        "mnist", digits.X_train, digits.y_train, digits.X_test, digits.y_test))
+    monkeypatch.setattr(
+        rd,
+        "load_dataset",
+        lambda name, seed=0: rd.Dataset("mnist", digits.X_train, digits.y_train, digits.X_test, digits.y_test),
+    )
     seen = {}
     monkeypatch.setattr(figs, "realdata_errors", lambda rows, unpruned, path, **kw: seen.update(kw))
-    code = main(["realdata", "--dataset", "mnist", "--hidden", "8", "--schemes", "random-edge", "--fractions", "0.5",
-                 "--rounds", "1", "--reweight", "none", "--max-iter", "20", "--out", str(tmp_path / "rd")])
+    code = main(
+        [
+            "realdata",
+            "--dataset",
+            "mnist",
+            "--hidden",
+            "8",
+            "--schemes",
+            "random-edge",
+            "--fractions",
+            "0.5",
+            "--rounds",
+            "1",
+            "--reweight",
+            "none",
+            "--max-iter",
+            "20",
+            "--out",
+            str(tmp_path / "rd"),
+        ]
+    )
     assert code == 0
     assert seen["dataset"] == "mnist" and seen["published"] == mnist_errors()
 

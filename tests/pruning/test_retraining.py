@@ -1,12 +1,13 @@
 """Pruning during and after training (statmech.pruning.retraining): pruned-at-alpha curves, retraining, checks vs SGD."""
+
 import time
 
 import numpy as np
 import pytest
 
 import statmech as sm
-from statmech.pruning import retraining as dy
 from statmech import pruning
+from statmech.pruning import retraining as dy
 from statmech.sim import simulate
 
 
@@ -104,8 +105,9 @@ def test_node_retraining_ode_matches_sgd(trained_real, scheme, reweight):
     """
     pruned, mask = dy.prune_real(trained_real, scheme, keep=3, reweight=reweight, rng=3)
     assert pruned.K == 3 and mask.sum() == 3
-    chk = dy.retrain_check(pruned, seeds=16, eta=0.5, alpha_max=40.0, save_at=np.geomspace(0.1, 40.0, 15),
-                           workers=2, progress=False)
+    chk = dy.retrain_check(
+        pruned, seeds=16, eta=0.5, alpha_max=40.0, save_at=np.geomspace(0.1, 40.0, 15), workers=2, progress=False
+    )
     allowed = 4 * chk.stderr + 10 * chk.ode / 400
     assert np.all(np.abs(chk.mean - chk.ode) <= allowed), np.c_[chk.alpha, chk.mean, chk.ode, chk.z]
     # not trivial: the error changes by a factor > 2 along the comparison, and the band is narrow
@@ -121,8 +123,9 @@ def test_node_retraining_full_check_n500_five_seeds():
     w0 = sm.Weights.random(6, 2, 500, vstar=4.0, seed=0)
     tr = simulate(w0, eta=0.5, alpha_max=1600.0, seed=0, progress=False)
     pruned, _ = dy.prune_real(tr.weights, "importance-node", keep=3)
-    chk = dy.retrain_check(pruned, seeds=5, eta=0.5, alpha_max=200.0, save_at=np.geomspace(0.1, 200.0, 20),
-                           progress=False)
+    chk = dy.retrain_check(
+        pruned, seeds=5, eta=0.5, alpha_max=200.0, save_at=np.geomspace(0.1, 200.0, 20), progress=False
+    )
     assert chk.max_abs_z <= 3.0, np.c_[chk.alpha, chk.mean, chk.ode, chk.z]
 
 
@@ -132,8 +135,9 @@ def test_cli_curve_prune_columns(tmp_path, capsys):
     from statmech.core.io import read_table
 
     out = tmp_path / "c"
-    assert main(["curve", "--out", str(out), "--alpha-max", "50", "--points", "10", "--prune", "all",
-                 "--keep", "2"]) == 0
+    assert (
+        main(["curve", "--out", str(out), "--alpha-max", "50", "--points", "10", "--prune", "all", "--keep", "2"]) == 0
+    )
     cols, params = read_table(out / "curve.csv")
     assert {f"pruned_{s}" for s in pruning.SCHEMES} <= set(cols)
     final = sm.State.load(out / "final_state.npz")
@@ -147,18 +151,21 @@ def test_cli_curve_prune_columns(tmp_path, capsys):
     assert list(cols) == ["alpha", "eps_g"]
 
 
-@pytest.mark.parametrize("argv,msg", [
-    (["--prune", "all", "--keep", "7"], r"keep \(number of kept units k\) must be in 1..K=6, got 7"),
-    (["--prune", "bogus", "--keep", "2"], r"scheme must be 'all' or names from"),
-    (["--prune", "all", "--fraction", "0.3"], r"keeps c\*K = 1.8 of the K=6 units"),
-    (["--prune", "random-edge", "--fraction", "1.5"], r"keep_fraction must be in \(0, 1\], got 1.5"),
-    (["--prune", "all"], r"--prune needs a budget"),
-    (["--keep", "2"], r"--keep and --fraction are budgets for --prune"),
-])
+@pytest.mark.parametrize(
+    "argv,msg",
+    [
+        (["--prune", "all", "--keep", "7"], r"keep \(number of kept units k\) must be in 1..K=6, got 7"),
+        (["--prune", "bogus", "--keep", "2"], r"scheme must be 'all' or names from"),
+        (["--prune", "all", "--fraction", "0.3"], r"keeps c\*K = 1.8 of the K=6 units"),
+        (["--prune", "random-edge", "--fraction", "1.5"], r"keep_fraction must be in \(0, 1\], got 1.5"),
+        (["--prune", "all"], r"--prune needs a budget"),
+        (["--keep", "2"], r"--keep and --fraction are budgets for --prune"),
+    ],
+)
 def test_cli_curve_prune_bad_input(tmp_path, capsys, argv, msg):
-    from statmech.cli import main
-
     import re
+
+    from statmech.cli import main
 
     assert main(["curve", "--out", str(tmp_path), "--alpha-max", "2", "--points", "3"] + argv) == 2
     err = capsys.readouterr().err
@@ -220,8 +227,9 @@ def test_masked_retraining_ode_matches_masked_sgd(trained_real, scheme):
     """Edge-pruned real weights (c = 0.5) retrained by masked SGD (16 seeds, N = 400) vs the masked ODE
     from MaskedState.from_weights of the same weights; tolerance as the node test above."""
     pruned, mask = dy.prune_real(trained_real, scheme, keep_fraction=0.5, rng=4)
-    chk = dy.retrain_check(pruned, mask, seeds=16, eta=0.5, alpha_max=30.0, save_at=np.geomspace(0.1, 30.0, 15),
-                           workers=2, progress=False)
+    chk = dy.retrain_check(
+        pruned, mask, seeds=16, eta=0.5, alpha_max=30.0, save_at=np.geomspace(0.1, 30.0, 15), workers=2, progress=False
+    )
     assert chk.params["masked"]
     allowed = 4 * chk.stderr + 10 * chk.ode / 400
     assert np.all(np.abs(chk.mean - chk.ode) <= allowed), np.c_[chk.alpha, chk.mean, chk.ode, chk.z]
@@ -244,12 +252,15 @@ def test_masked_deviation_shrinks_like_inverse_sqrt_n():
     for N in Ns:
         w = dy.weights_for_state(f, N, rng=N)
         pruned, mask = dy.prune_real(w, "random-edge", keep_fraction=0.5, rng=2)
-        chk = dy.retrain_check(pruned, mask, seeds=8, eta=0.5, alpha_max=30.0, save_at=np.geomspace(0.1, 30.0, 12),
-                               progress=False)
+        chk = dy.retrain_check(
+            pruned, mask, seeds=8, eta=0.5, alpha_max=30.0, save_at=np.geomspace(0.1, 30.0, 12), progress=False
+        )
         assert np.all(np.abs(chk.mean - chk.ode) <= 3 * chk.stderr + 10 * chk.ode / N), (N, chk.z)
         rms.append(chk.rms)
-        print(f"N={N}: RMS(run - ODE) {chk.rms:.4f}, max |z| {chk.max_abs_z:.2f}, "
-              f"max |mean - ODE| {np.max(np.abs(chk.mean - chk.ode)):.4f}")  # the numbers in docs/masked_ode.md
+        print(
+            f"N={N}: RMS(run - ODE) {chk.rms:.4f}, max |z| {chk.max_abs_z:.2f}, "
+            f"max |mean - ODE| {np.max(np.abs(chk.mean - chk.ode)):.4f}"
+        )  # the numbers in docs/masked_ode.md
     slope = np.polyfit(np.log(Ns), np.log(rms), 1)[0]
     print(f"slope {slope:.2f}")
     assert -0.7 < slope < -0.3, (rms, slope)
@@ -267,7 +278,9 @@ def test_masked_sgd_bad_input():
     from statmech.sim import simulate_seeds
 
     w = sm.Weights.random(3, 2, 40, vstar=1.0, seed=0)
-    with pytest.raises(ValueError, match=r"mask must be a K x N boolean array with the shape of W \(3, 40\), got \(3, 4\)"):
+    with pytest.raises(
+        ValueError, match=r"mask must be a K x N boolean array with the shape of W \(3, 40\), got \(3, 4\)"
+    ):
         simulate(w, eta=0.5, alpha_max=1.0, mask=np.ones((3, 4), bool))
     with pytest.raises(ValueError, match="mask does not match the weights: some masked-out weights are non-zero"):
         simulate_seeds(w, seeds=2, eta=0.5, alpha_max=1.0, mask=np.eye(3, 40, dtype=bool))
@@ -281,8 +294,9 @@ def test_retrain_scheme_sampled_kept_sets_agree_with_exact(six_two):
     f = six_two.final
     t = np.r_[0.0, np.geomspace(0.1, 50.0, 8)]
     ex = dy.retrain_scheme(f, "dpp-node", keep=3, eta=0.5, alpha_max=50.0, save_at=t)
-    mc = dy.retrain_scheme(f, "dpp-node", keep=3, eta=0.5, alpha_max=50.0, save_at=t,
-                           prune_options=dict(exact=False, n_samples=400, rng=7))
+    mc = dy.retrain_scheme(
+        f, "dpp-node", keep=3, eta=0.5, alpha_max=50.0, save_at=t, prune_options=dict(exact=False, n_samples=400, rng=7)
+    )
     assert ex.params["exact"] and not mc.params["exact"]
     assert np.all(ex.stderr == 0) and np.all(mc.stderr > 0)
     assert np.all(np.abs(mc.eps_g - ex.eps_g) <= 4 * mc.stderr), np.c_[mc.eps_g, ex.eps_g, mc.stderr]

@@ -6,6 +6,7 @@ N -> infinity theory of statmech.pruning computed from the same student's
 measured order parameters; reweighting against closed forms for copies; the
 Gaussian-coordinate check against weights known to be (non-)Gaussian.
 """
+
 import json
 import warnings
 
@@ -13,9 +14,9 @@ import numpy as np
 import pytest
 
 from statmech import Weights
-from statmech.pruning.finite import students as ps
-from statmech.pruning.finite import masks as pw
 from statmech.cli import main
+from statmech.pruning.finite import masks as pw
+from statmech.pruning.finite import students as ps
 
 
 def specialised(K, M, N, noise, seed, vstar=4.0):
@@ -40,13 +41,15 @@ def test_pipelines_differ_as_documented():
     w = w.replace(W=w.W * np.array([[1.0], [1.5], [0.7], [1.2]]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", pw.DeterministicMasksWarning)
-        paper = ps.prune_student(w, n_train=2000, pipeline="paper", schemes="importance-node", keep=[2],
-                                 theory=False, progress=False)
-        clean = ps.prune_student(w, n_train=2000, pipeline="clean", schemes="importance-node", keep=[2],
-                                 theory=False, progress=False)
-    np.testing.assert_allclose(np.sum(paper.weights.W ** 2, 1), 200.0)  # |w_i|^2 = N
-    np.testing.assert_array_equal(clean.weights.W, w.W)                 # as trained
-    np.testing.assert_array_equal(paper.weights.v, w.v)                 # v unchanged in both
+        paper = ps.prune_student(
+            w, n_train=2000, pipeline="paper", schemes="importance-node", keep=[2], theory=False, progress=False
+        )
+        clean = ps.prune_student(
+            w, n_train=2000, pipeline="clean", schemes="importance-node", keep=[2], theory=False, progress=False
+        )
+    np.testing.assert_allclose(np.sum(paper.weights.W**2, 1), 200.0)  # |w_i|^2 = N
+    np.testing.assert_array_equal(clean.weights.W, w.W)  # as trained
+    np.testing.assert_array_equal(paper.weights.v, w.v)  # v unchanged in both
     assert paper.params["importance"] == "signed-v" and paper.params["n_masks"] == 5
     assert clean.params["importance"] == "abs-v" and clean.params["n_masks"] == 10
     assert paper.params["n_test"] == 200  # 0.1 P
@@ -61,8 +64,17 @@ def test_simulation_matches_theory_for_node_schemes(rng):
     """Random and DPP node masks: each kept set's eps_g is exact, so the mask mean must agree with the
     theory's exact average within the mask standard error (DPP: kernel from P = 200,000 inputs ~ Q)."""
     w = specialised(6, 2, 150, 0.5, seed=1)
-    res = ps.prune_student(w, n_train=200_000, n_test=2000, pipeline="clean", schemes="random-node,dpp-node",
-                           keep=[2, 4], n_masks=400, seed=3, progress=False)
+    res = ps.prune_student(
+        w,
+        n_train=200_000,
+        n_test=2000,
+        pipeline="clean",
+        schemes="random-node,dpp-node",
+        keep=[2, 4],
+        n_masks=400,
+        seed=3,
+        progress=False,
+    )
     th = res.theory
     for scheme in ("random-node", "dpp-node"):
         for k in (2, 4):
@@ -78,13 +90,27 @@ def test_simulation_matches_theory_for_edge_schemes_on_gaussian_weights():
     rng = np.random.default_rng(5)
     N = 3000
     Wstar = rng.standard_normal((2, N))
-    W = np.vstack([0.8 * Wstar[0] + 0.6 * rng.standard_normal(N), -0.9 * Wstar[1] + 0.5 * rng.standard_normal(N),
-                   rng.standard_normal(N)])
+    W = np.vstack(
+        [
+            0.8 * Wstar[0] + 0.6 * rng.standard_normal(N),
+            -0.9 * Wstar[1] + 0.5 * rng.standard_normal(N),
+            rng.standard_normal(N),
+        ]
+    )
     w = Weights(W=W, Wstar=Wstar, v=np.array([2.0, -2.0, 0.5]), vstar=np.array([2.0, 2.0]))
     with pytest.warns(pw.DeterministicMasksWarning, match="importance-edge is deterministic"):
-        res = ps.prune_student(w, n_train=1000, n_test=100, pipeline="clean", edge_kernel_from_data=False,
-                               schemes="random-edge,importance-edge,dpp-edge", keep=[1, 2], n_masks=4, seed=1,
-                               progress=False)
+        res = ps.prune_student(
+            w,
+            n_train=1000,
+            n_test=100,
+            pipeline="clean",
+            edge_kernel_from_data=False,
+            schemes="random-edge,importance-edge,dpp-edge",
+            keep=[1, 2],
+            n_masks=4,
+            seed=1,
+            progress=False,
+        )
     for scheme in ("random-edge", "importance-edge", "dpp-edge"):
         for k in (1, 2):
             x = res.records["eps_g"][_rows(res.records, scheme=scheme, k=k)]
@@ -114,8 +140,16 @@ def test_node_reweighting_restores_near_copies():
     w = w.replace(v=w.v * np.array([1.02, 1.01, 0.99, 0.98]))  # no ties: |v| keeps units 0, 1 (one per teacher)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", pw.DeterministicMasksWarning)
-        res = ps.prune_student(w, n_train=20_000, n_test=2000, pipeline="clean", schemes="importance-node",
-                               keep=[2], reweight=("none", "fuse-preactivation", "fuse-activation"), progress=False)
+        res = ps.prune_student(
+            w,
+            n_train=20_000,
+            n_test=2000,
+            pipeline="clean",
+            schemes="importance-node",
+            keep=[2],
+            reweight=("none", "fuse-preactivation", "fuse-activation"),
+            progress=False,
+        )
     r = res.records
     full = r["eps_g"][_rows(r, scheme="unpruned")][0]
     plain = r["eps_g"][_rows(r, scheme="importance-node", reweight="none")][0]
@@ -133,9 +167,20 @@ def test_edge_reweighting_white_vs_correlated_inputs():
     w = specialised(4, 2, 200, 0.3, seed=4)
     out = {}
     for name, cov in (("white", None), ("corr", pw.toeplitz_covariance(200, 0.9))):
-        res = ps.prune_student(w, n_train=100_000, n_test=1000, pipeline="clean", schemes="random-edge", keep=[2],
-                               n_masks=3, reweight=("none", "edge-lsq"), input_covariance=cov, theory=cov is not None,
-                               progress=False, seed=0)
+        res = ps.prune_student(
+            w,
+            n_train=100_000,
+            n_test=1000,
+            pipeline="clean",
+            schemes="random-edge",
+            keep=[2],
+            n_masks=3,
+            reweight=("none", "edge-lsq"),
+            input_covariance=cov,
+            theory=cov is not None,
+            progress=False,
+            seed=0,
+        )
         if cov is not None:  # the N -> infinity theory is for white inputs: not offered here
             assert res.theory == {} and "white inputs" in res.params["theory"]
         r = res.records
@@ -156,8 +201,9 @@ def test_coordinate_check_accepts_gaussian_and_rejects_non_gaussian_weights():
     assert np.all(ok["marginals"]["ks"] < 1.2 * crit)
     assert np.all(np.abs(ok["marginals"]["excess_kurtosis"]) < 5 * ok["marginals"]["kurtosis_stderr"])
     rng = np.random.default_rng(8)
-    bad = Weights(W=rng.choice([-1.0, 1.0], size=(2, 2000)), Wstar=rng.standard_normal((1, 2000)),
-                  v=np.ones(2), vstar=np.ones(1))
+    bad = Weights(
+        W=rng.choice([-1.0, 1.0], size=(2, 2000)), Wstar=rng.standard_normal((1, 2000)), v=np.ones(2), vstar=np.ones(1)
+    )
     chk = ps.coordinate_check(bad)
     # +-1 weights: excess kurtosis -2, KS 0.34; both far outside the Gaussian range
     assert np.all(chk["marginals"]["ks"][:2] > 5 * crit)
@@ -173,12 +219,18 @@ def test_inclusion_check_of_real_kernel(rng):
 
 
 def test_aggregate_over_masks_then_students():
-    rec = {"sigma": np.zeros(6), "scheme": np.array(["a"] * 6), "k": np.ones(6), "reweight": np.array(["none"] * 6),
-           "seed": np.array([0, 0, 0, 1, 1, 1]), "eps_g": np.array([1.0, 2.0, 3.0, 5.0, 5.0, 5.0]),
-           "test_loss": np.zeros(6)}
+    rec = {
+        "sigma": np.zeros(6),
+        "scheme": np.array(["a"] * 6),
+        "k": np.ones(6),
+        "reweight": np.array(["none"] * 6),
+        "seed": np.array([0, 0, 0, 1, 1, 1]),
+        "eps_g": np.array([1.0, 2.0, 3.0, 5.0, 5.0, 5.0]),
+        "test_loss": np.zeros(6),
+    }
     a = ps.aggregate(rec)
-    assert a["eps_g_mean"][0] == pytest.approx(3.5)           # means 2 and 5
-    assert a["eps_g_stderr"][0] == pytest.approx(1.5)          # std(2, 5) / sqrt(2)
+    assert a["eps_g_mean"][0] == pytest.approx(3.5)  # means 2 and 5
+    assert a["eps_g_stderr"][0] == pytest.approx(1.5)  # std(2, 5) / sqrt(2)
     assert a["eps_g_mask_stderr"][0] == pytest.approx(0.5 * (1 / np.sqrt(3) + 0))
     assert a["n_seeds"][0] == 2 and a["n_masks"][0] == 3
     assert a["eps_g_pooled_stderr"][0] == pytest.approx(np.std([1, 2, 3, 5, 5, 5], ddof=1) / np.sqrt(6))
@@ -186,9 +238,33 @@ def test_aggregate_over_masks_then_students():
 
 def test_cli_end_to_end_and_bad_input(tmp_path, capsys):
     out = tmp_path / "run"
-    code = main(["prune-sim", "--K", "3", "--M", "1", "--N", "60", "--alpha", "10", "--seeds", "2", "--masks", "2",
-                 "--sigma", "0", "0.1", "--reweight", "none", "fuse-preactivation", "--inclusion-masks", "50",
-                 "--out", str(out)])
+    code = main(
+        [
+            "prune-sim",
+            "--K",
+            "3",
+            "--M",
+            "1",
+            "--N",
+            "60",
+            "--alpha",
+            "10",
+            "--seeds",
+            "2",
+            "--masks",
+            "2",
+            "--sigma",
+            "0",
+            "0.1",
+            "--reweight",
+            "none",
+            "fuse-preactivation",
+            "--inclusion-masks",
+            "50",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     msg = capsys.readouterr().out
     assert msg.count("importance-node is deterministic") == 1  # said once, not per student or budget
@@ -201,12 +277,33 @@ def test_cli_end_to_end_and_bad_input(tmp_path, capsys):
     summ, _ = read_table(out / "prune_sim_summary.csv")
     assert np.all(np.isfinite(summ["eps_g_theory_mean"]))
     assert params["pipeline"] == "paper" and json.loads((out / "prune_sim.json").read_text())["params"]["K"] == 3
-    for f in ("prune_sim.png", "prune_sim_coordinates.png", "prune_sim_inclusion.png", "prune_sim_reweighting.png",
-              "student_sigma0_seed0.npz"):
+    for f in (
+        "prune_sim.png",
+        "prune_sim_coordinates.png",
+        "prune_sim_inclusion.png",
+        "prune_sim_reweighting.png",
+        "student_sigma0_seed0.npz",
+    ):
         assert (out / f).exists()
     # loading the saved students reproduces a run without training
-    assert main(["prune-sim", "--weights", str(out / "student_sigma0_seed0.npz"), "--masks", "1",
-                 "--schemes", "random-edge", "--alpha", "10", "--out", str(tmp_path / "b")]) == 0
+    assert (
+        main(
+            [
+                "prune-sim",
+                "--weights",
+                str(out / "student_sigma0_seed0.npz"),
+                "--masks",
+                "1",
+                "--schemes",
+                "random-edge",
+                "--alpha",
+                "10",
+                "--out",
+                str(tmp_path / "b"),
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     bad = tmp_path / "bad.npz"
     np.savez(bad, W=np.zeros((3, 10)), Wstar=np.zeros((2, 12)), v=np.ones(3), vstar=np.ones(2))
@@ -241,8 +338,9 @@ def test_trained_6_2_student_agrees_with_theory():
     w = ps.train_student(6, 2, 500, 1600.0, 0.0, seed=0, progress=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", pw.DeterministicMasksWarning)
-        res = ps.prune_student(w, n_train=800_000, n_kernel=200_000, n_test=20_000, pipeline="clean", n_masks=20,
-                               seed=0, progress=False)
+        res = ps.prune_student(
+            w, n_train=800_000, n_kernel=200_000, n_test=20_000, pipeline="clean", n_masks=20, seed=0, progress=False
+        )
     th = res.theory
     for scheme in pw.SCHEMES:
         for k in range(1, 6):

@@ -5,12 +5,14 @@ sampling, brute-force determinants vs the reported k-DPP distribution, closed
 forms of the idealised student typed here with math.asin (not via the package's
 integrals), edge formulas vs real masks on real Gaussian weight vectors.
 """
+
 import itertools
 import json
 import math
 
 import numpy as np
 import pytest
+from conftest import random_covariance
 from scipy import optimize, stats
 
 import statmech as sm
@@ -18,8 +20,6 @@ from statmech import pruning as P
 from statmech.cli import main
 from statmech.dpp import DiagonalKDPP
 from statmech.ode.generalisation import eps_g_arrays
-
-from conftest import random_covariance
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +92,7 @@ def test_dpp_node_distribution_is_det_over_ek(rng, kernel):
     expect = sum(p * sm.eps_g(P.node_state(st, S)) for S, p in brute.items())
     assert res.eps_g == pytest.approx(expect, rel=1e-10)
     # frequencies of 20,000 samples (the pruning-level sampled distribution) pass chi-square
-    mc = P.pruned_error(st, "dpp-node", k, kernel=kernel, beta=0.7, eps=0.05, exact=False, n_samples=20_000,
-                        rng=5)
+    mc = P.pruned_error(st, "dpp-node", k, kernel=kernel, beta=0.7, eps=0.05, exact=False, n_samples=20_000, rng=5)
     counts = {tuple(S): round(p * mc.n_samples) for S, p in zip(mc.subsets.tolist(), mc.probs)}
     assert sum(counts.values()) == 20_000
     assert _chi_square_p(counts, brute, 20_000) > 1e-3  # false-failure rate 0.1% per kernel
@@ -248,8 +247,11 @@ def test_edge_quadrature_against_brute_force_2d():
     dens = lambda x, y: math.exp(-(x * x - 2 * r * x * y + y * y) / (2 * s * s)) / (2 * math.pi * s)  # noqa: E731
     z = P.edge.magnitude_threshold(c)
     assert 2 * stats.norm.sf(z) == pytest.approx(c, rel=1e-13)
-    imp = sum(dblquad(lambda y, x: x * y * dens(x, y), a, b, lo, hi, epsabs=1e-11)[0]
-              for a, b in [(-12, -z), (z, 12)] for lo, hi in [(-12, -z), (z, 12)])
+    imp = sum(
+        dblquad(lambda y, x: x * y * dens(x, y), a, b, lo, hi, epsabs=1e-11)[0]
+        for a, b in [(-12, -z), (z, 12)]
+        for lo, hi in [(-12, -z), (z, 12)]
+    )
     assert P.edge.pair_factor("importance-edge", c, r) == pytest.approx(imp, abs=1e-9)
     mu = P.edge.dpp_edge_mu(c)
     pi = lambda x: mu * x * x / (1 + mu * x * x)  # noqa: E731
@@ -261,9 +263,11 @@ def test_edge_quadrature_against_brute_force_2d():
     phi = stats.norm.pdf
     assert quad(lambda x: pi(x) * phi(x), -40, 40, epsabs=1e-13)[0] == pytest.approx(c, abs=1e-11)
     assert P.edge.diagonal_factor("dpp-edge", c) == pytest.approx(
-        quad(lambda x: pi(x) * x * x * phi(x), -40, 40, epsabs=1e-13)[0], abs=1e-11)
+        quad(lambda x: pi(x) * x * x * phi(x), -40, 40, epsabs=1e-13)[0], abs=1e-11
+    )
     assert P.edge.diagonal_factor("importance-edge", c) == pytest.approx(
-        2 * quad(lambda x: x * x * phi(x), z, 40, epsabs=1e-13)[0], abs=1e-11)
+        2 * quad(lambda x: x * x * phi(x), z, 40, epsabs=1e-13)[0], abs=1e-11
+    )
     # rho = +-1 (exact copies): importance masks coincide, F = d; random: c^2 rho
     assert P.edge.pair_factor("importance-edge", c, 1.0) == pytest.approx(P.edge.diagonal_factor("importance", c))
     assert P.edge.pair_factor("random-edge", c, -0.3) == pytest.approx(-0.3 * c * c)
@@ -281,7 +285,7 @@ def test_dpp_edge_moments_at_small_keep_fraction(c):
     mu = P.edge.dpp_edge_mu(c)
     phi = stats.norm.pdf
     pi_mean = 2 * quad(lambda x: mu * x * x / (1 + mu * x * x) * phi(x), 0, 40, epsabs=0, epsrel=1e-13)[0]
-    d = 2 * quad(lambda x: mu * x ** 4 / (1 + mu * x * x) * phi(x), 0, 40, epsabs=0, epsrel=1e-13)[0]
+    d = 2 * quad(lambda x: mu * x**4 / (1 + mu * x * x) * phi(x), 0, 40, epsabs=0, epsrel=1e-13)[0]
     assert pi_mean == pytest.approx(c, rel=1e-10)
     assert P.edge.diagonal_factor("dpp-edge", c) == pytest.approx(d, rel=1e-10)
     # the pruned network is a valid State (PSD covariance) however little is kept
@@ -371,8 +375,10 @@ def test_paper_budgets():
 
 def test_node_copies_reported(trained62):
     r = P.pruned_error(trained62, "dpp-node", 2)
-    assert r.teacher_of.tolist() == np.argmax(np.abs(trained62.R) / np.sqrt(np.diag(trained62.Q))[:, None],
-                                              axis=1).tolist()
+    assert (
+        r.teacher_of.tolist()
+        == np.argmax(np.abs(trained62.R) / np.sqrt(np.diag(trained62.Q))[:, None], axis=1).tolist()
+    )
     dist = r.copies_distribution()
     assert sum(dist.values()) == pytest.approx(1.0) and all(sum(j) == 2 for j in dist)
 
@@ -476,11 +482,20 @@ def test_phase_diagram_and_figures(tmp_path, capsys):
     ideal = P.idealised_phase_diagram([1, 2], M=2)
     assert len(ideal["z"]) == 1 + 3  # k = 1..K-1 for K = 2, 4
     assert main(["prune", "--phase-diagram", "--z-max", "2", "--out", str(tmp_path)]) == 0
-    for name in ("pruning_phase_idealised.csv", "pruning_phase_trained.csv", "pruning_zcrit.csv",
-                 "pruning_phase_diagram.png"):
+    for name in (
+        "pruning_phase_idealised.csv",
+        "pruning_phase_trained.csv",
+        "pruning_zcrit.csv",
+        "pruning_phase_diagram.png",
+    ):
         assert (tmp_path / name).stat().st_size > 0
-    p = pruned_errors([0.2, 0.5], {"dpp-edge": [1.0, 0.5], "random-node": [2.0, 1.0]}, tmp_path / "e.png",
-                      unpruned=0.1, published={"dpp-edge": [1.1, 0.4]})
+    p = pruned_errors(
+        [0.2, 0.5],
+        {"dpp-edge": [1.0, 0.5], "random-node": [2.0, 1.0]},
+        tmp_path / "e.png",
+        unpruned=0.1,
+        published={"dpp-edge": [1.1, 0.4]},
+    )
     assert p.stat().st_size > 0
     assert phase_diagram(ideal, None, None, tmp_path / "p.png").stat().st_size > 0
 

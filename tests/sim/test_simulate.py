@@ -7,8 +7,8 @@
 - reproducibility, chunking and resume bit for bit; the specialised 6:2 student;
 - bad input and divergence.
 """
+
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -21,8 +21,7 @@ from scipy import special, stats
 
 from statmech import State, Weights, integrate
 from statmech.integrals import I2, I3
-from statmech.sim import (SimulationResult, checkpoint_path, ode_reference, read_checkpoint, simulate,
-                               simulate_seeds)
+from statmech.sim import SimulationResult, checkpoint_path, ode_reference, read_checkpoint, simulate, simulate_seeds
 from statmech.sim import run as run_module
 from statmech.sim._kernel import fresh_buffers, sgd_steps
 from statmech.sim._rng import ZIG_R, seed_state, standard_normal, ziggurat_closure
@@ -115,15 +114,20 @@ def test_expected_one_step_increment_matches_integrals(activation):
 def _numpy_sgd(activation, W, v, Wstar, vstar, draws, eta, eta_v, sigma):
     """theory.md section 1 written plainly in numpy, one sample per step (the reference)."""
     g = {"erf": lambda u: special.erf(u / np.sqrt(2)), "linear": lambda u: u, "relu": lambda u: np.maximum(u, 0)}
-    gp = {"erf": lambda u: np.sqrt(2 / np.pi) * np.exp(-u**2 / 2), "linear": np.ones_like,
-          "relu": lambda u: (u > 0).astype(float)}
+    gp = {
+        "erf": lambda u: np.sqrt(2 / np.pi) * np.exp(-(u**2) / 2),
+        "linear": np.ones_like,
+        "relu": lambda u: (u > 0).astype(float),
+    }
     N = W.shape[1]
     for d in draws:
         x, zeta = d[:N], d[N]
         lam, nu = W @ x / np.sqrt(N), Wstar @ x / np.sqrt(N)
         delta = vstar @ g[activation](nu) + sigma * zeta - v @ g[activation](lam)
-        W, v = (W + np.outer(eta / np.sqrt(N) * v * gp[activation](lam) * delta, x),
-                v + eta_v / N * g[activation](lam) * delta)
+        W, v = (
+            W + np.outer(eta / np.sqrt(N) * v * gp[activation](lam) * delta, x),
+            v + eta_v / N * g[activation](lam) * delta,
+        )
     return W, v
 
 
@@ -135,8 +139,9 @@ def test_compiled_steps_equal_plain_numpy(activation):
     s = seed_state(9, 0)
     draws = [standard_normal(s, N + 1) for _ in range(steps)]
     W, v = w.W.copy(), w.v.copy()
-    done = sgd_steps(ACT[activation], W, v, w.Wstar, w.vstar, seed_state(9, 0), steps, 0.3, 0.2, 0.4,
-                     *fresh_buffers(K, N))
+    done = sgd_steps(
+        ACT[activation], W, v, w.Wstar, w.vstar, seed_state(9, 0), steps, 0.3, 0.2, 0.4, *fresh_buffers(K, N)
+    )
     assert done == steps
     W_ref, v_ref = _numpy_sgd(activation, w.W, w.v, w.Wstar, w.vstar, draws, 0.3, 0.2, 0.4)
     # rounding only: 300 steps of O(1) updates, float64 (different summation order)
@@ -145,12 +150,16 @@ def test_compiled_steps_equal_plain_numpy(activation):
 
 
 # ------------------------------------------------------------- ODE vs simulation
-@pytest.mark.parametrize("case", [
-    dict(K=6, M=2, vstar=4.0, eta=0.5, eta_v=0.5, sigma=0.0, activation="erf", alpha_max=20.0),
-    dict(K=6, M=2, vstar=4.0, eta=0.5, eta_v=0.5, sigma=0.5, activation="erf", alpha_max=20.0),
-    dict(K=3, M=2, vstar=1.0, eta=0.5, eta_v=0.0, sigma=0.3, activation="erf", alpha_max=30.0),
-    dict(K=2, M=1, vstar=1.0, eta=0.2, eta_v=0.2, sigma=0.0, activation="linear", alpha_max=10.0),
-], ids=["6:2", "6:2-noise", "3:2-first-layer", "linear"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        dict(K=6, M=2, vstar=4.0, eta=0.5, eta_v=0.5, sigma=0.0, activation="erf", alpha_max=20.0),
+        dict(K=6, M=2, vstar=4.0, eta=0.5, eta_v=0.5, sigma=0.5, activation="erf", alpha_max=20.0),
+        dict(K=3, M=2, vstar=1.0, eta=0.5, eta_v=0.0, sigma=0.3, activation="erf", alpha_max=30.0),
+        dict(K=2, M=1, vstar=1.0, eta=0.2, eta_v=0.2, sigma=0.0, activation="linear", alpha_max=10.0),
+    ],
+    ids=["6:2", "6:2-noise", "3:2-first-layer", "linear"],
+)
 def test_mean_of_seeds_follows_ode(case):
     """Mean eps_g over 16 seeds within 3 s.e. + 10 eps_g / N of the ODE from the same initial state.
 
@@ -167,8 +176,9 @@ def test_mean_of_seeds_follows_ode(case):
     p = dict(case)
     K, M, vstar, amax = p.pop("K"), p.pop("M"), p.pop("vstar"), p.pop("alpha_max")
     w = Weights.random(K, M, N, vstar=vstar, seed=0)
-    res = simulate_seeds(w, seeds=16, alpha_max=amax, save_at=np.geomspace(0.05, amax, 20), workers=1,
-                         progress=False, **p)
+    res = simulate_seeds(
+        w, seeds=16, alpha_max=amax, save_at=np.geomspace(0.05, amax, 20), workers=1, progress=False, **p
+    )
     assert res.status == 0, res.message
     ode = ode_reference(res)
     assert ode.status == 0
@@ -192,15 +202,23 @@ def test_noisy_test_loss_is_eps_g_plus_half_sigma_squared():
     """Empirical test loss on P noisy samples: E = eps_g + sigma^2 / 2, variance of the loss / P."""
     w = Weights.random(4, 2, 200, vstar=2.0, seed=2)
     sigma, P = 0.5, 20_000
-    r = simulate(w, eta=0.5, alpha_max=5.0, save_at=[0.0, 1.0, 5.0], sigma=sigma, test_size=P, seed=0,
-                 progress=False)
+    r = simulate(w, eta=0.5, alpha_max=5.0, save_at=[0.0, 1.0, 5.0], sigma=sigma, test_size=P, seed=0, progress=False)
     expected = r.eps_g + 0.5 * sigma**2
     # per-sample loss (phi - y)^2 / 2 has standard deviation <= sqrt(2) x its mean for Gaussian (phi - y);
     # 5 standard errors of the mean of P samples
     assert np.all(np.abs(r.test_loss - expected) < 5 * np.sqrt(2) * expected / np.sqrt(P))
     # the test set is held fixed: a second run with the same test seed sees the same samples
-    r2 = simulate(w, eta=0.5, alpha_max=5.0, save_at=[0.0, 1.0, 5.0], sigma=sigma, test_size=P, seed=1,
-                  test_seed=0, progress=False)
+    r2 = simulate(
+        w,
+        eta=0.5,
+        alpha_max=5.0,
+        save_at=[0.0, 1.0, 5.0],
+        sigma=sigma,
+        test_size=P,
+        seed=1,
+        test_seed=0,
+        progress=False,
+    )
     assert r2.test_loss[0] == r.test_loss[0]
 
 
@@ -259,8 +277,9 @@ def test_resume_refuses_a_different_run(tmp_path):
     with pytest.raises(ValueError, match=r"belongs to a different run \(eta: checkpoint 0.5 vs now 0.6"):
         simulate(w, eta=0.6, alpha_max=2.0, seed=0, checkpoint=ck, resume=True)
     with pytest.raises(ValueError, match="different initial weights"):
-        simulate(Weights.random(3, 2, 100, vstar=1.0, seed=5), eta=0.5, alpha_max=2.0, seed=0, checkpoint=ck,
-                 resume=True)
+        simulate(
+            Weights.random(3, 2, 100, vstar=1.0, seed=5), eta=0.5, alpha_max=2.0, seed=0, checkpoint=ck, resume=True
+        )
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
     with pytest.raises(ValueError, match="cannot be read"):
         read_checkpoint(tmp_path / "junk.npz")
@@ -354,8 +373,7 @@ def test_deviation_from_ode_shrinks_like_inverse_sqrt_n():
     Ns = [100, 400, 1600]
     for N in Ns:
         w = Weights.random(6, 2, N, vstar=4.0, seed=0)
-        res = simulate_seeds(w, seeds=12, eta=0.5, alpha_max=15.0, save_at=np.geomspace(0.1, 15.0, 15),
-                             progress=False)
+        res = simulate_seeds(w, seeds=12, eta=0.5, alpha_max=15.0, save_at=np.geomspace(0.1, 15.0, 15), progress=False)
         ode = ode_reference(res)
         rms.append(np.sqrt(np.mean((res.eps_g - ode.eps_g) ** 2)))
     slope = np.polyfit(np.log(Ns), np.log(rms), 1)[0]
@@ -411,8 +429,7 @@ def test_divergence_stops_with_a_message_and_no_nan():
     assert r2.status == -1 and "exceeded max_abs=1.5" in r2.message
     assert np.all(np.diag(r2.weights.state().Q) <= 1.5)
     # several seeds: the table stops where the runs stopped, still without NaN
-    res = simulate_seeds(w, seeds=2, eta=1.0, eta_v=0.0, alpha_max=50.0, activation="linear", workers=1,
-                         progress=False)
+    res = simulate_seeds(w, seeds=2, eta=1.0, eta_v=0.0, alpha_max=50.0, activation="linear", workers=1, progress=False)
     assert res.status == -1 and "failed" in res.message
     assert np.all(np.isfinite(res.mean)) and np.all(np.isfinite(res.stderr))
 
@@ -423,13 +440,40 @@ def test_cli_writes_table_weights_and_figure(tmp_path, capsys):
     from statmech.core.io import read_table
 
     out = tmp_path / "sim"
-    args = ["simulate", "--K", "3", "--M", "2", "--vstar", "1", "--N", "100", "--eta", "0.5", "--eta-v", "0.5",
-            "--sigma", "0.1", "--alpha-max", "5", "--seeds", "3", "--workers", "1", "--points", "10",
-            "--test-size", "200", "--out", str(out)]
+    args = [
+        "simulate",
+        "--K",
+        "3",
+        "--M",
+        "2",
+        "--vstar",
+        "1",
+        "--N",
+        "100",
+        "--eta",
+        "0.5",
+        "--eta-v",
+        "0.5",
+        "--sigma",
+        "0.1",
+        "--alpha-max",
+        "5",
+        "--seeds",
+        "3",
+        "--workers",
+        "1",
+        "--points",
+        "10",
+        "--test-size",
+        "200",
+        "--out",
+        str(out),
+    ]
     assert main(args) == 0
     cols, params = read_table(out / "simulation.csv")
-    assert {"alpha", "eps_g_mean", "eps_g_stderr", "eps_g_ode", "eps_g_seed0", "eps_g_seed2",
-            "test_loss_mean"} <= set(cols)
+    assert {"alpha", "eps_g_mean", "eps_g_stderr", "eps_g_ode", "eps_g_seed0", "eps_g_seed2", "test_loss_mean"} <= set(
+        cols
+    )
     per_seed = np.array([cols[f"eps_g_seed{r}"] for r in range(3)])
     assert np.allclose(cols["eps_g_mean"], per_seed.mean(axis=0))
     assert params["N"] == 100 and params["runs"] == 3 and params["status"] == 0 and params["sigma"] == 0.1
@@ -450,8 +494,28 @@ def test_cli_single_seed_has_no_standard_error(tmp_path, capsys):
     from statmech.core.io import read_table
 
     out = tmp_path / "one"
-    assert main(["simulate", "--K", "2", "--M", "1", "--N", "50", "--alpha-max", "1", "--seeds", "1",
-                 "--points", "5", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "simulate",
+                "--K",
+                "2",
+                "--M",
+                "1",
+                "--N",
+                "50",
+                "--alpha-max",
+                "1",
+                "--seeds",
+                "1",
+                "--points",
+                "5",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert "n/a (one seed)" in capsys.readouterr().out
     cols, params = read_table(out / "simulation.csv")
     assert np.all(np.isnan(cols["eps_g_stderr"])) and params["max_abs_z_vs_ode"] is None
@@ -462,8 +526,11 @@ def test_cli_single_seed_has_no_standard_error(tmp_path, capsys):
 def test_cli_rejects_bad_numbers(capsys):
     from statmech.cli import main
 
-    for bad, msg in ((["--N", "0"], "expected an integer >= 1"), (["--seeds", "0"], "expected an integer >= 1"),
-                     (["--alpha-max", "0"], "expected a number > 0")):
+    for bad, msg in (
+        (["--N", "0"], "expected an integer >= 1"),
+        (["--seeds", "0"], "expected an integer >= 1"),
+        (["--alpha-max", "0"], "expected a number > 0"),
+    ):
         with pytest.raises(SystemExit) as exc:
             main(["simulate", "--out", "x"] + bad)
         assert exc.value.code == 2
@@ -473,22 +540,59 @@ def test_cli_rejects_bad_numbers(capsys):
 def test_cli_resume_without_checkpoints_says_so(tmp_path, capsys):
     from statmech.cli import main
 
-    assert main(["simulate", "--K", "2", "--M", "1", "--N", "30", "--alpha-max", "2", "--seeds", "1",
-                 "--resume", "--out", str(tmp_path / "s")]) == 0
+    assert (
+        main(
+            [
+                "simulate",
+                "--K",
+                "2",
+                "--M",
+                "1",
+                "--N",
+                "30",
+                "--alpha-max",
+                "2",
+                "--seeds",
+                "1",
+                "--resume",
+                "--out",
+                str(tmp_path / "s"),
+            ]
+        )
+        == 0
+    )
     assert "--resume: no checkpoints in" in capsys.readouterr().err
 
 
 @pytest.mark.slow
 def test_cli_ctrl_c_then_resume_matches_uninterrupted(tmp_path):
     """A real SIGINT to `statmech simulate`: exit 130, a partial table, and --resume gives the full result."""
-    common = ["--K", "6", "--M", "2", "--N", "500", "--alpha-max", "400", "--seeds", "2", "--workers", "2",
-              "--points", "20"]
+    common = [
+        "--K",
+        "6",
+        "--M",
+        "2",
+        "--N",
+        "500",
+        "--alpha-max",
+        "400",
+        "--seeds",
+        "2",
+        "--workers",
+        "2",
+        "--points",
+        "20",
+    ]
     ref = tmp_path / "ref"
-    subprocess.run([sys.executable, "-m", "statmech.cli", "simulate", *common, "--out", str(ref)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "statmech.cli", "simulate", *common, "--out", str(ref)], check=True, capture_output=True
+    )
     out = tmp_path / "int"
-    proc = subprocess.Popen([sys.executable, "-m", "statmech.cli", "simulate", *common, "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "statmech.cli", "simulate", *common, "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.time() + 60
     while not (out / "checkpoints" / "seed1.npz").exists() and time.time() < deadline:
         time.sleep(0.05)
@@ -497,8 +601,11 @@ def test_cli_ctrl_c_then_resume_matches_uninterrupted(tmp_path):
     assert proc.wait(60) == 130, proc.stderr.read().decode()
     partial = json.loads((out / "simulation.json").read_text())["params"]
     assert partial["status"] == 1 and "resume" in partial["message"]
-    subprocess.run([sys.executable, "-m", "statmech.cli", "simulate", *common, "--out", str(out), "--resume"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "statmech.cli", "simulate", *common, "--out", str(out), "--resume"],
+        check=True,
+        capture_output=True,
+    )
     a = (ref / "simulation.csv").read_text()
     b = (out / "simulation.csv").read_text()
     assert a == b

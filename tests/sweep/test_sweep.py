@@ -1,4 +1,5 @@
 """Parameter sweeps (statmech.sweep): config validation, resumable tables, Dask execution, failures."""
+
 import csv
 import os
 import signal
@@ -68,23 +69,35 @@ def test_grid_expansion_derived_parameters_and_ids(tmp_path):
     assert [(r.params["K"], r.params.get("eta")) for r in listed.runs] == [(1, None), (3, 0.2)]
 
 
-@pytest.mark.parametrize("text, match", [
-    ('engine = "odee"\n', r"unknown engine 'odee'"),
-    ('engine = "ode"\n[axes]\neta = []\n', r"axes\.eta has no values"),
-    ('engine = "ode"\n[fixed]\nlearning_rate = 0.1\n', r"parameter 'learning_rate' does not exist for engine 'ode'"),
-    ('engine = "ode"\n[axes\neta = [1]\n', r"malformed TOML"),
-    ('engine = "ode"\nrecord = ["eps"]\n', r"unknown quantity 'eps'"),
-    ('engine = "ode"\n[fixed]\nK = 0\n', r"parameter 'K' must be >= 1, got 0"),
-    ('engine = "ode"\n[fixed]\nK = 2.5\n', r"parameter 'K' must be an integer"),
-    ('engine = "ode"\n[fixed]\nactivation = "tanh"\n', r"parameter 'activation' must be one of erf, linear, relu"),
-    ('engine = "ode"\n[fixed]\neta = 0.1\n[axes]\neta = [0.2]\n', r"'eta' is given in both \[fixed\] and \[axes\]"),
-    ('engine = "ode"\n[fixed]\nsave_at = [1.0]\npoints = 3\n', r"either 'save_at' or 'points'"),
-    ('engine = "ode"\n[fixed]\nalpha_max = 10.0\nsave_at = [20.0]\n', r"'save_at' must hold distinct times"),
-    ('engine = "ode"\n[axes]\nz = [1]\n[derived]\nK = "__import__(\'os\').getpid()"\n', r"derived\.K: only arithmetic"),
-    ('engine = "ode"\n[axes]\nz = [1]\n[derived]\nK = "z * Mx"\n', r"parameter 'Mx' does not exist|unknown parameter 'Mx'"),
-    ('engine = "ode"\nworkers = 3\n', r"unknown top-level key 'workers'"),
-    ('record = ["eps_g"]\n', r"missing key 'engine'"),
-])
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ('engine = "odee"\n', r"unknown engine 'odee'"),
+        ('engine = "ode"\n[axes]\neta = []\n', r"axes\.eta has no values"),
+        (
+            'engine = "ode"\n[fixed]\nlearning_rate = 0.1\n',
+            r"parameter 'learning_rate' does not exist for engine 'ode'",
+        ),
+        ('engine = "ode"\n[axes\neta = [1]\n', r"malformed TOML"),
+        ('engine = "ode"\nrecord = ["eps"]\n', r"unknown quantity 'eps'"),
+        ('engine = "ode"\n[fixed]\nK = 0\n', r"parameter 'K' must be >= 1, got 0"),
+        ('engine = "ode"\n[fixed]\nK = 2.5\n', r"parameter 'K' must be an integer"),
+        ('engine = "ode"\n[fixed]\nactivation = "tanh"\n', r"parameter 'activation' must be one of erf, linear, relu"),
+        ('engine = "ode"\n[fixed]\neta = 0.1\n[axes]\neta = [0.2]\n', r"'eta' is given in both \[fixed\] and \[axes\]"),
+        ('engine = "ode"\n[fixed]\nsave_at = [1.0]\npoints = 3\n', r"either 'save_at' or 'points'"),
+        ('engine = "ode"\n[fixed]\nalpha_max = 10.0\nsave_at = [20.0]\n', r"'save_at' must hold distinct times"),
+        (
+            'engine = "ode"\n[axes]\nz = [1]\n[derived]\nK = "__import__(\'os\').getpid()"\n',
+            r"derived\.K: only arithmetic",
+        ),
+        (
+            'engine = "ode"\n[axes]\nz = [1]\n[derived]\nK = "z * Mx"\n',
+            r"parameter 'Mx' does not exist|unknown parameter 'Mx'",
+        ),
+        ('engine = "ode"\nworkers = 3\n', r"unknown top-level key 'workers'"),
+        ('record = ["eps_g"]\n', r"missing key 'engine'"),
+    ],
+)
 def test_bad_config_is_a_clear_error_before_anything_runs(tmp_path, text, match):
     path = write(tmp_path, text)
     with pytest.raises(ValueError, match=match):
@@ -136,8 +149,9 @@ def test_ode_rows_match_direct_integration(tmp_path):
     assert len(t["run_id"]) == 8 * 2  # one row per run and saved time
     assert (out / "config.toml").read_text() == ODE_GRID
     # an independent route: statmech.integrate called directly for one grid point
-    direct = sm.integrate(sm.State.random(4, 2, 500, vstar=4.0, seed=1), eta=1.0, sigma=0.1, alpha_max=20.0,
-                          save_at=[5.0, 20.0])
+    direct = sm.integrate(
+        sm.State.random(4, 2, 500, vstar=4.0, seed=1), eta=1.0, sigma=0.1, alpha_max=20.0, save_at=[5.0, 20.0]
+    )
     row = select(t, {"K": 4, "eta": 1.0, "seed": 1})
     np.testing.assert_array_equal(row["alpha"], [5.0, 20.0])
     # the same computation in the same process: equal to rounding of the CSV repr (exact)
@@ -153,8 +167,10 @@ def test_failures_are_recorded_and_the_sweep_goes_on(tmp_path):
     # linear K = M = 1 with fixed v is unstable once eta v^2 > 2 (test_ode: v = 1, 2 eps_g ~
     # exp((eta^2 - 2 eta) alpha)); State.random(1, 1, 500, seed=0) has v = 1.18, so eta = 1 is stable
     # (error -> 0) and eta = 3 diverges
-    text = ('engine = "ode"\n[fixed]\nK = 1\nM = 1\nvstar = 1.0\neta_v = 0.0\nactivation = "linear"\n'
-            'alpha_max = 100.0\nsave_at = [1.0, 100.0]\n[axes]\neta = [1.0, 3.0, 0.5]\n')
+    text = (
+        'engine = "ode"\n[fixed]\nK = 1\nM = 1\nvstar = 1.0\neta_v = 0.0\nactivation = "linear"\n'
+        "alpha_max = 100.0\nsave_at = [1.0, 100.0]\n[axes]\neta = [1.0, 3.0, 0.5]\n"
+    )
     real = engines._run_ode
 
     def flaky(p, record):  # a run that raises (not a divergence)
@@ -224,7 +240,7 @@ def test_interrupted_sweep_resumes_without_lost_or_duplicated_rows(tmp_path):
     body, runs = rows_by_run(out / "results.csv")
     assert set(runs) == {r.id for r in cfg.runs}
     assert all(sorted(int(r["row"]) for r in rows) == [0, 1] for rows in runs.values())  # no duplicates
-    ref = run_sweep(cfg, tmp_path / "ref", executor="inline")
+    run_sweep(cfg, tmp_path / "ref", executor="inline")
     assert comparable(out / "results.csv") == comparable(tmp_path / "ref" / "results.csv")
 
 
@@ -246,11 +262,17 @@ def test_truncated_write_is_repaired_and_only_that_run_redone(tmp_path):
 def test_killed_worker_loses_and_duplicates_nothing(tmp_path):
     distributed = pytest.importorskip("dask.distributed")
     # slow enough runs (Euler, 80,000 steps, about 0.1 s each) that a worker is killed while it computes one
-    text = ('engine = "ode"\n[fixed]\nK = 3\nM = 2\nalpha_max = 40.0\nmethod = "euler"\ndt = 0.0005\n'
-            'save_at = [10.0, 40.0]\n[axes]\nseed = { range = [6] }\n')
+    text = (
+        'engine = "ode"\n[fixed]\nK = 3\nM = 2\nalpha_max = 40.0\nmethod = "euler"\ndt = 0.0005\n'
+        "save_at = [10.0, 40.0]\n[axes]\nseed = { range = [6] }\n"
+    )
     cfg = parse_config(text)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                  silence_logs=50) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         pids = client.run(os.getpid)
         killed = []
 
@@ -267,14 +289,16 @@ def test_killed_worker_loses_and_duplicates_nothing(tmp_path):
         assert s2.executed == s.lost
     body, runs = rows_by_run(tmp_path / "out" / "results.csv")
     assert set(runs) == {r.id for r in cfg.runs} and len(body) == 2 * len(cfg)
-    ref = run_sweep(cfg, tmp_path / "ref", executor="inline")
+    run_sweep(cfg, tmp_path / "ref", executor="inline")
     assert comparable(tmp_path / "out" / "results.csv") == comparable(tmp_path / "ref" / "results.csv")
 
 
 def test_killed_process_worker_resubmits_without_dask(tmp_path):
     psutil = pytest.importorskip("psutil")
-    text = ('engine = "ode"\n[fixed]\nK = 3\nM = 2\nalpha_max = 40.0\nmethod = "euler"\ndt = 0.0005\n'
-            '[axes]\nseed = { range = [6] }\n')
+    text = (
+        'engine = "ode"\n[fixed]\nK = 3\nM = 2\nalpha_max = 40.0\nmethod = "euler"\ndt = 0.0005\n'
+        "[axes]\nseed = { range = [6] }\n"
+    )
     cfg = parse_config(text)
     killed = []
 
@@ -301,12 +325,24 @@ def test_cli_ctrl_c_then_hard_kill_then_resume(tmp_path):
 
     # ~0.5 s of work per run (measured 0.46 s idle): long against the 0.05 s polling below, so the
     # interrupts land partway through the 12 runs even when the kernels get faster or the machine idles
-    text = ('engine = "ode"\n[fixed]\nK = 3\nM = 2\nalpha_max = 200.0\nmethod = "euler"\ndt = 0.0005\n'
-            '[axes]\nseed = { range = [12] }\n')
+    text = (
+        'engine = "ode"\n[fixed]\nK = 3\nM = 2\nalpha_max = 200.0\nmethod = "euler"\ndt = 0.0005\n'
+        "[axes]\nseed = { range = [12] }\n"
+    )
     cfg_path = write(tmp_path, text)
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "statmech.cli", "sweep", str(cfg_path), "--out", str(out), "--no-dask",
-           "--workers", "1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "statmech.cli",
+        "sweep",
+        str(cfg_path),
+        "--out",
+        str(out),
+        "--no-dask",
+        "--workers",
+        "1",
+    ]
 
     def finished():
         try:
@@ -316,8 +352,14 @@ def test_cli_ctrl_c_then_hard_kill_then_resume(tmp_path):
 
     def start_and_stop(sig, after):
         # SIGINT must not be ignored in the child (a non-interactive shell would ignore it in background jobs)
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
         deadline = time.time() + 60
         while time.time() < deadline and finished() < after and proc.poll() is None:
             time.sleep(0.05)
@@ -384,9 +426,12 @@ def test_c2_example_small_on_local_cluster(tmp_path):
     from statmech.pruning import pruned_error
 
     text = (EXAMPLES / "sweep_c2_phase_diagram.toml").read_text()
-    small = (text.replace("z = [2, 4, 6, 8]", "z = [1, 2]").replace("seed = [0, 1, 2]", "seed = [0]")
-             .replace("keep_fraction = [0.25, 0.5, 0.75]", "keep_fraction = [0.5]")
-             .replace("alpha_max = 1600.0", "alpha_max = 100.0"))
+    small = (
+        text.replace("z = [2, 4, 6, 8]", "z = [1, 2]")
+        .replace("seed = [0, 1, 2]", "seed = [0]")
+        .replace("keep_fraction = [0.25, 0.5, 0.75]", "keep_fraction = [0.5]")
+        .replace("alpha_max = 1600.0", "alpha_max = 100.0")
+    )
     assert small.count("z = [1, 2]") == 1 and "alpha_max = 100.0" in small
     cfg = parse_config(small)
     s = run_sweep(cfg, tmp_path / "c2", executor="dask", workers=2)
@@ -396,8 +441,9 @@ def test_c2_example_small_on_local_cluster(tmp_path):
     t = read_results(tmp_path / "c2")
     assert sorted(t["scheme"]) == ["dpp-node", "dpp-node", "random-edge", "random-edge"]
     # the table against the library called directly: train K = 4 (z = 2), keep half the units / weights
-    state = sm.integrate(sm.State.random(4, 2, 500, vstar=4.0, seed=0), eta=0.5, eta_v=0.5, alpha_max=100.0,
-                         save_at=[100.0]).final
+    state = sm.integrate(
+        sm.State.random(4, 2, 500, vstar=4.0, seed=0), eta=0.5, eta_v=0.5, alpha_max=100.0, save_at=[100.0]
+    ).final
     for scheme, kw in (("dpp-node", {"keep": 2}), ("random-edge", {"keep_fraction": 0.5})):
         direct = pruned_error(state, scheme, **kw).eps_g
         got = select(t, {"z": 2, "scheme": scheme})["eps_g"]
@@ -410,13 +456,22 @@ def test_simulate_engine_rows_match_direct_simulation(tmp_path):
     pytest.importorskip("statmech.sim")
     from statmech.sim import simulate
 
-    text = ('engine = "simulate"\nrecord = ["eps_g", "test_loss", "eps_g_ode"]\n[fixed]\nK = 3\nM = 2\nN = 100\n'
-            'alpha_max = 10.0\nsave_at = [1.0, 10.0]\ntest_size = 100\n[axes]\nseed = [0, 1]\n')
+    text = (
+        'engine = "simulate"\nrecord = ["eps_g", "test_loss", "eps_g_ode"]\n[fixed]\nK = 3\nM = 2\nN = 100\n'
+        "alpha_max = 10.0\nsave_at = [1.0, 10.0]\ntest_size = 100\n[axes]\nseed = [0, 1]\n"
+    )
     s = run_sweep(parse_config(text), tmp_path / "sim", executor="inline")
     assert (s.executed, s.failed) == (2, 0)
     t = select(read_results(tmp_path / "sim"), {"seed": 1})
-    direct = simulate(sm.Weights.random(3, 2, 100, vstar=4.0, seed=1), eta=0.5, sigma=0.0, alpha_max=10.0,
-                      save_at=[1.0, 10.0], seed=1, test_size=100)
+    direct = simulate(
+        sm.Weights.random(3, 2, 100, vstar=4.0, seed=1),
+        eta=0.5,
+        sigma=0.0,
+        alpha_max=10.0,
+        save_at=[1.0, 10.0],
+        seed=1,
+        test_size=100,
+    )
     np.testing.assert_array_equal(t["alpha"], direct.alpha)
     np.testing.assert_allclose(t["eps_g"], direct.eps_g, rtol=1e-12)  # bit-reproducible SGD stream
     np.testing.assert_allclose(t["test_loss"], direct.test_loss, rtol=1e-12)
@@ -426,8 +481,10 @@ def test_simulate_engine_rows_match_direct_simulation(tmp_path):
 
 def test_prune_sim_engine_one_row_per_scheme_and_mask(tmp_path):
     pytest.importorskip("statmech.pruning.finite.students")
-    text = ('engine = "prune-sim"\n[fixed]\nK = 4\nM = 2\nN = 100\nalpha_max = 10.0\nn_masks = 2\n'
-            'schemes = ["random-edge", "dpp-node"]\n[axes]\nkeep = [1, 2]\n')
+    text = (
+        'engine = "prune-sim"\n[fixed]\nK = 4\nM = 2\nN = 100\nalpha_max = 10.0\nn_masks = 2\n'
+        'schemes = ["random-edge", "dpp-node"]\n[axes]\nkeep = [1, 2]\n'
+    )
     s = run_sweep(parse_config(text), tmp_path / "ps", executor="inline")
     assert (s.executed, s.failed) == (2, 0)
     t = read_results(tmp_path / "ps")

@@ -1,5 +1,6 @@
 """statmech.symbolic: derived integrals vs the literature and the numba kernels, erf I4 checks,
 symbolic equations of motion vs the numba right-hand side, the exact linear ODE, the CLI."""
+
 import subprocess
 import sys
 
@@ -7,6 +8,7 @@ import mpmath
 import numpy as np
 import pytest
 import sympy as sp
+from conftest import random_covariance
 from scipy.integrate import solve_ivp
 
 import statmech as sm
@@ -15,8 +17,6 @@ from statmech.cli import main
 from statmech.integrals import erf, kernels, linear, relu
 from statmech.ode import pack, rhs
 from statmech.symbolic.integrals import C
-
-from conftest import random_covariance
 
 caa, cbb, ccc, cdd = C["aa"], C["bb"], C["cc"], C["dd"]
 cab, cac, cad, cbc, cbd, ccd = C["ab"], C["ac"], C["ad"], C["bc"], C["bd"], C["cd"]
@@ -34,8 +34,10 @@ def _is_zero(expr, positive=()):
 
 # ------------------------------------------------------------------- start-up
 def test_importing_statmech_does_not_import_sympy():
-    code = ("import sys, statmech, statmech.cli, statmech.commands.derive; "
-            "assert 'sympy' not in sys.modules, 'sympy imported'")
+    code = (
+        "import sys, statmech, statmech.cli, statmech.commands.derive; "
+        "assert 'sympy' not in sys.modules, 'sympy imported'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -85,8 +87,12 @@ def _entries(Cm, kind):
     return (d[0], d[1], d[2], d[3], Cm[0, 1], Cm[0, 2], Cm[0, 3], Cm[1, 2], Cm[1, 3], Cm[2, 3])
 
 
-KERNELS = [(act, kind) for act in ("erf", "linear", "relu") for kind in ("i2", "j2", "i3", "i4")
-           if not (act == "relu" and kind == "i4")]
+KERNELS = [
+    (act, kind)
+    for act in ("erf", "linear", "relu")
+    for kind in ("i2", "j2", "i3", "i4")
+    if not (act == "relu" and kind == "i4")
+]
 
 
 @pytest.mark.parametrize("activation, kind", KERNELS)
@@ -176,8 +182,13 @@ def test_collapsed_patterns_equal_the_generic_integral(rng):
     """Merging coinciding fields (and |L1| -> L1) does not change any value (1e-12 at 50 points)."""
     for kind, n in (("i2", 2), ("j2", 2), ("i3", 3), ("i4", 4)):
         generic = sp.lambdify(sym.ARGS[kind], getattr(sym.derive("erf"), kind), "numpy")
-        for pattern in (("aa", "ab") if n == 2 else ("aaa", "aba", "abb", "aab", "abc") if n == 3
-                        else ("aaaa", "aabb", "abcc", "abab", "abca", "abcd")):
+        for pattern in (
+            ("aa", "ab")
+            if n == 2
+            else ("aaa", "aba", "abb", "aab", "abc")
+            if n == 3
+            else ("aaaa", "aabb", "abcc", "abab", "abca", "abcd")
+        ):
             expr = sym.integrals.collapsed("erf", kind, pattern)
             for _ in range(50):
                 Cfull = random_covariance(rng, n)
@@ -196,6 +207,7 @@ def test_collapsed_rejects_bad_patterns():
 
 
 # ---------------------------------------------------- ReLU I4 (a quadrature)
+
 
 @pytest.mark.parametrize("index", [0, 1])
 def test_relu_i4_kernel_matches_closed_forms_on_special_manifolds(index, rng):
@@ -236,6 +248,7 @@ def test_relu_i4_kernel_satisfies_price_in_c_ab(rng):
             up[4] += h
             dn[4] -= h
             return (kernel(*up) - kernel(*dn)) / (2 * h)
+
         h = 1e-3 * np.sqrt(det)
         fd = (4 * central(h / 2) - central(h)) / 3
         scale = np.sqrt(a[2] * a[3]) / (2 * np.pi * np.sqrt(det))
@@ -251,8 +264,9 @@ def _random_state(rng, K, M):
 
 
 @pytest.mark.parametrize("activation", ["erf", "linear"])
-@pytest.mark.parametrize("K, M, second, noise", [(2, 1, True, True), (3, 2, True, True),
-                                                 (2, 1, False, True), (2, 2, True, False)])
+@pytest.mark.parametrize(
+    "K, M, second, noise", [(2, 1, True, True), (3, 2, True, True), (2, 1, False, True), (2, 2, True, False)]
+)
 def test_symbolic_rhs_equals_numba_rhs(activation, K, M, second, noise, rng):
     """Symbolic dQ, dR, dv, eps_g at 20 random states == statmech.ode.rhs and statmech.eps_g.
 
@@ -262,8 +276,11 @@ def test_symbolic_rhs_equals_numba_rhs(activation, K, M, second, noise, rng):
     eqs = sym.equations(K, M, activation, train_second_layer=second, noise=noise)
     for _ in range(20):
         s = _random_state(rng, K, M)
-        eta, eta_v, sigma = rng.uniform(0.1, 1.5), (rng.uniform(0.1, 1.5) if second else 0.0), \
-            (rng.uniform(0, 1) if noise else 0.0)
+        eta, eta_v, sigma = (
+            rng.uniform(0.1, 1.5),
+            (rng.uniform(0.1, 1.5) if second else 0.0),
+            (rng.uniform(0, 1) if noise else 0.0),
+        )
         got = eqs.rhs(s, eta=eta, eta_v=eta_v, sigma=sigma)
         want = rhs(s, eta=eta, eta_v=eta_v, sigma=sigma, activation=activation)
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12 * np.max(np.abs(want)))
@@ -277,20 +294,22 @@ def test_equations_structure_and_symbols():
     assert all(x == 0 for x in eqs.dv)
     free = set().union(*[x.free_symbols for x in eqs.packed])
     assert eqs.sigma not in free and eqs.eta_v not in free
-    assert {s.name for s in free} == {"Q_11", "Q_12", "Q_22", "R_11", "R_21", "T_11", "v_1", "v_2",
-                                      "vstar_1", "eta"}
+    assert {s.name for s in free} == {"Q_11", "Q_12", "Q_22", "R_11", "R_21", "T_11", "v_1", "v_2", "vstar_1", "eta"}
     full = sym.equations(2, 1, "erf")
     free = set().union(*[x.free_symbols for x in full.packed])
     assert full.sigma in free and full.eta_v in free
     assert sym.equations(2, 1, "erf") is full  # cached
 
 
-@pytest.mark.parametrize("bad, match", [
-    (dict(K=0, M=1), "K must be an integer >= 1"),
-    (dict(K=2, M=1.5), "M must be an integer >= 1"),
-    (dict(K=1, M=1, activation="tanh"), "activation must be one of"),
-    (dict(K=1, M=1, activation="relu"), "no closed-form I4"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (dict(K=0, M=1), "K must be an integer >= 1"),
+        (dict(K=2, M=1.5), "M must be an integer >= 1"),
+        (dict(K=1, M=1, activation="tanh"), "activation must be one of"),
+        (dict(K=1, M=1, activation="relu"), "no closed-form I4"),
+    ],
+)
 def test_equations_bad_input(bad, match):
     with pytest.raises(ValueError, match=match):
         sym.equations(**bad)
@@ -333,8 +352,13 @@ def test_linear_soft_committee_closed_form_matches_integrate():
     """K = M = 1, fixed v: the symbolic ODE is linear with constant coefficients, solved exactly
     (matrix exponential, exact rationals); statmech.integrate(rtol=1e-11) agrees to 1e-8 relative."""
     eqs = sym.equations(1, 1, "linear", train_second_layer=False)
-    vals = {eqs.eta: sp.Rational(3, 10), eqs.v[0]: sp.Rational(4, 5), eqs.vstar[0]: sp.Rational(6, 5),
-            eqs.T[0, 0]: sp.Rational(11, 10), eqs.sigma: sp.Rational(1, 5)}
+    vals = {
+        eqs.eta: sp.Rational(3, 10),
+        eqs.v[0]: sp.Rational(4, 5),
+        eqs.vstar[0]: sp.Rational(6, 5),
+        eqs.T[0, 0]: sp.Rational(11, 10),
+        eqs.sigma: sp.Rational(1, 5),
+    }
     y = sp.Matrix([eqs.Q[0, 0], eqs.R[0, 0]])
     F = sp.Matrix([eqs.dQ[0, 0], eqs.dR[0, 0]]).subs(vals)
     A, minus_b = sp.linear_eq_to_matrix(list(F), list(y))  # F = A y - minus_b
@@ -345,8 +369,9 @@ def test_linear_soft_committee_closed_form_matches_integrate():
     assert sp.simplify(sol.diff(t) - (A * sol - minus_b)) == sp.zeros(2, 1)
     s0 = sm.State(Q=[[1.3]], R=[[0.1]], T=[[1.1]], v=[0.8], vstar=[1.2])
     times = np.array([0.0, 0.5, 2.0, 10.0, 40.0])
-    res = sm.integrate(s0, eta=0.3, eta_v=0.0, sigma=0.2, alpha_max=40.0, save_at=times,
-                       activation="linear", rtol=1e-11, atol=1e-13)
+    res = sm.integrate(
+        s0, eta=0.3, eta_v=0.0, sigma=0.2, alpha_max=40.0, save_at=times, activation="linear", rtol=1e-11, atol=1e-13
+    )
     assert res.success
     exact = np.array([[float(x.subs(t, a)) for x in sol] for a in times])
     np.testing.assert_allclose(res.Q[:, 0, 0], exact[:, 0], rtol=1e-8)
@@ -361,11 +386,27 @@ def test_solve_ivp_on_symbolic_rhs_matches_integrate(activation, alpha_max):
     eta, eta_v, sigma = 0.4, 0.3, 0.1
     eqs = sym.equations(2, 1, activation)
     times = np.array([0.0, 1.0, 5.0, alpha_max])
-    sol = solve_ivp(eqs.packed_rhs(s0.T, s0.vstar, eta=eta, eta_v=eta_v, sigma=sigma), (0, alpha_max),
-                    pack(s0), method="DOP853", t_eval=times, rtol=1e-12, atol=1e-14)
+    sol = solve_ivp(
+        eqs.packed_rhs(s0.T, s0.vstar, eta=eta, eta_v=eta_v, sigma=sigma),
+        (0, alpha_max),
+        pack(s0),
+        method="DOP853",
+        t_eval=times,
+        rtol=1e-12,
+        atol=1e-14,
+    )
     assert sol.success
-    res = sm.integrate(s0, eta=eta, eta_v=eta_v, sigma=sigma, alpha_max=alpha_max, save_at=times,
-                       activation=activation, rtol=1e-11, atol=1e-13)
+    res = sm.integrate(
+        s0,
+        eta=eta,
+        eta_v=eta_v,
+        sigma=sigma,
+        alpha_max=alpha_max,
+        save_at=times,
+        activation=activation,
+        rtol=1e-11,
+        atol=1e-13,
+    )
     assert res.success
     mine = np.array([pack(st) for st in res.states])
     np.testing.assert_allclose(mine, sol.y.T, rtol=1e-7, atol=1e-9)
@@ -406,11 +447,28 @@ def test_linear_ode_matches_finite_n_sgd():
     eta, eta_v, sigma = 0.5, 0.5, 0.2
     alphas = [0.5, 2.0, 5.0]
     steps = [int(a * N) for a in alphas]
-    sim = _sgd_linear(np.array(wts.W), np.array(wts.Wstar), np.array(wts.v), np.array(wts.vstar),
-                      eta, eta_v, sigma, steps, n_runs=64, seed=12)
+    sim = _sgd_linear(
+        np.array(wts.W),
+        np.array(wts.Wstar),
+        np.array(wts.v),
+        np.array(wts.vstar),
+        eta,
+        eta_v,
+        sigma,
+        steps,
+        n_runs=64,
+        seed=12,
+    )
     eqs = sym.equations(K, M, "linear")
-    sol = solve_ivp(eqs.packed_rhs(s0.T, s0.vstar, eta=eta, eta_v=eta_v, sigma=sigma), (0, alphas[-1]),
-                    pack(s0), method="DOP853", t_eval=alphas, rtol=1e-10, atol=1e-12)
+    sol = solve_ivp(
+        eqs.packed_rhs(s0.T, s0.vstar, eta=eta, eta_v=eta_v, sigma=sigma),
+        (0, alphas[-1]),
+        pack(s0),
+        method="DOP853",
+        t_eval=alphas,
+        rtol=1e-10,
+        atol=1e-12,
+    )
     n_checked = 0
     for j, step in enumerate(steps):
         Q, R, v = sim[step]
@@ -431,14 +489,35 @@ def test_linear_ode_matches_statmech_simulate():
     K, M, N = 2, 1, 400
     wts = sm.Weights.random(K, M, N, vstar=1.0, seed=11)
     s0 = wts.state()
-    res = simulate.simulate_seeds(wts, seeds=32, seed=5, eta=0.5, eta_v=0.5, sigma=0.2, alpha_max=5.0,
-                                  save_at=[0.5, 2.0, 5.0], activation="linear", workers=1)
+    res = simulate.simulate_seeds(
+        wts,
+        seeds=32,
+        seed=5,
+        eta=0.5,
+        eta_v=0.5,
+        sigma=0.2,
+        alpha_max=5.0,
+        save_at=[0.5, 2.0, 5.0],
+        activation="linear",
+        workers=1,
+    )
     assert res.status == 0, res.message
     eqs = sym.equations(K, M, "linear")
-    sol = solve_ivp(eqs.packed_rhs(s0.T, s0.vstar, eta=0.5, eta_v=0.5, sigma=0.2), (0, 5.0), pack(s0),
-                    method="DOP853", t_eval=res.alpha, rtol=1e-10, atol=1e-12)
-    ode = np.array([eqs.eps_g_at(sm.State(Q=y[:4].reshape(2, 2), R=y[4:6].reshape(2, 1), T=s0.T, v=y[6:],
-                                          vstar=s0.vstar)) for y in sol.y.T])
+    sol = solve_ivp(
+        eqs.packed_rhs(s0.T, s0.vstar, eta=0.5, eta_v=0.5, sigma=0.2),
+        (0, 5.0),
+        pack(s0),
+        method="DOP853",
+        t_eval=res.alpha,
+        rtol=1e-10,
+        atol=1e-12,
+    )
+    ode = np.array(
+        [
+            eqs.eps_g_at(sm.State(Q=y[:4].reshape(2, 2), R=y[4:6].reshape(2, 1), T=s0.T, v=y[6:], vstar=s0.vstar))
+            for y in sol.y.T
+        ]
+    )
     assert np.all(np.abs(res.mean - ode) <= 4 * res.stderr + 1.0 / N), (res.mean, res.stderr, ode)
     assert ode[0] - ode[-1] > 50 * (4 * res.stderr[-1] + 1.0 / N)  # the curve moves far more than the bound
 
@@ -449,8 +528,10 @@ def test_cli_derive_text_and_latex(capsys):
     out = capsys.readouterr().out
     assert "dQ_11/dalpha = " in out and "dR_11/dalpha = " in out and "dv_1/dalpha = " in out
     assert "eps_g = " in out and "asin" in out and "sigma" in out
-    assert main(["derive", "--K", "2", "--M", "1", "--latex", "--soft-committee", "--no-noise",
-                 "--activation", "linear"]) == 0
+    assert (
+        main(["derive", "--K", "2", "--M", "1", "--latex", "--soft-committee", "--no-noise", "--activation", "linear"])
+        == 0
+    )
     out = capsys.readouterr().out
     assert r"\frac{d Q_{12}}{d\alpha}" in out and r"v^{*}_{1}" in out
     assert "dv" not in out and r"\frac{d v_{1}}" not in out and "sigma" not in out

@@ -21,6 +21,7 @@ data, so the teacher-student simulations and real-data MLPs share it:
 k-DPP sampling is ``statmech.dpp`` (exact spectral algorithm); nothing here
 re-implements it.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -32,15 +33,40 @@ from scipy import linalg as sla
 from scipy.special import erf as _erf
 
 __all__ = [
-    "NODE_SCHEMES", "EDGE_SCHEMES", "SCHEMES", "NODE_KERNELS", "IMPORTANCE_SCORES",
-    "DeterministicMasksWarning", "PaperBugWarning",
-    "activation_function", "GaussianInputs", "ArrayInputs", "toeplitz_covariance",
-    "DataMoments", "data_moments", "node_kernel", "edge_kernel",
-    "check_node_budget", "check_edge_budget", "is_deterministic",
-    "random_node_masks", "importance_node_mask", "importance_scores", "dpp_node_masks",
-    "random_edge_masks", "importance_edge_mask", "dpp_edge_masks", "sample_masks",
-    "prune_nodes", "prune_edges", "fuse_nodes", "reweight_nodes", "reweight_edges",
-    "order_parameters", "pruned_eps_g", "test_losses",
+    "NODE_SCHEMES",
+    "EDGE_SCHEMES",
+    "SCHEMES",
+    "NODE_KERNELS",
+    "IMPORTANCE_SCORES",
+    "DeterministicMasksWarning",
+    "PaperBugWarning",
+    "activation_function",
+    "GaussianInputs",
+    "ArrayInputs",
+    "toeplitz_covariance",
+    "DataMoments",
+    "data_moments",
+    "node_kernel",
+    "edge_kernel",
+    "check_node_budget",
+    "check_edge_budget",
+    "is_deterministic",
+    "random_node_masks",
+    "importance_node_mask",
+    "importance_scores",
+    "dpp_node_masks",
+    "random_edge_masks",
+    "importance_edge_mask",
+    "dpp_edge_masks",
+    "sample_masks",
+    "prune_nodes",
+    "prune_edges",
+    "fuse_nodes",
+    "reweight_nodes",
+    "reweight_edges",
+    "order_parameters",
+    "pruned_eps_g",
+    "test_losses",
 ]
 
 NODE_SCHEMES = ("random-node", "importance-node", "dpp-node")
@@ -155,7 +181,7 @@ class ArrayInputs:
         if P > self.X.shape[0]:
             raise ValueError(f"P={P} inputs requested but the data set has only {self.X.shape[0]}")
         for s in range(0, P, block_size):
-            yield self.X[s:min(P, s + block_size)]
+            yield self.X[s : min(P, s + block_size)]
 
 
 def _check_W(W, v=None):
@@ -190,8 +216,19 @@ class DataMoments:
     input_scale: float
 
 
-def data_moments(W, inputs, P=None, *, rng=None, activation="erf", input_scale=None, bias=None,
-                 second_moment=True, block_size=_DEFAULT_BLOCK, progress=None) -> DataMoments:
+def data_moments(
+    W,
+    inputs,
+    P=None,
+    *,
+    rng=None,
+    activation="erf",
+    input_scale=None,
+    bias=None,
+    second_moment=True,
+    block_size=_DEFAULT_BLOCK,
+    progress=None,
+) -> DataMoments:
     """Stream P inputs once and accumulate S = X^T X/P, (1/P) sum lambda lambda^T, (1/P) sum g g^T.
 
     Memory O(N^2 + K N + block_size N): no K x P x N (or P x N) array is ever
@@ -217,8 +254,7 @@ def data_moments(W, inputs, P=None, *, rng=None, activation="erf", input_scale=N
     Ga = np.zeros((K, K))
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=P, desc="data moments", unit="x", disable=None if progress is None else not progress,
-               leave=False)
+    bar = tqdm(total=P, desc="data moments", unit="x", disable=None if progress is None else not progress, leave=False)
     try:
         for X in inputs.blocks(P, rng, block_size):
             lam = scale * (X @ W.T) + b
@@ -237,8 +273,9 @@ def data_moments(W, inputs, P=None, *, rng=None, activation="erf", input_scale=N
     return DataMoments(P=P, Sxx=S, G_pre=0.5 * (Gp + Gp.T) / P, G_act=0.5 * (Ga + Ga.T) / P, input_scale=scale)
 
 
-def node_kernel(moments: DataMoments, kind: str = "linear-preactivation", beta: float = 1.0,
-                eps: float = 0.0) -> np.ndarray:
+def node_kernel(
+    moments: DataMoments, kind: str = "linear-preactivation", beta: float = 1.0, eps: float = 0.0
+) -> np.ndarray:
     """K x K node kernel estimated from data (theory.md 6.1).
 
     ``linear-preactivation`` (the paper's): (1/P) sum lambda lambda^T;
@@ -297,8 +334,11 @@ def _check_n_masks(n_masks):
 
 def _deterministic_count(scheme, n_masks):
     if n_masks > 1:
-        warnings.warn(f"{scheme} is deterministic: it has one mask, returned once instead of "
-                      f"{n_masks} identical copies", DeterministicMasksWarning, stacklevel=3)
+        warnings.warn(
+            f"{scheme} is deterministic: it has one mask, returned once instead of {n_masks} identical copies",
+            DeterministicMasksWarning,
+            stacklevel=3,
+        )
     return 1
 
 
@@ -398,16 +438,30 @@ def dpp_edge_masks(W, e: int, n_masks: int = 1, rng=None, *, Sxx=None) -> np.nda
         try:
             dpp = DiagonalKDPP(W[i] ** 2, e) if Sxx is None else KDPP(edge_kernel(W[i], Sxx), e)
         except ValueError as exc:
-            raise ValueError(f"dpp-edge for unit {i} with e={e}: {exc} (the kernel's rank is limited by the "
-                             f"number of nonzero weights and by the number P of data points)") from None
+            raise ValueError(
+                f"dpp-edge for unit {i} with e={e}: {exc} (the kernel's rank is limited by the "
+                f"number of nonzero weights and by the number P of data points)"
+            ) from None
         idx = np.atleast_2d(dpp.sample(rng=rng, size=n))
         np.put_along_axis(masks[:, i, :], idx, True, axis=1)
     return masks
 
 
-def sample_masks(scheme: str, W, v, budget: int, n_masks: int = 1, rng=None, *, moments: DataMoments | None = None,
-                 importance: str = "abs-v", kernel: str = "linear-preactivation", beta: float = 1.0,
-                 eps: float = 0.0, edge_kernel_from_data: bool = True) -> np.ndarray:
+def sample_masks(
+    scheme: str,
+    W,
+    v,
+    budget: int,
+    n_masks: int = 1,
+    rng=None,
+    *,
+    moments: DataMoments | None = None,
+    importance: str = "abs-v",
+    kernel: str = "linear-preactivation",
+    beta: float = 1.0,
+    eps: float = 0.0,
+    edge_kernel_from_data: bool = True,
+) -> np.ndarray:
     """Masks of any scheme: (n, K) booleans for node schemes, (n, K, N) for edge schemes.
 
     ``budget`` is k (units kept) for node schemes and e (edges kept per unit)
@@ -437,8 +491,10 @@ def sample_masks(scheme: str, W, v, budget: int, n_masks: int = 1, rng=None, *, 
     # dpp-edge
     if edge_kernel_from_data:
         if moments is None or moments.Sxx is None:
-            raise ValueError("dpp-edge with the data kernel needs data moments with the input second moment "
-                             "(data_moments(..., second_moment=True))")
+            raise ValueError(
+                "dpp-edge with the data kernel needs data moments with the input second moment "
+                "(data_moments(..., second_moment=True))"
+            )
         return dpp_edge_masks(W, budget, n, rng, Sxx=moments.Sxx)
     return dpp_edge_masks(W, budget, n, rng)
 
@@ -475,8 +531,7 @@ def fuse_nodes(G, v, keep) -> np.ndarray:
     return fuse(G, v, np.flatnonzero(keep)[None, :])[0]
 
 
-def reweight_nodes(W, v, keep, moments: DataMoments, signal: str = "preactivation",
-                   keep_pruned_active: bool = False):
+def reweight_nodes(W, v, keep, moments: DataMoments, signal: str = "preactivation", keep_pruned_active: bool = False):
     """Prune to the kept units and fuse the removed ones into them by least squares on data.
 
     ``signal``: ``"preactivation"`` (G = (1/P) sum lambda lambda^T) or
@@ -497,9 +552,12 @@ def reweight_nodes(W, v, keep, moments: DataMoments, signal: str = "preactivatio
         raise ValueError(f"data moments are for K={G.shape[0]} units but W has K={W.shape[0]} rows")
     vS = fuse_nodes(G, v, keep)
     if keep_pruned_active:
-        warnings.warn("reproducing the paper code's bug: after reweighting, the pruned units stay active "
-                      "with their old second-layer weights, so the network is not pruned at all",
-                      PaperBugWarning, stacklevel=2)
+        warnings.warn(
+            "reproducing the paper code's bug: after reweighting, the pruned units stay active "
+            "with their old second-layer weights, so the network is not pruned at all",
+            PaperBugWarning,
+            stacklevel=2,
+        )
         v_new = v.copy()
         v_new[keep] = vS
         return W.copy(), v_new
@@ -563,8 +621,19 @@ def pruned_eps_g(W, v, Wstar, vstar, covariance=None, activation: str = "erf") -
     return eps_g_arrays(Q, R, T, v, vstar, activation)
 
 
-def test_losses(networks, Wstar, vstar, inputs, n_test: int, *, sigma: float = 0.0, rng=None,
-                activation="erf", block_size: int = _DEFAULT_BLOCK, progress=None):
+def test_losses(
+    networks,
+    Wstar,
+    vstar,
+    inputs,
+    n_test: int,
+    *,
+    sigma: float = 0.0,
+    rng=None,
+    activation="erf",
+    block_size: int = _DEFAULT_BLOCK,
+    progress=None,
+):
     """Empirical losses of many networks on one streamed test set of ``n_test`` inputs.
 
     ``networks``: list of (W, v). Labels y = sum v* g(nu) + sigma zeta. Returns
@@ -605,25 +674,23 @@ def test_losses(networks, Wstar, vstar, inputs, n_test: int, *, sigma: float = 0
     scale = 1.0 / sqrt(N)
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=n_test, desc="test set", unit="x", disable=None if progress is None else not progress,
-               leave=False)
+    bar = tqdm(total=n_test, desc="test set", unit="x", disable=None if progress is None else not progress, leave=False)
     try:
         for X in inputs.blocks(n_test, rng, block_size):
             a = g(scale * (X @ Wall.T))
-            y0 = a[:, U.shape[0]:] @ vstar
+            y0 = a[:, U.shape[0] :] @ vstar
             y = y0 + sigma * rng.standard_normal(X.shape[0]) if sigma > 0 else y0
-            phi = np.asarray((B.T @ a[:, :U.shape[0]].T).T)  # (block, n_net)
+            phi = np.asarray((B.T @ a[:, : U.shape[0]].T).T)  # (block, n_net)
             loss = 0.5 * (phi - y[:, None]) ** 2
             s1 += loss.sum(0)
-            s2 += (loss ** 2).sum(0)
+            s2 += (loss**2).sum(0)
             e1 += (0.5 * (phi - y0[:, None]) ** 2).sum(0)
             bar.update(X.shape[0])
     finally:
         bar.close()
     mean = s1 / n_test
-    var = np.maximum(s2 / n_test - mean ** 2, 0.0)
+    var = np.maximum(s2 / n_test - mean**2, 0.0)
     return {"test_loss": mean, "test_loss_stderr": np.sqrt(var / max(n_test - 1, 1)), "eps_emp": e1 / n_test}
 
 
 test_losses.__test__ = False  # not a pytest test despite the name
-

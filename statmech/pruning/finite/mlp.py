@@ -22,6 +22,7 @@ part; no second implementation):
   pre-activation on the kept inputs (with an intercept into b1). Pixels are
   correlated, so here edge reweighting matters (unlike white inputs).
 """
+
 from __future__ import annotations
 
 import warnings
@@ -33,8 +34,17 @@ from scipy.special import expit
 
 from statmech.pruning.finite import masks as pw
 
-__all__ = ["Dataset", "MLP", "load_dataset", "train_mlp", "budgets", "prune_first_layer", "run_experiment",
-           "SCHEMES", "REWEIGHT_CHOICES"]
+__all__ = [
+    "Dataset",
+    "MLP",
+    "load_dataset",
+    "train_mlp",
+    "budgets",
+    "prune_first_layer",
+    "run_experiment",
+    "SCHEMES",
+    "REWEIGHT_CHOICES",
+]
 
 SCHEMES = ("random-node", "importance-node", "dpp-node", "random-edge", "importance-edge", "dpp-edge")
 REWEIGHT_CHOICES = ("none", "yes", "both")
@@ -57,10 +67,14 @@ class Dataset:
         if Xtr.ndim != 2 or Xte.ndim != 2:
             raise ValueError(f"X_train and X_test must be 2-D (samples x features), got {Xtr.shape} and {Xte.shape}")
         if Xtr.shape[1] != Xte.shape[1]:
-            raise ValueError(f"X_train and X_test must have the same number of features, got {Xtr.shape[1]} and {Xte.shape[1]}")
+            raise ValueError(
+                f"X_train and X_test must have the same number of features, got {Xtr.shape[1]} and {Xte.shape[1]}"
+            )
         if ytr.shape != (Xtr.shape[0],) or yte.shape != (Xte.shape[0],):
-            raise ValueError(f"y_train and y_test must be 1-D with one label per row of X, got {ytr.shape} for "
-                             f"{Xtr.shape[0]} rows and {yte.shape} for {Xte.shape[0]} rows")
+            raise ValueError(
+                f"y_train and y_test must be 1-D with one label per row of X, got {ytr.shape} for "
+                f"{Xtr.shape[0]} rows and {yte.shape} for {Xte.shape[0]} rows"
+            )
         if Xtr.shape[0] < 2 or Xte.shape[0] < 1:
             raise ValueError("the data set needs at least 2 training and 1 test samples")
         if not (np.all(np.isfinite(Xtr)) and np.all(np.isfinite(Xte))):
@@ -131,7 +145,7 @@ class MLP:
         """Test error (fraction misclassified)."""
         return float(np.mean(np.asarray(classes)[self.predict(X)] != y))
 
-    def with_first_layer(self, W1, b1, W2, b2) -> "MLP":
+    def with_first_layer(self, W1, b1, W2, b2) -> MLP:
         return MLP(coefs=(W1, W2) + tuple(self.coefs[2:]), intercepts=(b1, b2) + tuple(self.intercepts[2:]))
 
 
@@ -169,9 +183,9 @@ class _Layer:
     def __init__(self, mlp: MLP, X_train):
         W1, b1 = mlp.coefs[0], mlp.intercepts[0]
         self.D, self.H = W1.shape
-        self.W = np.ascontiguousarray(W1.T)                     # H x D
+        self.W = np.ascontiguousarray(W1.T)  # H x D
         self.b = b1.copy()
-        self.Waug = np.hstack([self.W, self.b[:, None]])        # bias as an always-kept input
+        self.Waug = np.hstack([self.W, self.b[:, None]])  # bias as an always-kept input
         Xaug = np.hstack([X_train, np.ones((X_train.shape[0], 1))])
         self.moments = pw.data_moments(self.Waug, Xaug, activation=expit, input_scale=1.0)
         self.Sxx_aug = self.moments.Sxx
@@ -179,9 +193,9 @@ class _Layer:
         self.Sxx_kernel = S + 1e-8 * np.mean(np.diag(S)) * np.eye(self.D)
         A = expit(Xaug @ self.Waug.T)
         Aaug = np.hstack([A, np.ones((A.shape[0], 1))])
-        self.G_act_aug = Aaug.T @ Aaug / A.shape[0]              # activations and a constant unit
+        self.G_act_aug = Aaug.T @ Aaug / A.shape[0]  # activations and a constant unit
         self.W2, self.b2 = mlp.coefs[1], mlp.intercepts[1]
-        self.importance = np.linalg.norm(self.W2, axis=1)       # outgoing-weight norm, the MLP's |v_i|
+        self.importance = np.linalg.norm(self.W2, axis=1)  # outgoing-weight norm, the MLP's |v_i|
 
 
 def prune_first_layer(mlp: MLP, layer: _Layer, scheme: str, mask, reweight: bool) -> MLP:
@@ -208,8 +222,9 @@ def prune_first_layer(mlp: MLP, layer: _Layer, scheme: str, mask, reweight: bool
 def _masks(layer: _Layer, scheme: str, budget: int, rounds: int, rng, beta: float, eps: float):
     L = layer
     if scheme == "dpp-node":
-        return pw.dpp_node_masks(pw.node_kernel(L.moments, "gaussian", beta=beta, eps=eps)[: L.H, : L.H],
-                                 budget, rounds, rng)
+        return pw.dpp_node_masks(
+            pw.node_kernel(L.moments, "gaussian", beta=beta, eps=eps)[: L.H, : L.H], budget, rounds, rng
+        )
     if scheme == "dpp-edge":
         return pw.dpp_edge_masks(L.W, budget, rounds, rng, Sxx=L.Sxx_kernel)
     with warnings.catch_warnings():
@@ -217,9 +232,21 @@ def _masks(layer: _Layer, scheme: str, budget: int, rounds: int, rng, beta: floa
         return pw.sample_masks(scheme, L.W, L.importance, budget, rounds, rng)
 
 
-def run_experiment(data: Dataset, mlp: MLP, classes, *, schemes=SCHEMES, fractions=(0.2, 0.5, 0.8),
-                   rounds: int = 5, reweight: str = "both", seed: int = 0, beta_times_train: float = 10.0,
-                   eps: float = 1e-3, on_row=None, progress=None) -> list:
+def run_experiment(
+    data: Dataset,
+    mlp: MLP,
+    classes,
+    *,
+    schemes=SCHEMES,
+    fractions=(0.2, 0.5, 0.8),
+    rounds: int = 5,
+    reweight: str = "both",
+    seed: int = 0,
+    beta_times_train: float = 10.0,
+    eps: float = 1e-3,
+    on_row=None,
+    progress=None,
+) -> list:
     """Test error of every scheme and budget, with/without reweighting; a list of dict rows.
 
     Each row: scheme, reweight, fraction (edges kept per unit / D), edges_per_unit,
@@ -256,12 +283,22 @@ def run_experiment(data: Dataset, mlp: MLP, classes, *, schemes=SCHEMES, fractio
                 distinct = len({m.tobytes() for m in masks})
                 params = n * (layer.D + H2) if scheme.endswith("-node") else layer.H * (e + H2)
                 for rw in rw_values:
-                    errs = [prune_first_layer(mlp, layer, scheme, m, rw).error(data.X_test, data.y_test, classes)
-                            for m in masks]
-                    row = dict(scheme=scheme, reweight=rw, fraction=f, edges_per_unit=e, nodes_kept=n,
-                               params_fraction=params / total_params, error_mean=float(np.mean(errs)),
-                               error_std=float(np.std(errs, ddof=1)) if len(errs) > 1 else 0.0,
-                               rounds=len(errs), distinct_masks=distinct)
+                    errs = [
+                        prune_first_layer(mlp, layer, scheme, m, rw).error(data.X_test, data.y_test, classes)
+                        for m in masks
+                    ]
+                    row = dict(
+                        scheme=scheme,
+                        reweight=rw,
+                        fraction=f,
+                        edges_per_unit=e,
+                        nodes_kept=n,
+                        params_fraction=params / total_params,
+                        error_mean=float(np.mean(errs)),
+                        error_std=float(np.std(errs, ddof=1)) if len(errs) > 1 else 0.0,
+                        rounds=len(errs),
+                        distinct_masks=distinct,
+                    )
                     rows.append(row)
                     if on_row is not None:
                         on_row(row)

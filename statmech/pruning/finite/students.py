@@ -22,6 +22,7 @@ Pipelines (README "Pruning real students (finite N)"):
 - ``clean``: weights as trained, |v| importance, 10 masks, headline measure
   eps_g of the pruned order parameters (the test loss is reported too).
 """
+
 from __future__ import annotations
 
 import warnings
@@ -29,12 +30,26 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from statmech.pruning.finite import masks as pw
 from statmech.core.weights import Weights
+from statmech.pruning.finite import masks as pw
 
-__all__ = ["Pipeline", "PIPELINES", "REWEIGHTS", "renormalise_rows", "prune_student", "PruneResult",
-           "theory_predictions", "aggregate", "summarise", "coordinate_check", "inclusion_check", "parse_schemes",
-           "train_student", "run_experiment", "gaussian_surrogate_errors"]
+__all__ = [
+    "Pipeline",
+    "PIPELINES",
+    "REWEIGHTS",
+    "renormalise_rows",
+    "prune_student",
+    "PruneResult",
+    "theory_predictions",
+    "aggregate",
+    "summarise",
+    "coordinate_check",
+    "inclusion_check",
+    "parse_schemes",
+    "train_student",
+    "run_experiment",
+    "gaussian_surrogate_errors",
+]
 
 
 @dataclass(frozen=True)
@@ -42,10 +57,10 @@ class Pipeline:
     """Choices that differ between the paper's code and the clean pipeline."""
 
     name: str
-    renormalise: bool      # rescale rows to |w_i|^2 = N before pruning
-    importance: str        # node importance score (prune_weights.IMPORTANCE_SCORES)
-    n_masks: int           # masks per (scheme, budget) by default
-    measure: str           # headline column: "test_loss" or "eps_g"
+    renormalise: bool  # rescale rows to |w_i|^2 = N before pruning
+    importance: str  # node importance score (prune_weights.IMPORTANCE_SCORES)
+    n_masks: int  # masks per (scheme, budget) by default
+    measure: str  # headline column: "test_loss" or "eps_g"
 
 
 PIPELINES = {
@@ -96,11 +111,29 @@ def _edges(k, K, N):
     return edges_per_unit(k, K, N)
 
 
-def prune_student(weights: Weights, *, n_train: int, pipeline: str = "clean", schemes="all", keep=None,
-                  n_masks=None, sigma: float = 0.0, n_kernel=None, n_test=None, input_covariance=None,
-                  node_kernel: str = "linear-preactivation", beta: float = 1.0, eps: float = 0.0,
-                  importance=None, edge_kernel_from_data: bool = True, reweight=("none",),
-                  activation: str = "erf", seed=0, theory: bool = True, progress=None) -> PruneResult:
+def prune_student(
+    weights: Weights,
+    *,
+    n_train: int,
+    pipeline: str = "clean",
+    schemes="all",
+    keep=None,
+    n_masks=None,
+    sigma: float = 0.0,
+    n_kernel=None,
+    n_test=None,
+    input_covariance=None,
+    node_kernel: str = "linear-preactivation",
+    beta: float = 1.0,
+    eps: float = 0.0,
+    importance=None,
+    edge_kernel_from_data: bool = True,
+    reweight=("none",),
+    activation: str = "erf",
+    seed=0,
+    theory: bool = True,
+    progress=None,
+) -> PruneResult:
     """Prune one trained student with every scheme and budget and score every pruned network.
 
     ``n_train`` = P, the number of training samples (alpha N): the kernels are
@@ -142,8 +175,13 @@ def prune_student(weights: Weights, *, n_train: int, pipeline: str = "clean", sc
     cov = inputs.covariance
     need_sxx = any(s == "dpp-edge" for s in schemes) and edge_kernel_from_data or "edge-lsq" in reweight
     need_moments = need_sxx or "dpp-node" in schemes or any(r.startswith("fuse") for r in reweight)
-    moments = (pw.data_moments(W, inputs, n_kernel, rng=rng_data, activation=activation, second_moment=need_sxx,
-                               progress=progress) if need_moments else None)
+    moments = (
+        pw.data_moments(
+            W, inputs, n_kernel, rng=rng_data, activation=activation, second_moment=need_sxx, progress=progress
+        )
+        if need_moments
+        else None
+    )
 
     rows = {c: [] for c in ("scheme", "k", "budget", "param_fraction", "mask", "reweight", "eps_g")}
     nets = []
@@ -167,9 +205,20 @@ def prune_student(weights: Weights, *, n_train: int, pipeline: str = "clean", sc
             frac = k / K if node else (budget + 1) / (N + 1)
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", pw.DeterministicMasksWarning)
-                masks = pw.sample_masks(scheme, W, wts.v, budget, n_masks, rng_masks, moments=moments,
-                                        importance=importance, kernel=node_kernel, beta=beta, eps=eps,
-                                        edge_kernel_from_data=edge_kernel_from_data)
+                masks = pw.sample_masks(
+                    scheme,
+                    W,
+                    wts.v,
+                    budget,
+                    n_masks,
+                    rng_masks,
+                    moments=moments,
+                    importance=importance,
+                    kernel=node_kernel,
+                    beta=beta,
+                    eps=eps,
+                    edge_kernel_from_data=edge_kernel_from_data,
+                )
             if caught and scheme not in [n_[0] for n_ in notes]:
                 notes.append((scheme, str(caught[0].message)))
             for t, m in enumerate(masks):
@@ -177,7 +226,7 @@ def prune_student(weights: Weights, *, n_train: int, pipeline: str = "clean", sc
                     if rw == "none":
                         Wp, vp = pw.prune_nodes(W, wts.v, m) if node else (pw.prune_edges(W, m), wts.v)
                     elif node and rw.startswith("fuse"):
-                        Wp, vp = pw.reweight_nodes(W, wts.v, m, moments, signal=rw[len("fuse-"):])
+                        Wp, vp = pw.reweight_nodes(W, wts.v, m, moments, signal=rw[len("fuse-") :])
                     elif not node and rw == "edge-lsq":
                         Wp, vp = pw.reweight_edges(W, m, moments.Sxx), wts.v
                     else:
@@ -186,30 +235,68 @@ def prune_student(weights: Weights, *, n_train: int, pipeline: str = "clean", sc
     for scheme, msg in notes:
         # said once per scheme, not once per budget (the scheme is deterministic at every budget)
         warnings.warn(msg, pw.DeterministicMasksWarning, stacklevel=2)
-    tl = pw.test_losses(nets, wts.Wstar, wts.vstar, inputs, n_test, sigma=sigma, rng=rng_test,
-                        activation=activation, progress=progress)
+    tl = pw.test_losses(
+        nets, wts.Wstar, wts.vstar, inputs, n_test, sigma=sigma, rng=rng_test, activation=activation, progress=progress
+    )
     rows.update(tl)
     records = {c: np.asarray(v) for c, v in rows.items()}
-    params = dict(pipeline=pipeline, K=K, M=weights.M, N=N, n_train=n_train, n_kernel=n_kernel, n_test=n_test,
-                  n_masks=n_masks, sigma=sigma, importance=importance, node_kernel=node_kernel, beta=beta, eps=eps,
-                  edge_kernel="data" if edge_kernel_from_data else "diagonal (white-input limit)",
-                  input_covariance="white" if cov is None else "given", activation=activation,
-                  renormalised=pipe.renormalise, seed=seed, keep=list(keep), schemes=list(schemes),
-                  reweight=list(reweight), deterministic_notes=[m for _, m in notes])
+    params = dict(
+        pipeline=pipeline,
+        K=K,
+        M=weights.M,
+        N=N,
+        n_train=n_train,
+        n_kernel=n_kernel,
+        n_test=n_test,
+        n_masks=n_masks,
+        sigma=sigma,
+        importance=importance,
+        node_kernel=node_kernel,
+        beta=beta,
+        eps=eps,
+        edge_kernel="data" if edge_kernel_from_data else "diagonal (white-input limit)",
+        input_covariance="white" if cov is None else "given",
+        activation=activation,
+        renormalised=pipe.renormalise,
+        seed=seed,
+        keep=list(keep),
+        schemes=list(schemes),
+        reweight=list(reweight),
+        deterministic_notes=[m for _, m in notes],
+    )
     res = PruneResult(records=records, weights=wts, params=params, moments=moments, trained=weights)
     if theory and cov is not None:
         # statmech.pruning is the white-input theory; with correlated inputs no prediction is given
         params["theory"] = "none: the N -> infinity pruning theory is for white inputs"
     elif theory:
-        res.theory = theory_predictions(wts, schemes, keep, importance=importance, node_kernel=node_kernel,
-                                        beta=beta, eps=eps, activation=activation,
-                                        fuse=[r for r in reweight if r.startswith("fuse")],
-                                        edge_lsq="edge-lsq" in reweight)
+        res.theory = theory_predictions(
+            wts,
+            schemes,
+            keep,
+            importance=importance,
+            node_kernel=node_kernel,
+            beta=beta,
+            eps=eps,
+            activation=activation,
+            fuse=[r for r in reweight if r.startswith("fuse")],
+            edge_lsq="edge-lsq" in reweight,
+        )
     return res
 
 
-def theory_predictions(weights: Weights, schemes, keep, *, importance="abs-v", node_kernel="linear-preactivation",
-                       beta=1.0, eps=0.0, activation="erf", fuse=(), edge_lsq=False) -> dict:
+def theory_predictions(
+    weights: Weights,
+    schemes,
+    keep,
+    *,
+    importance="abs-v",
+    node_kernel="linear-preactivation",
+    beta=1.0,
+    eps=0.0,
+    activation="erf",
+    fuse=(),
+    edge_lsq=False,
+) -> dict:
     """N -> infinity pruned eps_g (statmech.pruning) from the measured order parameters of ``weights``.
 
     Returns columns scheme, k, reweight, eps_g_theory. Edge schemes use keep
@@ -221,18 +308,23 @@ def theory_predictions(weights: Weights, schemes, keep, *, importance="abs-v", n
 
     state = weights.state()
     K, N = weights.K, weights.N
-    out = {"scheme": ["unpruned"], "k": [K], "reweight": ["none"], "eps_g_theory": [eps_g_arrays(
-        state.Q, state.R, state.T, state.v, state.vstar, activation)]}
+    out = {
+        "scheme": ["unpruned"],
+        "k": [K],
+        "reweight": ["none"],
+        "eps_g_theory": [eps_g_arrays(state.Q, state.R, state.T, state.v, state.vstar, activation)],
+    }
     for scheme in schemes:
         for k in keep:
             variants = [("none", None)]
             if scheme in pw.NODE_SCHEMES:
-                variants += [(r, r[len("fuse-"):]) for r in fuse]
+                variants += [(r, r[len("fuse-") :]) for r in fuse]
             elif edge_lsq:
                 variants += [("edge-lsq", None)]  # no effect as N -> infinity for white inputs (theory.md 6.2)
             for rw, signal in variants:
-                val = _theory_one(pruning, state, scheme, k, K, N, importance, node_kernel, beta, eps,
-                                  activation, signal)
+                val = _theory_one(
+                    pruning, state, scheme, k, K, N, importance, node_kernel, beta, eps, activation, signal
+                )
                 out["scheme"].append(scheme)
                 out["k"].append(k)
                 out["reweight"].append(rw)
@@ -247,8 +339,18 @@ def _theory_one(pruning, state, scheme, k, K, N, importance, node_kernel, beta, 
     """One expected pruned eps_g of statmech.pruning (node: exact sum over kept sets; edge: c = e/N)."""
     rw = "none" if signal is None else _THEORY_REWEIGHT[f"fuse-{signal}"]
     if scheme in pw.NODE_SCHEMES:
-        res = pruning.pruned_error(state, scheme, k, activation=activation, kernel=node_kernel, beta=beta, eps=eps,
-                                   importance=importance, reweight=rw, keep_distribution=False)
+        res = pruning.pruned_error(
+            state,
+            scheme,
+            k,
+            activation=activation,
+            kernel=node_kernel,
+            beta=beta,
+            eps=eps,
+            importance=importance,
+            reweight=rw,
+            keep_distribution=False,
+        )
     else:
         res = pruning.pruned_error(state, scheme, k, N=N, activation=activation, keep_distribution=False)
     return res.eps_g
@@ -333,7 +435,7 @@ def coordinate_check(weights: Weights) -> dict:
         out["name"].append(names[a])
         out["ks"].append(ks.statistic)
         out["ks_pvalue"].append(ks.pvalue)
-        out["excess_kurtosis"].append(float(np.mean(z ** 4) - 3.0))
+        out["excess_kurtosis"].append(float(np.mean(z**4) - 3.0))
         out["kurtosis_stderr"].append(np.sqrt(24.0 / N))
     pairs = {"pair": [], "ks": [], "ks_pvalue": []}
     for i in range(st.K):
@@ -349,10 +451,14 @@ def coordinate_check(weights: Weights) -> dict:
     ok = lam > 1e-10 * lam.max()
     Y = (Z @ U[:, ok]) / np.sqrt(lam[ok])
     pooled = stats.kstest(Y.ravel(), "norm")
-    return {"marginals": {c: np.asarray(v) for c, v in out.items()},
-            "pairs": {c: np.asarray(v) for c, v in pairs.items()},
-            "whitened_ks": float(pooled.statistic), "whitened_ks_pvalue": float(pooled.pvalue),
-            "ks_critical_1pct": 1.63 / np.sqrt(N), "N": N}
+    return {
+        "marginals": {c: np.asarray(v) for c, v in out.items()},
+        "pairs": {c: np.asarray(v) for c, v in pairs.items()},
+        "whitened_ks": float(pooled.statistic),
+        "whitened_ks_pvalue": float(pooled.pvalue),
+        "ks_critical_1pct": 1.63 / np.sqrt(N),
+        "N": N,
+    }
 
 
 def inclusion_check(w, Sxx, e: int, n_masks: int, rng=None) -> dict:
@@ -367,24 +473,33 @@ def inclusion_check(w, Sxx, e: int, n_masks: int, rng=None) -> dict:
 
     w = np.asarray(w, dtype=np.float64)
     masks = pw.dpp_edge_masks(w[None, :], e, n_masks, rng, Sxx=Sxx)[:, 0, :]
-    w2 = w ** 2
+    w2 = w**2
     lam = brentq(lambda t: np.sum(t * w2 / (1 + t * w2)) - e, 1e-12, 1e12)
     pi = lam * w2 / (1 + lam * w2)
     freq = masks.mean(0)
     z = (freq - pi) / np.sqrt(np.maximum(pi * (1 - pi), 1e-300) / n_masks)
-    return {"freq": freq, "pi": pi, "z": z, "z_rms": float(np.sqrt(np.mean(z ** 2))),
-            "max_abs_z": float(np.max(np.abs(z))), "lam": lam, "n_masks": n_masks}
+    return {
+        "freq": freq,
+        "pi": pi,
+        "z": z,
+        "z_rms": float(np.sqrt(np.mean(z**2))),
+        "max_abs_z": float(np.max(np.abs(z))),
+        "lam": lam,
+        "n_masks": n_masks,
+    }
 
 
 # ------------------------------------------------------------- experiments
-def train_student(K, M, N, alpha, sigma, seed, *, vstar=4.0, eta=0.5, eta_v=0.5, activation="erf",
-                  progress=None) -> Weights:
+def train_student(
+    K, M, N, alpha, sigma, seed, *, vstar=4.0, eta=0.5, eta_v=0.5, activation="erf", progress=None
+) -> Weights:
     """A student trained by online SGD (statmech.sim) from Weights.random(K, M, N, vstar, seed)."""
     from statmech.sim import simulate
 
     init = Weights.random(K, M, N, vstar=vstar, seed=seed)
-    r = simulate(init, eta=eta, eta_v=eta_v, sigma=sigma, alpha_max=alpha, activation=activation, seed=seed,
-                 progress=progress)
+    r = simulate(
+        init, eta=eta, eta_v=eta_v, sigma=sigma, alpha_max=alpha, activation=activation, seed=seed, progress=progress
+    )
     if r.status != 0:
         raise ValueError(f"training the student of seed {seed} did not finish: {r.message}")
     return r.weights
@@ -395,9 +510,25 @@ def _concat(parts):
     return {k: np.concatenate([np.asarray(p[k]) for p in parts]) for k in keys}
 
 
-def run_experiment(*, K=6, M=2, N=500, alpha=1600.0, sigmas=(0.0,), seeds=3, seed0=0, students=None,
-                   vstar=4.0, eta=0.5, eta_v=0.5, activation="erf", pipeline="paper", on_student=None,
-                   progress=None, **prune_kwargs) -> dict:
+def run_experiment(
+    *,
+    K=6,
+    M=2,
+    N=500,
+    alpha=1600.0,
+    sigmas=(0.0,),
+    seeds=3,
+    seed0=0,
+    students=None,
+    vstar=4.0,
+    eta=0.5,
+    eta_v=0.5,
+    activation="erf",
+    pipeline="paper",
+    on_student=None,
+    progress=None,
+    **prune_kwargs,
+) -> dict:
     """Train (or take) students, prune each with every scheme and budget, and compare with the theory.
 
     For every sigma and student seed (seed0, seed0+1, ...): train with
@@ -422,13 +553,35 @@ def run_experiment(*, K=6, M=2, N=500, alpha=1600.0, sigmas=(0.0,), seeds=3, see
     out = {}
     for si, sigma in enumerate(sigmas):
         for j, seed in enumerate(seed_list):
-            w = students[j] if students is not None else train_student(
-                K, M, N, alpha, sigma, seed, vstar=vstar, eta=eta, eta_v=eta_v, activation=activation,
-                progress=progress)
+            w = (
+                students[j]
+                if students is not None
+                else train_student(
+                    K,
+                    M,
+                    N,
+                    alpha,
+                    sigma,
+                    seed,
+                    vstar=vstar,
+                    eta=eta,
+                    eta_v=eta_v,
+                    activation=activation,
+                    progress=progress,
+                )
+            )
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", pw.DeterministicMasksWarning)
-                res = prune_student(w, n_train=n_train, pipeline=pipeline, sigma=sigma, activation=activation,
-                                    seed=(seed, si, 8), progress=progress, **prune_kwargs)
+                res = prune_student(
+                    w,
+                    n_train=n_train,
+                    pipeline=pipeline,
+                    sigma=sigma,
+                    activation=activation,
+                    seed=(seed, si, 8),
+                    progress=progress,
+                    **prune_kwargs,
+                )
             for c in caught:
                 if issubclass(c.category, pw.DeterministicMasksWarning):
                     if str(c.message) not in notes:  # said once for the whole experiment
@@ -443,8 +596,7 @@ def run_experiment(*, K=6, M=2, N=500, alpha=1600.0, sigmas=(0.0,), seeds=3, see
                 m = len(res.theory["scheme"])
                 ths.append(dict(res.theory, seed=np.full(m, seed), sigma=np.full(m, sigma)))
             results.append(res)
-            out = {"records": _concat(recs), "theory": _concat(ths) if ths else {}, "results": results,
-                   "notes": notes}
+            out = {"records": _concat(recs), "theory": _concat(ths) if ths else {}, "results": results, "notes": notes}
             out["summary"] = summarise(out["records"], out["theory"])
             if on_student is not None:
                 on_student(out)
@@ -459,8 +611,12 @@ def summarise(records: dict, theory: dict) -> dict:
     tm, ts = np.full(n, np.nan), np.full(n, np.nan)
     if theory:
         for i in range(n):
-            sel = ((theory["sigma"] == summ["sigma"][i]) & (theory["scheme"] == summ["scheme"][i])
-                   & (theory["k"] == summ["k"][i]) & (theory["reweight"] == summ["reweight"][i]))
+            sel = (
+                (theory["sigma"] == summ["sigma"][i])
+                & (theory["scheme"] == summ["scheme"][i])
+                & (theory["k"] == summ["k"][i])
+                & (theory["reweight"] == summ["reweight"][i])
+            )
             if np.any(sel):
                 x = theory["eps_g_theory"][sel].astype(float)
                 tm[i] = x.mean()
@@ -471,8 +627,9 @@ def summarise(records: dict, theory: dict) -> dict:
     return summ
 
 
-def gaussian_surrogate_errors(weights: Weights, scheme: str, e: int, n_draws: int = 20, rng=None,
-                              activation: str = "erf") -> np.ndarray:
+def gaussian_surrogate_errors(
+    weights: Weights, scheme: str, e: int, n_draws: int = 20, rng=None, activation: str = "erf"
+) -> np.ndarray:
     """Finite-N spread of an edge scheme's pruned eps_g if the coordinates were exactly Gaussian.
 
     Draws ``n_draws`` surrogate weight sets whose N coordinates are i.i.d.

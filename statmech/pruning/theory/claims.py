@@ -19,6 +19,7 @@ prod_{m: j_m > 0} C(z, j_m) j_m (``idealised_copies_distribution``; the tests
 check it against the general code with a small jitter). Importance pruning
 ties on this student (all |v_i| equal) and equals random node pruning.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -26,9 +27,9 @@ from math import comb
 
 import numpy as np
 
+from statmech.core.budgets import keep_fraction_for_nodes
 from statmech.core.state import State
 from statmech.pruning.theory import node as _node
-from statmech.core.budgets import keep_fraction_for_nodes
 from statmech.pruning.theory.errors import SCHEMES, pruned_error
 
 __all__ = [
@@ -60,9 +61,20 @@ def _verdict(a, b, se):
     return "tie"
 
 
-def claims(state: State, keeps=None, *, N: int | None = None, activation: str = "erf",
-           kernel="linear-preactivation", beta: float = 1.0, eps: float = 0.0, jitter: float = 0.0,
-           importance: str = "abs-v", rng=None, n_samples: int = 20_000) -> dict:
+def claims(
+    state: State,
+    keeps=None,
+    *,
+    N: int | None = None,
+    activation: str = "erf",
+    kernel="linear-preactivation",
+    beta: float = 1.0,
+    eps: float = 0.0,
+    jitter: float = 0.0,
+    importance: str = "abs-v",
+    rng=None,
+    n_samples: int = 20_000,
+) -> dict:
     """C1, C2, C3 for ``state`` at node budgets ``keeps`` (default 1..K-1).
 
     Edge schemes use the matched fraction c = e/N (``N`` given) or k/K (limit).
@@ -75,10 +87,23 @@ def claims(state: State, keeps=None, *, N: int | None = None, activation: str = 
     K = state.K
     keeps = list(range(1, K)) if keeps is None else [int(k) for k in keeps]
     rng = np.random.default_rng(rng)
-    out = {"keep": keeps, "keep_fraction": [], "eps_g": {s: [] for s in SCHEMES},
-           "stderr": {s: [] for s in SCHEMES}, "C1": [], "C2": [], "C3": [], "C3x": [], "C3_beaten_by": [],
-           "params": {"N": N, "activation": activation, "kernel": kernel if isinstance(kernel, str) else "array",
-                      "importance": importance}}
+    out = {
+        "keep": keeps,
+        "keep_fraction": [],
+        "eps_g": {s: [] for s in SCHEMES},
+        "stderr": {s: [] for s in SCHEMES},
+        "C1": [],
+        "C2": [],
+        "C3": [],
+        "C3x": [],
+        "C3_beaten_by": [],
+        "params": {
+            "N": N,
+            "activation": activation,
+            "kernel": kernel if isinstance(kernel, str) else "array",
+            "importance": importance,
+        },
+    }
     for k in keeps:
         c = keep_fraction_for_nodes(k, K, N)
         out["keep_fraction"].append(c)
@@ -87,9 +112,20 @@ def claims(state: State, keeps=None, *, N: int | None = None, activation: str = 
             if s.endswith("-edge"):
                 r = pruned_error(state, s, keep_fraction=c, activation=activation)
             else:
-                r = pruned_error(state, s, k, activation=activation, kernel=kernel, beta=beta, eps=eps,
-                                 jitter=jitter, importance=importance, rng=rng, n_samples=n_samples,
-                                 keep_distribution=False)
+                r = pruned_error(
+                    state,
+                    s,
+                    k,
+                    activation=activation,
+                    kernel=kernel,
+                    beta=beta,
+                    eps=eps,
+                    jitter=jitter,
+                    importance=importance,
+                    rng=rng,
+                    n_samples=n_samples,
+                    keep_distribution=False,
+                )
             res[s] = r
             out["eps_g"][s].append(r.eps_g)
             out["stderr"][s].append(r.stderr)
@@ -143,8 +179,10 @@ def idealised_copies_distribution(M: int, z: int, keep: int, scheme: str = "dpp-
         w = np.array([np.prod([comb(z, x) for x in j]) for j in js], dtype=float)
     elif scheme == "dpp-node":
         r = min(keep, M)
-        w = np.array([np.prod([comb(z, x) * x for x in j if x > 0]) if sum(x > 0 for x in j) == r else 0.0
-                      for j in js], dtype=float)
+        w = np.array(
+            [np.prod([comb(z, x) * x for x in j if x > 0]) if sum(x > 0 for x in j) == r else 0.0 for j in js],
+            dtype=float,
+        )
     else:
         raise ValueError(f"scheme must be random-node, importance-node or dpp-node, got {scheme!r}")
     w /= w.sum()
@@ -167,8 +205,9 @@ def idealised_errors(M: int, z: int, vstar: float = 1.0, activation: str = "erf"
         out["keep_fraction"].append(k / K)
         for s in ("random-node", "importance-node", "dpp-node"):
             dist = idealised_copies_distribution(M, z, k, s)
-            sets = np.array([np.concatenate([m * z + np.arange(x) for m, x in enumerate(j)]) for j in dist],
-                            dtype=np.int64)
+            sets = np.array(
+                [np.concatenate([m * z + np.arange(x) for m, x in enumerate(j)]) for j in dist], dtype=np.int64
+            )
             errs = _node.subset_errors(A, b, t, sets, st.v[sets])
             out["eps_g"][s].append(float(np.dot(list(dist.values()), errs)))
         for s in ("random-edge", "importance-edge", "dpp-edge"):
@@ -190,8 +229,17 @@ def _claims_from_errors(e: dict, n: int):
 
 def idealised_phase_diagram(z_values=range(1, 11), M: int = 2, vstar: float = 1.0, activation: str = "erf") -> dict:
     """Claims C1-C3 over (z, k/K) for the idealised student; flat lists, one row per (z, k)."""
-    rows = {"z": [], "K": [], "keep": [], "keep_fraction": [], "C1": [], "C2": [], "C3": [], "C3x": [],
-            **{f"eps_g[{s}]": [] for s in SCHEMES}}
+    rows = {
+        "z": [],
+        "K": [],
+        "keep": [],
+        "keep_fraction": [],
+        "C1": [],
+        "C2": [],
+        "C3": [],
+        "C3x": [],
+        **{f"eps_g[{s}]": [] for s in SCHEMES},
+    }
     for z in z_values:
         r = idealised_errors(M, int(z), vstar, activation)
         n = len(r["keep"])
@@ -210,9 +258,19 @@ def idealised_phase_diagram(z_values=range(1, 11), M: int = 2, vstar: float = 1.
     return rows
 
 
-def trained_phase_diagram(K_values, M: int = 2, *, N: int = 500, vstar: float = 4.0, seed: int = 0,
-                          eta: float = 0.5, eta_v: float = 0.5, alpha_max: float = 1600.0,
-                          activation: str = "erf", progress=None) -> dict:
+def trained_phase_diagram(
+    K_values,
+    M: int = 2,
+    *,
+    N: int = 500,
+    vstar: float = 4.0,
+    seed: int = 0,
+    eta: float = 0.5,
+    eta_v: float = 0.5,
+    alpha_max: float = 1600.0,
+    activation: str = "erf",
+    progress=None,
+) -> dict:
     """Claims C1-C3 over (z = K/M, k/K) for ODE-trained students (State.random(K, M, N, vstar, seed)).
 
     Edges at the limit fraction c = k/K. ``progress``: None (tqdm, off when not a
@@ -222,12 +280,27 @@ def trained_phase_diagram(K_values, M: int = 2, *, N: int = 500, vstar: float = 
 
     from statmech.ode.integrator import integrate
 
-    rows = {"z": [], "K": [], "keep": [], "keep_fraction": [], "C1": [], "C2": [], "C3": [], "C3x": [],
-            "eps_g[unpruned]": [], **{f"eps_g[{s}]": [] for s in SCHEMES}}
+    rows = {
+        "z": [],
+        "K": [],
+        "keep": [],
+        "keep_fraction": [],
+        "C1": [],
+        "C2": [],
+        "C3": [],
+        "C3x": [],
+        "eps_g[unpruned]": [],
+        **{f"eps_g[{s}]": [] for s in SCHEMES},
+    }
     try:
         for K in tqdm(list(K_values), disable=None if progress is None else not progress, desc="trained states"):
-            res = integrate(State.random(int(K), M, N, vstar=vstar, seed=seed), eta=eta, eta_v=eta_v,
-                            alpha_max=alpha_max, activation=activation)
+            res = integrate(
+                State.random(int(K), M, N, vstar=vstar, seed=seed),
+                eta=eta,
+                eta_v=eta_v,
+                alpha_max=alpha_max,
+                activation=activation,
+            )
             if res.status != 0:
                 raise RuntimeError(f"ODE for K={K} failed: {res.message}")
             cl = claims(res.final, activation=activation)
@@ -243,8 +316,17 @@ def trained_phase_diagram(K_values, M: int = 2, *, N: int = 500, vstar: float = 
                 rows[f"eps_g[{s}]"] += cl["eps_g"][s]
     except KeyboardInterrupt:
         pass
-    rows["params"] = {"M": M, "N": N, "vstar": vstar, "seed": seed, "eta": eta, "eta_v": eta_v,
-                      "alpha_max": alpha_max, "activation": activation, "student": "ODE-trained"}
+    rows["params"] = {
+        "M": M,
+        "N": N,
+        "vstar": vstar,
+        "seed": seed,
+        "eta": eta,
+        "eta_v": eta_v,
+        "alpha_max": alpha_max,
+        "activation": activation,
+        "student": "ODE-trained",
+    }
     return rows
 
 

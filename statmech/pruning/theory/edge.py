@@ -31,12 +31,13 @@ Faddeeva function for DPP), and the outer 1-D integral is done by adaptive
 quadrature (scipy.integrate.quad_vec, vectorised over all pairs) with
 requested absolute error 1e-12; the estimated error is returned.
 """
+
 from __future__ import annotations
 
 import numpy as np
+from scipy import integrate, optimize, special
 
 from statmech.core.budgets import check_keep_fraction
-from scipy import integrate, optimize, special
 
 __all__ = [
     "EDGE_SCHEMES",
@@ -205,8 +206,7 @@ def pair_factor(scheme: str, keep_fraction, rho, return_error: bool = False):
 
         # The inner expectation jumps (s = 0) or is steep (s small) at |rho| x = z.
         pts = sorted({float(z / r) for r in absr if r > 0 and z < z / r < _X_MAX})
-        vals, err = integrate.quad_vec(f, z, _X_MAX, epsabs=QUAD_EPSABS, epsrel=1e-12, points=pts or None,
-                                       limit=2000)
+        vals, err = integrate.quad_vec(f, z, _X_MAX, epsabs=QUAD_EPSABS, epsrel=1e-12, points=pts or None, limit=2000)
     else:
         mu = dpp_edge_mu(c)
 

@@ -6,6 +6,7 @@ standard error); edge schemes are exact in the limit up to quadrature error,
 under the Gaussian-coordinate working hypothesis for the magnitude-dependent
 masks (see ``statmech.pruning.theory.edge``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -13,12 +14,12 @@ from math import comb
 
 import numpy as np
 
-from statmech.ode.generalisation import eps_g_arrays
+from statmech.core.budgets import check_keep, check_keep_fraction, keep_fraction_for_nodes
 from statmech.core.state import State
+from statmech.ode.generalisation import eps_g_arrays
+from statmech.pruning.reweight import EDGE_LSQ_NOTE, check_reweight, fuse, optimal_readout
 from statmech.pruning.theory import edge as _edge
 from statmech.pruning.theory import node as _node
-from statmech.core.budgets import check_keep, check_keep_fraction, keep_fraction_for_nodes
-from statmech.pruning.reweight import EDGE_LSQ_NOTE, check_reweight, fuse, optimal_readout
 
 __all__ = [
     "SCHEMES",
@@ -86,16 +87,28 @@ class PruneResult:
     def as_dict(self, max_subsets: int = 50) -> dict:
         """JSON-ready summary (the most probable ``max_subsets`` kept sets for node schemes)."""
         d = {
-            "scheme": self.scheme, "eps_g": self.eps_g, "stderr": self.stderr, "exact": self.exact,
-            "keep": self.keep, "keep_fraction": self.keep_fraction, "reweight": self.reweight,
-            "n_samples": self.n_samples, "quad_error": self.quad_error, "note": self.note,
+            "scheme": self.scheme,
+            "eps_g": self.eps_g,
+            "stderr": self.stderr,
+            "exact": self.exact,
+            "keep": self.keep,
+            "keep_fraction": self.keep_fraction,
+            "reweight": self.reweight,
+            "n_samples": self.n_samples,
+            "quad_error": self.quad_error,
+            "note": self.note,
             "params": self.params,
         }
         if self.subsets is not None:
             order = np.argsort(-self.probs, kind="stable")[:max_subsets]
             d["subsets"] = [
-                {"kept": self.subsets[i].tolist(), "prob": float(self.probs[i]), "eps_g": float(self.errors[i]),
-                 "copies": self.copies[i].tolist()} for i in order
+                {
+                    "kept": self.subsets[i].tolist(),
+                    "prob": float(self.probs[i]),
+                    "eps_g": float(self.errors[i]),
+                    "copies": self.copies[i].tolist(),
+                }
+                for i in order
             ]
             d["copies_distribution"] = [{"copies": list(j), "prob": p} for j, p in self.copies_distribution().items()]
         return d
@@ -146,9 +159,24 @@ def edge_state(state: State, scheme: str, keep_fraction: float, return_error: bo
     return (out, err) if return_error else out
 
 
-def node_distribution(state: State, scheme: str, keep: int, *, I2full=None, activation="erf",
-                      kernel="linear-preactivation", beta=1.0, eps=0.0, jitter=0.0, importance="abs-v",
-                      ties="average", exact=None, max_subsets=200_000, n_samples=20_000, rng=None):
+def node_distribution(
+    state: State,
+    scheme: str,
+    keep: int,
+    *,
+    I2full=None,
+    activation="erf",
+    kernel="linear-preactivation",
+    beta=1.0,
+    eps=0.0,
+    jitter=0.0,
+    importance="abs-v",
+    ties="average",
+    exact=None,
+    max_subsets=200_000,
+    n_samples=20_000,
+    rng=None,
+):
     """Distribution over kept sets: (subsets (n, k), weights (n,), exact).
 
     Exact: weights are probabilities summing to 1 (all sets with P > 0 for random
@@ -187,8 +215,9 @@ def node_distribution(state: State, scheme: str, keep: int, *, I2full=None, acti
     try:
         dpp = KDPP(L, k)
     except ValueError as exc:
-        raise ValueError(f"dpp-node: {exc} (a rank-deficient kernel, e.g. exact copies, needs jitter > 0 "
-                         f"for k above its rank)") from None
+        raise ValueError(
+            f"dpp-node: {exc} (a rank-deficient kernel, e.g. exact copies, needs jitter > 0 for k above its rank)"
+        ) from None
     if exact:
         S, p = dpp.enumerate(max_subsets=max_subsets)
         S, p = np.asarray(S, dtype=np.int64), np.asarray(p, dtype=np.float64)
@@ -198,11 +227,27 @@ def node_distribution(state: State, scheme: str, keep: int, *, I2full=None, acti
     return S, np.full(n_samples, 1.0 / n_samples), False
 
 
-def pruned_error(state: State, scheme: str, keep: int | None = None, *, keep_fraction: float | None = None,
-                 N: int | None = None, activation: str = "erf", kernel="linear-preactivation", beta: float = 1.0,
-                 eps: float = 0.0, jitter: float = 0.0, importance: str = "abs-v", ties: str = "average",
-                 reweight: str = "none", exact: bool | None = None, max_subsets: int = 200_000,
-                 n_samples: int = 20_000, rng=None, keep_distribution: bool = True) -> PruneResult:
+def pruned_error(
+    state: State,
+    scheme: str,
+    keep: int | None = None,
+    *,
+    keep_fraction: float | None = None,
+    N: int | None = None,
+    activation: str = "erf",
+    kernel="linear-preactivation",
+    beta: float = 1.0,
+    eps: float = 0.0,
+    jitter: float = 0.0,
+    importance: str = "abs-v",
+    ties: str = "average",
+    reweight: str = "none",
+    exact: bool | None = None,
+    max_subsets: int = 200_000,
+    n_samples: int = 20_000,
+    rng=None,
+    keep_distribution: bool = True,
+) -> PruneResult:
     """Expected noise-free eps_g of ``state`` pruned by ``scheme`` (theory.md section 6).
 
     Node schemes take ``keep`` = k units (1..K); edge schemes take
@@ -231,8 +276,10 @@ def pruned_error(state: State, scheme: str, keep: int | None = None, *, keep_fra
         elif keep is not None:
             raise ValueError("give either keep (node budget) or keep_fraction to an edge scheme, not both")
         elif N is not None:
-            raise ValueError("N only matches a node budget keep=k to edges (e = round((kN + k - K)/K)); "
-                             "with keep_fraction it has no role: give keep with N, or keep_fraction alone")
+            raise ValueError(
+                "N only matches a node budget keep=k to edges (e = round((kN + k - K)/K)); "
+                "with keep_fraction it has no role: give keep with N, or keep_fraction alone"
+            )
         c = check_keep_fraction(keep_fraction)
         pruned, qerr = edge_state(state, scheme, c, return_error=True)
         note = ""
@@ -247,8 +294,18 @@ def pruned_error(state: State, scheme: str, keep: int | None = None, *, keep_fra
         if scheme != "random-edge":
             params["hypothesis"] = "Gaussian coordinates (w_1j..w_Kj, w*_1j..) with covariance [[Q,R],[R^T,T]]"
         e = eps_g_arrays(pruned.Q, pruned.R, pruned.T, pruned.v, pruned.vstar, activation)
-        return PruneResult(scheme=scheme, eps_g=e, stderr=0.0, exact=True, keep_fraction=c, reweight=reweight,
-                           pruned=pruned, quad_error=qerr, note=note, params=params)
+        return PruneResult(
+            scheme=scheme,
+            eps_g=e,
+            stderr=0.0,
+            exact=True,
+            keep_fraction=c,
+            reweight=reweight,
+            pruned=pruned,
+            quad_error=qerr,
+            note=note,
+            params=params,
+        )
 
     if keep_fraction is not None:
         raise ValueError(f"node schemes take keep (an integer number of units in 1..K={K}), not keep_fraction")
@@ -256,9 +313,23 @@ def pruned_error(state: State, scheme: str, keep: int | None = None, *, keep_fra
         raise ValueError(f"node schemes need keep (an integer number of units in 1..K={K})")
     k = check_keep(keep, K)
     I2full = _node.field_i2(state.Q, state.R, state.T, activation)
-    S, w, is_exact = node_distribution(state, scheme, k, I2full=I2full, activation=activation, kernel=kernel,
-                                       beta=beta, eps=eps, jitter=jitter, importance=importance, ties=ties,
-                                       exact=exact, max_subsets=max_subsets, n_samples=n_samples, rng=rng)
+    S, w, is_exact = node_distribution(
+        state,
+        scheme,
+        k,
+        I2full=I2full,
+        activation=activation,
+        kernel=kernel,
+        beta=beta,
+        eps=eps,
+        jitter=jitter,
+        importance=importance,
+        ties=ties,
+        exact=exact,
+        max_subsets=max_subsets,
+        n_samples=n_samples,
+        rng=rng,
+    )
     if scheme == "dpp-node":
         params.update(kernel=kernel if isinstance(kernel, str) else "array", beta=beta, eps=eps, jitter=jitter)
     if scheme == "importance-node":
@@ -292,9 +363,23 @@ def pruned_error(state: State, scheme: str, keep: int | None = None, *, keep_fra
         copies = None
     else:
         copies = _node.count_copies(U, teacher_of, M)
-    return PruneResult(scheme=scheme, eps_g=mean, stderr=se, exact=is_exact, keep=k, reweight=reweight,
-                       n_samples=ns, subsets=U, probs=probs, errors=errs, v_kept=vk, copies=copies,
-                       teacher_of=teacher_of, pruned=pruned, params=params)
+    return PruneResult(
+        scheme=scheme,
+        eps_g=mean,
+        stderr=se,
+        exact=is_exact,
+        keep=k,
+        reweight=reweight,
+        n_samples=ns,
+        subsets=U,
+        probs=probs,
+        errors=errs,
+        v_kept=vk,
+        copies=copies,
+        teacher_of=teacher_of,
+        pruned=pruned,
+        params=params,
+    )
 
 
 def pruned_errors(states, scheme: str, keep=None, **kwargs):

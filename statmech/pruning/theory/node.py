@@ -19,6 +19,7 @@ The expected error is the exact sum over subsets while C(K, k) is at most
 ``max_subsets``; beyond, a Monte Carlo mean over exact samples with its
 standard error.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -73,16 +74,17 @@ def subset_errors(A, b, t, subsets, v_sub) -> np.ndarray:
     v_sub = np.asarray(v_sub, dtype=np.float64)
     out = np.empty(subsets.shape[0])
     for lo in range(0, subsets.shape[0], _CHUNK):
-        s = subsets[lo:lo + _CHUNK]
-        vs = v_sub[lo:lo + _CHUNK]
+        s = subsets[lo : lo + _CHUNK]
+        vs = v_sub[lo : lo + _CHUNK]
         ASS = A[s[:, :, None], s[:, None, :]]
         quad = np.einsum("ni,nij,nj->n", vs, ASS, vs)
-        out[lo:lo + _CHUNK] = 0.5 * (quad - 2.0 * np.einsum("ni,ni->n", vs, b[s]) + t)
+        out[lo : lo + _CHUNK] = 0.5 * (quad - 2.0 * np.einsum("ni,ni->n", vs, b[s]) + t)
     return out
 
 
-def node_kernel(Q, I2_students, kernel="linear-preactivation", beta: float = 1.0, eps: float = 0.0,
-                jitter: float = 0.0) -> np.ndarray:
+def node_kernel(
+    Q, I2_students, kernel="linear-preactivation", beta: float = 1.0, eps: float = 0.0, jitter: float = 0.0
+) -> np.ndarray:
     """K x K DPP kernel L in the N -> infinity limit (theory.md 6.1).
 
     ``linear-preactivation`` (the paper's): L = Q; ``linear-activation``:
@@ -138,8 +140,7 @@ def count_copies(subsets, teacher_of, M: int) -> np.ndarray:
 def all_subsets(K: int, k: int) -> np.ndarray:
     """All C(K, k) k-subsets of range(K) as sorted rows, lexicographic order."""
     n = comb(K, k)
-    out = np.fromiter(itertools.chain.from_iterable(itertools.combinations(range(K), k)), dtype=np.int64,
-                      count=n * k)
+    out = np.fromiter(itertools.chain.from_iterable(itertools.combinations(range(K), k)), dtype=np.int64, count=n * k)
     return out.reshape(n, k)
 
 
