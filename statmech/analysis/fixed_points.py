@@ -63,11 +63,13 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.linalg import expm
+from scipy.optimize import root
 
 from statmech.core.state import State
 from statmech.integrals import activation_code
 from statmech.ode.generalisation import eps_g_arrays
-from statmech.ode.integrator import pack, rhs_into
+from statmech.ode.integrator import integrate, pack, rhs_into
 
 __all__ = [
     "Flow",
@@ -474,7 +476,6 @@ def find_fixed_point(
     root is not a zero of the full F (ansatz not invariant), or when it lies
     outside the PSD cone (no real weights have these overlaps).
     """
-    from scipy.optimize import root
 
     if not isinstance(guess, State):
         raise TypeError(f"guess must be a statmech.State, got {type(guess).__name__}")
@@ -993,9 +994,6 @@ def confirm_critical_learning_rate(
     (left eigenvector applied to x - x*) at the start and the end, which the
     linear flow multiplies by exp(rate alpha), and the status of the run.
     """
-    from scipy.linalg import expm
-
-    from statmech.ode.integrator import integrate
 
     T, vstar = crit.state.T, crit.state.vstar
     train_v = crit.eta_v_ratio > 0

@@ -34,6 +34,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from statmech.analysis.fixed_points import plateau_fixed_points, scm_v
+from statmech.core.state import State
+from statmech.core.weights import Weights
+from statmech.ode.integrator import integrate
+from statmech.sim.run import simulate
+
 __all__ = [
     "Plateau",
     "detect_plateau",
@@ -172,7 +178,6 @@ def detect_plateau(alpha, eps_g, *, height=None, rel_tol=DEFAULT_REL_TOL, alpha_
 
 def plateau_height(K, M, *, eta, eta_v=0.0, sigma=0.0, T=None, vstar=None, activation="erf") -> float:
     """eps_g of the plateau fixed point with the fewest unstable directions (fixed_points.plateau_fixed_points)."""
-    from statmech.analysis.fixed_points import plateau_fixed_points
 
     return plateau_fixed_points(K, M, eta=eta, eta_v=eta_v, sigma=sigma, T=T, vstar=vstar, activation=activation)[
         0
@@ -181,7 +186,6 @@ def plateau_height(K, M, *, eta, eta_v=0.0, sigma=0.0, T=None, vstar=None, activ
 
 def ode_curve(state, *, eta, eta_v=0.0, sigma=0.0, alpha_max, points=400, activation="erf"):
     """(alpha, eps_g) of the ODE from ``state`` on a log grid (plus linear points for the plateau end)."""
-    from statmech.ode.integrator import integrate
 
     save = np.unique(
         np.concatenate([[0.0], np.geomspace(1e-2, alpha_max, points), np.linspace(0.0, alpha_max, points)])
@@ -207,15 +211,9 @@ def simulation_curve(K, M, *, eta, eta_v=0.0, sigma=0.0, vstar=1.0, activation="
     Runs ``statmech.sim`` from ``Weights.random(K, M, N, vstar, seed)``
     (v replaced by vstar for the soft committee machine, as for the ODE) with
     input stream ``seed``; eps_g is that of the measured order parameters at
-    ``points`` equally spaced times. ImportError if the simulator is missing.
+    ``points`` equally spaced times.
     """
-    from statmech.analysis.fixed_points import scm_v
-    from statmech.core.weights import Weights
 
-    try:
-        from statmech.sim import simulate
-    except ImportError:
-        from statmech.sim.run import simulate
     vstar_arr = np.broadcast_to(np.asarray(vstar, dtype=np.float64), (M,)).copy()
 
     def curve(N, seed, alpha_max):
@@ -284,9 +282,6 @@ def plateau_lengths(
     ODE (e.g. a finite-N simulation). A KeyboardInterrupt returns the rows done.
     """
     from tqdm.auto import tqdm
-
-    from statmech.analysis.fixed_points import plateau_fixed_points, scm_v
-    from statmech.core.state import State
 
     Ns = [int(n) for n in Ns]
     seeds = [int(s) for s in seeds]

@@ -17,6 +17,8 @@ import hashlib
 import os
 from pathlib import Path
 
+from numba import config
+
 
 def source_digest() -> str:
     """A short hash of every statmech .py file that mentions numba (path and contents)."""
@@ -40,7 +42,6 @@ def configure() -> str | None:
         path.mkdir(parents=True, exist_ok=True)
     except OSError:
         return None  # unwritable home: numba falls back to __pycache__ beside the sources
-    from numba import config
 
     config.CACHE_DIR = str(path)
     return str(path)

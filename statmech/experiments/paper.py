@@ -39,7 +39,18 @@ from pathlib import Path
 
 import numpy as np
 
-from statmech.experiments.published import reading_error
+from statmech import integrate
+from statmech import pruning as P
+from statmech.core.budgets import edges_per_unit
+from statmech.core.io import write_table
+from statmech.core.weights import Weights
+from statmech.experiments.published import published, reading_error, teacher_student_losses
+from statmech.ode.generalisation import eps_g_arrays
+from statmech.ode.integrator import default_save_at
+from statmech.pruning.finite import masks as pw
+from statmech.pruning.finite import students as ps
+from statmech.pruning.theory.node import teacher_assignment
+from statmech.sim import simulate_seeds
 
 __all__ = [
     "Config",
@@ -92,7 +103,6 @@ class Config:
 
 def paper_config(name: str) -> Config:
     """The paper's configuration ``name`` ("6:2" or "5:20") from statmech/data/published.json."""
-    from statmech.experiments.published import published
 
     cfgs = published()["teacher_student"]["configs"]
     if name not in cfgs:
@@ -273,10 +283,6 @@ class Pipeline:
 def train_group(cfg: Config, sigma: float, *, seeds: int, seed: int, points: int, workers=None) -> dict:
     """Train ``seeds`` SGD students from Weights.random(K, M, N, v*, seed) (streams (seed, r)) and integrate
     the ODE from the same initial state. Returns curves (alpha, eps_g per run / ODE) and final weights/state."""
-    from statmech import integrate
-    from statmech.core.weights import Weights
-    from statmech.ode.integrator import default_save_at
-    from statmech.sim import simulate_seeds
 
     init = Weights.random(cfg.K, cfg.M, cfg.N, vstar=cfg.vstar, seed=seed)
     save_at = default_save_at(cfg.alpha, points)
@@ -321,8 +327,6 @@ def train_group(cfg: Config, sigma: float, *, seeds: int, seed: int, points: int
 def theory_group(state, cfg: Config, schemes) -> dict:
     """N -> infinity pruned eps_g (statmech.pruning) of the ODE-trained ``state`` with rows rescaled to
     Q_ii = 1 (paper pipeline), k = 1..5 (edges e = round((kN + k - K)/K) per unit). Noise free."""
-    from statmech import pruning as P
-    from statmech.ode.generalisation import eps_g_arrays
 
     rs = P.rescale_rows(state)
     out = {"unpruned": eps_g_arrays(rs.Q, rs.R, rs.T, rs.v, rs.vstar, "erf")}
@@ -337,8 +341,6 @@ def prune_group(
 ) -> dict:
     """prune_sim.prune_student (paper pipeline) on one SGD student; records, theory from its measured
     order parameters, and (``keep_kernels``) the estimated node kernel and unit 0's edge kernel for F3."""
-    from statmech.pruning.finite import masks as pw
-    from statmech.pruning.finite import students as ps
 
     n_train = int(round(cfg.alpha * cfg.N))
     with warnings.catch_warnings():
@@ -381,9 +383,6 @@ def f1_table(rows_by_group: dict) -> dict:
     mean), ``sim_mean``/``sim_stderr`` (eps_g of the really pruned networks + sigma^2/2; standard error
     across students of their mean over masks), ``sim_test_loss_*`` (empirical noisy test loss),
     ``published`` (paper, read off its figure, +-0.05)."""
-    from statmech.core.budgets import edges_per_unit
-    from statmech.experiments.published import teacher_student_losses
-    from statmech.pruning.finite import students as ps
 
     cols = {
         c: []
@@ -514,8 +513,6 @@ def f4_table(curves: dict) -> dict:
 def f2_data(state, cfg: Config, budgets=BUDGETS) -> dict:
     """|Q|, |R| of the ODE-trained student (rows rescaled to Q_ii = 1, permuted into teacher groups), after DPP
     node pruning (the most probable kept set of the k-DPP, L = Q) and expected over DPP edge masks (theory)."""
-    from statmech import pruning as P
-    from statmech.pruning.theory.node import teacher_assignment
 
     rs = P.rescale_rows(state)
     teacher = teacher_assignment(rs.Q, rs.R, rs.T)
@@ -552,7 +549,6 @@ def f2_data(state, cfg: Config, budgets=BUDGETS) -> dict:
 
 def f3_data(pruned0: dict) -> dict:
     """The DPP kernels estimated from the training inputs of one student (prune_group with keep_kernels)."""
-    from statmech.pruning.theory.node import teacher_assignment
 
     st = pruned0["state"]
     teacher = teacher_assignment(st.Q, st.R, st.T)
@@ -816,7 +812,6 @@ def reproduce(
     Order: training of every configuration and sigma (-> F4, F2), then pruning student by student (-> F3
     after the first 6:2 student, F1.csv and F1_summary.md rewritten after every student, F1.png at the end).
     Cached in ``cache_dir`` (default ``out/.reproduce_cache``): a rerun resumes. Returns paths and timings."""
-    from statmech.core.io import write_table
     from statmech.plots import paper as figs
 
     figures = tuple(figures)

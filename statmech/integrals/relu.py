@@ -9,6 +9,7 @@ C_aa of the fields entering g' or g must be positive.
 
 import math
 
+import numpy as np
 from numba import njit
 
 from statmech.integrals.erf import safe_asin
@@ -105,7 +106,6 @@ _I4_GL = ((_I4_MU16, 16), (_I4_MU24, 24))
 
 def _i4_nodes():
     """Quadrature tables (t, 1 - t, weight) for the trapezoidal and Gauss-Legendre rules."""
-    import numpy as np
 
     nmax = 0
     tabs = []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 def pyplot():
     """matplotlib.pyplot with a non-interactive backend unless one is already active."""
@@ -19,7 +21,6 @@ def pyplot():
 
 def save(fig, path, pdf: bool = False):
     """Save a figure as PNG (and PDF beside it on request), then close it."""
-    from pathlib import Path
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -34,7 +34,12 @@ from statmech import pruning
 from statmech.core.budgets import check_keep, check_keep_fraction, edges_per_unit
 from statmech.core.state import State
 from statmech.core.weights import Weights
-from statmech.ode.integrator import IntegrateResult, integrate
+from statmech.ode.integrator import IntegrateResult, default_save_at, integrate
+from statmech.ode.masked import MaskedState, integrate_masked
+from statmech.pruning.finite import masks as pw
+from statmech.pruning.reweight import check_reweight, fuse, optimal_readout
+from statmech.pruning.theory import node as _node
+from statmech.sim import simulate, simulate_seeds
 
 __all__ = [
     "PrunedCurves",
@@ -242,8 +247,6 @@ def retrain_nodes(
 
 
 def _reweighted_v(state, subsets, reweight, activation):
-    from statmech.pruning.reweight import check_reweight, fuse, optimal_readout
-    from statmech.pruning.theory import node as _node
 
     reweight = check_reweight(reweight)
     if reweight == "none":
@@ -309,7 +312,6 @@ def retrain_scheme(
     restricted overlaps are not functions of (Q, R), so they need real
     weights: :func:`prune_real` then :func:`retrain_ode`.
     """
-    from statmech.ode.masked import MaskedState, integrate_masked
 
     if not isinstance(state, State):
         raise TypeError(f"state must be a statmech.State, got {type(state).__name__}")
@@ -320,8 +322,6 @@ def retrain_scheme(
     opts = dict(prune_options or {})
     opts.setdefault("rng", 0)  # sampled kept sets are reproducible
     if save_at is None:
-        from statmech.ode.integrator import default_save_at
-
         save_at = default_save_at(alpha_max, 100)
     odekw = dict(eta=eta, eta_v=eta_v, sigma=sigma, alpha_max=alpha_max, save_at=save_at, activation=activation, **ode)
     if scheme in ("importance-edge", "dpp-edge"):
@@ -418,7 +418,6 @@ def prune_real(
     Budget as :func:`resolve_budget` (edge: e = round((kN + k - K)/K) or
     round(c N) edges per unit). ``rng``: seed or Generator of the random and DPP masks.
     """
-    from statmech.pruning.finite import masks as pw
 
     if not isinstance(weights, Weights):
         raise TypeError(f"weights must be a statmech.Weights, got {type(weights).__name__}")
@@ -480,7 +479,6 @@ def retrain_ode(
 ) -> IntegrateResult:
     """ODE started from pruned real weights: ``integrate(weights.state())``, or with an edge
     ``mask`` (K x N) the masked-student ODE from ``MaskedState.from_weights(weights, mask)``."""
-    from statmech.ode.masked import MaskedState, integrate_masked
 
     if not isinstance(weights, Weights):
         raise TypeError(f"weights must be a statmech.Weights, got {type(weights).__name__}")
@@ -533,7 +531,6 @@ def retrain_check(
 ) -> RetrainCheck:
     """Retrain pruned real ``weights`` by SGD (``seeds`` runs; masked SGD with an edge ``mask``)
     and by the ODE from the same weights (:func:`retrain_ode`); deviation in standard errors."""
-    from statmech.sim import simulate_seeds
 
     if not isinstance(weights, Weights):
         raise TypeError(f"weights must be a statmech.Weights, got {type(weights).__name__}")
@@ -616,8 +613,6 @@ def simulate_pruned_along(
     mask-averaged error per run, then mean and standard error over runs.
     Ctrl-C keeps the finished runs.
     """
-    from statmech.pruning.finite import masks as pw
-    from statmech.sim import simulate
 
     schemes = parse_schemes(schemes)
     if not isinstance(weights, Weights):

@@ -27,6 +27,7 @@ import math
 
 import numpy as np
 from numba import njit
+from scipy.special import erfc
 
 __all__ = ["seed_state", "standard_normal", "fill_normals", "ZIG_R", "ziggurat_closure"]
 
@@ -36,7 +37,6 @@ _LAYERS = 256
 
 def _tables(r: float = ZIG_R, n: int = _LAYERS):
     """(ki, wi, fi, closure) of the ziggurat: acceptance thresholds, scales, f at layer edges."""
-    from scipy.special import erfc
 
     def f(x):
         return math.exp(-0.5 * x * x)

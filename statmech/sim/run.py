@@ -16,6 +16,7 @@ continues a run bit for bit; Ctrl-C stops at the next chunk boundary (about
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -31,7 +32,7 @@ from statmech.core.validation import check_nonneg
 from statmech.core.weights import Weights
 from statmech.integrals import activation_code
 from statmech.ode.generalisation import eps_g_arrays
-from statmech.ode.integrator import SavedStates
+from statmech.ode.integrator import SavedStates, default_save_at
 from statmech.sim._kernel import fresh_buffers, masked_sgd_steps, sgd_steps, test_loss_kernel
 from statmech.sim._rng import seed_state
 
@@ -129,7 +130,6 @@ def save_steps(save_at, alpha_max: float, N: int) -> np.ndarray:
     ``save_at=None`` gives alpha = 0 plus :data:`DEFAULT_POINTS` log-spaced
     times up to alpha_max (:func:`statmech.ode.default_save_at`).
     """
-    from statmech.ode.integrator import default_save_at
 
     try:
         alpha_max = float(alpha_max)
@@ -168,8 +168,6 @@ def _trajectory_params(
         rng="xoshiro256++/ziggurat256",
     )
     if mask is not None:  # only masked runs carry it: unmasked parameters (and old checkpoints) are unchanged
-        import hashlib
-
         params["mask"] = "sha256:" + hashlib.sha256(np.packbits(mask).tobytes()).hexdigest()
         params["mask_fraction"] = float(mask.mean())
     return params

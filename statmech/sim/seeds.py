@@ -14,17 +14,22 @@ times. A run's numbers do not depend on the number of workers.
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
+import signal
 import sys
 import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from statmech.core.interrupt import sigint_flag
+from statmech.core.validation import check_nonneg
 from statmech.core.weights import Weights
-from statmech.sim.run import SimulationResult, simulate
+from statmech.ode.integrator import integrate
+from statmech.sim.run import SimulationResult, check_mask, save_steps, simulate
 
 __all__ = ["simulate_seeds", "SeedsResult", "ode_reference", "checkpoint_path"]
 
@@ -90,7 +95,6 @@ _PROGRESS = None
 
 def _worker_init(stop_event, progress):
     """Runs in each worker: Ctrl-C goes to the parent, which sets the stop event instead."""
-    import signal
 
     global _STOP, _PROGRESS
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -184,8 +188,6 @@ def simulate_seeds(
     if weights is not None and not isinstance(weights, Weights):
         raise TypeError(f"weights must be a statmech.Weights, got {type(weights).__name__}")
     # validate everything once here, so bad input fails before any process starts
-    from statmech.core.validation import check_nonneg
-    from statmech.sim.run import save_steps
 
     check_nonneg("eta", eta)
     if eta_v is not None:
@@ -194,8 +196,6 @@ def simulate_seeds(
     if weights is not None:
         save_steps(save_at, alpha_max, weights.N)
         if mask is not None:
-            from statmech.sim.run import check_mask
-
             check_mask(mask, weights)
 
     t0 = time.perf_counter()
@@ -220,8 +220,6 @@ def _run_serial(tasks, progress):
 
 
 def _run_pool(tasks, workers, progress):
-    import multiprocessing as mp
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     from tqdm.auto import tqdm
 
@@ -262,7 +260,6 @@ def _run_pool(tasks, workers, progress):
 
 
 def _planned_steps(kw) -> int:
-    from statmech.sim.run import save_steps
 
     w = kw["weights"]
     if w is None:  # resuming without weights: the bar counts nothing
@@ -329,7 +326,6 @@ def ode_reference(result, *, method: str = "dopri5", **kwargs):
     eta_v, sigma and the activation are taken from its parameters. Returns a
     :class:`statmech.IntegrateResult`.
     """
-    from statmech.ode.integrator import integrate
 
     run = result if isinstance(result, SimulationResult) else result.runs[0]
     p = run.params

@@ -16,6 +16,16 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
+from statmech import pruning
+from statmech.core.state import State
+from statmech.core.weights import Weights
+from statmech.ode.generalisation import eps_g
+from statmech.ode.integrator import default_save_at, integrate
+from statmech.pruning.finite.students import prune_student, train_student
+from statmech.sim import ode_reference, save_steps, simulate
+
 __all__ = ["Engine", "Param", "Outcome", "ENGINES", "get_engine", "register_engine"]
 
 ACTIVATIONS = ("erf", "linear", "relu")
@@ -178,8 +188,6 @@ def _save_times(p) -> list:
     if p.get("save_at") is not None:
         return sorted(p["save_at"])
     if p.get("points") is not None:
-        from statmech.ode.integrator import default_save_at
-
         return [float(a) for a in default_save_at(p["alpha_max"], p["points"])]
     return [float(p["alpha_max"])]
 
@@ -196,14 +204,12 @@ def _check_ode(p, where):
 
 
 def _initial_state(p):
-    from statmech.core.state import State
 
     return State.random(p["K"], p["M"], p["N"], vstar=p["vstar"], seed=p["seed"])
 
 
 def _run_ode(p, record) -> Outcome:
     """Learning curve from the order-parameter ODEs (theory.md section 4) via statmech.integrate."""
-    from statmech.ode.integrator import integrate
 
     times = _save_times(p)
     res = integrate(
@@ -289,8 +295,6 @@ _TRAINED: dict = {}
 
 def _train_cached(key, _cache=_TRAINED):
     if key not in _cache:
-        from statmech.ode.integrator import integrate
-
         p = dict(zip(_TRAIN_KEYS, key[:-1]))
         if len(_cache) >= 16:
             _cache.pop(next(iter(_cache)))
@@ -340,7 +344,6 @@ def _check_prune(p, where):
 
 def _run_prune(p, record) -> Outcome:
     """Train by the ODEs, then the expected pruned eps_g of each scheme (statmech.pruning.pruned_error)."""
-    from statmech import pruning
 
     times = _save_times(p)
     res = _train(p, times)
@@ -377,7 +380,6 @@ def _run_prune(p, record) -> Outcome:
 
 
 def _eps(state, activation):
-    from statmech.ode.generalisation import eps_g
 
     return eps_g(state, activation)
 
@@ -420,10 +422,6 @@ def _check_simulate(p, where):
 
 def _run_simulate(p, record) -> Outcome:
     """Online SGD at finite N (statmech.sim.simulate) from Weights.random(K, M, N, vstar, seed)."""
-    import numpy as np
-
-    from statmech.core.weights import Weights
-    from statmech.sim import ode_reference, save_steps, simulate
 
     times = _save_times(p)
     init = Weights.random(p["K"], p["M"], p["N"], vstar=p["vstar"], seed=p["seed"])
@@ -493,8 +491,6 @@ def _student(p):
     key = tuple(p[k] for k in ("K", "M", "N", "alpha_max", "sigma", "seed", "vstar", "eta", "eta_v", "activation"))
     cache = _student.cache
     if key not in cache:
-        from statmech.pruning.finite.students import train_student
-
         if len(cache) >= 4:
             cache.pop(next(iter(cache)))
         cache[key] = train_student(
@@ -528,7 +524,6 @@ def _check_prune_sim(p, where):
 
 def _run_prune_sim(p, record) -> Outcome:
     """Train by SGD (statmech.pruning.finite.students.train_student), prune the real weights (prune_student), score each mask."""
-    from statmech.pruning.finite.students import prune_student
 
     weights = _student(p)
     res = prune_student(

@@ -16,8 +16,10 @@ import io
 import json
 import logging
 import math
+import multiprocessing as mp
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -26,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from statmech import __version__
 from statmech.sweep.config import SweepConfig, load_config, parse_config
 from statmech.sweep.engines import get_engine
 
@@ -227,7 +230,6 @@ def _prepare_out(cfg: SweepConfig, out: Path) -> None:
     else:
         copy.write_text(cfg.text if cfg.text else _dump_raw(cfg.raw))
     engine = get_engine(cfg.engine)
-    from statmech import __version__
 
     side = {
         "file": RESULTS_FILE,
@@ -262,7 +264,6 @@ class _Lock:
         self.mine = False
 
     def acquire(self):
-        import socket
 
         me = f"{socket.gethostname()} {os.getpid()}"
         for _ in range(2):
@@ -359,7 +360,6 @@ class _Processes:
         self.pool = self._new_pool()
 
     def _new_pool(self):
-        import multiprocessing as mp
 
         # forkserver/spawn: a fork of a client that holds threads (tqdm, numba) is not safe
         method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"

@@ -30,7 +30,13 @@ from math import sqrt
 
 import numpy as np
 from scipy import linalg as sla
+from scipy import sparse
 from scipy.special import erf as _erf
+
+from statmech.dpp.kdpp import KDPP, DiagonalKDPP
+from statmech.ode.generalisation import eps_g_arrays
+from statmech.pruning.reweight import fuse
+from statmech.pruning.theory.node import importance_scores as scores
 
 __all__ = [
     "NODE_SCHEMES",
@@ -360,7 +366,6 @@ def importance_scores(v, score: str = "abs-v", Q_diag=None) -> np.ndarray:
     The scores of :func:`statmech.pruning.theory.node.importance_scores`, with Q_diag
     required for ``abs-v-sqrtq``.
     """
-    from statmech.pruning.theory.node import importance_scores as scores
 
     if score == "abs-v-sqrtq" and Q_diag is None:
         raise ValueError("importance score 'abs-v-sqrtq' needs Q_diag (the squared row norms / N)")
@@ -380,7 +385,6 @@ def importance_node_mask(v, k: int, score: str = "abs-v", Q_diag=None) -> np.nda
 
 def dpp_node_masks(L, k: int, n_masks: int = 1, rng=None) -> np.ndarray:
     """n_masks exact k-DPP samples over the K units, P(S) = det(L_S) / e_k(L)."""
-    from statmech.dpp.kdpp import KDPP
 
     L = np.asarray(L, dtype=np.float64)
     K = L.shape[0]
@@ -422,7 +426,6 @@ def dpp_edge_masks(W, e: int, n_masks: int = 1, rng=None, *, Sxx=None) -> np.nda
     ``Sxx=None`` the white-input limit diag(w_i^2) (statmech.dpp.DiagonalKDPP,
     O(N e) per sample without eigendecomposition). Returns (n_masks, K, N).
     """
-    from statmech.dpp.kdpp import KDPP, DiagonalKDPP
 
     W = _check_W(W)
     K, N = W.shape
@@ -525,7 +528,6 @@ def fuse_nodes(G, v, keep) -> np.ndarray:
     signals s_S, G being their Gram matrix (1/P) sum s s^T; ``v`` may be (K,) or
     (K, H2). Computed by :func:`statmech.pruning.reweight.fuse`.
     """
-    from statmech.pruning.reweight import fuse
 
     keep = np.asarray(keep, dtype=bool)
     return fuse(G, v, np.flatnonzero(keep)[None, :])[0]
@@ -614,7 +616,6 @@ def order_parameters(W, Wstar, covariance=None):
 
 def pruned_eps_g(W, v, Wstar, vstar, covariance=None, activation: str = "erf") -> float:
     """eps_g of the (pruned) network from its order parameters (theory.md 6.2; exact for Gaussian x)."""
-    from statmech.ode.generalisation import eps_g_arrays
 
     W, v = _check_W(W, v)
     Q, R, T = order_parameters(W, Wstar, covariance)
@@ -658,7 +659,6 @@ def test_losses(
         seg.append(W.shape[0])
     # Node-pruned (and reweighted) networks share their rows with the unpruned W: compute every distinct
     # row's activations once, then each network's output as a sparse combination of them.
-    from scipy import sparse
 
     U, inv = np.unique(np.vstack(rows), axis=0, return_inverse=True)
     inv = np.asarray(inv).ravel()

@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 from scipy.special import expit
 
+from statmech.core.state import read_npz
 from statmech.pruning.finite import masks as pw
 
 __all__ = [
@@ -115,7 +116,6 @@ def load_dataset(name: str = "digits", *, seed: int = 0, test_fraction: float = 
     path = Path(name)
     if path.suffix != ".npz":
         raise ValueError(f"dataset must be 'digits', 'mnist' or a path to an .npz file, got {name!r}")
-    from statmech.core.state import read_npz
 
     arrays = read_npz(path, DATASET_KEYS, "dataset")
     try:

@@ -29,9 +29,15 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import stats
+from scipy.optimize import brentq
 
+from statmech import pruning
+from statmech.core.budgets import edges_per_unit
 from statmech.core.weights import Weights
+from statmech.ode.generalisation import eps_g_arrays
 from statmech.pruning.finite import masks as pw
+from statmech.sim import simulate
 
 __all__ = [
     "Pipeline",
@@ -106,7 +112,6 @@ class PruneResult:
 
 
 def _edges(k, K, N):
-    from statmech.core.budgets import edges_per_unit
 
     return edges_per_unit(k, K, N)
 
@@ -303,8 +308,6 @@ def theory_predictions(
     fraction c = e / N with the paper's e for each k; ``edge-lsq`` rows repeat the
     plain edge value (no effect in the limit for white inputs).
     """
-    from statmech import pruning
-    from statmech.ode.generalisation import eps_g_arrays
 
     state = weights.state()
     K, N = weights.K, weights.N
@@ -421,7 +424,6 @@ def coordinate_check(weights: Weights) -> dict:
     those of the standard KS test, conservative here because the variances
     are estimated from the same data.
     """
-    from scipy import stats
 
     st = weights.state()
     Z = np.vstack([weights.W, weights.Wstar]).T  # N x (K + M)
@@ -469,7 +471,6 @@ def inclusion_check(w, Sxx, e: int, n_masks: int, rng=None) -> dict:
     sqrt(pi (1 - pi) / n_masks) and their root mean square (about 1 when the
     masks follow the prediction within sampling error).
     """
-    from scipy.optimize import brentq
 
     w = np.asarray(w, dtype=np.float64)
     masks = pw.dpp_edge_masks(w[None, :], e, n_masks, rng, Sxx=Sxx)[:, 0, :]
@@ -494,7 +495,6 @@ def train_student(
     K, M, N, alpha, sigma, seed, *, vstar=4.0, eta=0.5, eta_v=0.5, activation="erf", progress=None
 ) -> Weights:
     """A student trained by online SGD (statmech.sim) from Weights.random(K, M, N, vstar, seed)."""
-    from statmech.sim import simulate
 
     init = Weights.random(K, M, N, vstar=vstar, seed=seed)
     r = simulate(

@@ -27,8 +27,9 @@ from math import comb
 
 import numpy as np
 
-from statmech.core.budgets import keep_fraction_for_nodes
+from statmech.core.budgets import check_keep_fraction, keep_fraction_for_nodes
 from statmech.core.state import State
+from statmech.ode.integrator import integrate
 from statmech.pruning.theory import node as _node
 from statmech.pruning.theory.errors import SCHEMES, pruned_error
 
@@ -278,8 +279,6 @@ def trained_phase_diagram(
     """
     from tqdm import tqdm
 
-    from statmech.ode.integrator import integrate
-
     rows = {
         "z": [],
         "K": [],
@@ -339,7 +338,6 @@ def z_crit_c2(keep_fraction, M: int = 1, activation: str = "erf") -> float:
     network). A, B are read off eps_re at z = 1, 2 from the general edge code;
     z_crit = B / (D - A), inf when D <= A (C2 never holds).
     """
-    from statmech.core.budgets import check_keep_fraction
 
     c = check_keep_fraction(keep_fraction)
     e1 = pruned_error(idealised_state(M, 1), "random-edge", keep_fraction=c, activation=activation).eps_g

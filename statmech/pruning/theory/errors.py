@@ -16,6 +16,7 @@ import numpy as np
 
 from statmech.core.budgets import check_keep, check_keep_fraction, keep_fraction_for_nodes
 from statmech.core.state import State
+from statmech.dpp.kdpp import KDPP
 from statmech.ode.generalisation import eps_g_arrays
 from statmech.pruning.reweight import EDGE_LSQ_NOTE, check_reweight, fuse, optimal_readout
 from statmech.pruning.theory import edge as _edge
@@ -207,7 +208,6 @@ def node_distribution(
         return S, np.full(n_samples, 1.0 / n_samples), False
     if scheme != "dpp-node":
         raise ValueError(f"node scheme must be one of {NODE_SCHEMES}, got {scheme!r}")
-    from statmech.dpp.kdpp import KDPP
 
     if I2full is None:
         I2full = _node.field_i2(state.Q, state.R, state.T, activation)
