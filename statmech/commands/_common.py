@@ -86,3 +86,34 @@ def out_dir(path: str) -> Path:
     except OSError as exc:
         raise ValueError(f"--out {path}: cannot create the output directory ({exc.strerror})") from None
     return p
+
+
+class ListAction(argparse.Action):
+    """One syntax for every list option: values separated by spaces or commas (``--keep 1 2 3`` = ``--keep 1,2,3``).
+
+    Use with ``nargs="+"`` and ``type=`` the type of one item: each command-line
+    word is split at commas and every piece is converted (and checked) by that type.
+    """
+
+    def __init__(self, option_strings, dest, nargs="+", type=str, choices=None, **kwargs):
+        self.item_type = type
+        self.item_choices = choices
+        super().__init__(option_strings, dest, nargs=nargs, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        items = []
+        for word in values if isinstance(values, list) else [values]:
+            for piece in str(word).split(","):
+                if not piece:
+                    continue
+                try:
+                    item = self.item_type(piece)
+                except (argparse.ArgumentTypeError, ValueError) as exc:
+                    parser.error(f"argument {option_string}: {exc}")
+                if self.item_choices is not None and item not in self.item_choices:
+                    allowed = ", ".join(map(str, self.item_choices))
+                    parser.error(f"argument {option_string}: invalid choice {item!r} (choose from {allowed})")
+                items.append(item)
+        if not items:
+            parser.error(f"argument {option_string}: expected at least one value")
+        setattr(namespace, self.dest, items)
