@@ -5,14 +5,24 @@ Thin by design: each subcommand lives in its own module of
 whose ``func(args)`` calls the library and writes files. Bad input raises
 ``ValueError`` (or ``UsageError``), which becomes a one-line message and exit
 code 2; no science happens here.
+
+Exit codes are decided here, once for every command: 0 done, 1 failed, 2 bad
+input, 130 interrupted by Ctrl-C (also when the library caught the interrupt
+and returned its partial result), 141 when the reader of stdout went away
+(``statmech ... | head``). A command returns an exit code or a result whose
+``status`` is 0 (done), 1 (interrupted) or -1 (failed).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 
 from statmech import commands
 
@@ -43,18 +53,68 @@ def _version() -> str:
     return __version__
 
 
+# exit codes of a result's status: done, interrupted by the user (128 + SIGINT), failed
+STATUS_EXIT = {0: 0, 1: 130, -1: 1}
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader left
+
+
+@contextmanager
+def _record_sigint():
+    """Note every Ctrl-C (then raise KeyboardInterrupt as Python does), so that an interrupt the
+    library caught and turned into a partial result still exits 130."""
+    seen = {"sigint": False}
+    default = signal.default_int_handler
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is not default:
+        yield seen  # SIGINT ignored (a background job) or handled by the embedding program: leave it
+        return
+
+    def handler(signum, frame):
+        seen["sigint"] = True
+        default(signum, frame)
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield seen
+    finally:
+        signal.signal(signal.SIGINT, default)
+
+
+def _exit_code(returned) -> int:
+    status = getattr(returned, "status", None)
+    if status is not None:
+        return STATUS_EXIT.get(int(status), 1)
+    return int(returned or 0)
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader of stdout is gone: send what is left to /dev/null so that the interpreter's
+    final flush does not fail again (the recipe of Python's signal documentation)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout without a file descriptor (captured)
+        pass
+    return EXIT_BROKEN_PIPE
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        code = args.func(args)
-    except (ValueError, TypeError) as exc:
-        print(f"statmech {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"statmech {args.command}: interrupted; finished results were written", file=sys.stderr)
-        return 130
-    return int(code or 0)
+        with _record_sigint() as seen:
+            try:
+                code = _exit_code(args.func(args))
+            except (ValueError, TypeError) as exc:
+                print(f"statmech {args.command}: error: {exc}", file=sys.stderr)
+                return 2
+            except KeyboardInterrupt:
+                print(f"statmech {args.command}: interrupted; finished results were written", file=sys.stderr)
+                return EXIT_INTERRUPTED
+            sys.stdout.flush()
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+    return EXIT_INTERRUPTED if seen["sigint"] else code
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,6 +6,8 @@ import argparse
 import math
 from pathlib import Path
 
+from statmech.ode.steppers import METHODS, STEPPERS, Stepper, make_stepper, stepper_options
+
 
 def positive_int(text: str) -> int:
     try:
@@ -117,3 +119,31 @@ class ListAction(argparse.Action):
         if not items:
             parser.error(f"argument {option_string}: expected at least one value")
         setattr(namespace, self.dest, items)
+
+
+def add_integrator_args(p: argparse.ArgumentParser) -> None:
+    """--method with its own options: --dt (euler), --rtol and --atol (dopri5); an option of the other method is refused."""
+    p.add_argument(
+        "--method",
+        choices=list(METHODS),
+        default="dopri5",
+        help="ODE stepper: adaptive Dormand-Prince 5(4) or fixed-step Euler (default dopri5)",
+    )
+    p.add_argument("--dt", type=positive_float, default=None, help="Euler step; euler only (default 0.01)")
+    p.add_argument("--rtol", type=positive_float, default=None, help="relative tolerance; dopri5 only (default 1e-8)")
+    p.add_argument("--atol", type=positive_float, default=None, help="absolute tolerance; dopri5 only (default 1e-10)")
+
+
+def stepper_from_args(args: argparse.Namespace) -> Stepper:
+    """The ODE stepper of --method and its options; ValueError (exit 2) for an option of the other method."""
+    given = {name: getattr(args, name) for name in ("dt", "rtol", "atol")}
+    own = stepper_options(STEPPERS[args.method])
+    for name, value in given.items():
+        if value is not None and name not in own:
+            other = next(m for m, cls in STEPPERS.items() if name in stepper_options(cls))
+            takes = ", ".join(f"--{n}" for n in own if n in given)
+            raise ValueError(
+                f"--{name} {value:g} is an option of --method {other}, not of --method {args.method} "
+                f"(which takes {takes})"
+            )
+    return make_stepper(args.method, given)

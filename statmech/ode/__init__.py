@@ -1,8 +1,10 @@
 """Learning curves in the N -> infinity limit: the order-parameter ODEs.
 
 - ``terms``: the right-hand sides (equations of motion) as numba kernels;
-- ``steppers``: forward Euler and Dormand-Prince 5(4) with its step control;
-- ``integrator``: the one front-end :func:`integrate` and its result type;
+- ``steppers``: forward Euler and Dormand-Prince 5(4) with its step control, and
+  their options as stepper objects (``Euler``, ``Dopri5``);
+- ``integrator``: the one driver ``solve`` behind :func:`integrate` (and the masked
+  retraining), and the result type;
 - ``masked``: retraining a pruned network whose weights are masked;
 - ``generalisation``: eps_g of a state.
 """
@@ -10,6 +12,8 @@
 from statmech.ode.generalisation import eps_g, eps_g_arrays, test_loss
 from statmech.ode.integrator import (
     METHODS,
+    Dopri5,
+    Euler,
     IntegrateResult,
     SavedStates,
     default_save_at,
@@ -27,6 +31,8 @@ __all__ = [
     "SavedStates",
     "default_save_at",
     "METHODS",
+    "Dopri5",
+    "Euler",
     "rhs",
     "rhs_into",
     "pack",

@@ -5,26 +5,44 @@ options, and an :class:`IntegrateResult` with fields and a message. Two
 methods: ``"dopri5"`` (default; adaptive Dormand-Prince 5(4); a step is accepted
 when the root mean square over components of error_j / (atol + rtol |y_j|) is
 at most 1, Hairer's norm) and ``"euler"`` (fixed step ``dt``, the
-scheme of Goldt et al.'s C++ integrator). The equations are in
-:mod:`statmech.ode.terms`, the steppers in :mod:`statmech.ode.steppers`. The ODE
-vector packs ``y = [Q.ravel(), R.ravel(), v]``; the teacher (T, vstar) is
-constant.
+scheme of Goldt et al.'s C++ integrator); each method takes only its own
+options (an option of the other method is an error, not ignored). The
+equations are in :mod:`statmech.ode.terms`, the steppers and their options in
+:mod:`statmech.ode.steppers`. :func:`solve` is the one driver (checks, save
+points, status and message, Ctrl-C) behind :func:`integrate` and
+:func:`statmech.ode.masked.integrate_masked`. The ODE vector packs
+``y = [Q.ravel(), R.ravel(), v]``; the teacher (T, vstar) is constant.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from statmech.core.state import State
 from statmech.integrals import activation_code
-from statmech.ode import steppers as solvers
+from statmech.integrals.kernels import RELU
+from statmech.ode import steppers
 from statmech.ode.generalisation import eps_g_arrays
-from statmech.ode.steppers import METHODS
+from statmech.ode.steppers import METHODS, NO_AUX, Dopri5, Euler, Stepper, make_stepper
 from statmech.ode.terms import STANDARD, rhs_into
 
-__all__ = ["integrate", "IntegrateResult", "rhs", "rhs_into", "pack", "unpack", "default_save_at", "METHODS"]
+__all__ = [
+    "integrate",
+    "solve",
+    "System",
+    "IntegrateResult",
+    "rhs",
+    "rhs_into",
+    "pack",
+    "unpack",
+    "default_save_at",
+    "METHODS",
+    "Euler",
+    "Dopri5",
+]
 
 
 # --------------------------------------------------------------------- packing
@@ -127,8 +145,55 @@ def default_save_at(alpha_max: float, n: int = 200) -> np.ndarray:
     return np.unique(np.concatenate([[0.0], np.geomspace(start, alpha_max, n)]))
 
 
-def integrate(
-    state: State,
+@dataclass(frozen=True, eq=False)
+class System:
+    """What :func:`solve` integrates: a term of :mod:`statmech.ode.terms` and how to read it.
+
+    ``kind`` selects the right-hand side, ``y0`` is its initial vector,
+    ``overlaps(y) -> (Q, R, v)`` gives the full student overlaps of a vector
+    (for eps_g, the PSD check and the saved states), ``aux = (member, frac, TA)``
+    is the mask data of the MASKED term.
+    """
+
+    kind: int
+    y0: np.ndarray
+    K: int
+    M: int
+    T: np.ndarray
+    vstar: np.ndarray
+    overlaps: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
+    aux: tuple = NO_AUX
+
+
+def _check_rates(eta: float, eta_v: float, sigma: float, alpha_max: float, max_abs: float) -> None:
+    for name, value in (("eta", eta), ("eta_v", eta_v), ("sigma", sigma)):
+        if not (np.isfinite(value) and value >= 0):
+            raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    if not (np.isfinite(alpha_max) and alpha_max > 0):
+        raise ValueError(f"alpha_max must be a finite number > 0, got {alpha_max!r}")
+    if not max_abs > 0:
+        raise ValueError(f"max_abs must be > 0, got {max_abs!r}")
+
+
+def _check_save_at(save_at, alpha_max: float) -> np.ndarray:
+    save_at = default_save_at(alpha_max) if save_at is None else np.asarray(save_at, dtype=np.float64)
+    if save_at.ndim != 1 or save_at.size == 0 or np.any(np.diff(save_at) <= 0):
+        raise ValueError("save_at must be a non-empty, strictly increasing 1-D sequence of times")
+    if save_at[0] < 0 or save_at[-1] > alpha_max * (1 + 1e-12):
+        raise ValueError(f"save_at must lie in [0, alpha_max={alpha_max}], got [{save_at[0]}, {save_at[-1]}]")
+    return save_at
+
+
+def _psd_violation(Q: np.ndarray, R: np.ndarray, T: np.ndarray) -> float:
+    """How far the field covariance is below the PSD cone (0 when inside)."""
+    C = np.block([[Q, R], [R.T, T]])
+    lam = np.linalg.eigvalsh(0.5 * (C + C.T))[0]
+    scale = max(1.0, float(np.max(np.abs(C))))
+    return max(0.0, -lam / scale)
+
+
+def solve(
+    system: System,
     *,
     eta: float,
     eta_v: float | None = None,
@@ -136,41 +201,93 @@ def integrate(
     alpha_max: float,
     save_at=None,
     activation: str = "erf",
-    method: str = "dopri5",
-    dt: float = 0.01,
-    rtol: float = 1e-8,
-    atol: float = 1e-10,
-    first_step: float = 1e-3,
-    max_steps: int = 10_000_000,
+    method: str | Stepper = "dopri5",
+    options: dict | None = None,
     max_abs: float = 1e6,
-    progress=None,
-) -> IntegrateResult:
-    """Integrate the order-parameter ODEs from ``state`` up to ``alpha_max``.
+    progress: bool | None = None,
+) -> tuple[IntegrateResult, np.ndarray]:
+    """The one driver of every order-parameter ODE: checks, save points, stepping, status.
 
-    Parameters follow the paper: learning rates ``eta`` (first layer, scaled
-    eta / sqrt(N)) and ``eta_v`` (second layer, scaled eta_v / N; defaults to
-    ``eta`` as in the paper, ``0`` gives the soft committee machine with fixed
-    v), output-noise standard deviation ``sigma``. ``save_at`` are the times to
-    record (default :func:`default_save_at`); ``method`` is ``"dopri5"``
-    (adaptive; RMS over components of error / (atol + rtol |y|) <= 1) or ``"euler"``
-    (fixed step ``dt``; steps shrink slightly so save points are hit exactly).
-    The run fails (status -1, with a message) when any order parameter exceeds
-    ``max_abs`` in magnitude, becomes non-finite, or the covariance leaves the
-    PSD cone; a Ctrl-C returns what was computed (status 1). ``progress``:
-    None shows a bar only on a terminal.
+    Checks the learning rates, the times, the activation (ReLU needs every
+    Q_ii > 0) and the method's ``options`` (:func:`statmech.ode.steppers.make_stepper`:
+    an option of another method is an error); advances ``system.y0`` through
+    ``save_at`` (default :func:`default_save_at`), recording (Q, R, v) and eps_g
+    at each; stops with status -1 and a message on divergence (|y| > max_abs or
+    non-finite), a failed step-size control or a covariance outside the PSD
+    cone; keeps the points so far on Ctrl-C (status 1). Returns the
+    :class:`IntegrateResult` and the final vector.
     """
-    if not isinstance(state, State):
-        raise TypeError(f"state must be a statmech.State, got {type(state).__name__}")
     eta_v = eta if eta_v is None else eta_v
-    solvers.check_options(eta, eta_v, sigma, alpha_max, method, dt, rtol, atol)
+    _check_rates(eta, eta_v, sigma, alpha_max, max_abs)
+    stepper = make_stepper(method, dict(options or {}))
     act = activation_code(activation)
-    if act == 2 and np.any(np.diag(state.Q) <= 0):
+    K, M = system.K, system.M
+    T = np.ascontiguousarray(system.T, dtype=np.float64)
+    vstar = np.ascontiguousarray(system.vstar, dtype=np.float64)
+    y = np.array(system.y0, dtype=np.float64)
+    if act == RELU and np.any(np.diag(system.overlaps(y)[0]) <= 0):
         raise ValueError("activation 'relu' needs every Q_ii > 0 (a unit with zero weights has no defined g')")
-    save_at = solvers.check_save_at(save_at, alpha_max, default_save_at(alpha_max))
-    K, M = state.K, state.M
-    T = np.ascontiguousarray(state.T)
-    vstar = np.ascontiguousarray(state.vstar)
-    y = pack(state)
+    save_at = _check_save_at(save_at, alpha_max)
+    member, frac, TA = system.aux
+    problem = (system.kind, act, K, M, T, vstar, float(eta), float(eta_v), float(sigma) ** 2)
+    problem += (member, frac, TA, float(max_abs))
+    alphas: list = []
+    Qs: list = []
+    Rs: list = []
+    vs: list = []
+    eps: list = []
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(
+        total=float(alpha_max),
+        disable=(None if progress is None else not progress),
+        unit="alpha",
+        bar_format="{l_bar}{bar}| {n:.4g}/{total:.4g} [{elapsed}<{remaining}]",
+    )
+    alpha = 0.0
+    status, message = 0, "reached alpha_max"
+    advance, nfev = stepper.advancer(problem, y)
+    nsteps = 0
+    try:
+        for target in save_at:
+            if target > alpha:
+                n_ev, n_st, code = advance(alpha, float(target))
+                nfev += n_ev
+                nsteps += n_st
+                if code != steppers.OK:
+                    status = -1
+                    message = steppers.failure_message(code, alpha, target, eta, max_abs, stepper)
+                    break
+                bar.update(target - alpha)
+                alpha = float(target)
+                Q, R, _ = system.overlaps(y)
+                viol = _psd_violation(Q, R, T)
+                if viol > 1e-6:
+                    status = -1
+                    message = (
+                        f"the covariance [[Q, R], [R^T, T]] left the positive semi-definite cone "
+                        f"near alpha={alpha:.6g} (relative violation {viol:.2g}); "
+                        f"the integration is not accurate enough or eta={eta} is too large"
+                    )
+                    break
+            Q, R, v = system.overlaps(y)
+            alphas.append(float(target))
+            Qs.append(0.5 * (Q + Q.T))
+            Rs.append(np.array(R))
+            vs.append(np.array(v))
+            eps.append(eps_g_arrays(Q, R, T, v, vstar, activation))
+            if not np.isfinite(eps[-1]):
+                status, message = -1, f"eps_g became non-finite at alpha={target:.6g}"
+                break
+    except KeyboardInterrupt:
+        status, message = 1, f"interrupted by the user at alpha={alpha:.6g}; the saved points so far are kept"
+    finally:
+        bar.close()
+
+    def stack(xs, shape):
+        return np.array(xs) if xs else np.empty((0,) + shape)
+
     params = dict(
         K=K,
         M=M,
@@ -179,55 +296,10 @@ def integrate(
         sigma=float(sigma),
         alpha_max=float(alpha_max),
         activation=activation,
-        method=method,
-        dt=float(dt) if method == "euler" else None,
-        rtol=float(rtol) if method == "dopri5" else None,
-        atol=float(atol) if method == "dopri5" else None,
+        method=stepper.name,
+        **{name: getattr(stepper, name, None) for name in _ALL_OPTIONS},
     )
-    alphas, Qs, Rs, vs, eps = [], [], [], [], []
-
-    def covariance(y):
-        Q, R, _ = unpack(y, K, M)
-        return Q, R
-
-    def record(a):
-        Q, R, v = unpack(y, K, M)
-        alphas.append(a)
-        Qs.append(0.5 * (Q + Q.T))
-        Rs.append(R.copy())
-        vs.append(v.copy())
-        eps.append(eps_g_arrays(Q, R, T, v, vstar, activation))
-        return eps[-1]
-
-    nfev, nsteps, status, message = solvers.run(
-        STANDARD,
-        act,
-        y,
-        save_at,
-        K=K,
-        M=M,
-        T=T,
-        vstar=vstar,
-        eta=eta,
-        eta_v=eta_v,
-        sigma=sigma,
-        method=method,
-        dt=dt,
-        rtol=rtol,
-        atol=atol,
-        first_step=first_step,
-        max_steps=max_steps,
-        max_abs=max_abs,
-        covariance=covariance,
-        record=record,
-        progress=progress,
-        alpha_max=alpha_max,
-    )
-
-    def stack(xs, shape):
-        return np.array(xs) if xs else np.empty((0,) + shape)
-
-    return IntegrateResult(
+    result = IntegrateResult(
         alpha=np.array(alphas),
         eps_g=np.array(eps),
         Q=stack(Qs, (K, K)),
@@ -241,3 +313,68 @@ def integrate(
         message=message,
         params=params,
     )
+    return result, y
+
+
+# every stepper option, recorded in IntegrateResult.params (None for options of the other method)
+_ALL_OPTIONS = tuple(dict.fromkeys(n for c in steppers.STEPPERS.values() for n in steppers.stepper_options(c)))
+
+
+def integrate(
+    state: State,
+    *,
+    eta: float,
+    eta_v: float | None = None,
+    sigma: float = 0.0,
+    alpha_max: float,
+    save_at=None,
+    activation: str = "erf",
+    method: str | Stepper = "dopri5",
+    dt: float | None = None,
+    rtol: float | None = None,
+    atol: float | None = None,
+    first_step: float | None = None,
+    max_steps: int | None = None,
+    max_abs: float = 1e6,
+    progress: bool | None = None,
+) -> IntegrateResult:
+    """Integrate the order-parameter ODEs from ``state`` up to ``alpha_max``.
+
+    Parameters follow the paper: learning rates ``eta`` (first layer, scaled
+    eta / sqrt(N)) and ``eta_v`` (second layer, scaled eta_v / N; defaults to
+    ``eta`` as in the paper, ``0`` gives the soft committee machine with fixed
+    v), output-noise standard deviation ``sigma``. ``save_at`` are the times to
+    record (default :func:`default_save_at`). ``method`` is ``"dopri5"``
+    (adaptive; options ``rtol`` = 1e-8, ``atol`` = 1e-10, ``first_step`` = 1e-3,
+    ``max_steps`` = 10^7; RMS over components of error / (atol + rtol |y|) <= 1),
+    ``"euler"`` (fixed step; option ``dt`` = 0.01; steps shrink slightly so save
+    points are hit exactly), or a stepper object (:class:`Dopri5`,
+    :class:`Euler`) carrying its options. An option of the other method is a
+    ValueError (None = not given). The run fails (status -1, with a message)
+    when any order parameter exceeds ``max_abs`` in magnitude, becomes
+    non-finite, or the covariance leaves the PSD cone; a Ctrl-C returns what
+    was computed (status 1). ``progress``: None shows a bar only on a terminal.
+    """
+    if not isinstance(state, State):
+        raise TypeError(f"state must be a statmech.State, got {type(state).__name__}")
+    K, M = state.K, state.M
+
+    def overlaps(y):
+        return unpack(y, K, M)
+
+    system = System(kind=STANDARD, y0=pack(state), K=K, M=M, T=state.T, vstar=state.vstar, overlaps=overlaps)
+    options = dict(dt=dt, rtol=rtol, atol=atol, first_step=first_step, max_steps=max_steps)
+    result, _ = solve(
+        system,
+        eta=eta,
+        eta_v=eta_v,
+        sigma=sigma,
+        alpha_max=alpha_max,
+        save_at=save_at,
+        activation=activation,
+        method=method,
+        options=options,
+        max_abs=max_abs,
+        progress=progress,
+    )
+    return result

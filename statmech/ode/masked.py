@@ -7,7 +7,7 @@ membership pattern A = {k : m_kj = 1}. With overlaps restricted to a region,
 QA_kl = sum_{j in A} w_kj w_lj / N, RA_kn = sum_{j in A} w_kj w*_nj / N and
 TA = sum_{j in A} w*_j w*_j^T / N, the equations of motion are closed
 (our derivation, docs/masked_ode.md; :func:`statmech.ode.terms.masked_rhs_into`):
-full overlaps are Q = sum_A QA, R = sum_A RA, and for k, l in A
+full overlaps are Q = sum_A QA, R = sum_A RA, and for k, l in A::
 
     dQA_kl/dalpha = eta v_k <g'(lambda_k) Delta lambda^A_l> + (k <-> l)
                     + eta^2 frac_A v_k v_l [sum_ab w_a w_b I4(k,l,a,b) + sigma^2 J2(k,l)]
@@ -28,10 +28,8 @@ import numpy as np
 
 from statmech.core.state import State
 from statmech.core.weights import Weights
-from statmech.integrals import activation_code
-from statmech.ode import steppers as solvers
-from statmech.ode.generalisation import eps_g_arrays
-from statmech.ode.integrator import IntegrateResult, default_save_at
+from statmech.ode.integrator import IntegrateResult, System, solve
+from statmech.ode.steppers import Stepper
 from statmech.ode.terms import MASKED
 
 __all__ = ["MaskedState", "integrate_masked", "MAX_RANDOM_MASK_UNITS"]
@@ -155,68 +153,51 @@ def integrate_masked(
     alpha_max: float,
     save_at=None,
     activation: str = "erf",
-    method: str = "dopri5",
-    dt: float = 0.01,
-    rtol: float = 1e-8,
-    atol: float = 1e-10,
-    first_step: float = 1e-3,
-    max_steps: int = 10_000_000,
+    method: str | Stepper = "dopri5",
+    dt: float | None = None,
+    rtol: float | None = None,
+    atol: float | None = None,
+    first_step: float | None = None,
+    max_steps: int | None = None,
     max_abs: float = 1e6,
-    progress=None,
+    progress: bool | None = None,
 ) -> IntegrateResult:
-    """Integrate the masked-student equations (module docstring); options as :func:`statmech.integrate`.
+    """Integrate the masked-student equations (module docstring); options and checks as
+    :func:`statmech.integrate` (both run :func:`statmech.ode.integrator.solve`).
 
     The result holds the full overlaps Q = sum_A QA, R = sum_A RA at the saved
     times and eps_g from them; ``params["final_masked"]`` is the last MaskedState.
     """
     if not isinstance(masked, MaskedState):
         raise TypeError(f"masked must be a MaskedState, got {type(masked).__name__}")
-    eta_v = eta if eta_v is None else eta_v
-    solvers.check_options(eta, eta_v, sigma, alpha_max, method, dt, rtol, atol)
-    act = activation_code(activation)
-    save_at = solvers.check_save_at(save_at, alpha_max, default_save_at(alpha_max))
     K, M, nreg = masked.K, masked.M, masked.member.shape[0]
-    y = masked.pack()
     offR, off_v = nreg * K * K, nreg * K * K + nreg * K * M
-    alphas, Qs, Rs, vs, eps = [], [], [], [], []
 
-    def covariance(y):
-        return y[:offR].reshape(nreg, K, K).sum(0), y[offR:off_v].reshape(nreg, K, M).sum(0)
+    def overlaps(y):
+        return y[:offR].reshape(nreg, K, K).sum(0), y[offR:off_v].reshape(nreg, K, M).sum(0), y[off_v:]
 
-    def record(a):
-        Q, R = covariance(y)
-        v = y[off_v:].copy()
-        alphas.append(a)
-        Qs.append(0.5 * (Q + Q.T))
-        Rs.append(R)
-        vs.append(v)
-        eps.append(eps_g_arrays(Q, R, masked.T, v, masked.vstar, activation))
-        return eps[-1]
-
-    nfev, nsteps, status, message = solvers.run(
-        MASKED,
-        act,
-        y,
-        save_at,
+    system = System(
+        kind=MASKED,
+        y0=masked.pack(),
         K=K,
         M=M,
         T=masked.T,
         vstar=masked.vstar,
+        overlaps=overlaps,
+        aux=(masked.member, masked.frac, masked.TA),
+    )
+    res, y = solve(
+        system,
         eta=eta,
         eta_v=eta_v,
         sigma=sigma,
-        method=method,
-        dt=dt,
-        rtol=rtol,
-        atol=atol,
-        first_step=first_step,
-        max_steps=max_steps,
-        max_abs=max_abs,
-        covariance=covariance,
-        record=record,
-        aux=(masked.member, masked.frac, masked.TA),
-        progress=progress,
         alpha_max=alpha_max,
+        save_at=save_at,
+        activation=activation,
+        method=method,
+        options=dict(dt=dt, rtol=rtol, atol=atol, first_step=first_step, max_steps=max_steps),
+        max_abs=max_abs,
+        progress=progress,
     )
     final = (
         MaskedState(
@@ -229,32 +210,8 @@ def integrate_masked(
             v=y[off_v:],
             vstar=masked.vstar,
         )
-        if status != -1
+        if res.status != -1
         else None
     )
-    params = dict(
-        K=K,
-        M=M,
-        eta=float(eta),
-        eta_v=float(eta_v),
-        sigma=float(sigma),
-        alpha_max=float(alpha_max),
-        activation=activation,
-        method=method,
-        regions=nreg,
-        final_masked=final,
-    )
-    return IntegrateResult(
-        alpha=np.array(alphas),
-        eps_g=np.array(eps),
-        Q=np.array(Qs),
-        R=np.array(Rs),
-        v=np.array(vs),
-        T=masked.T.copy(),
-        vstar=masked.vstar.copy(),
-        nfev=nfev,
-        nsteps=nsteps,
-        status=status,
-        message=message,
-        params=params,
-    )
+    res.params.update(regions=nreg, final_masked=final)
+    return res

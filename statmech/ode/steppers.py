@@ -4,10 +4,12 @@
   :func:`dopri_advance` (Dormand-Prince 5(4) with an error controller), both
   advancing a vector y in place from one time to the next and computing every
   increment from one snapshot;
-- a driver, :func:`run`, that walks the save points with a progress bar,
-  records what the caller asks for at each, stops on divergence or a
-  covariance outside the PSD cone with a message, and keeps the finished points
-  on Ctrl-C.
+- their options as stepper objects, :class:`Euler` (``dt``) and :class:`Dopri5`
+  (``rtol``, ``atol``, ``first_step``, ``max_steps``), built by
+  :func:`make_stepper`, which refuses an option of another method.
+
+The driver that walks the save points (checks, progress bar, status and
+message, Ctrl-C) is :func:`statmech.ode.integrator.solve`.
 
 The right-hand side is chosen by an integer ``kind`` of
 :mod:`statmech.ode.terms` (numba cannot cache steppers taking functions).
@@ -16,16 +18,17 @@ The right-hand side is chosen by an integer ``kind`` of
 from __future__ import annotations
 
 import math
+import numbers
+from dataclasses import dataclass, fields
+from typing import ClassVar
 
 import numpy as np
 from numba import njit
 
 from statmech.ode.terms import term
 
-METHODS = ("dopri5", "euler")
-
 # status codes of the compiled advance loops
-_OK, _UNDERFLOW, _MAXSTEPS, _DIVERGED = 0, 1, 2, 3
+OK, UNDERFLOW, MAXSTEPS, DIVERGED = 0, 1, 2, 3
 
 
 @njit(cache=True)
@@ -51,8 +54,8 @@ def euler_advance(kind, act, y, alpha0, alpha1, dt, K, M, T, vstar, eta, eta_v, 
             y[j] += h * dy[j]
         m = _max_abs(y)
         if not (m <= max_abs):
-            return nsteps, _DIVERGED
-    return nsteps, _OK
+            return nsteps, DIVERGED
+    return nsteps, OK
 
 
 # Dormand-Prince 5(4) tableau
@@ -109,11 +112,11 @@ def dopri_advance(
     nsteps = 0
     while alpha < alpha1:
         if nsteps >= max_steps:
-            return h, nfev, nsteps, _MAXSTEPS
+            return h, nfev, nsteps, MAXSTEPS
         last = alpha + h >= alpha1 * (1.0 - 1e-14)
         hs = alpha1 - alpha if last else h
         if hs <= 1e-12 * max(1.0, abs(alpha)):
-            return h, nfev, nsteps, _UNDERFLOW
+            return h, nfev, nsteps, UNDERFLOW
         for j in range(n):
             yt[j] = y[j] + hs * _A21 * f0[j]
         term(kind, act, yt, K, M, T, vstar, eta, eta_v, sigma2, member, frac, TA, k2)
@@ -146,190 +149,165 @@ def dopri_advance(
                 y[j] = ynew[j]
                 f0[j] = k7[j]
             if not (_max_abs(y) <= max_abs):
-                return h, nfev, nsteps, _DIVERGED
+                return h, nfev, nsteps, DIVERGED
             fac = 10.0 if err == 0.0 else min(10.0, max(0.2, 0.9 * err**-0.2))
             if not last or fac < 1.0:
                 h = hs * fac
         else:
             fac = 0.2 if not (err == err) else max(0.2, 0.9 * err**-0.2)
             h = hs * fac
-    return h, nfev, nsteps, _OK
+    return h, nfev, nsteps, OK
 
 
-def check_options(eta, eta_v, sigma, alpha_max, method, dt, rtol, atol):
-    """ValueError naming the first integration option outside its allowed range."""
-    for name, value in (("eta", eta), ("eta_v", eta_v), ("sigma", sigma)):
-        if not (np.isfinite(value) and value >= 0):
-            raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    if not (np.isfinite(alpha_max) and alpha_max > 0):
-        raise ValueError(f"alpha_max must be a finite number > 0, got {alpha_max!r}")
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    if not (np.isfinite(dt) and dt > 0):
-        raise ValueError(f"dt must be > 0, got {dt!r}")
-    if not (rtol > 0 and atol > 0):
-        raise ValueError(f"rtol and atol must be > 0, got rtol={rtol!r}, atol={atol!r}")
+@dataclass(frozen=True)
+class Euler:
+    """Forward Euler with a fixed step ``dt`` (steps shrink slightly so save points are hit exactly).
 
-
-def check_save_at(save_at, alpha_max, default):
-    save_at = default if save_at is None else np.asarray(save_at, dtype=np.float64)
-    if save_at.ndim != 1 or save_at.size == 0 or np.any(np.diff(save_at) <= 0):
-        raise ValueError("save_at must be a non-empty, strictly increasing 1-D sequence of times")
-    if save_at[0] < 0 or save_at[-1] > alpha_max * (1 + 1e-12):
-        raise ValueError(f"save_at must lie in [0, alpha_max={alpha_max}], got [{save_at[0]}, {save_at[-1]}]")
-    return save_at
-
-
-def _psd_violation(Q, R, T) -> float:
-    """How far the field covariance is below the PSD cone (0 when inside)."""
-    C = np.block([[Q, R], [R.T, T]])
-    lam = np.linalg.eigvalsh(0.5 * (C + C.T))[0]
-    scale = max(1.0, float(np.max(np.abs(C))))
-    return max(0.0, -lam / scale)
-
-
-def run(
-    kind,
-    act,
-    y,
-    save_at,
-    *,
-    K,
-    M,
-    T,
-    vstar,
-    eta,
-    eta_v,
-    sigma,
-    method,
-    dt,
-    rtol,
-    atol,
-    first_step,
-    max_steps,
-    max_abs,
-    covariance,
-    record,
-    aux=None,
-    progress=None,
-    alpha_max=None,
-):
-    """Advance y through ``save_at``, calling ``record(alpha)`` at each point.
-
-    ``covariance(y) -> (Q, R)`` gives the full student overlaps for the PSD
-    check; ``aux = (member, frac, TA)`` is the mask data of the MASKED term. Returns (nfev, nsteps, status, message) with status 0 (done),
-    1 (interrupted: points recorded so far are kept) or -1 (failed).
+    The scheme of Goldt et al.'s C++ integrator: y(alpha + h) = y + h F(y).
     """
-    from tqdm.auto import tqdm
 
-    member, frac, TA = _NO_AUX if aux is None else aux
-    total = float(alpha_max if alpha_max is not None else save_at[-1])
-    bar = tqdm(
-        total=total,
-        disable=(None if progress is None else not progress),
-        unit="alpha",
-        bar_format="{l_bar}{bar}| {n:.4g}/{total:.4g} [{elapsed}<{remaining}]",
-    )
-    sigma2 = float(sigma) ** 2
-    alpha = 0.0
-    nfev = nsteps = 0
-    status, message = 0, "reached alpha_max"
-    f0 = np.empty_like(y)
-    h = float(first_step)
-    if method == "dopri5":
-        term(kind, act, y, K, M, T, vstar, float(eta), float(eta_v), sigma2, member, frac, TA, f0)
-        nfev += 1
-    try:
-        for target in save_at:
-            if target > alpha:
-                if method == "euler":
-                    n_ev, code = euler_advance(
-                        kind,
-                        act,
-                        y,
-                        alpha,
-                        target,
-                        float(dt),
-                        K,
-                        M,
-                        T,
-                        vstar,
-                        float(eta),
-                        float(eta_v),
-                        sigma2,
-                        member,
-                        frac,
-                        TA,
-                        float(max_abs),
-                    )
-                    nfev += n_ev
-                    nsteps += n_ev
-                else:
-                    h, n_ev, n_st, code = dopri_advance(
-                        kind,
-                        act,
-                        y,
-                        f0,
-                        alpha,
-                        target,
-                        h,
-                        K,
-                        M,
-                        T,
-                        vstar,
-                        float(eta),
-                        float(eta_v),
-                        sigma2,
-                        member,
-                        frac,
-                        TA,
-                        float(rtol),
-                        float(atol),
-                        int(max_steps) - nsteps,
-                        float(max_abs),
-                    )
-                    nfev += n_ev
-                    nsteps += n_st
-                if code != _OK:
-                    status = -1
-                    message = _failure_message(code, alpha, target, eta, max_abs, max_steps)
-                    break
-                bar.update(target - alpha)
-                alpha = target
-                Q, R = covariance(y)
-                viol = _psd_violation(Q, R, T)
-                if viol > 1e-6:
-                    status = -1
-                    message = (
-                        f"the covariance [[Q, R], [R^T, T]] left the positive semi-definite cone "
-                        f"near alpha={alpha:.6g} (relative violation {viol:.2g}); "
-                        f"the integration is not accurate enough or eta={eta} is too large"
-                    )
-                    break
-            if not np.isfinite(record(float(target))):
-                status, message = -1, f"eps_g became non-finite at alpha={target:.6g}"
-                break
-    except KeyboardInterrupt:
-        status, message = 1, f"interrupted by the user at alpha={alpha:.6g}; the saved points so far are kept"
-    finally:
-        bar.close()
-    return nfev, nsteps, status, message
+    dt: float = 0.01
+    name: ClassVar[str] = "euler"
+
+    def __post_init__(self) -> None:
+        if not _positive(self.dt):
+            raise ValueError(f"dt must be > 0, got {self.dt!r}")
+
+    def advancer(self, problem: tuple, y: np.ndarray):
+        """``(alpha0, alpha1) -> (nfev, nsteps, code)`` advancing ``y`` in place, and the evaluations spent so far."""
+        kind, act, K, M, T, vstar, eta, eta_v, sigma2, member, frac, TA, max_abs = problem
+        dt = float(self.dt)
+
+        def advance(alpha0: float, alpha1: float):
+            n_ev, code = euler_advance(
+                kind, act, y, alpha0, alpha1, dt, K, M, T, vstar, eta, eta_v, sigma2, member, frac, TA, max_abs
+            )
+            return n_ev, n_ev, code
+
+        return advance, 0
+
+
+@dataclass(frozen=True)
+class Dopri5:
+    """Adaptive Dormand-Prince 5(4): a step is accepted when the RMS over components of
+    error_j / (atol + rtol max(|y_j|, |y_new_j|)) is at most 1 (Hairer, Norsett & Wanner, II.4).
+
+    ``first_step`` is the first trial step, ``max_steps`` the most accepted plus rejected steps.
+    """
+
+    rtol: float = 1e-8
+    atol: float = 1e-10
+    first_step: float = 1e-3
+    max_steps: int = 10_000_000
+    name: ClassVar[str] = "dopri5"
+
+    def __post_init__(self) -> None:
+        if not (_positive(self.rtol) and _positive(self.atol)):
+            raise ValueError(f"rtol and atol must be > 0, got rtol={self.rtol!r}, atol={self.atol!r}")
+        if not _positive(self.first_step):
+            raise ValueError(f"first_step must be > 0, got {self.first_step!r}")
+        if isinstance(self.max_steps, bool) or not isinstance(self.max_steps, (int, np.integer)) or self.max_steps < 1:
+            raise ValueError(f"max_steps must be an integer >= 1, got {self.max_steps!r}")
+
+    def advancer(self, problem: tuple, y: np.ndarray):
+        """``(alpha0, alpha1) -> (nfev, nsteps, code)`` advancing ``y`` in place (the step size carries
+        over between calls), and the evaluations spent so far (F at the start)."""
+        kind, act, K, M, T, vstar, eta, eta_v, sigma2, member, frac, TA, max_abs = problem
+        f0 = np.empty_like(y)
+        term(kind, act, y, K, M, T, vstar, eta, eta_v, sigma2, member, frac, TA, f0)
+        carry = {"h": float(self.first_step), "steps_left": int(self.max_steps)}
+        rtol, atol = float(self.rtol), float(self.atol)
+
+        def advance(alpha0: float, alpha1: float):
+            h, n_ev, n_st, code = dopri_advance(
+                kind,
+                act,
+                y,
+                f0,
+                alpha0,
+                alpha1,
+                carry["h"],
+                K,
+                M,
+                T,
+                vstar,
+                eta,
+                eta_v,
+                sigma2,
+                member,
+                frac,
+                TA,
+                rtol,
+                atol,
+                carry["steps_left"],
+                max_abs,
+            )
+            carry["h"] = h
+            carry["steps_left"] -= n_st
+            return n_ev, n_st, code
+
+        return advance, 1
+
+
+def _positive(x) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(x) and x > 0
+
+
+Stepper = Euler | Dopri5
+STEPPERS: dict[str, type[Euler] | type[Dopri5]] = {"dopri5": Dopri5, "euler": Euler}
+METHODS = tuple(STEPPERS)
+
+
+def stepper_options(cls) -> tuple[str, ...]:
+    """The option names of a stepper class (its dataclass fields)."""
+    return tuple(f.name for f in fields(cls))
+
+
+def make_stepper(method, options: dict) -> Stepper:
+    """The stepper for ``method`` (a name of :data:`METHODS`, or a stepper object) with ``options``.
+
+    An option given as None counts as not given (the stepper's default). An
+    option of another method is refused (ValueError naming the option and the
+    method): an option that would be silently ignored is an error.
+    """
+    given = {k: v for k, v in options.items() if v is not None}
+    if isinstance(method, (Euler, Dopri5)):
+        if given:
+            raise ValueError(
+                f"method={method!r} is a stepper object with its options; do not also pass {', '.join(sorted(given))}"
+            )
+        return method
+    if not isinstance(method, str) or method not in STEPPERS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    cls = STEPPERS[method]
+    own = stepper_options(cls)
+    for name in given:
+        if name not in own:
+            users = [m for m, c in STEPPERS.items() if name in stepper_options(c)]
+            whose = f"an option of method {users[0]!r}" if users else "not an option of any method"
+            raise ValueError(
+                f"{name}={given[name]!r} is {whose}, not of method {method!r} (options of {method!r}: {', '.join(own)})"
+            )
+    return cls(**given)
 
 
 # placeholders of the right numba types for terms that take no mask data
-_NO_AUX = (np.zeros((0, 1), dtype=np.int64), np.zeros(0), np.zeros((0, 1, 1)))
+NO_AUX = (np.zeros((0, 1), dtype=np.int64), np.zeros(0), np.zeros((0, 1, 1)))
 
 
-def _failure_message(code, alpha, target, eta, max_abs, max_steps):
+def failure_message(code: int, alpha: float, target: float, eta: float, max_abs: float, stepper: Stepper) -> str:
+    """Why an advance loop stopped with status ``code`` between alpha and target."""
     where = f"between alpha={alpha:.6g} and {target:.6g}"
-    if code == _DIVERGED:
+    if code == DIVERGED:
         return (
             f"diverged {where}: an order parameter exceeded {max_abs:g} in magnitude or became "
             f"non-finite; eta={eta} is probably above the largest stable learning rate"
         )
-    if code == _UNDERFLOW:
+    if code == UNDERFLOW:
         return (
             f"step size underflow {where}: the right-hand side is not finite or too stiff "
             f"(covariance no longer positive definite, or eta={eta} too large)"
         )
-    return f"more than max_steps={max_steps} steps {where}; raise max_steps or loosen rtol/atol"
+    return (
+        f"more than max_steps={getattr(stepper, 'max_steps', None)} steps {where}; raise max_steps or loosen rtol/atol"
+    )

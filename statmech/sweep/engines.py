@@ -23,6 +23,7 @@ from statmech.core.state import State
 from statmech.core.weights import Weights
 from statmech.ode.generalisation import eps_g
 from statmech.ode.integrator import default_save_at, integrate
+from statmech.ode.steppers import METHODS, make_stepper
 from statmech.pruning.finite.students import prune_student, train_student
 from statmech.sim import ode_reference, save_steps, simulate
 
@@ -155,12 +156,15 @@ def get_engine(name) -> Engine:
 
 # ------------------------------------------------------------------------ ode
 def _integrator_params() -> dict:
-    """The options of statmech.integrate that a sweep can set (method, dt, rtol, atol, max_abs)."""
+    """The options of statmech.integrate that a sweep can set (method, dt, rtol, atol, max_abs).
+
+    The step options default to None, the method's own default; one of the other method is refused.
+    """
     return dict(
-        method=Param("str", "dopri5", "integrator", choices=("dopri5", "euler")),
-        dt=Param("float", 0.01, "Euler step", minimum=0.0, exclusive=True),
-        rtol=Param("float", 1e-8, "dopri5 relative tolerance", minimum=0.0, exclusive=True),
-        atol=Param("float", 1e-10, "dopri5 absolute tolerance", minimum=0.0, exclusive=True),
+        method=Param("str", "dopri5", "integrator", choices=METHODS),
+        dt=Param("float", None, "Euler step (euler only; default 0.01)", minimum=0.0, exclusive=True),
+        rtol=Param("float", None, "relative tolerance (dopri5 only; default 1e-8)", minimum=0.0, exclusive=True),
+        atol=Param("float", None, "absolute tolerance (dopri5 only; default 1e-10)", minimum=0.0, exclusive=True),
         max_abs=Param("float", 1e6, "divergence threshold on |order parameters|", minimum=0.0, exclusive=True),
     )
 
@@ -193,6 +197,11 @@ def _save_times(p) -> list:
 
 
 def _check_ode(p, where):
+    if "method" in p:
+        try:
+            make_stepper(p["method"], {k: p.get(k) for k in ("dt", "rtol", "atol")})
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
     if p.get("save_at") is not None and p.get("points") is not None:
         raise ValueError(f"{where}: give either 'save_at' or 'points', not both")
     if p.get("save_at") is not None:

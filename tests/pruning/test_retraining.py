@@ -158,8 +158,8 @@ def test_cli_curve_prune_columns(tmp_path, capsys):
         (["--prune", "bogus", "--keep", "2"], r"scheme must be 'all' or names from"),
         (["--prune", "all", "--fraction", "0.3"], r"keeps c\*K = 1.8 of the K=6 units"),
         (["--prune", "random-edge", "--fraction", "1.5"], r"keep_fraction must be in \(0, 1\], got 1.5"),
-        (["--prune", "all"], r"--prune needs a budget"),
-        (["--keep", "2"], r"--keep and --fraction are budgets for --prune"),
+        (["--prune", "all"], r"--schemes needs a budget"),
+        (["--keep", "2"], r"--keep and --fraction are budgets for --schemes"),
     ],
 )
 def test_cli_curve_prune_bad_input(tmp_path, capsys, argv, msg):

@@ -458,13 +458,13 @@ def test_cli_writes_table_weights_and_figure(tmp_path, capsys):
         "0.1",
         "--alpha-max",
         "5",
-        "--seeds",
+        "--runs",
         "3",
         "--workers",
         "1",
         "--points",
         "10",
-        "--test-size",
+        "--n-test",
         "200",
         "--out",
         str(out),
@@ -506,7 +506,7 @@ def test_cli_single_seed_has_no_standard_error(tmp_path, capsys):
                 "50",
                 "--alpha-max",
                 "1",
-                "--seeds",
+                "--runs",
                 "1",
                 "--points",
                 "5",
@@ -516,11 +516,11 @@ def test_cli_single_seed_has_no_standard_error(tmp_path, capsys):
         )
         == 0
     )
-    assert "n/a (one seed)" in capsys.readouterr().out
+    assert "n/a (one run)" in capsys.readouterr().out
     cols, params = read_table(out / "simulation.csv")
     assert np.all(np.isnan(cols["eps_g_stderr"])) and params["max_abs_z_vs_ode"] is None
-    assert main(["simulate", "--out", str(tmp_path / "x"), "--test-size", "-3"]) == 2
-    assert "--test-size must be an integer >= 0, got -3" in capsys.readouterr().err
+    assert main(["simulate", "--out", str(tmp_path / "x"), "--n-test", "-3"]) == 2
+    assert "--n-test must be an integer >= 0, got -3" in capsys.readouterr().err
 
 
 def test_cli_rejects_bad_numbers(capsys):
@@ -528,13 +528,22 @@ def test_cli_rejects_bad_numbers(capsys):
 
     for bad, msg in (
         (["--N", "0"], "expected an integer >= 1"),
-        (["--seeds", "0"], "expected an integer >= 1"),
+        (["--runs", "0"], "expected an integer >= 1"),
         (["--alpha-max", "0"], "expected a number > 0"),
     ):
         with pytest.raises(SystemExit) as exc:
             main(["simulate", "--out", "x"] + bad)
         assert exc.value.code == 2
         assert msg in capsys.readouterr().err
+
+
+def test_cli_old_spellings_are_the_same_options():
+    """--seeds and --test-size are second option strings of --runs and --n-test (one code path)."""
+    from statmech.cli import build_parser
+
+    old = build_parser().parse_args(["simulate", "--seeds", "3", "--test-size", "7", "--out", "x"])
+    new = build_parser().parse_args(["simulate", "--runs", "3", "--n-test", "7", "--out", "x"])
+    assert vars(old) == vars(new) and new.runs == 3 and new.n_test == 7
 
 
 def test_cli_resume_without_checkpoints_says_so(tmp_path, capsys):
@@ -552,7 +561,7 @@ def test_cli_resume_without_checkpoints_says_so(tmp_path, capsys):
                 "30",
                 "--alpha-max",
                 "2",
-                "--seeds",
+                "--runs",
                 "1",
                 "--resume",
                 "--out",
@@ -576,7 +585,7 @@ def test_cli_ctrl_c_then_resume_matches_uninterrupted(tmp_path):
         "500",
         "--alpha-max",
         "400",
-        "--seeds",
+        "--runs",
         "2",
         "--workers",
         "2",
