@@ -13,23 +13,17 @@ function is decorated).
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
 from numba import config
 
+from statmech.core import digest
+
 
 def source_digest() -> str:
-    """A short hash of every statmech .py file that mentions numba (path and contents)."""
-    root = Path(__file__).resolve().parent.parent
-    h = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
-        text = path.read_bytes()
-        if b"numba" in text and path.name != "numba_cache.py":
-            h.update(str(path.relative_to(root)).encode())
-            h.update(text)
-    return h.hexdigest()[:16]
+    """The digest of every statmech .py file that mentions numba (:func:`statmech.core.digest.source_digest`)."""
+    return digest.source_digest(containing=b"numba", exclude=("numba_cache.py",))
 
 
 def configure() -> str | None:

@@ -24,7 +24,9 @@ expected test loss; published: the authors' test losses, read off their figure).
 
 Every stage is cached under ``cache_dir`` (one pickle per trained group and per
 pruned student), so an interrupted run resumes where it stopped; tidy CSVs are
-rewritten as results complete.
+rewritten as results complete. The cache key holds the configuration, the
+package version and a digest of the sources that compute the stages, so a code
+change never serves a stale result (:meth:`Pipeline.cache_path`).
 """
 
 from __future__ import annotations
@@ -39,9 +41,10 @@ from pathlib import Path
 
 import numpy as np
 
-from statmech import integrate
+from statmech import __version__, integrate
 from statmech import pruning as P
 from statmech.core.budgets import edges_per_unit
+from statmech.core.digest import source_digest
 from statmech.core.io import write_table
 from statmech.core.weights import Weights
 from statmech.experiments.published import published, reading_error, teacher_student_losses
@@ -153,6 +156,16 @@ def _sized(cfg: Config, sizes: Sizes) -> Config:
     return Config(cfg.name, cfg.K, cfg.M, N, cfg.vstar, cfg.eta, cfg.eta_v, alpha)
 
 
+CACHE_STAGES = ("train", "prune")
+# the subpackages whose code computes the cached stages
+CACHE_SOURCES = ("core", "integrals", "ode", "sim", "dpp", "pruning", "experiments")
+
+
+def code_version() -> list:
+    """[package version, digest of the sources of :data:`CACHE_SOURCES`]: part of every cache key."""
+    return [__version__, source_digest(packages=CACHE_SOURCES)]
+
+
 class Pipeline:
     """The whole computation behind F1-F4 with a cache; each method returns plain dicts.
 
@@ -171,13 +184,29 @@ class Pipeline:
 
     # ------------------------------------------------------------ cache
     def _key(self, stage, cfg: Config, sigma, extra=()):
+        # the code is part of the key: a result is served only to the version and sources that computed it
         blob = json.dumps(
-            [stage, asdict(cfg), float(sigma), asdict(self.sizes), self.seed, list(extra)], sort_keys=True
+            [stage, asdict(cfg), float(sigma), asdict(self.sizes), self.seed, list(extra), code_version()],
+            sort_keys=True,
         )
         return (
             self.cache
             / f"{stage}_{cfg.name.replace(':', '-')}_s{sigma:g}_{hashlib.sha1(blob.encode()).hexdigest()[:10]}.pkl"
         )
+
+    def cache_path(self, stage: str, name: str, sigma: float, run: int | None = None) -> Path:
+        """The cache file of a stage: ``"train"`` (config ``name``, noise ``sigma``) or ``"prune"``
+        (also the student ``run``); keyed by the configuration, the sizes, the seed and
+        :func:`code_version`."""
+        if stage not in CACHE_STAGES:
+            raise ValueError(f"stage must be one of {CACHE_STAGES}, got {stage!r}")
+        if (stage == "prune") != (run is not None):
+            raise ValueError(f"run must be given for stage 'prune' only, got stage={stage!r}, run={run!r}")
+        return self._key(stage, self.config(name), sigma, extra=() if run is None else (run,))
+
+    def cached(self, stage: str, name: str, sigma: float, run: int | None = None) -> dict | None:
+        """The cached result of a stage (arguments as :meth:`cache_path`), or None when it is not cached."""
+        return self._load(self.cache_path(stage, name, sigma, run))
 
     @staticmethod
     def _load(path):

@@ -4,7 +4,6 @@ The quick run (N = 60, alpha = 150, 2 students x 2 masks) takes about 30 s on a 
 run once per module. The seed check uses an even smaller run of one configuration.
 """
 
-import pickle
 from dataclasses import replace
 
 import numpy as np
@@ -79,11 +78,10 @@ def test_sim_column_is_the_mean_of_the_pruned_networks(quick):
     from statmech import pruning as P
 
     t, _ = _table(quick / "F1.csv")
-    cache = quick / ".reproduce_cache"
+    pipe = ex.Pipeline(ex.QUICK, quick / ".reproduce_cache", log=lambda m: None)
     for name, sigma in (("6:2", 0.25), ("5:20", 0.0)):
-        tag = f"{name.replace(':', '-')}_s{sigma:g}_"
-        runs = [pickle.loads(p.read_bytes()) for p in sorted(cache.glob(f"prune_{tag}*.pkl"))]
-        assert len(runs) == ex.QUICK.seeds
+        runs = [pipe.cached("prune", name, sigma, r) for r in range(ex.QUICK.seeds)]
+        assert all(r is not None for r in runs) and pipe.cached("prune", name, sigma, ex.QUICK.seeds) is None
         sch, k = ("random-edge", 2)
         per_student = []
         for r in runs:
@@ -97,7 +95,7 @@ def test_sim_column_is_the_mean_of_the_pruned_networks(quick):
         assert float(t["sim_stderr"][row][0]) == pytest.approx(
             np.std(per_student, ddof=1) / np.sqrt(len(runs)), rel=1e-10
         )
-        tr = pickle.loads(next(cache.glob(f"train_{tag}*.pkl")).read_bytes())
+        tr = pipe.cached("train", name, sigma)
         row = (t["config"] == name) & (t["sigma"] == sigma) & (t["scheme"] == "unpruned")
         expect = eps_g(P.rescale_rows(tr["ode_final"])) + sigma**2 / 2
         assert float(t["theory"][row][0]) == pytest.approx(expect, rel=1e-12)
@@ -134,6 +132,47 @@ def test_f4_table_ode_starts_at_initial_error(quick):
             ode = base & (t["source"] == "ode") & (t["alpha"].astype(float) == 0)
             sgd = base & (t["source"] == "sgd") & (t["alpha"].astype(float) == 0)
             assert float(t["eps_g"][ode][0]) == pytest.approx(float(t["eps_g"][sgd][0]), rel=1e-10)
+
+
+def test_cache_is_keyed_by_version_and_sources(quick, monkeypatch):
+    """A change of the package version or of the digest of the computing sources misses the cache."""
+    pipe = ex.Pipeline(ex.QUICK, quick / ".reproduce_cache", log=lambda m: None)
+    path = pipe.cache_path("train", "6:2", 0.0)
+    assert pipe.cached("train", "6:2", 0.0) is not None and path.exists()
+    real = ex.source_digest(packages=ex.CACHE_SOURCES)
+    monkeypatch.setattr(ex, "source_digest", lambda **kw: "0" * 16)
+    assert pipe.cache_path("train", "6:2", 0.0) != path and pipe.cached("train", "6:2", 0.0) is None
+    monkeypatch.setattr(ex, "source_digest", lambda **kw: real)
+    assert pipe.cache_path("train", "6:2", 0.0) == path
+    monkeypatch.setattr(ex, "__version__", "0.0.0")
+    assert pipe.cached("train", "6:2", 0.0) is None
+
+
+def test_source_digest_follows_the_files(tmp_path, monkeypatch):
+    """The digest changes with a file's bytes and name, and only for the selected files."""
+    from statmech.core import digest
+
+    pkg = tmp_path / "pkg"
+    (pkg / "ode").mkdir(parents=True)
+    (pkg / "plots").mkdir()
+    (pkg / "ode" / "a.py").write_text("x = 1\n")
+    (pkg / "plots" / "b.py").write_text("y = 2\n")
+    monkeypatch.setattr(digest, "PACKAGE_ROOT", pkg)
+    d0 = digest.source_digest(packages=("ode",))
+    (pkg / "plots" / "b.py").write_text("y = 3\n")
+    assert digest.source_digest(packages=("ode",)) == d0
+    all0 = digest.source_digest()
+    (pkg / "ode" / "a.py").write_text("x = 2\n")
+    assert digest.source_digest(packages=("ode",)) != d0 and digest.source_digest() != all0
+    assert digest.source_digest(containing=b"nothing here") == digest.source_digest(containing=b"absent")
+
+
+def test_cache_path_bad_input(tmp_path):
+    pipe = ex.Pipeline(TINY, tmp_path, log=lambda m: None)
+    with pytest.raises(ValueError, match="stage must be one of"):
+        pipe.cache_path("fit", "6:2", 0.0)
+    with pytest.raises(ValueError, match="run must be given for stage 'prune' only"):
+        pipe.cache_path("prune", "6:2", 0.0)
 
 
 def test_resume_from_cache_gives_the_same_table(quick, tmp_path):
