@@ -20,6 +20,7 @@ import pytest
 from scipy import special, stats
 
 from statmech import State, Weights, integrate
+from statmech.core.interrupt import sigint_flag
 from statmech.integrals import I2, I3
 from statmech.sim import SimulationResult, checkpoint_path, ode_reference, read_checkpoint, simulate, simulate_seeds
 from statmech.sim import run as run_module
@@ -304,7 +305,7 @@ def test_ctrl_c_sets_the_stop_flag_instead_of_raising():
         pytest.skip("signal handlers can only be installed in the main thread")
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         pytest.skip("SIGINT is ignored in this process (the flag is left to the parent)")
-    with run_module._sigint_flag() as flag:
+    with sigint_flag() as flag:
         signal.raise_signal(signal.SIGINT)
         assert flag["stop"]
 
