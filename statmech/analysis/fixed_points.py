@@ -374,7 +374,7 @@ class FixedPoint:
 
     @property
     def escape_rate(self) -> float:
-        """Largest positive real part of the eigenvalues (0 when none): the rate of leaving a plateau."""
+        """Largest positive real part of the eigenvalues (0 when none), the rate of leaving a plateau."""
         return max(0.0, self.max_real) if self.stability == "unstable" else 0.0
 
     def direction(self, i: int = 0):

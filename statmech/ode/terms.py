@@ -130,10 +130,13 @@ def masked_rhs_into(act, y, K, M, T, vstar, eta, eta_v, sigma2, member, frac, TA
     y = [QA (R x K x K), RA (R x K x M), v]: overlaps restricted to the R
     regions of coordinates j that share one membership pattern ``member[r]``
     (which units keep input j); ``frac[r]`` is the fraction of coordinates
-    in region r and TA[r] the teacher overlap restricted to it. For k, l in A:
-    dQA_kl = eta v_k <g'(l_k) Delta l^A_l> + eta v_l <g'(l_l) Delta l^A_k>
-             + eta^2 frac_A v_k v_l [sum w_a w_b I4(k,l,a,b) + sigma^2 J2(k,l)],
-    dRA_kn = eta v_k <g'(l_k) Delta nu^A_n>, and v moves as in the standard term.
+    in region r and TA[r] the teacher overlap restricted to it. For k, l in A::
+
+        dQA_kl = eta v_k <g'(l_k) Delta l^A_l> + eta v_l <g'(l_l) Delta l^A_k>
+                 + eta^2 frac_A v_k v_l [sum w_a w_b I4(k,l,a,b) + sigma^2 J2(k,l)],
+        dRA_kn = eta v_k <g'(l_k) Delta nu^A_n>,
+
+    and v moves as in the standard term.
     """
     nreg = member.shape[0]
     n = K + M

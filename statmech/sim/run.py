@@ -2,7 +2,7 @@
 
 The run trains real weights W (K x N), v (K) on a fixed teacher Wstar, vstar
 by online SGD with a fresh Gaussian input every step (theory.md sections 1
-and 7; the compiled step is in :mod:`statmech.sim._kernel`). At the saved
+and 7; the compiled step is in ``statmech.sim._kernel``). At the saved
 times alpha = steps / N it records the order parameters Q, R, v (T is
 constant), eps_g(Q, R, T, v, vstar) from them (noise free, no sampling error),
 and optionally the empirical test loss on a held-out noisy test set.
@@ -93,7 +93,7 @@ class SimulationResult(SavedStates):
 
     @property
     def initial_state(self) -> State:
-        """Order parameters of the initial weights: where the matching ODE starts."""
+        """Order parameters of the initial weights, where the matching ODE starts."""
         return self.initial_weights.state()
 
     def __repr__(self) -> str:

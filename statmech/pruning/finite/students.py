@@ -16,7 +16,7 @@ same student's measured order parameters.
 
 Pipelines (README "Pruning real students (finite N)"):
 
-- ``paper``: rows rescaled to |w_i|^2 = N before pruning (v unchanged; the
+- ``paper``: rows rescaled to ``|w_i|^2 = N`` before pruning (v unchanged; the
   unpruned reference is this rescaled network), 5 masks, signed-v importance,
   headline measure the noisy test loss on 0.1 P test inputs;
 - ``clean``: weights as trained, |v| importance, 10 masks, headline measure

@@ -128,7 +128,7 @@ def _check_scheme(scheme) -> str:
 
 
 def rescale_rows(state: State) -> State:
-    """The paper pipeline's step 2: every row rescaled to |w_i|^2 = N (Q_ii = 1), v unchanged.
+    """The paper pipeline's step 2: every row rescaled to ``|w_i|^2 = N`` (Q_ii = 1), v unchanged.
 
     Q_ik -> Q_ik / sqrt(Q_ii Q_kk), R_in -> R_in / sqrt(Q_ii). This changes the
     network (erf is not scale invariant); the paper's "unpruned" line is this one.
