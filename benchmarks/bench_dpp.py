@@ -11,7 +11,7 @@ side by side on this machine, with the ratio:
   float64 ESP recursion overflows: our rate, and what dppy does;
 - DiagonalKDPP at n = 500, k = 166 (construction + one sample, and batched) against
   dppy with the diagonal kernel; and at n = 20,000, k = 3,320 (ours only).
-Reference (baselines.md, a 2-core machine): dppy about 16,000 samples/s for
+Reference (docs/performance.md, a 2-core machine): dppy about 16,000 samples/s for
 6 x 6, k = 3, and about 16 samples/s for a fresh 500 x 500 kernel, k = 166.
 dppy needs a legacy RandomState (it rejects numpy Generators).
 

@@ -9,7 +9,7 @@ time of whole learning curves (6:2 to alpha = 1600 with sigma = 0 and 0.25,
 extrapolated from its measured step rate (fixed-step Euler, dt = 0.01: the
 run is linear in the number of steps). Goals (issue 3): 6:2 in < 1 s, 5:20 in
 < 60 s, >= 50x the numpy right-hand-side throughput. Reference from
-baselines.md: Goldt et al.'s C++ Euler (dt = 0.01) takes 4.5 s for 6:2 and
+docs/performance.md: Goldt et al.'s C++ Euler (dt = 0.01) takes 4.5 s for 6:2 and
 ~860 s for 5:20 (extrapolated), 28 us and 2.9 ms per step.
 
 Right-hand-side times are the best of 5 repeats (each >= 0.2 s of calls), in

@@ -13,7 +13,7 @@ which cost the same as trained ones):
    kernel diag(w_i) (X^T X / P) diag(w_i)) at every paper budget e;
 4. beside it, the same edge mask set with dppy 0.3.3's exact k-DPP sampler
    (baseline; kernel rescaled to unit mean eigenvalue to avoid its float64
-   overflow, baselines.md), when dppy is installed.
+   overflow, docs/performance.md), when dppy is installed.
 """
 
 import argparse

@@ -5,10 +5,10 @@
 Prints a table: SGD steps per second of statmech.sim's compiled loop
 (fresh Gaussian input every step, generated in the loop) against
 (a) a plain numpy loop with one sample per step, vectorised over K and N,
-    inputs from numpy's default Generator (baselines.md: ~42,000 steps/s), and
+    inputs from numpy's default Generator (docs/performance.md: ~42,000 steps/s), and
 (b) the paper authors' approach: a PyTorch nn.Module with two bias-free Linear
     layers, MSELoss, per-layer SGD learning rates, one optimizer step per
-    sample (baselines.md: ~5,200 steps/s). Skipped with a note when torch is
+    sample (docs/performance.md: ~5,200 steps/s). Skipped with a note when torch is
     not installed (``pip install torch``: a benchmark-only extra).
 All three run on one core (torch.set_num_threads(1); our loop is serial);
 each rate is steps per second of this process's CPU time (time descheduled on
@@ -45,7 +45,7 @@ K, M, N, VSTAR, ETA, ETA_V = 6, 2, 500, 4.0, 0.5, 0.5
 
 # ------------------------------------------------------------- (a) numpy loop
 def numpy_sgd(W, v, Wstar, vstar, xs, eta, eta_v, sigma=0.0):
-    """Plain numpy, one sample per step (theory.md 1). xs: iterable of (x, zeta)."""
+    """Plain numpy, one sample per step (docs/theory/model.md). xs: iterable of (x, zeta)."""
     n = W.shape[1]
     sq = math.sqrt(n)
     for x, zeta in xs:

@@ -1,6 +1,6 @@
-"""Baseline: a straightforward vectorised numpy implementation of the erf ODE (theory.md 4).
+"""Baseline: a straightforward vectorised numpy implementation of the erf ODE (docs/theory/equations.md).
 
-Written directly from theory.md with broadcasting over full index grids (no
+Written directly from the Theory pages (docs/theory/) with broadcasting over full index grids (no
 hoisting, no symmetry), as a user would write it without numba. Used only by
 the benchmarks as the reference speed.
 """

@@ -1,7 +1,7 @@
 """Fixed points of the order-parameter ODEs, their stability, and the critical learning rate.
 
-theory.md section 5. A fixed point is a zero of the right-hand side F of
-theory.md section 4 (``statmech.ode.rhs_into``, evaluated here and never
+docs/theory/fixed_points.md. A fixed point is a zero of the right-hand side F of
+docs/theory/equations.md (``statmech.ode.rhs_into``, evaluated here and never
 re-typed). Three parts:
 
 - **Root finding** (:func:`find_fixed_point`) in a *coordinate ansatz*: every
@@ -101,7 +101,7 @@ TOL = 1e-10
 
 # ------------------------------------------------------------------- the flow
 class Flow:
-    """The right-hand side F(y) of theory.md section 4 for a fixed teacher and learning rates.
+    """The right-hand side F(y) of docs/theory/equations.md for a fixed teacher and learning rates.
 
     ``eta = 0`` means the small-learning-rate limit lim F / eta (soft committee
     machine only, see the module docstring). Calls ``statmech.ode.rhs_into``.
@@ -670,7 +670,7 @@ def saad_solla_plateau(K: int) -> dict:
     Saad & Solla, Phys. Rev. E 52, 4225 (1995), section IV:
     Q_ii = Q_ik = 1/(2K - 1), R_in = 1/sqrt(K(2K - 1)) and
     eps_g = (K/pi) [pi/6 - K asin(1/(2K))].
-    Derivation of eps_g from theory.md 3-4 with I2 = (2/pi) asin(C_ab / sqrt((1+C_aa)(1+C_bb))):
+    Derivation of eps_g from docs/theory/integrals.md and docs/theory/equations.md with I2 = (2/pi) asin(C_ab / sqrt((1+C_aa)(1+C_bb))):
     every student-student and student-teacher pair has the normalised overlap
     1/(2K) (q/(1+q) = 1/(2K); r / sqrt(2 (1+q)) = 1/(2K)), teacher pairs have
     1/2 (n = m) or 0, so eps_g = (1/2)[K^2 (2/pi) A - 2 K^2 (2/pi) A + K/3]

@@ -1,4 +1,4 @@
-"""Plateaus of learning curves: detection, and the growth of their length with N (theory.md section 5).
+"""Plateaus of learning curves: detection, and the growth of their length with N (docs/theory/fixed_points.md).
 
 **Definition** (:func:`detect_plateau`). Given a reference height h (the
 eps_g of the symmetric plateau fixed point, :func:`plateau_height`, or an

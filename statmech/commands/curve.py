@@ -20,7 +20,7 @@ def register(sub):
         "curve",
         help="learning curve eps_g(alpha) from the ODEs (CSV, final state, PNG)",
         description=(
-            "Integrate the order-parameter ODEs (theory.md section 4) from the state of random "
+            "Integrate the order-parameter ODEs (docs/theory/equations.md) from the state of random "
             "N(0,1) weights at input dimension N (or from --init-state) and write DIR/curve.csv "
             "(alpha, eps_g), DIR/curve.json (its parameters), DIR/final_state.npz and DIR/curve.png."
         ),

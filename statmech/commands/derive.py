@@ -10,7 +10,7 @@ def register(sub):
         "derive",
         help="print the order-parameter equations of motion derived with sympy (text or LaTeX)",
         description=(
-            "Derive the equations of motion dQ/dalpha, dR/dalpha, dv/dalpha and eps_g of theory.md "
+            "Derive the equations of motion dQ/dalpha, dR/dalpha, dv/dalpha and eps_g of the Theory pages (docs/theory/) "
             "section 4 for K students and M teachers with statmech.symbolic (integrals from I2 by "
             "Price's theorem and Stein's lemma) and print them, one equation per line."
         ),
@@ -43,6 +43,6 @@ def run(args):
         f"second layer {'fixed' if args.soft_committee else 'trained'}, "
         f"{'no output noise' if args.no_noise else 'output noise sigma'}"
     )
-    print(f"{comment} theory.md section 4; alpha = steps / N; eps_g is the noise-free generalisation error")
+    print(f"{comment} docs/theory/equations.md; alpha = steps / N; eps_g is the noise-free generalisation error")
     print(eqs.text(latex=args.latex))
     return 0

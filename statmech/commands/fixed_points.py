@@ -25,7 +25,7 @@ def register(sub):
         "fixed-points",
         help="fixed points of the ODEs (plateau, asymptotic) with eps_g, eigenvalues, stability",
         description=(
-            "Find the fixed points of the order-parameter ODEs (theory.md section 5) for T = I and equal "
+            "Find the fixed points of the order-parameter ODEs (docs/theory/fixed_points.md) for T = I and equal "
             "vstar: the symmetric plateau (ansatz Q_ii = q, Q_ik = c, R_in = r) and the asymptotic state near "
             "the perfect student (specialised ansatz), optionally plus a multi-start search in all order "
             "parameters; print each with eps_g (noise-free), the eigenvalues of the Jacobian (rates per unit "

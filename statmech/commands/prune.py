@@ -24,10 +24,10 @@ def register(sub):
         "prune",
         help="eps_g of a pruned state for every scheme (N -> infinity theory), or the claims phase diagram",
         description=(
-            "Expected noise-free generalisation error of STATE.npz pruned by a scheme (theory.md section 6). "
+            "Expected noise-free generalisation error of STATE.npz pruned by a scheme (docs/theory/pruning.md). "
             "Node schemes take --keep k; edge schemes take --fraction c, --edges e --N N, or --keep k with "
             "the paper's parameter matching e = round((kN + k - K)/K) (with --N; else c = k/K). "
-            "Importance and DPP edge schemes assume Gaussian weight coordinates (theory.md 6.2). "
+            "Importance and DPP edge schemes assume Gaussian weight coordinates (docs/theory/pruning.md). "
             "With --phase-diagram (no STATE): the claims C1-C3 over z = K/M and the kept fraction."
         ),
     )
@@ -235,7 +235,7 @@ def run(args):
         if r.note:
             notes.add(r.note)
         if "hypothesis" in r.params:
-            notes.add("importance/DPP edge: working hypothesis of Gaussian weight coordinates (theory.md 6.2)")
+            notes.add("importance/DPP edge: working hypothesis of Gaussian weight coordinates (docs/theory/pruning.md)")
     for n in sorted(notes):
         print(f"# note: {n}")
     if args.out:
@@ -275,7 +275,7 @@ def _write(args, state, base, rows):
         "importance": args.importance,
         "activation": args.activation,
         "N": args.N,
-        "limit": "N -> infinity order-parameter theory (theory.md 6)",
+        "limit": "N -> infinity order-parameter theory (docs/theory/pruning.md)",
     }
     write_table(
         out / f"{stem}.csv",

@@ -12,7 +12,7 @@ def register(sub):
         "simulate",
         help="train real finite-N students by online SGD (several runs) and compare with the ODE",
         description=(
-            "Online SGD of a K-unit student on an M-unit teacher at input dimension N (theory.md sections 1 "
+            "Online SGD of a K-unit student on an M-unit teacher at input dimension N (docs/theory/model.md "
             "and 7), from the random N(0,1) weights of --seed, with --runs independent input streams run on "
             "separate processes. Writes DIR/simulation.csv (alpha, mean and standard error of eps_g over runs, "
             "the ODE from the same initial state, one column per run; parameters in simulation.json), "

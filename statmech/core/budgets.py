@@ -1,4 +1,4 @@
-"""Parameter budgets of node and edge pruning (theory.md section 6, paper.md).
+"""Parameter budgets of node and edge pruning (docs/theory/pruning.md, docs/guide/reproduce.md).
 
 Parameters are counted in the first plus second layer: keeping k of K nodes
 keeps k (N + 1) of the K (N + 1) parameters; keeping e edges in each of the K

@@ -1,6 +1,6 @@
 """Tidy result files: CSV with a header plus a JSON sidecar of the parameters.
 
-A file read alone says what it is (design.md): ``write_table(path, columns,
+A file read alone says what it is (docs/architecture.md): ``write_table(path, columns,
 params)`` writes ``path`` (CSV) and ``path.with_suffix('.json')`` holding the
 parameters and column descriptions; ``read_table`` reads both back.
 """

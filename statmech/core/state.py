@@ -1,6 +1,6 @@
 """Order-parameter state of a teacher-student pair of two-layer networks.
 
-A :class:`State` holds the order parameters of theory.md section 2:
+A :class:`State` holds the order parameters of docs/theory/model.md:
 ``Q = W W^T / N`` (K x K), ``R = W W*^T / N`` (K x M), ``T = W* W*^T / N``
 (M x M) and the second-layer weights ``v`` (K) and ``vstar`` (M). It is plain
 data: a frozen dataclass of read-only float64 arrays, validated on
@@ -32,7 +32,7 @@ class State:
     """Order parameters (Q, R, T, v, vstar) of a K-unit student and M-unit teacher.
 
     The joint local fields (lambda, nu) are Gaussian with covariance
-    ``[[Q, R], [R^T, T]]`` (theory.md section 2), so every quantity of the
+    ``[[Q, R], [R^T, T]]`` (docs/theory/model.md), so every quantity of the
     N -> infinity theory is a function of a State.
 
     Raises ``ValueError`` naming the offending field when shapes disagree,
@@ -96,7 +96,7 @@ class State:
         return self.vstar.shape[0]
 
     def covariance(self) -> np.ndarray:
-        """Covariance of the K + M local fields, ``[[Q, R], [R^T, T]]`` (theory.md 2)."""
+        """Covariance of the K + M local fields, ``[[Q, R], [R^T, T]]`` (docs/theory/model.md)."""
         return np.block([[self.Q, self.R], [self.R.T, self.T]])
 
     def replace(self, **changes) -> State:

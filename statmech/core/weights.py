@@ -1,7 +1,7 @@
 """Real weights of a teacher-student pair: the finite-N counterpart of a State.
 
 ``Weights`` holds W (K x N), Wstar (M x N), v (K) and vstar (M) and is saved as
-an ``.npz`` with exactly those keys (design.md). Its :meth:`Weights.state` gives the
+an ``.npz`` with exactly those keys (docs/architecture.md). Its :meth:`Weights.state` gives the
 order parameters Q = W W^T / N, R = W W*^T / N, T = W* W*^T / N.
 """
 
@@ -58,7 +58,7 @@ class Weights:
         return self.W.shape[1]
 
     def state(self) -> State:
-        """Order parameters of these weights (theory.md section 2)."""
+        """Order parameters of these weights (docs/theory/model.md)."""
         return State.from_weights(self.W, self.Wstar, self.v, self.vstar)
 
     def replace(self, **changes) -> Weights:

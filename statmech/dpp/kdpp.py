@@ -5,7 +5,7 @@ A k-DPP with likelihood kernel L (n x n, symmetric PSD) picks a k-subset S
 with probability P(S) = det(L_S) / e_k(lambda_1, ..., lambda_n), where e_k is
 the k-th elementary symmetric polynomial (ESP) of L's eigenvalues
 (Kulesza & Taskar 2012, "Determinantal point processes for machine
-learning", section 5.2; theory.md section 6.1). Sampling is the spectral
+learning", section 5.2; docs/theory/pruning.md). Sampling is the spectral
 algorithm (their Alg. 8): pick k eigenvectors, eigenvector n with the ESP
 recursion, then sample the projection DPP they span by sequential
 conditioning (Gram-Schmidt on the rows of the eigenvector matrix).
@@ -23,7 +23,7 @@ recursion overflows for a 500 x 500 kernel with eigenvalues near 1000 and
 k = 166). Entries below 1e-300 are flushed to zero: they belong to states the
 sampler reaches with probability < 1e-290. The same lam at large n gives the
 asymptotic inclusion probabilities lam w / (1 + lam w) of a diagonal k-DPP
-(theory.md section 6.2, DPP edge).
+(docs/theory/pruning.md, DPP edge).
 
 For k > n/2 everything runs on the complement (the complement of a
 conditional Bernoulli sample is conditional Bernoulli with 1 - p_n and
@@ -419,7 +419,7 @@ def elementary_symmetric(eigvals, k) -> np.ndarray:
 def diagonal_inclusion_limit(weights, k, return_lambda: bool = False):
     """Large-n inclusion probabilities of a diagonal k-DPP: pi_j = lam w_j / (1 + lam w_j), sum_j pi_j = k.
 
-    theory.md section 6.2 (DPP edge, with weights w_j = w_ij^2). This is the
+    docs/theory/pruning.md (DPP edge, with weights w_j = w_ij^2). This is the
     Bernoulli tilt that makes the conditional Bernoulli draw exact; the exact
     finite-n probabilities (:meth:`DiagonalKDPP.inclusion_probabilities`) differ
     by O(1/d), d = sum_j pi_j (1 - pi_j) (Hajek 1964). With k equal to the number
@@ -560,7 +560,7 @@ def _combinations(n: int, k: int, max_subsets) -> np.ndarray:
 class KDPP:
     """k-DPP with likelihood kernel L: P(S) = det(L_S) / e_k(eigenvalues of L), |S| = k.
 
-    Kulesza & Taskar 2012 (section 5.2, Alg. 8); theory.md section 6.1.
+    Kulesza & Taskar 2012 (section 5.2, Alg. 8); docs/theory/pruning.md.
     ``L`` must be a finite, symmetric (relative tolerance 1e-10), positive
     semi-definite n x n array (eigenvalues >= -10 n eps max|eigenvalue|;
     eigenvalues within that tolerance of zero are set to zero, which defines
@@ -682,7 +682,7 @@ class DiagonalKDPP:
     """k-DPP with a diagonal kernel diag(weights): P(S) = prod_{j in S} w_j / e_k(w), |S| = k.
 
     The conditional Bernoulli (conditional Poisson) design; the white-input
-    limit of the DPP-edge kernel, with w_j = w_ij^2 (theory.md section 6.2).
+    limit of the DPP-edge kernel, with w_j = w_ij^2 (docs/theory/pruning.md).
     Sampling (sequential selection with the tilted ESP table, Kulesza & Taskar
     2012 Alg. 8 phase 1 with eigenvalues = weights) and inclusion probabilities
     cost O(n min(k, n - k)) for the table plus O(n) per sample; no

@@ -1,6 +1,6 @@
 """The paper's teacher-student experiments in one place: configurations, sizes, and the pipeline behind F1-F4.
 
-paper.md "Figures to reproduce". The configurations (6:2 and 5:20: K, M, N,
+docs/guide/reproduce.md "Figures to reproduce". The configurations (6:2 and 5:20: K, M, N,
 v*, eta, eta_v, alpha) are read from ``statmech/data/published.json``
 (:mod:`statmech.experiments.published`). For each configuration and sigma in (0, 0.25):
 

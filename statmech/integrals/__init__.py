@@ -1,4 +1,4 @@
-"""Gaussian integrals of theory.md section 3: the one home of these formulas.
+"""Gaussian integrals of docs/theory/integrals.md: the one home of these formulas.
 
 For jointly Gaussian zero-mean fields u with covariance C (indices a, b, c, d
 over all K + M fields):

@@ -1,6 +1,6 @@
 """Closed forms of the Gaussian integrals for g(u) = erf(u / sqrt 2).
 
-Saad & Solla (1995), Biehl & Schwarze (1995); as collected in theory.md
+Saad & Solla (1995), Biehl & Schwarze (1995); as collected in the Theory pages (docs/theory/)
 section 3. Arguments are covariance entries ``cab = C[a, b]``. These scalar
 kernels are the only place the erf formulas live; the vectorised sums below
 (used by ``statmech.integrals.sums`` for the equations of motion) regroup the

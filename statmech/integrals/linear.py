@@ -1,6 +1,6 @@
 """Gaussian integrals for the linear activation g(u) = u (g' = 1): polynomials.
 
-E[u_a u_b] = C_ab gives every one of them directly (theory.md section 3).
+E[u_a u_b] = C_ab gives every one of them directly (docs/theory/integrals.md).
 """
 
 from numba import njit

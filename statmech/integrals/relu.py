@@ -180,7 +180,7 @@ def i4(caa, cbb, ccc, cdd, cab, cac, cad, cbc, cbd, ccd):
     """E[step(u_a) step(u_b) relu(u_c) relu(u_d)] = sqrt(C_cc C_dd) (1/(8 pi) + rho_cd/16 + int_0^1 g dt).
 
     Price's theorem along R(t) = t R + (1 - t) I plus Plackett's identity for the
-    4-D orthant term (derivation in the comment above; theory.md section 3);
+    4-D orthant term (derivation in the comment above; docs/theory/integrals.md);
     trapezoidal rule after t = 1/(1 + e^-w), abs. error ~1e-13 sqrt(C_cc C_dd).
     Repeated / perfectly correlated fields are exact limits. Needs C_aa, C_bb > 0
     (step(0) is undefined; NaN otherwise); a field c or d of zero variance gives 0.

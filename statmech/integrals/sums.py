@@ -1,6 +1,6 @@
 """Matrices and weighted sums of the Gaussian integrals over all fields.
 
-These are what the equations of motion (theory.md section 4) and eps_g need:
+These are what the equations of motion (docs/theory/equations.md) and eps_g need:
 with ``C`` the (K+M) x (K+M) covariance of the fields (students first) and
 ``w`` a weight per field,
 
@@ -98,7 +98,7 @@ def i4_weighted(act, C, K, w, out):
 
 @njit(cache=True)
 def eps_g_cov(act, C, s):
-    """(1/2) sum_{a,b} s_a s_b I2(a, b); s = (v, -vstar) gives eps_g (theory.md 4)."""
+    """(1/2) sum_{a,b} s_a s_b I2(a, b); s = (v, -vstar) gives eps_g (docs/theory/equations.md)."""
     n = C.shape[0]
     total = 0.0
     for a in range(n):

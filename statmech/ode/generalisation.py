@@ -1,7 +1,7 @@
 """The generalisation error eps_g of a student given its order parameters.
 
 eps_g = E[(phi - y_noiseless)^2] / 2 = (1/2) sum_{a,b} s_a s_b I2(a, b) with
-s = (v, -vstar) over student and teacher fields (theory.md section 4). This is
+s = (v, -vstar) over student and teacher fields (docs/theory/equations.md). This is
 the noise-free error; a test loss on labels with output noise sigma adds
 sigma^2 / 2 (see :func:`test_loss`).
 """
@@ -28,7 +28,7 @@ def eps_g_arrays(Q, R, T, v, vstar, activation: str = "erf") -> float:
 
 
 def eps_g(state: State, activation: str = "erf") -> float:
-    """Noise-free generalisation error eps_g(Q, R, T, v, vstar) (theory.md section 4)."""
+    """Noise-free generalisation error eps_g(Q, R, T, v, vstar) (docs/theory/equations.md)."""
     if not isinstance(state, State):
         raise TypeError(f"eps_g expects a statmech.State, got {type(state).__name__}")
     return eps_g_arrays(state.Q, state.R, state.T, state.v, state.vstar, activation)

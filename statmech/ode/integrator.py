@@ -1,4 +1,4 @@
-"""Learning curves from the order-parameter ODEs (theory.md section 4).
+"""Learning curves from the order-parameter ODEs (docs/theory/equations.md).
 
 :func:`integrate` has the shape of ``scipy.integrate.solve_ivp``: one call,
 options, and an :class:`IntegrateResult` with fields and a message. Two

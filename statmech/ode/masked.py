@@ -6,7 +6,7 @@ coordinates are split into *regions*, the sets of inputs j sharing one
 membership pattern A = {k : m_kj = 1}. With overlaps restricted to a region,
 QA_kl = sum_{j in A} w_kj w_lj / N, RA_kn = sum_{j in A} w_kj w*_nj / N and
 TA = sum_{j in A} w*_j w*_j^T / N, the equations of motion are closed
-(our derivation, docs/masked_ode.md; :func:`statmech.ode.terms.masked_rhs_into`):
+(our derivation, docs/theory/masked.md; :func:`statmech.ode.terms.masked_rhs_into`):
 full overlaps are Q = sum_A QA, R = sum_A RA, and for k, l in A::
 
     dQA_kl/dalpha = eta v_k <g'(lambda_k) Delta lambda^A_l> + (k <-> l)
@@ -123,7 +123,7 @@ class MaskedState:
         """N -> inf state of ``state`` after independent Bernoulli(keep_fraction) masks on every weight.
 
         Region A has fraction p_A = c^|A| (1 - c)^(K - |A|) and QA = p_A Q[A, A],
-        RA = p_A R[A, :], TA = p_A T (theory.md 6.2: summed over A this gives
+        RA = p_A R[A, :], TA = p_A T (docs/theory/pruning.md: summed over A this gives
         Q'_ii = c Q_ii, Q'_ik = c^2 Q_ik, R' = c R).
         """
         c = float(keep_fraction)

@@ -3,10 +3,10 @@
 Two "terms" share the solvers of :mod:`statmech.ode.steppers` through an integer
 ``kind`` (numba cannot cache solvers that take functions as arguments):
 
-- ``STANDARD`` (0): theory.md section 4 for y = [Q.ravel(), R.ravel(), v];
+- ``STANDARD`` (0): docs/theory/equations.md for y = [Q.ravel(), R.ravel(), v];
 - ``MASKED`` (1): students whose first-layer weights are confined to fixed
   masks, with order parameters restricted to the regions of the mask pattern
-  (docs/masked_ode.md; :mod:`statmech.ode.masked`).
+  (docs/theory/masked.md; :mod:`statmech.ode.masked`).
 
 With w = (-v, +vstar) over student and teacher fields (so that
 sum_a w_a g(u_a) = y_noiseless - phi):
@@ -47,7 +47,7 @@ def _fill_cov(y, K, M, T, C):
 
 @njit(cache=True)
 def _signed_weights(y, K, M, vstar, off_v):
-    """w = (-v, +vstar): sum_a w_a g(u_a) = y_noiseless - phi (theory.md section 4)."""
+    """w = (-v, +vstar): sum_a w_a g(u_a) = y_noiseless - phi (docs/theory/equations.md)."""
     w = np.empty(K + M)
     for i in range(K):
         w[i] = -y[off_v + i]
@@ -125,7 +125,7 @@ def stein_coefficients(act, C, K, w, G):
 
 @njit(cache=True)
 def masked_rhs_into(act, y, K, M, T, vstar, eta, eta_v, sigma2, member, frac, TA, dy):
-    """Equations of motion of masked students (docs/masked_ode.md).
+    """Equations of motion of masked students (docs/theory/masked.md).
 
     y = [QA (R x K x K), RA (R x K x M), v]: overlaps restricted to the R
     regions of coordinates j that share one membership pattern ``member[r]``

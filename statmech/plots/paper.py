@@ -1,4 +1,4 @@
-"""The paper's figures (paper.md "Figures to reproduce"): F1 grid, F2 heatmaps, F3 kernels, F4 learning curves.
+"""The paper's figures (docs/guide/reproduce.md "Figures to reproduce"): F1 grid, F2 heatmaps, F3 kernels, F4 learning curves.
 
 Each function takes computed results (statmech.experiments) and only draws.
 """

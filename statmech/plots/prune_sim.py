@@ -129,7 +129,7 @@ def reweighting_effect(panels, path, *, measure="eps_g", pdf=False):
 
 
 def coordinate_histograms(W, Wstar, C, path, *, check=None, max_units=6, pdf=False):
-    """Gaussian-coordinate hypothesis (theory.md 6.2): histograms of the coordinates w_ij of each
+    """Gaussian-coordinate hypothesis (docs/theory/pruning.md): histograms of the coordinates w_ij of each
     student unit against N(0, Q_ii), and 2-D histograms of (w_ij, w*_nj) against the 1, 2, 3
     sigma ellipses of N(0, [[Q_ii, R_in], [R_in, T_nn]]). ``C`` = [[Q, R], [R^T, T]];
     ``check``: optional output of statmech.pruning.finite.students.coordinate_check (KS numbers in titles)."""

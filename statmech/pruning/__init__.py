@@ -1,4 +1,4 @@
-"""Pruning in the N -> infinity limit: the pruned network's eps_g for every scheme (theory.md 6).
+"""Pruning in the N -> infinity limit: the pruned network's eps_g for every scheme (docs/theory/pruning.md).
 
 Public API (plain data in and out):
 
@@ -18,7 +18,7 @@ Public API (plain data in and out):
 
 Edge schemes other than random rest on a WORKING HYPOTHESIS: a weight
 coordinate (w_1j, ..., w_Kj, w*_1j, ...) is Gaussian with covariance
-[[Q, R], [R^T, T]] (theory.md 6.2). The finite-N code tests it on real weights.
+[[Q, R], [R^T, T]] (docs/theory/pruning.md). The finite-N code tests it on real weights.
 """
 
 from statmech.core import budgets

@@ -8,11 +8,11 @@ Three questions the paper (which prunes once, at the end) leaves open:
    :func:`statmech.pruning.pruned_error` on every saved state (one code path:
    the value at the last time is the same number as ``pruned_error(res.final)``).
 2. How much does retraining recover after node pruning? The pruned network
-   is again a K = k student, so the ODE (theory.md section 4) continues from
+   is again a K = k student, so the ODE (docs/theory/equations.md) continues from
    ``pruning.node_state(state, S, v_S)`` (:func:`retrain_nodes`; expected over
    the scheme's distribution of kept sets in :func:`retrain_scheme`).
 3. After edge pruning with a fixed mask (pruned weights stay zero) the
-   masked-student ODE of :mod:`statmech.ode.masked` (docs/masked_ode.md) continues
+   masked-student ODE of :mod:`statmech.ode.masked` (docs/theory/masked.md) continues
    from the restricted overlaps: in the N -> infinity limit for random masks
    (``MaskedState.random_masks``), from the real masks otherwise
    (:func:`retrain_ode` with ``mask``).
@@ -231,7 +231,7 @@ def retrain_nodes(
     """Continue the ODE from the node-pruned state Q[S,S], R[S,:], v_S (after reweighting).
 
     ``reweight`` as ``pruning.pruned_error`` (``none``, ``fuse-preact``,
-    ``fuse-act``, ``optimal``; theory.md 6.1): v_S is computed by the same
+    ``fuse-act``, ``optimal``; docs/theory/pruning.md): v_S is computed by the same
     functions, then ``statmech.integrate`` runs with K = k. Alpha counts from
     the pruning time.
     """

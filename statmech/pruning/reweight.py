@@ -1,4 +1,4 @@
-"""Reweighting after pruning in the N -> infinity limit (theory.md section 6.1, 6.2).
+"""Reweighting after pruning in the N -> infinity limit (docs/theory/pruning.md, 6.2).
 
 - Node fusing (Diversity Networks, Mariet & Sra 2016): the pruned units'
   signals are regressed on the kept ones and their second-layer weights moved
@@ -54,7 +54,7 @@ def complement(subsets, K: int) -> np.ndarray:
 
 
 def fuse(G, v, subsets) -> np.ndarray:
-    """v_S + G[S,S]^+ G[S,Sc] v_Sc for every row S of ``subsets`` (theory.md 6.1; Diversity Networks).
+    """v_S + G[S,S]^+ G[S,Sc] v_Sc for every row S of ``subsets`` (docs/theory/pruning.md; Diversity Networks).
 
     ``v`` is (K,) or (K, H2) (outgoing weights of an MLP unit); the
     pseudo-inverse (cut-off 1e-10 relative) handles kept exact copies, whose

@@ -1,4 +1,4 @@
-"""Finite-N Monte Carlo: train real students by online SGD (theory.md sections 1 and 7).
+"""Finite-N Monte Carlo: train real students by online SGD (docs/theory/model.md).
 
 - :func:`simulate`: one run from given initial :class:`~statmech.Weights`;
   order parameters, eps_g and (optionally) the empirical noisy test loss at

@@ -1,6 +1,6 @@
 """Compiled inner loops of the simulator: online SGD steps and the test loss.
 
-One SGD step (theory.md sections 1 and 7), with a fresh x ~ N(0, I_N) and
+One SGD step (docs/theory/model.md), with a fresh x ~ N(0, I_N) and
 zeta ~ N(0, 1) drawn in the loop:
 
     lambda_k = w_k . x / sqrt(N),  nu_m = w*_m . x / sqrt(N)
@@ -9,7 +9,7 @@ zeta ~ N(0, 1) drawn in the loop:
     v_k     += (eta_v / N) g(lambda_k) Delta
 
 Both increments are computed from the pre-step (W, v) before either is
-applied. Masked SGD (edge pruning then retraining; docs/masked_ode.md) adds
+applied. Masked SGD (edge pruning then retraining; docs/theory/masked.md) adds
 to w_kj only where mask[k, j] is True, so pruned weights stay exactly zero.
 Dot products use a fixed number of partial sums combined in a fixed
 tree (no fastmath): the order of every floating-point operation is fixed by
@@ -206,7 +206,7 @@ def test_loss_kernel(act, W, v, Wstar, vstar, sigma, s, P, x):
     """Mean of (phi - y)^2 / 2 over P samples drawn from the stream s (a copy: advanced in place).
 
     Labels carry the output noise sigma zeta, so the expectation is
-    eps_g + sigma^2 / 2 (theory.md section 1).
+    eps_g + sigma^2 / 2 (docs/theory/model.md).
     """
     K, N = W.shape
     M = Wstar.shape[0]

@@ -2,7 +2,7 @@
 
 Why not numpy's Generator: the simulator needs N fresh Gaussians per SGD step,
 and drawing them from Python costs more than the step itself (about 12 us per
-500-vector with ``Generator.standard_normal``, baselines.md). Generating them in
+500-vector with ``Generator.standard_normal``, docs/performance.md). Generating them in
 the compiled loop costs about 2 ns per value and keeps memory at O(N).
 
 - Uniform bits: xoshiro256++ (Blackman & Vigna 2019, period 2^256 - 1). Its

@@ -1,7 +1,7 @@
 """One finite-N online-SGD run: :func:`simulate` and :class:`SimulationResult`.
 
 The run trains real weights W (K x N), v (K) on a fixed teacher Wstar, vstar
-by online SGD with a fresh Gaussian input every step (theory.md sections 1
+by online SGD with a fresh Gaussian input every step (docs/theory/model.md
 and 7; the compiled step is in ``statmech.sim._kernel``). At the saved
 times alpha = steps / N it records the order parameters Q, R, v (T is
 constant), eps_g(Q, R, T, v, vstar) from them (noise free, no sampling error),
@@ -56,7 +56,7 @@ class SimulationResult(SavedStates):
     ``alpha`` (= ``steps`` / N) are the saved times; ``Q``, ``R``, ``v`` stack
     the measured order parameters there (first axis = time), ``T`` and
     ``vstar`` are the teacher's. ``eps_g`` is eps_g(Q, R, T, v, vstar) of the
-    measured order parameters (noise free, theory.md section 7).
+    measured order parameters (noise free, docs/theory/model.md).
     ``test_loss`` (or None) is the empirical mean of (phi - y)^2 / 2 on a
     held-out test set with noisy labels: eps_g + sigma^2 / 2 in expectation,
     the paper's measure. ``weights`` are the final weights (for a failed run:
@@ -263,7 +263,7 @@ def simulate(
 ) -> SimulationResult:
     """Train a K-unit student on an M-unit teacher by online SGD at finite N.
 
-    Step rule (theory.md 1): w_k += (eta/sqrt N) v_k g'(lambda_k) Delta x,
+    Step rule (docs/theory/model.md): w_k += (eta/sqrt N) v_k g'(lambda_k) Delta x,
     v_k += (eta_v/N) g(lambda_k) Delta, Delta = y - phi, with a fresh
     x ~ N(0, I_N) and label noise sigma zeta every step; alpha = steps / N.
 

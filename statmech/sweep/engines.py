@@ -218,7 +218,7 @@ def _initial_state(p):
 
 
 def _run_ode(p, record) -> Outcome:
-    """Learning curve from the order-parameter ODEs (theory.md section 4) via statmech.integrate."""
+    """Learning curve from the order-parameter ODEs (docs/theory/equations.md) via statmech.integrate."""
 
     times = _save_times(p)
     res = integrate(
@@ -271,7 +271,7 @@ register_engine(
 
 
 # ---------------------------------------------------------------------- prune
-# Scheme names users type (design.md); the engine checks them against statmech.pruning.SCHEMES when it runs.
+# Scheme names users type (docs/architecture.md); the engine checks them against statmech.pruning.SCHEMES when it runs.
 PRUNE_SCHEMES = ("random-node", "importance-node", "dpp-node", "random-edge", "importance-edge", "dpp-edge")
 NODE_SCHEMES = PRUNE_SCHEMES[:3]
 _TRAIN_KEYS = (

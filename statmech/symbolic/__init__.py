@@ -3,9 +3,9 @@
 The single source of truth of the formulas in ``statmech.integrals`` (the
 hand-written numba kernels) and ``statmech.ode`` (the numba right-hand side):
 :func:`derive` gets J2 and I3 from I2 by Price's theorem and Stein's lemma
-(theory.md section 3), checks the literature I4 of erf (:func:`i4_erf_tilted`,
+(docs/theory/integrals.md), checks the literature I4 of erf (:func:`i4_erf_tilted`,
 :func:`i4_price_identities`, :func:`i4_special_cases`), and :func:`equations`
-assembles dQ, dR, dv and eps_g (theory.md section 4). tests/symbolic/test_symbolic.py
+assembles dQ, dR, dv and eps_g (docs/theory/equations.md). tests/symbolic/test_symbolic.py
 checks every numba kernel and the numba right-hand side against these
 expressions to 1e-12.
 

@@ -1,4 +1,4 @@
-"""Symbolic equations of motion of the order parameters (theory.md section 4), built from
+"""Symbolic equations of motion of the order parameters (docs/theory/equations.md), built from
 the derived integrals of :mod:`statmech.symbolic.integrals`.
 
 With w = (-v, +vstar) over student and teacher fields:
@@ -181,7 +181,7 @@ def _lambdify(eqs: Equations, modules):
 def equations(
     K: int, M: int, activation: str = "erf", train_second_layer: bool = True, noise: bool = True
 ) -> Equations:
-    """The equations of motion of theory.md section 4 for K students, M teachers, as sympy expressions.
+    """The equations of motion of docs/theory/equations.md for K students, M teachers, as sympy expressions.
 
     ``train_second_layer=False`` gives the soft committee machine (dv = 0, no eta_v);
     ``noise=False`` drops the output-noise term sigma^2 J2. Results are cached per process.
@@ -219,7 +219,7 @@ def equations(
     eta_v = sp.Symbol("eta_v", nonnegative=True)
     sigma = sp.Symbol("sigma", nonnegative=True)
 
-    C = sp.Matrix(sp.BlockMatrix([[Q, R], [R.T, T]]))  # covariance of (lambda, nu), theory.md section 2
+    C = sp.Matrix(sp.BlockMatrix([[Q, R], [R.T, T]]))  # covariance of (lambda, nu), docs/theory/model.md
     n = K + M
     w = [-v[i] for i in range(K)] + [vstar[m] for m in range(M)]
 

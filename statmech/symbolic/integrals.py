@@ -1,4 +1,4 @@
-"""Symbolic derivation of the Gaussian integrals of theory.md section 3 (sympy).
+"""Symbolic derivation of the Gaussian integrals of docs/theory/integrals.md (sympy).
 
 This module is the single source of truth for I2, J2, I3, I4. The numba kernels
 in ``statmech.integrals.{erf,linear,relu}`` are hand-written for speed;
@@ -15,7 +15,7 @@ Hence J2(a,b) = dI2/dC_ab and, with F = g'(u_a) g(u_c),
 I3(a,b,c) = C_ab E[g''(u_a) g(u_c)] + C_bc E[g'(u_a) g'(u_c)]
           = 2 C_ab dI2(a,c)/dC_aa + C_bc dI2(a,c)/dC_ac.
 
-I4 for erf is the literature form (Saad & Solla 1995; theory.md section 3). It
+I4 for erf is the literature form (Saad & Solla 1995; docs/theory/integrals.md). It
 is checked here, not trusted: :func:`i4_erf_tilted` derives it independently
 (g' of erf is a Gaussian, so g'(u_a) g'(u_b) tilts the measure and I4 becomes
 J2(a,b) times an I2 under the tilted covariance), :func:`i4_price_identities`
@@ -96,7 +96,7 @@ def check_activation(activation) -> str:
 
 
 def activation_function(activation: str) -> sp.Expr:
-    """g(u) as a sympy expression in :data:`u` (theory.md section 1)."""
+    """g(u) as a sympy expression in :data:`u` (docs/theory/model.md)."""
     check_activation(activation)
     if activation == "erf":
         return sp.erf(u / sp.sqrt(2))
@@ -167,7 +167,7 @@ def derive(activation: str = "erf") -> Integrals:
 
 
 def literature(activation: str = "erf") -> dict:
-    """Closed forms as printed in the literature (theory.md section 3; relu.py docstrings), for checks.
+    """Closed forms as printed in the literature (docs/theory/integrals.md; relu.py docstrings), for checks.
 
     These are targets the derivation must reproduce, not inputs to it (except erf I4).
     """
@@ -222,7 +222,7 @@ def tilted_covariance() -> sp.ImmutableMatrix:
     """Covariance of (u_c, u_d) under the measure tilted by exp(-(u_a^2 + u_b^2)/2).
 
     Woodbury: S = C_cd,cd - C_cd,ab (I + C_ab,ab)^(-1) C_ab,cd (a 2 x 2 matrix, rational in C).
-    In theory.md's notation S_cd = L0 / L4, 1 + S_cc = L1 / L4, 1 + S_dd = L2 / L4.
+    In docs/theory/integrals.md's notation S_cd = L0 / L4, 1 + S_cc = L1 / L4, 1 + S_dd = L2 / L4.
     """
     A = sp.Matrix([[1 + caa, cab], [cab, 1 + cbb]])
     B = sp.Matrix([[cac, cad], [cbc, cbd]])
@@ -381,7 +381,7 @@ def _tidy_powers(expr: sp.Expr) -> sp.Expr:
 
 def _positive_minors() -> list:
     """Quantities positive for every valid covariance: L3, L4 (2x2 minors of I + C) and L1, L2 =
-    L4 (1 + S) with S a tilted variance (theory.md section 3 notation), for erf."""
+    L4 (1 + S) with S a tilted variance (docs/theory/integrals.md notation), for erf."""
     L3 = (1 + caa) * (1 + ccc) - cac**2
     L4 = (1 + caa) * (1 + cbb) - cab**2
     L1 = L4 * (1 + ccc) - cbc**2 * (1 + caa) - cac**2 * (1 + cbb) + 2 * cab * cac * cbc

@@ -178,7 +178,7 @@ def pruned_eps_g(
     kernel: str = "linear-preactivation",
     importance: str = "abs-v",
 ) -> float:
-    """Expected noise-free eps_g of ``state`` pruned by ``scheme`` at node budget k (theory.md 6).
+    """Expected noise-free eps_g of ``state`` pruned by ``scheme`` at node budget k (docs/theory/pruning.md).
 
     Edge schemes keep the matched fraction c = e/N, e = round((kN + k - K)/K)
     (``model.N`` given) or c = k/K. Monte Carlo node estimates (C(K, k) above
@@ -262,7 +262,7 @@ def _err(state, model, scheme, k, reweight=NO_REWEIGHT, kernel="linear-preactiva
 
 
 def paper_claim(name: str, kernel: str = "linear-preactivation", importance: str = "abs-v") -> Claim:
-    """The paper's C1, C2, C3 or C3x at node budget k as a margin (eps_g differences, theory.md 6.3)."""
+    """The paper's C1, C2, C3 or C3x at node budget k as a margin (eps_g differences, docs/theory/pruning.md)."""
     others3 = tuple(s for s in SCHEMES if s != "dpp-edge")
     others3x = tuple(s for s in others3 if s != "importance-edge")
 

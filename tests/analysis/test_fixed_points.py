@@ -108,7 +108,7 @@ def test_multi_start_finds_partially_specialised_points_once():
 
 def test_linear_jacobian_matches_closed_form():
     # g(u) = u, K = M = 1, v = v* = 1: dR = eta (T - R), dQ = 2 eta (R - Q) + eta^2 (T - 2R + Q),
-    # so d(dQ)/dQ = eta^2 - 2 eta, d(dQ)/dR = 2 eta - 2 eta^2, d(dR)/dR = -eta (theory.md 4 with I3 = C_bc)
+    # so d(dQ)/dQ = eta^2 - 2 eta, d(dQ)/dR = 2 eta - 2 eta^2, d(dR)/dR = -eta (docs/theory/equations.md with I3 = C_bc)
     eta = 0.7
     s = fp.perfect_student(1, 1)
     J, names = fp.jacobian(s, eta=eta, activation="linear")

@@ -309,7 +309,7 @@ def test_diagonal_inclusion_tends_to_limit(c):
     rng = np.random.default_rng(int(10 * c))
     gaps = []
     for n in (1000, 4000):
-        w = rng.standard_normal(n) ** 2  # theory.md 6.2: DPP edge with weights w_ij^2
+        w = rng.standard_normal(n) ** 2  # docs/theory/pruning.md: DPP edge with weights w_ij^2
         k = int(round(c * n))
         pi = DiagonalKDPP(w, k).inclusion_probabilities()
         p, lam = diagonal_inclusion_limit(w, k, return_lambda=True)

@@ -1,4 +1,4 @@
-"""Gaussian integrals I2, J2, I3, I4 (theory.md section 3) against independent routes.
+"""Gaussian integrals I2, J2, I3, I4 (docs/theory/integrals.md) against independent routes.
 
 - every closed form (erf, linear, relu) against brute-force Monte Carlo over
   Gaussian samples, all index patterns (a == b, c == d, a == c, ...) included;

@@ -39,7 +39,7 @@ def test_full_mask_equals_standard_ode():
 
 
 def test_random_mask_limit_matches_random_edge_formulas():
-    """Summed over regions: Q'_ii = c Q_ii, Q'_ik = c^2 Q_ik, R' = c R (theory.md 6.2)."""
+    """Summed over regions: Q'_ii = c Q_ii, Q'_ik = c^2 Q_ik, R' = c R (docs/theory/pruning.md)."""
     s = sm.State.random(4, 3, 500, seed=2)
     c = 0.3
     p = MaskedState.random_masks(s, c).state()

@@ -10,7 +10,7 @@ from statmech.ode import pack, rhs, unpack
 
 
 def _rhs_from_tensors(state, eta, eta_v, sigma, activation):
-    """theory.md section 4 assembled with einsum from the full I2/J2/I3/I4 tensors (no hoisting)."""
+    """docs/theory/equations.md assembled with einsum from the full I2/J2/I3/I4 tensors (no hoisting)."""
     K = state.K
     C = state.covariance()
     w = np.concatenate([-state.v, state.vstar])
@@ -45,7 +45,7 @@ def test_pack_unpack_round_trip():
 
 @pytest.fixture(scope="module")
 def paper_run():
-    """The paper's main configuration (paper.md): K=6, M=2, v*=4, eta=eta_v=0.5, N=500 init."""
+    """The paper's main configuration (docs/guide/reproduce.md): K=6, M=2, v*=4, eta=eta_v=0.5, N=500 init."""
     s = sm.State.random(6, 2, 500, vstar=4.0, seed=0)
     return s, sm.integrate(s, eta=0.5, eta_v=0.5, alpha_max=1600)
 
@@ -94,7 +94,7 @@ def test_noise_raises_asymptotic_error():
 
 
 def _linear_fixed_v_exact(state, eta, sigma, alphas):
-    """Linear g, fixed v: Q, R obey a linear ODE (matrix form of theory.md 4 with I3 = C_bc, I4 = C_cd,
+    """Linear g, fixed v: Q, R obey a linear ODE (matrix form of docs/theory/equations.md with I3 = C_bc, I4 = C_cd,
     J2 = 1), integrated here by scipy at tolerance 1e-12 independently of the numba code."""
     K, M = state.K, state.M
     v, vs, T = state.v, state.vstar, state.T
@@ -128,7 +128,7 @@ def test_linear_activation_matches_independent_solution():
 
 
 def test_soft_committee_plateau_and_escape():
-    """K = M = 2, v = v* = 1 fixed, T = I, tiny R: a symmetric plateau, then escape (theory.md 5)."""
+    """K = M = 2, v = v* = 1 fixed, T = I, tiny R: a symmetric plateau, then escape (docs/theory/fixed_points.md)."""
     rng = np.random.default_rng(7)
     R = 1e-3 * rng.standard_normal((2, 2))
     s = sm.State(Q=np.diag([0.2, 0.25]) + 0.01, R=R, T=np.eye(2), v=np.ones(2), vstar=np.ones(2))
@@ -140,7 +140,7 @@ def test_soft_committee_plateau_and_escape():
     assert e[plateau].max() / e[plateau].min() < 1.02
     height = np.median(e[plateau])
     # plateau height near the small-eta Saad & Solla value K/pi (pi/6 - K asin(1/(2K))) = 0.0116 for K = 2,
-    # raised at finite eta (baselines.md: about 0.0147 at eta = 0.5)
+    # raised at finite eta (docs/performance.md: about 0.0147 at eta = 0.5)
     assert 0.010 < height < 0.02
     # the students are unspecialised on the plateau: both R rows nearly equal
     mid = np.argmin(np.abs(a - 100))

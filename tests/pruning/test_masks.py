@@ -114,7 +114,7 @@ def test_importance_edge_mask_is_a_magnitude_threshold(rng):
 
 
 def test_dpp_edge_masks_have_lambda_w2_inclusion_probabilities(rng):
-    """Real kernel diag(w) (X^T X/P) diag(w) -> inclusion lam w^2 / (1 + lam w^2) (theory.md 6.2)."""
+    """Real kernel diag(w) (X^T X/P) diag(w) -> inclusion lam w^2 / (1 + lam w^2) (docs/theory/pruning.md)."""
     from scipy.optimize import brentq
 
     K, N, e, P, n = 2, 120, 30, 200_000, 1500

@@ -260,7 +260,7 @@ def test_masked_deviation_shrinks_like_inverse_sqrt_n():
         print(
             f"N={N}: RMS(run - ODE) {chk.rms:.4f}, max |z| {chk.max_abs_z:.2f}, "
             f"max |mean - ODE| {np.max(np.abs(chk.mean - chk.ode)):.4f}"
-        )  # the numbers in docs/masked_ode.md
+        )  # the numbers in docs/theory/masked.md
     slope = np.polyfit(np.log(Ns), np.log(rms), 1)[0]
     print(f"slope {slope:.2f}")
     assert -0.7 < slope < -0.3, (rms, slope)

@@ -1,4 +1,4 @@
-"""Tests of statmech.pruning (N -> infinity pruning, theory.md section 6).
+"""Tests of statmech.pruning (N -> infinity pruning, docs/theory/pruning.md).
 
 Every expectation is checked against an independent route: enumeration vs exact
 sampling, brute-force determinants vs the reported k-DPP distribution, closed
@@ -136,7 +136,7 @@ def test_dpp_node_against_dppy(trained62):
 
 # ------------------------------------------------------- idealised specialised student
 def _ideal_node_closed_form(j, z, vstar):
-    """(v*^2/6) sum_m (1 - j_m/z)^2 (theory.md 6.3, T = I, erf)."""
+    """(v*^2/6) sum_m (1 - j_m/z)^2 (docs/theory/pruning.md, T = I, erf)."""
     return vstar**2 / 6 * sum((1 - x / z) ** 2 for x in j)
 
 
@@ -174,7 +174,7 @@ def test_idealised_dpp_limit_matches_jittered_kernel():
 
 
 def _ideal_random_edge_closed_form(c, z, M, vstar):
-    """Random edge of the idealised student, erf, T = I, typed with math.asin (theory.md 6.2, 6.3)."""
+    """Random edge of the idealised student, erf, T = I, typed with math.asin (docs/theory/pruning.md, 6.3)."""
     a = lambda x: 2 / math.pi * math.asin(x)  # noqa: E731
     per = (1 / z) * a(c / (1 + c)) + (1 - 1 / z) * a(c * c / (1 + c)) - 2 * a(c / math.sqrt(2 * (1 + c))) + 1 / 3
     return M * vstar**2 / 2 * per
@@ -363,7 +363,7 @@ def test_importance_scores_and_signed_quirk(rng):
 
 
 def test_paper_budgets():
-    # the paper's edge budgets (paper.md table, kept in statmech/data/published.json): 6:2 and 5:20 at N = 500
+    # the paper's edge budgets (docs/guide/reproduce.md table, kept in statmech/data/published.json): 6:2 and 5:20 at N = 500
     from statmech.experiments.published import published
 
     ts = published()["teacher_student"]
@@ -448,7 +448,7 @@ def test_cli_table_and_json(tmp_path, capsys, trained62):
 
 # ------------------------------------------------------------- claims, figures, CLI
 def test_fuse_act_vs_optimal_readout(trained62):
-    """v_fuse-act - v_opt = A_SS^-1 (A[S,:] v - b_S) exactly: the residual of dv/dalpha = 0 (theory.md 4).
+    """v_fuse-act - v_opt = A_SS^-1 (A[S,:] v - b_S) exactly: the residual of dv/dalpha = 0 (docs/theory/equations.md).
 
     So at a fixed point of the second layer, fusing with G = I2 IS the optimal readout."""
     A = sm.integrals.I2(trained62.covariance())

@@ -113,7 +113,7 @@ def test_expected_one_step_increment_matches_integrals(activation):
 
 
 def _numpy_sgd(activation, W, v, Wstar, vstar, draws, eta, eta_v, sigma):
-    """theory.md section 1 written plainly in numpy, one sample per step (the reference)."""
+    """docs/theory/model.md written plainly in numpy, one sample per step (the reference)."""
     g = {"erf": lambda u: special.erf(u / np.sqrt(2)), "linear": lambda u: u, "relu": lambda u: np.maximum(u, 0)}
     gp = {
         "erf": lambda u: np.sqrt(2 / np.pi) * np.exp(-(u**2) / 2),
@@ -165,7 +165,7 @@ def test_mean_of_seeds_follows_ode(case):
     """Mean eps_g over 16 seeds within 3 s.e. + 10 eps_g / N of the ODE from the same initial state.
 
     The O(1/N) allowance: a finite-N run's mean differs from the N -> inf
-    ODE by O(1/N) (theory.md section 2), from the O(1/N) corrections to the
+    ODE by O(1/N) (docs/theory/model.md), from the O(1/N) corrections to the
     drift (|x|^2 / N is not 1 and correlates with the fields) and from eps_g
     being nonlinear in the fluctuating order parameters. Measured over
     N = 100..1600 with 20 seeds, N |mean - ODE| / eps_g stayed below about
@@ -312,7 +312,7 @@ def test_ctrl_c_sets_the_stop_flag_instead_of_raising():
 
 # ---------------------------------------------------------- specialisation
 def _assert_specialised(weights: Weights):
-    """Groups of near-copies of each teacher unit (paper.md, 'A trained 6-unit student specialises').
+    """Groups of near-copies of each teacher unit (docs/guide/reproduce.md, 'A trained 6-unit student specialises').
 
     Structure, not exact numbers: every student unit has normalised overlap
     > 0.9 with one teacher unit, each teacher gets K/M = 3 units, overlaps
@@ -365,7 +365,7 @@ def test_six_two_student_specialises_paper_configuration():
 def test_deviation_from_ode_shrinks_like_inverse_sqrt_n():
     """RMS over seeds and times of (single run - ODE) at N = 100, 400, 1600: slope -1/2 in log-log.
 
-    Fluctuations of the order parameters are O(1/sqrt N) (theory.md section 2);
+    Fluctuations of the order parameters are O(1/sqrt N) (docs/theory/model.md);
     the mean bias is O(1/N) and negligible next to them. Times up to alpha = 15
     (initial drop and plateau, before the escape). A slope in [-0.7, -0.3]
     allows for the error of an RMS over 12 seeds (about 20% per point).

@@ -413,7 +413,7 @@ def test_solve_ivp_on_symbolic_rhs_matches_integrate(activation, alpha_max):
 
 
 def _sgd_linear(W0, Ws, v0, vstar, eta, eta_v, sigma, steps, n_runs, seed):
-    """Online SGD of theory.md section 1 with g(u) = u, ``n_runs`` independent input streams
+    """Online SGD of docs/theory/model.md with g(u) = u, ``n_runs`` independent input streams
     from the same initial weights (vectorised over runs); returns the order parameters at ``steps``."""
     rng = np.random.default_rng(seed)
     K, N = W0.shape

@@ -1,10 +1,10 @@
-"""Masks and reweighting on real weight matrices (finite N; theory.md section 6, section 7).
+"""Masks and reweighting on real weight matrices (finite N; docs/theory/pruning.md, section 7).
 
 Everything here acts on a real first-layer weight matrix ``W`` (K x N, one
 row per hidden unit) and second-layer weights ``v`` (K), and on real input
 data, so the teacher-student simulations and real-data MLPs share it:
 
-- masks for the six schemes of design.md (``random-node``, ``importance-node``,
+- masks for the six schemes of docs/architecture.md (``random-node``, ``importance-node``,
   ``dpp-node``, ``random-edge``, ``importance-edge``, ``dpp-edge``); node masks
   are boolean arrays (n_masks, K), edge masks (n_masks, K, N);
 - kernels estimated from data, streamed in blocks so that memory stays
@@ -282,7 +282,7 @@ def data_moments(
 def node_kernel(
     moments: DataMoments, kind: str = "linear-preactivation", beta: float = 1.0, eps: float = 0.0
 ) -> np.ndarray:
-    """K x K node kernel estimated from data (theory.md 6.1).
+    """K x K node kernel estimated from data (docs/theory/pruning.md).
 
     ``linear-preactivation`` (the paper's): (1/P) sum lambda lambda^T;
     ``linear-activation``: (1/P) sum g g^T; ``gaussian`` (Diversity Networks,
@@ -402,7 +402,7 @@ def dpp_node_masks(L, k: int, n_masks: int = 1, rng=None) -> np.ndarray:
 
 # ---------------------------------------------------------------- edge masks
 def random_edge_masks(K: int, N: int, e: int, n_masks: int = 1, rng=None) -> np.ndarray:
-    """Each weight kept independently with probability e/N (theory.md 6.2): (n_masks, K, N)."""
+    """Each weight kept independently with probability e/N (docs/theory/pruning.md): (n_masks, K, N)."""
     e = check_edge_budget(e, N)
     n = _check_n_masks(n_masks)
     rng = np.random.default_rng(rng)
@@ -522,7 +522,7 @@ def prune_edges(W, mask):
 
 
 def fuse_nodes(G, v, keep) -> np.ndarray:
-    """Least-squares fusion v_S <- v_S + G_SS^+ G_{S,Sc} v_Sc (theory.md 6.1; Diversity Networks).
+    """Least-squares fusion v_S <- v_S + G_SS^+ G_{S,Sc} v_Sc (docs/theory/pruning.md; Diversity Networks).
 
     Regresses the removed units' contribution sum_{j in Sc} v_j s_j on the kept
     signals s_S, G being their Gram matrix (1/P) sum s s^T; ``v`` may be (K,) or
@@ -571,7 +571,7 @@ def reweight_edges(W, mask, Sxx) -> np.ndarray:
 
     w_i[K] <- w_i[K] + S_KK^+ S_KR w_i[R], w_i[R] <- 0, with S = X^T X / P
     (K = kept, R = removed edges of unit i). For white inputs S -> I and the
-    correction vanishes as P -> infinity (theory.md 6.2).
+    correction vanishes as P -> infinity (docs/theory/pruning.md).
     """
     W = _check_W(W)
     mask = np.asarray(mask, dtype=bool)
@@ -615,7 +615,7 @@ def order_parameters(W, Wstar, covariance=None):
 
 
 def pruned_eps_g(W, v, Wstar, vstar, covariance=None, activation: str = "erf") -> float:
-    """eps_g of the (pruned) network from its order parameters (theory.md 6.2; exact for Gaussian x)."""
+    """eps_g of the (pruned) network from its order parameters (docs/theory/pruning.md; exact for Gaussian x)."""
 
     W, v = _check_W(W, v)
     Q, R, T = order_parameters(W, Wstar, covariance)

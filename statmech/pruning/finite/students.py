@@ -6,7 +6,7 @@ estimated on P streamed inputs, real magnitude thresholds, real least-squares
 reweighting. Each pruned network is scored by
 
 - ``eps_g``: the noise-free generalisation error of its order parameters
-  (exact for Gaussian inputs; theory.md 6.2), and
+  (exact for Gaussian inputs; docs/theory/pruning.md), and
 - ``test_loss``: the empirical mean of (phi - y)^2 / 2 on a test set of
   ``n_test`` inputs with noisy labels (includes about sigma^2 / 2; the paper's
   measure),
@@ -323,7 +323,7 @@ def theory_predictions(
             if scheme in pw.NODE_SCHEMES:
                 variants += [(r, r[len("fuse-") :]) for r in fuse]
             elif edge_lsq:
-                variants += [("edge-lsq", None)]  # no effect as N -> infinity for white inputs (theory.md 6.2)
+                variants += [("edge-lsq", None)]  # no effect as N -> infinity for white inputs (docs/theory/pruning.md)
             for rw, signal in variants:
                 val = _theory_one(
                     pruning, state, scheme, k, K, N, importance, node_kernel, beta, eps, activation, signal
@@ -410,7 +410,7 @@ def aggregate(records: dict, by=("sigma", "scheme", "k", "reweight"), measures=(
 
 # ------------------------------------------------- Gaussian-coordinate check
 def coordinate_check(weights: Weights) -> dict:
-    """Test the working hypothesis of theory.md 6.2 on real weights.
+    """Test the working hypothesis of docs/theory/pruning.md on real weights.
 
     The coordinates z_j = (w_1j, ..., w_Kj, w*_1j, ..., w*_Mj), j = 1..N, are
     hypothesised to be N(0, C) with C = [[Q, R], [R^T, T]]. Second moments
@@ -466,7 +466,7 @@ def coordinate_check(weights: Weights) -> dict:
 def inclusion_check(w, Sxx, e: int, n_masks: int, rng=None) -> dict:
     """Inclusion frequencies of DPP-edge masks from the real kernel vs lam w^2 / (1 + lam w^2).
 
-    lam solves sum_j lam w_j^2 / (1 + lam w_j^2) = e (theory.md 6.2 at finite
+    lam solves sum_j lam w_j^2 / (1 + lam w_j^2) = e (docs/theory/pruning.md at finite
     N). Returns the frequencies, the prediction, z-scores (freq - pi) /
     sqrt(pi (1 - pi) / n_masks) and their root mean square (about 1 when the
     masks follow the prediction within sampling error).

@@ -1,4 +1,4 @@
-"""The paper's claims as computations (theory.md section 6.3).
+"""The paper's claims as computations (docs/theory/pruning.md).
 
 - C1: DPP node pruning has lower expected eps_g than random node pruning.
 - C2: at equal parameters, random edge pruning beats DPP node pruning.
@@ -9,7 +9,7 @@
 redundancy z = K/M and the kept fraction; ``z_crit_c2`` is the boundary of C2
 for the idealised specialised student with balanced copies (our derivation).
 
-The idealised specialised student (theory.md 6.3): K = zM units, each an exact
+The idealised specialised student (docs/theory/pruning.md): K = zM units, each an exact
 copy of one teacher unit (z copies per teacher), v = vstar/z, T = I. Its
 linear node kernels (L = Q or L = I2) have rank M, so a k-DPP with k > M is
 taken as the limit of L + jitter I, jitter -> 0: P(S) proportional to
@@ -151,7 +151,7 @@ def _all(verdicts):
 
 # ------------------------------------------------------------ idealised student
 def idealised_state(M: int, z: int, vstar: float = 1.0) -> State:
-    """K = zM exact copies (unit i copies teacher i // z), v = vstar / z, T = I (theory.md 6.3)."""
+    """K = zM exact copies (unit i copies teacher i // z), v = vstar / z, T = I (docs/theory/pruning.md)."""
     if isinstance(M, bool) or int(M) != M or M < 1:
         raise ValueError(f"M (teacher units) must be an integer >= 1, got {M!r}")
     if isinstance(z, bool) or int(z) != z or z < 1:

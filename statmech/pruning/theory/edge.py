@@ -1,11 +1,11 @@
-"""Edge pruning in the N -> infinity limit (theory.md section 6.2).
+"""Edge pruning in the N -> infinity limit (docs/theory/pruning.md).
 
 A mask m_i in {0,1}^N per student unit gives the pruned overlaps
 Q'_ik = sum_j m_ij m_kj w_ij w_kj / N and R'_in = sum_j m_ij w_ij w*_nj / N;
 the pruned network is again a two-layer network, so eps_g(Q', R', T, v, vstar)
 is exact once Q', R' are known.
 
-WORKING HYPOTHESIS (theory.md 6.2; tested on real weights by the finite-N
+WORKING HYPOTHESIS (docs/theory/pruning.md; tested on real weights by the finite-N
 code, not assumed to be true): for the magnitude-dependent masks (importance,
 DPP) a coordinate (w_1j, ..., w_Kj, w*_1j, ..., w*_Mj) is treated as Gaussian
 with covariance [[Q, R], [R^T, T]]. Random edge pruning needs no hypothesis.
@@ -20,7 +20,7 @@ and then Q'_ii = d Q_ii, R'_in = d R_in (E[w*_n | w_i] is linear in w_i),
 Q'_ik = sqrt(Q_ii Q_kk) F(rho_ik) for i != k (masks of different units are
 independent given the weights). Per scheme:
 
-- random:     m = c;  d = c, F = c^2 rho (exact, theory.md 6.2);
+- random:     m = c;  d = c, F = c^2 rho (exact, docs/theory/pruning.md);
 - importance: m = 1{|x| > z}, P(|Z| > z) = c;  d = c + 2 z phi(z);
 - dpp:        m = mu x^2 / (1 + mu x^2) with E[m] = c (mu = lam Q_ii, the same
               for every unit after standardising);  d = 1 - c / mu.
@@ -85,7 +85,7 @@ _N_SERIES = 25
 
 
 def _dpp_moments(mu):
-    """(E[pi], E[pi x^2]) for pi(x) = mu x^2 / (1 + mu x^2), x ~ N(0, 1) (theory.md 6.2), accurate for every mu.
+    """(E[pi], E[pi x^2]) for pi(x) = mu x^2 / (1 + mu x^2), x ~ N(0, 1) (docs/theory/pruning.md), accurate for every mu.
 
     E[pi] = 1 - E[1/(1 + mu x^2)]; E[pi x^2] = 1 - E[pi] / mu (since pi x^2 = x^2 - x^2/(1 + mu x^2)).
     For mu < 1e-2: E[pi] = sum_{n>=1} (-1)^(n+1) (2n-1)!! mu^n, E[pi x^2] = sum_{n>=2} (-1)^n (2n-1)!! mu^(n-1).
@@ -106,7 +106,7 @@ def _dpp_moments(mu):
 
 
 def dpp_edge_mu(keep_fraction) -> float:
-    """mu = lam Q_ii such that E[pi(x)] = c, pi(x) = mu x^2 / (1 + mu x^2) (theory.md 6.2).
+    """mu = lam Q_ii such that E[pi(x)] = c, pi(x) = mu x^2 / (1 + mu x^2) (docs/theory/pruning.md).
 
     E[pi] = 1 - E[1/(1 + mu x^2)] is increasing in mu; solved by Brent's method
     on log(mu) to relative accuracy 1e-14. c = 1 returns inf (every edge kept).
@@ -125,7 +125,7 @@ def dpp_edge_mu(keep_fraction) -> float:
 
 
 def diagonal_factor(scheme: str, keep_fraction) -> float:
-    """d(c) = E[m(x) x^2] for x ~ N(0,1): Q'_ii = d Q_ii and R'_in = d R_in (theory.md 6.2)."""
+    """d(c) = E[m(x) x^2] for x ~ N(0,1): Q'_ii = d Q_ii and R'_in = d R_in (docs/theory/pruning.md)."""
     name = _scheme_name(scheme)
     c = check_keep_fraction(keep_fraction)
     if c == 1.0:
@@ -177,7 +177,7 @@ def _inner_dpp(x, rho, s, mu):
 
 
 def pair_factor(scheme: str, keep_fraction, rho, return_error: bool = False):
-    """F(c, rho) = E[m(x) m(y) x y] for standard (x, y) with correlation rho (theory.md 6.2).
+    """F(c, rho) = E[m(x) m(y) x y] for standard (x, y) with correlation rho (docs/theory/pruning.md).
 
     Q'_ik = sqrt(Q_ii Q_kk) F(c, rho_ik), i != k. ``rho`` may be an array
     (vectorised: one adaptive quadrature for all entries). Random: c^2 rho.
@@ -222,7 +222,7 @@ def pair_factor(scheme: str, keep_fraction, rho, return_error: bool = False):
 
 
 def edge_overlaps(Q, R, keep_fraction, scheme: str, return_error: bool = False):
-    """Pruned overlaps (Q', R') of edge pruning with keep fraction c (theory.md 6.2).
+    """Pruned overlaps (Q', R') of edge pruning with keep fraction c (docs/theory/pruning.md).
 
     Q'_ii = d Q_ii, R' = d R (d = ``diagonal_factor``), Q'_ik = sqrt(Q_ii Q_kk)
     F(rho_ik) for i != k. Array-based (no State validation) so that loops over

@@ -1,4 +1,4 @@
-"""``pruned_error``: the expected eps_g of a pruned network for every scheme (theory.md 6).
+"""``pruned_error``: the expected eps_g of a pruned network for every scheme (docs/theory/pruning.md).
 
 Plain data in (a ``State`` and options), a small ``PruneResult`` out. Node
 schemes are exact sums over kept sets (or Monte Carlo over exact samples with a
@@ -248,7 +248,7 @@ def pruned_error(
     rng=None,
     keep_distribution: bool = True,
 ) -> PruneResult:
-    """Expected noise-free eps_g of ``state`` pruned by ``scheme`` (theory.md section 6).
+    """Expected noise-free eps_g of ``state`` pruned by ``scheme`` (docs/theory/pruning.md).
 
     Node schemes take ``keep`` = k units (1..K); edge schemes take
     ``keep_fraction`` c in (0, 1], or ``keep`` = k with the paper's parameter

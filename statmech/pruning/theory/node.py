@@ -1,4 +1,4 @@
-"""Node pruning in the N -> infinity limit (theory.md section 6.1).
+"""Node pruning in the N -> infinity limit (docs/theory/pruning.md).
 
 A kept set S (|S| = k) gives the pruned order parameters Q[S,S], R[S,:], v[S]
 exactly, and since those are sub-blocks of the field covariance,
@@ -13,7 +13,7 @@ per state by ``statmech.integrals.I2``. A scheme is a distribution over S:
   signed v_i as an explicit option); exact ties are averaged uniformly over
   the tie-breaking choices (``ties="average"``) or broken by lower index;
 - DPP: a k-DPP, P(S) = det(L[S,S]) / e_k(eigenvalues of L) with the kernels
-  of theory.md 6.1 (``statmech.dpp.KDPP``).
+  of docs/theory/pruning.md (``statmech.dpp.KDPP``).
 
 The expected error is the exact sum over subsets while C(K, k) is at most
 ``max_subsets``; beyond, a Monte Carlo mean over exact samples with its
@@ -85,7 +85,7 @@ def subset_errors(A, b, t, subsets, v_sub) -> np.ndarray:
 def node_kernel(
     Q, I2_students, kernel="linear-preactivation", beta: float = 1.0, eps: float = 0.0, jitter: float = 0.0
 ) -> np.ndarray:
-    """K x K DPP kernel L in the N -> infinity limit (theory.md 6.1).
+    """K x K DPP kernel L in the N -> infinity limit (docs/theory/pruning.md).
 
     ``linear-preactivation`` (the paper's): L = Q; ``linear-activation``:
     L = I2[:K,:K]; ``gaussian`` (Diversity Networks): L_ij = exp(-beta
