@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from statmech.plots._style import pyplot, save
+from statmech.plots.style import pyplot, save, series_style, simulation_points, theory_line
 
 
 def learning_curve(curves, path, *, title=None, simulation=None, pdf=False):
@@ -12,26 +12,20 @@ def learning_curve(curves, path, *, title=None, simulation=None, pdf=False):
 
     ``curves``: list of (label, alpha, eps_g) lines (alpha = 0 is dropped on
     the log axis). ``simulation``: optional list of (label, alpha, mean,
-    stderr) point sets drawn with error bars.
+    stderr) point sets drawn with error bars. The i-th line and the i-th point set share
+    :func:`statmech.plots.style.series_style` (i): theory a line, simulation filled markers.
     """
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 4))
-    for label, alpha, eps in curves:
+    for i, (label, alpha, eps) in enumerate(curves):
         alpha, eps = np.asarray(alpha), np.asarray(eps)
         keep = alpha > 0
-        ax.plot(alpha[keep], eps[keep], lw=1.8, label=label)
-    for label, alpha, mean, err in simulation or []:
+        theory_line(ax, alpha[keep], eps[keep], style=series_style(i), label=label)
+    for i, (label, alpha, mean, err) in enumerate(simulation or []):
         alpha = np.asarray(alpha)
         keep = alpha > 0
-        ax.errorbar(
-            alpha[keep],
-            np.asarray(mean)[keep],
-            yerr=np.asarray(err)[keep],
-            fmt="o",
-            ms=3.5,
-            capsize=2,
-            lw=1,
-            label=label,
+        simulation_points(
+            ax, alpha[keep], np.asarray(mean)[keep], np.asarray(err)[keep], style=series_style(i), ms=3.5, label=label
         )
     ax.set_xscale("log")
     ax.set_yscale("log")

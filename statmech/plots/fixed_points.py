@@ -4,28 +4,31 @@ from __future__ import annotations
 
 import numpy as np
 
-from statmech.plots._style import pyplot, save
+from statmech.plots.style import pyplot, save, series_style, simulation_points, theory_line
 
 
 def errors_vs_eta(lines, path, *, eta_c=None, title=None, pdf=False):
     """eps_g (noise-free) of fixed points against the learning rate eta, log y axis.
 
     ``lines``: list of (label, eta, eps_g, stable) with ``stable`` a boolean
-    array (stable points solid, unstable ones dashed) or None. ``eta_c``: an
+    array (unstable stretches thin and light) or None; the k-th line in
+    :func:`statmech.plots.style.series_style` (k) (theory: lines, no markers). ``eta_c``: an
     optional critical learning rate drawn as a vertical line.
     """
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.8, 4.2))
     for k, (label, eta, eps, stable) in enumerate(lines):
         eta, eps = np.asarray(eta, dtype=float), np.asarray(eps, dtype=float)
-        color = f"C{k}"
+        st = series_style(k)
         if stable is None:
-            ax.plot(eta, eps, "-o", ms=3, color=color, label=label)
+            theory_line(ax, eta, eps, style=st, label=label)
             continue
         stable = np.asarray(stable, dtype=bool)
-        ax.plot(eta, np.where(stable, eps, np.nan), "-o", ms=3, color=color, label=label)
+        theory_line(ax, eta, np.where(stable, eps, np.nan), style=st, label=label)
         if (~stable).any():
-            ax.plot(eta, np.where(~stable, eps, np.nan), "--x", ms=4, color=color, label=f"{label} (unstable)")
+            theory_line(
+                ax, eta, np.where(~stable, eps, np.nan), style=st, lw=0.9, tone=0.45, label=f"{label} (unstable)"
+            )
     if eta_c is not None:
         ax.axvline(eta_c, color="0.4", lw=1, ls=":", label=rf"$\eta_c$ = {eta_c:.4g}")
     ax.set_yscale("log")
@@ -49,30 +52,33 @@ def plateau_length_vs_log_n(sets, path, *, predicted_slope=None, title=None, pdf
     fig, ax = plt.subplots(figsize=(5.8, 4.2))
     for k, (label, N, length, fit) in enumerate(sets):
         N, length = np.asarray(N, dtype=float), np.asarray(length, dtype=float)
-        color = f"C{k}"
-        ax.plot(
+        st = series_style(k + 1)
+        simulation_points(
+            ax,
             np.log(N),
             length,
-            "o",
-            ms=3.5,
-            alpha=0.6,
-            color=color,
+            None,
+            style=st,
+            ms=4,
+            alpha=0.7,
             label=label if fit is None else f"{label}: slope {fit.slope:.3g} $\\pm$ {fit.slope_stderr:.2g}",
         )
         if fit is not None:
             x = np.linspace(np.log(N).min(), np.log(N).max(), 50)
-            ax.plot(x, fit.intercept + fit.slope * x, "-", color=color, lw=1.2)
+            theory_line(ax, x, fit.intercept + fit.slope * x, style=st, lw=1.2, label=f"{label}: fit a + b ln N")
     if predicted_slope is not None and sets:
         _, N, length, _ = sets[0]
         N, length = np.asarray(N, dtype=float), np.asarray(length, dtype=float)
         keep = np.isfinite(length)
         x0, y0 = np.log(N[keep]).mean(), length[keep].mean()
         x = np.linspace(np.log(N).min(), np.log(N).max(), 50)
-        ax.plot(
+        theory_line(
+            ax,
             x,
             y0 + predicted_slope * (x - x0),
-            "k:",
-            lw=1.2,
+            style=series_style(0),
+            ls=(0, (1, 1.5)),
+            lw=1.4,
             label=rf"slope 1/(2$\lambda$) = {predicted_slope:.3g} (fixed point)",
         )
     ax.set_xlabel(r"$\ln N$")

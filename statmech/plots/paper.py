@@ -7,28 +7,32 @@ from __future__ import annotations
 
 import numpy as np
 
-from statmech.plots._style import pyplot, save
-from statmech.plots.prune_sim import SCHEME_COLORS
+from statmech.core.vocabulary import DPP_EDGE, DPP_NODE, IMPORTANCE_EDGE, IMPORTANCE_NODE, RANDOM_EDGE, RANDOM_NODE
+from statmech.plots.style import (
+    UNPRUNED,
+    config_label,
+    published_points,
+    pyplot,
+    save,
+    scheme_handles,
+    series_style,
+    sigma_tone,
+    simulation_points,
+    source_handles,
+    theory_line,
+    tint,
+)
 
-SCHEME_LABELS = {
-    "random-node": "random node",
-    "importance-node": "importance node",
-    "dpp-node": "DPP node",
-    "random-edge": "random edge",
-    "importance-edge": "importance edge",
-    "dpp-edge": "DPP edge",
-}
 # (title, config, schemes): the paper's 2 x 3 grid; (e) all edge methods
 F1_PANELS = (
-    ("(a) random edge vs random node", "6:2", ("random-edge", "random-node")),
-    ("(b) importance node vs importance edge", "6:2", ("importance-node", "importance-edge")),
-    ("(c) DPP edge vs DPP node", "6:2", ("dpp-edge", "dpp-node")),
-    ("(d) all node methods", "6:2", ("random-node", "importance-node", "dpp-node")),
-    ("(e) all edge methods", "6:2", ("random-edge", "importance-edge", "dpp-edge")),
-    ("(f) 5:20: random edge vs DPP node", "5:20", ("random-edge", "dpp-node")),
+    ("(a) random edge vs random node", "6:2", (RANDOM_EDGE, RANDOM_NODE)),
+    ("(b) importance node vs importance edge", "6:2", (IMPORTANCE_NODE, IMPORTANCE_EDGE)),
+    ("(c) DPP edge vs DPP node", "6:2", (DPP_EDGE, DPP_NODE)),
+    ("(d) all node methods", "6:2", (RANDOM_NODE, IMPORTANCE_NODE, DPP_NODE)),
+    ("(e) all edge methods", "6:2", (RANDOM_EDGE, IMPORTANCE_EDGE, DPP_EDGE)),
+    ("(f) random edge vs DPP node", "5:20", (RANDOM_EDGE, DPP_NODE)),
 )
-# per sigma: (theory line style, simulation marker, published marker)
-SIGMA_STYLE = {0.0: ("-", "o", "s"), 0.25: ("--", "^", "D")}
+SIGMAS = (0.0, 0.25)
 
 
 def _rows(t, **eq):
@@ -38,81 +42,78 @@ def _rows(t, **eq):
     return sel
 
 
-def f1_grid(table, path, *, title=None, sizes_note="", pdf=False):
-    """F1: test loss vs parameters remaining (%), 2 x 3 panels; per scheme and sigma the N -> infinity theory
-    (line), the simulation (filled markers, +- standard error) and the published points (open markers).
+def _km(configs, name):
+    """(K, M) of configuration ``name`` from {name: Config or dict with K, M}, or (None, None)."""
+    c = (configs or {}).get(name)
+    if c is None:
+        return None, None
+    get = c.get if isinstance(c, dict) else lambda k: getattr(c, k)
+    return get("K"), get("M")
 
+
+def f1_sizes_note(configs: dict, seeds: int, masks: int) -> str:
+    """The simulation sizes in F1's caption: N, alpha per configuration (K:M labels), students x masks."""
+    parts = []
+    for name in configs:
+        c = configs[name]
+        get = c.get if isinstance(c, dict) else lambda k, c=c: getattr(c, k)
+        parts.append(f"{config_label(name, get('K'), get('M'))}: N = {get('N')}, alpha = {get('alpha'):g}")
+    return "; ".join(parts) + f"; {seeds} students x {masks} masks"
+
+
+def f1_grid(table, path, *, title=None, sizes_note="", configs=None, pdf=False):
+    """F1: test loss vs parameters remaining (%), 2 x 3 panels; per scheme and sigma the N -> infinity theory
+    (line), the simulation (filled markers, +- standard error) and the published points (hollow markers).
+
+    Scheme styles: :mod:`statmech.plots.style`; sigma = 0.25 in a lighter tone of the scheme's colour.
     ``table``: columns of statmech.experiments.f1_table (config, sigma, scheme, k, published, theory,
-    sim_mean, sim_stderr)."""
-    from matplotlib.lines import Line2D
+    sim_mean, sim_stderr). ``configs``: optional {name: Config or dict with K, M} for the K:M labels."""
     from matplotlib.ticker import FuncFormatter
 
     plt = pyplot()
     t = {c: np.asarray(v) for c, v in table.items()}
-    fig, axes = plt.subplots(2, 3, figsize=(13.5, 8.2))
+    fig, axes = plt.subplots(2, 3, figsize=(13.5, 8.6))
     for ax, (ttl, cfg, schemes) in zip(axes.ravel(), F1_PANELS):
         K = (
             int(t["k"][_rows(t, config=cfg, scheme="unpruned")][0])
             if np.any(_rows(t, config=cfg, scheme="unpruned"))
             else None
         )
-        for j, sch in enumerate(schemes):
-            col = SCHEME_COLORS[sch]
-            for sig, (ls, msim, mpub) in SIGMA_STYLE.items():
+        for sch in schemes:
+            for sig in SIGMAS:
+                tone = sigma_tone(sig)
                 sel = _rows(t, config=cfg, scheme=sch, sigma=sig)
-                if not np.any(sel):
+                if not np.any(sel) or K is None:
                     continue
                 k = t["k"][sel].astype(float)
                 o = np.argsort(k)
                 x = 100 * k[o] / K
-                dx = 0.6 * (100 / K) / 10  # small offsets so markers and bars do not hide each other
-                ax.plot(x, t["theory"][sel][o], ls=ls, color=col, lw=1.4, alpha=0.9)
+                dx = 0.06 * (100 / K)  # simulation left, published right: markers and bars do not hide each other
+                theory_line(ax, x, t["theory"][sel][o], sch, tone=tone)
                 y, e = t["sim_mean"][sel][o], t["sim_stderr"][sel][o]
                 ok = np.isfinite(y)
-                ax.errorbar(
-                    x[ok] - dx,
-                    y[ok],
-                    yerr=np.nan_to_num(e[ok]),
-                    fmt=msim,
-                    ms=4.5,
-                    color=col,
-                    capsize=2,
-                    lw=1,
-                    mec="k",
-                    mew=0.4,
-                )
-                p = t["published"][sel][o]
-                ax.plot(x + dx, p, ls="none", marker=mpub, ms=6, mfc="none", mec=col, mew=1.3)
+                simulation_points(ax, x[ok] - dx, y[ok], e[ok], sch, tone=tone)
+                published_points(ax, x + dx, t["published"][sel][o], sch, tone=tone)
         # 6:2: 17%..83% and 100% on a log axis; 5:20: 5%..25% on a linear axis, unpruned values as text
         # (they lie far below the pruned ones and would squash the curves)
         wide = K is not None and K <= 10
         unpruned_txt = []
-        for sig, (ls, msim, mpub) in SIGMA_STYLE.items():
+        for sig in SIGMAS:
+            tone = sigma_tone(sig)
             sel = _rows(t, config=cfg, scheme="unpruned", sigma=sig)
             if not np.any(sel):
                 continue
             i = np.flatnonzero(sel)[0]
             if not wide:
                 unpruned_txt.append(
-                    rf"$\sigma$ = {sig:g}: theory {t['theory'][i]:.2f}, simulation "
-                    rf"{t['sim_mean'][i]:.2f}"
+                    rf"$\sigma$ = {sig:g}: theory {t['theory'][i]:.2f}, simulation {t['sim_mean'][i]:.2f}"
                 )
                 continue
-            ax.axhline(t["theory"][i], color="0.35", ls=ls, lw=0.9)
+            ax.axhline(t["theory"][i], color=tint(UNPRUNED.color, tone), ls=UNPRUNED.linestyle, lw=1.0)
             if np.isfinite(t["sim_mean"][i]):
-                ax.errorbar(
-                    [100 - 1.5],
-                    [t["sim_mean"][i]],
-                    yerr=[np.nan_to_num(t["sim_stderr"][i])],
-                    fmt=msim,
-                    ms=4.5,
-                    color="0.35",
-                    capsize=2,
-                    mec="k",
-                    mew=0.4,
-                )
+                simulation_points(ax, [100 - 1.5], [t["sim_mean"][i]], [t["sim_stderr"][i]], style=UNPRUNED, tone=tone)
             if np.isfinite(t["published"][i]):
-                ax.plot([100 + 1.5], [t["published"][i]], ls="none", marker=mpub, ms=6, mfc="none", mec="0.35", mew=1.3)
+                published_points(ax, [100 + 1.5], [t["published"][i]], style=UNPRUNED, tone=tone)
         if wide:
             ax.set_yscale("log")
             ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
@@ -134,28 +135,33 @@ def f1_grid(table, path, *, title=None, sizes_note="", pdf=False):
             ax.set_xlim(0, 104) if wide else ax.set_xlim(2, 28)
         ax.set_xlabel("parameters remaining (%)")
         ax.set_ylabel(r"test loss $\epsilon_g + \sigma^2/2$")
-        ax.set_title(ttl, fontsize=10)
+        ax.set_title(f"{ttl}, {config_label(cfg, *_km(configs, cfg))}", fontsize=9.5)
         ax.grid(True, which="both", alpha=0.25)
-        handles = [Line2D([], [], color=SCHEME_COLORS[s], lw=2, label=SCHEME_LABELS[s]) for s in schemes]
-        ax.legend(handles=handles, fontsize=7.5, loc="upper right" if wide else "lower left", framealpha=0.85)
-    key = [
-        Line2D([], [], color="k", ls="-", label=r"theory, $N\to\infty$ (line), $\sigma$ = 0"),
-        Line2D([], [], color="k", ls="--", label=r"theory, $\sigma$ = 0.25"),
-        Line2D([], [], color="0.4", ls="none", marker="o", mec="k", label=r"simulation $\pm$ s.e., $\sigma$ = 0"),
-        Line2D([], [], color="0.4", ls="none", marker="^", mec="k", label=r"simulation, $\sigma$ = 0.25"),
-        Line2D([], [], color="0.2", ls="none", marker="s", mfc="none", label=r"published, $\sigma$ = 0"),
-        Line2D([], [], color="0.2", ls="none", marker="D", mfc="none", label=r"published, $\sigma$ = 0.25"),
-        Line2D([], [], color="0.35", lw=0.9, label="unpruned: theory (line), simulation, published at 100%"),
-    ]
-    fig.legend(handles=key, loc="lower center", ncol=4, fontsize=8.5, frameon=False, bbox_to_anchor=(0.5, 0.0))
+        ax.legend(
+            handles=scheme_handles(schemes),
+            fontsize=7.5,
+            loc="upper right" if wide else "lower left",
+            framealpha=0.9,
+        )
+    from matplotlib.lines import Line2D
+
+    key = source_handles(
+        theory=r"theory, $N\to\infty$",
+        published="published (paper, single student)",
+        tone={r"$\sigma$ = 0: full colour": 0.0, r"$\sigma$ = 0.25: light colour": 0.5},
+    )
+    key.append(
+        Line2D([], [], color=UNPRUNED.color, ls=UNPRUNED.linestyle, marker=UNPRUNED.marker, label="unpruned at 100%")
+    )
+    fig.legend(handles=key, loc="lower center", ncol=6, fontsize=8.5, frameon=False, bbox_to_anchor=(0.5, 0.0))
     note = (
-        "All curves are test losses on noisy labels, eps_g + sigma^2/2 (unpruned: grey lines). Theory: pruned "
-        "N -> infinity order parameters of the ODE-trained student.\nSimulation: SGD students pruned with real "
-        "masks" + (f" ({sizes_note})" if sizes_note else "") + ". Published: read off the authors' figure "
-        "(+-0.05), single students."
+        "Test losses on noisy labels, eps_g + sigma^2/2. Theory: pruned N -> infinity order parameters of the "
+        "ODE-trained student. Simulation: SGD students pruned with real masks"
+        + (f"\n({sizes_note})" if sizes_note else "")
+        + ". Published: read off the authors' figure (+-0.05). K:M = student units : teacher units."
     )
     fig.suptitle((title + "\n" if title else "") + note, fontsize=8.5)
-    fig.tight_layout(rect=(0, 0.08, 1, 0.95))
+    fig.tight_layout(rect=(0, 0.06, 1, 0.95))
     return save(fig, path, pdf=pdf)
 
 
@@ -279,43 +285,44 @@ def f3_kernels(data, path, *, zoom=40, title=None, pdf=False):
     return save(fig, path, pdf=pdf)
 
 
-def f4_learning_curves(table, path, *, title=None, pdf=False):
-    """F4: eps_g(alpha), ODE lines and SGD points (mean +- standard error over runs), one panel per config."""
+def f4_learning_curves(table, path, *, title=None, configs=None, pdf=False):
+    """F4: eps_g(alpha), ODE lines and SGD points (mean +- standard error over runs), one panel per config.
+
+    sigma = 0 and 0.25 differ in colour, line style and marker (:func:`statmech.plots.style.series_style`).
+    ``configs``: optional {name: Config or dict with K, M} for the K:M panel titles."""
     plt = pyplot()
     t = {c: np.asarray(v) for c, v in table.items()}
-    configs = list(dict.fromkeys(t["config"].tolist()))
-    fig, axes = plt.subplots(1, len(configs), figsize=(5.6 * len(configs), 4.3), squeeze=False)
-    colors = {0.0: "tab:blue", 0.25: "tab:red"}
-    for ax, cfg in zip(axes[0], configs):
-        for sig in sorted(set(t["sigma"][t["config"] == cfg].tolist())):
-            col = colors.get(sig, None)
+    names = list(dict.fromkeys(t["config"].tolist()))
+    fig, axes = plt.subplots(1, len(names), figsize=(5.6 * len(names), 4.3), squeeze=False)
+    for ax, cfg in zip(axes[0], names):
+        for j, sig in enumerate(sorted(set(t["sigma"][t["config"] == cfg].tolist()))):
+            st = series_style(j)
             sel = _rows(t, config=cfg, sigma=sig, source="ode")
             a = t["alpha"][sel]
-            ax.plot(a[a > 0], t["eps_g"][sel][a > 0], color=col, lw=1.6, label=rf"ODE, $\sigma$ = {sig:g}")
+            theory_line(ax, a[a > 0], t["eps_g"][sel][a > 0], style=st, label=rf"ODE, $\sigma$ = {sig:g}")
             sel = _rows(t, config=cfg, sigma=sig, source="sgd")
             a = t["alpha"][sel]
             n = int(t["n_runs"][sel][0]) if np.any(sel) else 0
-            ax.errorbar(
+            simulation_points(
+                ax,
                 a[a > 0],
                 t["eps_g"][sel][a > 0],
-                yerr=np.nan_to_num(t["stderr"][sel][a > 0]),
-                fmt="o",
-                ms=3.5,
-                color=col,
-                mfc="white",
-                capsize=2,
-                lw=1,
-                label=rf"SGD, N = {int(_N(t, cfg))}, {n} runs, $\sigma$ = {sig:g}",
+                t["stderr"][sel][a > 0],
+                style=st,
+                ms=3.8,
+                label=rf"SGD $\pm$ s.e., N = {int(_N(t, cfg))}, {n} runs, $\sigma$ = {sig:g}",
             )
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel(r"$\alpha$ = steps / N")
         ax.set_ylabel(r"$\epsilon_g$ (noise-free generalisation error)")
-        ax.set_title(f"{cfg}", fontsize=10)
+        ax.set_title(config_label(cfg, *_km(configs, cfg)), fontsize=10)
         ax.grid(True, which="major", alpha=0.3)
         ax.legend(fontsize=7.5, loc="lower left")
-    if title:
-        fig.suptitle(title, fontsize=9)
+    fig.suptitle(
+        ((title + "\n") if title else "") + "K:M = student units : teacher units; lines: ODE, filled markers: SGD",
+        fontsize=9,
+    )
     fig.tight_layout()
     return save(fig, path, pdf=pdf)
 

@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import numpy as np
 
-from statmech.plots._style import pyplot, save
+from statmech.core.vocabulary import NO_REWEIGHT, SCHEMES, is_node_scheme
+from statmech.plots.style import (
+    REWEIGHT_LINES,
+    UNPRUNED,
+    integer_axis,
+    legend_outside,
+    published_points,
+    pyplot,
+    save,
+    scheme_handles,
+    scheme_style,
+    simulation_points,
+    source_handles,
+    theory_line,
+)
 
-SCHEME_COLORS = {
-    "random-node": "tab:blue",
-    "importance-node": "tab:orange",
-    "dpp-node": "tab:green",
-    "random-edge": "tab:red",
-    "importance-edge": "tab:purple",
-    "dpp-edge": "tab:brown",
-}
+
+def _measure_label(measure):
+    return "test loss on noisy labels" if measure == "test_loss" else r"$\epsilon_g$ (noise-free)"
 
 
 def pruned_errors(
@@ -33,98 +42,149 @@ def pruned_errors(
 
     ``summary``: columns sigma, scheme, k, reweight, ``<measure>_mean``, ``<measure>_stderr`` and
     optionally ``theory_column``. ``published``: {sigma: {scheme: [values at k = 1..]}} or None.
+    Styles: :mod:`statmech.plots.style`; the legend sits outside the axes.
     """
     plt = pyplot()
     s = {c: np.asarray(v) for c, v in summary.items()}
     sigmas = sorted(set(s["sigma"].tolist()))
-    fig, axes = plt.subplots(1, len(sigmas), figsize=(5.2 * len(sigmas), 4.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(sigmas), figsize=(4.6 * len(sigmas) + 2.2, 4.2), squeeze=False)
+    drawn = []
     for ax, sig in zip(axes[0], sigmas):
         base = (s["sigma"] == sig) & (s["reweight"] == reweight)
-        schemes = [x for x in SCHEME_COLORS if np.any(base & (s["scheme"] == x))]
+        schemes = [x for x in SCHEMES if np.any(base & (s["scheme"] == x))]
         for j, sch in enumerate(schemes):
+            if sch not in drawn:
+                drawn.append(sch)
             sel = base & (s["scheme"] == sch)
             k = s["k"][sel].astype(float)
             order = np.argsort(k)
-            col = SCHEME_COLORS[sch]
-            dx = (j - (len(schemes) - 1) / 2) * 0.04
-            ax.errorbar(
-                k[order] + dx,
-                s[f"{measure}_mean"][sel][order],
-                yerr=s[f"{measure}_stderr"][sel][order],
-                fmt="o",
-                ms=4,
-                capsize=2,
-                lw=1,
-                color=col,
-                label=f"{sch} (simulation)",
+            dx = (j - (len(schemes) - 1) / 2) * 0.05  # side by side, so that error bars do not hide each other
+            simulation_points(
+                ax, k[order] + dx, s[f"{measure}_mean"][sel][order], s[f"{measure}_stderr"][sel][order], sch
             )
             if theory_column and theory_column in s:
-                ax.plot(k[order], s[theory_column][sel][order], "-", lw=1.3, color=col, alpha=0.8)
+                theory_line(ax, k[order], s[theory_column][sel][order], sch)
             if published and sig in published and sch in published[sig]:
                 vals = np.asarray(published[sig][sch], dtype=float)
-                ax.plot(np.arange(1, len(vals) + 1), vals, "x", ms=6, color=col)
+                published_points(ax, np.arange(1, len(vals) + 1) + dx, vals, sch)
         if unpruned:
             sel = (s["sigma"] == sig) & (s["scheme"] == "unpruned")
             if np.any(sel):
-                ax.axhline(s[f"{measure}_mean"][sel][0], color="k", ls=":", lw=1, label="unpruned")
+                ax.axhline(s[f"{measure}_mean"][sel][0], color=UNPRUNED.color, ls=UNPRUNED.linestyle, lw=1)
         ax.set_yscale("log")
-        ax.set_xlabel("node budget k")
-        ax.set_ylabel("noisy test loss" if measure == "test_loss" else r"$\epsilon_g$ (noise-free)")
+        ax.set_xlabel("node budget k (units kept of K)")
+        ax.set_ylabel(_measure_label(measure))
+        integer_axis(ax.xaxis)
         ax.set_title(rf"$\sigma$ = {sig:g}", fontsize=10)
         ax.grid(True, which="both", alpha=0.25)
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    extra = (
-        "points: simulation, mean +- s.e.; lines: N -> infinity theory from the measured order parameters; "
-        "edge schemes keep e = round((kN+k-K)/K) per unit"
+    from matplotlib.lines import Line2D
+
+    handles = scheme_handles(drawn)
+    handles += source_handles(
+        theory=r"theory, $N\to\infty$, measured order parameters" if theory_column and theory_column in s else None,
+        published="published (paper, +-0.05)" if published else None,
     )
-    if published:
-        extra += "; x: published (paper, about +-0.05)"
-    axes[0][-1].legend(handles, labels, fontsize=7, loc="upper right")
-    fig.suptitle((title + "\n" if title else "") + extra, fontsize=8)
-    fig.tight_layout(rect=(0, 0, 1, 0.92))
+    if unpruned and np.any(s["scheme"] == "unpruned"):
+        handles.append(Line2D([], [], color=UNPRUNED.color, ls=UNPRUNED.linestyle, lw=1, label="unpruned"))
+    legend_outside(axes[0][-1], handles)
+    extra = "edge schemes keep e = round((kN+k-K)/K) edges per unit (the node budget's parameter count)"
+    fig.suptitle((title + "\n" if title else "") + extra, fontsize=8.5)
+    fig.tight_layout()
     return save(fig, path, pdf=pdf)
 
 
+def _coincide(s, measure, sch, rw):
+    """True where the ``rw`` curve of ``sch`` equals its no-reweighting curve within one standard error."""
+    a = (s["scheme"] == sch) & (s["reweight"] == rw)
+    b = (s["scheme"] == sch) & (s["reweight"] == NO_REWEIGHT)
+    if rw == NO_REWEIGHT or not (np.any(a) and np.any(b)):
+        return False
+    ka, kb = s["k"][a].astype(float), s["k"][b].astype(float)
+    common = np.intersect1d(ka, kb)
+    if not common.size:
+        return False
+    ia = [int(np.flatnonzero(ka == k)[0]) for k in common]
+    ib = [int(np.flatnonzero(kb == k)[0]) for k in common]
+    ya, yb = s[f"{measure}_mean"][a][ia], s[f"{measure}_mean"][b][ib]
+    ea, eb = s[f"{measure}_stderr"][a][ia], s[f"{measure}_stderr"][b][ib]
+    return bool(np.all(np.abs(ya - yb) <= np.hypot(np.nan_to_num(ea), np.nan_to_num(eb)) + 1e-12))
+
+
 def reweighting_effect(panels, path, *, measure="eps_g", pdf=False):
-    """Pruned error with and without reweighting. ``panels``: list of (title, summary) with columns
-    scheme, k, reweight, ``<measure>_mean``, ``<measure>_stderr`` (one sigma each)."""
+    """Pruned error with and without reweighting: node schemes in the top row, edge schemes below, one
+    column per entry of ``panels`` (list of (title, summary) with columns scheme, k, reweight,
+    ``<measure>_mean``, ``<measure>_stderr``; one sigma each).
+
+    Colour and marker: the scheme (:mod:`statmech.plots.style`); line style and marker fill: the
+    reweighting. A reweighting whose curve equals the unreweighted one within one standard error at
+    every budget says so in its legend entry (it is drawn beside it, shifted by 0.12 in k).
+    """
+    from matplotlib.lines import Line2D
+
     plt = pyplot()
-    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 5.2), squeeze=False)
-    styles = {
-        "none": ("o", "-"),
-        "fuse-preactivation": ("s", "--"),
-        "fuse-activation": ("^", "-."),
-        "edge-lsq": ("D", "--"),
-    }
-    for ax, (ttl, summary) in zip(axes[0], panels):
-        s = {c: np.asarray(v) for c, v in summary.items()}
-        for sch in SCHEME_COLORS:
-            for rw, (mk, ls) in styles.items():
-                sel = (s["scheme"] == sch) & (s["reweight"] == rw)
-                if not np.any(sel):
-                    continue
-                k = s["k"][sel].astype(float)
-                o = np.argsort(k)
-                ax.errorbar(
-                    k[o],
-                    s[f"{measure}_mean"][sel][o],
-                    yerr=s[f"{measure}_stderr"][sel][o],
-                    marker=mk,
-                    ls=ls,
-                    ms=4,
-                    capsize=2,
-                    lw=1,
-                    color=SCHEME_COLORS[sch],
-                    label=f"{sch}, {rw}",
-                )
-        ax.set_yscale("log")
-        ax.set_xlabel("node budget k")
-        ax.set_ylabel("noisy test loss" if measure == "test_loss" else r"$\epsilon_g$ (noise-free)")
-        ax.set_title(ttl, fontsize=10)
-        ax.grid(True, which="both", alpha=0.25)
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, fontsize=7, loc="lower center", ncol=4, bbox_to_anchor=(0.5, -0.02))
-    fig.tight_layout(rect=(0, 0.17, 1, 1))
+    tables = [(ttl, {c: np.asarray(v) for c, v in summary.items()}) for ttl, summary in panels]
+    kinds = [
+        kind
+        for kind in ("node", "edge")
+        if any(np.any([is_node_scheme(x) == (kind == "node") for x in t["scheme"]]) for _, t in tables)
+    ]
+    fig, axes = plt.subplots(
+        len(kinds), len(tables), figsize=(4.6 * len(tables) + 3.2, 3.8 * len(kinds)), squeeze=False
+    )
+    for r, kind in enumerate(kinds):
+        entries = {}
+        for c, (ttl, s) in enumerate(tables):
+            ax = axes[r][c]
+            schemes = [x for x in SCHEMES if is_node_scheme(x) == (kind == "node") and np.any(s["scheme"] == x)]
+            rws = [rw for rw in REWEIGHT_LINES if np.any(s["reweight"] == rw)]
+            for sch in schemes:
+                st = scheme_style(sch)
+                for rw in rws:
+                    sel = (s["scheme"] == sch) & (s["reweight"] == rw)
+                    if not np.any(sel):
+                        continue
+                    ls, fill = REWEIGHT_LINES[rw]
+                    k = s["k"][sel].astype(float)
+                    o = np.argsort(k)
+                    same = _coincide(s, measure, sch, rw)
+                    simulation_points(
+                        ax,
+                        k[o] + (0.12 if same else 0.0),
+                        s[f"{measure}_mean"][sel][o],
+                        s[f"{measure}_stderr"][sel][o],
+                        sch,
+                        join=True,
+                        ls=ls,
+                        fillstyle=fill,
+                        mfcalt="white",
+                    )
+                    lab = f"{st.label}, {rw}" + (" (coincides with none)" if same else "")
+                    if lab not in entries:
+                        entries[lab] = Line2D(
+                            [],
+                            [],
+                            color=st.color,
+                            ls=ls,
+                            marker=st.marker,
+                            fillstyle=fill,
+                            mfcalt="white",
+                            mec="k",
+                            mew=0.5,
+                            label=lab,
+                        )
+            ax.set_yscale("log")
+            ax.set_xlabel("node budget k (units kept of K)")
+            ax.set_ylabel(_measure_label(measure))
+            integer_axis(ax.xaxis)
+            ax.set_title(f"{ttl}: {kind} schemes", fontsize=10)
+            ax.grid(True, which="both", alpha=0.25)
+        legend_outside(axes[r][-1], list(entries.values()), title="scheme, reweighting", title_fontsize=7.5)
+    fig.suptitle(
+        r"simulation: mean $\pm$ s.e. over students (filled markers, joined); the marker fill and line style give "
+        "the reweighting",
+        fontsize=8.5,
+    )
+    fig.tight_layout()
     return save(fig, path, pdf=pdf)
 
 

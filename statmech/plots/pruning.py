@@ -8,22 +8,27 @@ from __future__ import annotations
 
 import numpy as np
 
-from statmech.plots._style import pyplot, save
+from statmech.core.vocabulary import SCHEMES
+from statmech.plots.style import (
+    UNPRUNED,
+    legend_outside,
+    published_points,
+    pyplot,
+    save,
+    scheme_handles,
+    scheme_style,
+    source_handles,
+    theory_line,
+)
 
-_COLOURS = {"holds": "tab:green", "fails": "tab:red", "tie": "tab:gray"}
-_SCHEME_STYLE = {
-    "random-node": ("tab:blue", "o", "--"),
-    "importance-node": ("tab:orange", "s", "--"),
-    "dpp-node": ("tab:green", "^", "--"),
-    "random-edge": ("tab:purple", "D", "-"),
-    "importance-edge": ("tab:red", "v", "-"),
-    "dpp-edge": ("tab:olive", "P", "-"),
-}
+# verdict -> (colour, marker, size): told apart by the marker as well as the colour
+_VERDICT_STYLE = {"holds": ("#009E73", "s", 16), "fails": ("#D55E00", "x", 18), "tie": ("0.55", "o", 9)}
+# each claim defined where it is drawn (statmech.pruning.theory.claims)
 _CLAIM_TITLES = {
-    "C1": "C1: DPP node < random node",
-    "C2": "C2: random edge < DPP node",
-    "C3": "C3: DPP edge < all others",
-    "C3x": "C3x: DPP edge < all but importance edge",
+    "C1": "C1: DPP node beats random node",
+    "C2": "C2: random edge beats DPP node",
+    "C3": "C3: DPP edge beats every other scheme",
+    "C3x": "C3x: DPP edge beats every scheme\nexcept importance edge",
 }
 
 
@@ -60,16 +65,16 @@ def phase_diagram(
         for c, claim in enumerate(claims):
             ax = axes[r, c]
             verdict = np.asarray(rows[claim])
-            for v, col in _COLOURS.items():
+            for v, (col, mk, size) in _VERDICT_STYLE.items():
                 sel = verdict == v
                 if sel.any():
-                    ax.scatter(z[sel], f[sel], s=14, color=col, label=v, marker="s")
+                    ax.scatter(z[sel], f[sel], s=size, color=col, label=v, marker=mk, linewidths=1.2)
             if claim == "C2" and zcrit is not None:
                 cs, zc = (np.asarray(a, dtype=float) for a in zcrit)
                 ok = np.isfinite(zc) & (zc <= max(z.max(), 1.0) * 1.05)
                 ax.plot(zc[ok], cs[ok], "k-", lw=1.2, label=r"$z_{crit}(c)$ (balanced)")
             if r == 0:
-                ax.set_title(_CLAIM_TITLES.get(claim, claim), fontsize=9)
+                ax.set_title(_CLAIM_TITLES.get(claim, claim), fontsize=8.5)
             if c == 0:
                 ax.set_ylabel(f"{label}\nkept fraction k/K", fontsize=8)
             if r == len(panels) - 1:
@@ -83,7 +88,12 @@ def phase_diagram(
                 handles.append(h)
                 labels.append(lab)
     fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, bbox_to_anchor=(0.5, -0.02))
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    fig.suptitle(
+        "where each claim holds (N -> infinity theory, eps_g): 'beats' = lower pruned eps_g at the same "
+        "parameter count; tie: equal within numerical error",
+        fontsize=8.5,
+    )
+    fig.tight_layout(rect=(0, 0.05, 1, 0.96))
     return save(fig, path, pdf=pdf)
 
 
@@ -100,32 +110,32 @@ def pruned_errors(
     log=False,
     pdf=False,
 ):
-    """eps_g vs fraction of parameters kept, one line per scheme (node dashed, edge solid).
+    """eps_g vs fraction of parameters kept: one theory line per scheme, published values as hollow markers.
 
-    ``errors``: {scheme: sequence}; ``published``: optional {scheme: sequence} of the
-    paper's values drawn as open markers (subtract ``published_offset``, e.g.
-    sigma^2/2, to put test losses on the eps_g scale).
+    ``errors``: {scheme: sequence}; ``published``: optional {scheme: sequence} of the paper's values
+    (subtract ``published_offset``, e.g. sigma^2/2, to put test losses on the eps_g scale). Styles:
+    :mod:`statmech.plots.style`; the legend sits outside the axes.
     """
+    from matplotlib.lines import Line2D
+
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(5.8, 4.2))
+    fig, ax = plt.subplots(figsize=(7.4, 4.2))
     x = np.asarray(fractions, dtype=float)
-    for s, y in errors.items():
-        col, mk, ls = _SCHEME_STYLE.get(s, ("k", "x", "-"))
-        ax.plot(x, np.asarray(y, dtype=float), ls=ls, marker=mk, color=col, ms=5, label=f"{s} (theory)")
+    order = [s for s in SCHEMES if s in errors] + [s for s in errors if s not in SCHEMES]
+    for s in order:
+        scheme_style(s)  # a name outside the vocabulary is an error, not an unstyled line
+        theory_line(ax, x, errors[s], s)
     for s, y in (published or {}).items():
-        col, mk, _ = _SCHEME_STYLE.get(s, ("k", "x", "-"))
-        ax.plot(
-            x,
-            np.asarray(y, dtype=float) - published_offset,
-            ls="none",
-            marker=mk,
-            mfc="none",
-            color=col,
-            ms=9,
-            label=f"{s} (paper)",
-        )
+        published_points(ax, x, np.asarray(y, dtype=float) - published_offset, s)
+    handles = scheme_handles(order, markers=bool(published))
+    handles += source_handles(
+        theory=r"theory, $N\to\infty$",
+        simulation=None,
+        published="published (paper" + (", shifted by -sigma^2/2)" if published_offset else ")") if published else None,
+    )
     if unpruned is not None:
-        ax.axhline(unpruned, color="k", lw=0.8, ls=":", label="unpruned")
+        ax.axhline(unpruned, color=UNPRUNED.color, lw=0.9, ls=UNPRUNED.linestyle)
+        handles.append(Line2D([], [], color=UNPRUNED.color, lw=0.9, ls=UNPRUNED.linestyle, label="unpruned"))
     if log:
         ax.set_yscale("log")
     ax.set_xlabel("fraction of parameters kept")
@@ -133,5 +143,6 @@ def pruned_errors(
     if title:
         ax.set_title(title, fontsize=9)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=6.5, ncol=2)
+    legend_outside(ax, handles)
+    fig.tight_layout()
     return save(fig, path, pdf=pdf)

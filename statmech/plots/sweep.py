@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from statmech.plots._style import pyplot, save
+from statmech.plots.style import integer_ticks_if_integral, pyplot, save, series_style, simulation_points
 from statmech.sweep.tables import aggregate, pivot
 
 __all__ = ["against_parameter", "heatmap", "heatmap_grid"]
@@ -28,29 +28,32 @@ def against_parameter(
     ylabel=None,
     pdf=False,
 ):
-    """``y`` (default eps_g) against parameter ``x``, one line per value of ``line``; mean +- standard error."""
+    """``y`` (default eps_g) against parameter ``x``, one line per value of ``line``; mean +- standard error.
+
+    Points in :func:`statmech.plots.style.series_style` order; an integer parameter gets integer ticks."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 4))
     agg = aggregate(table, [line, x] if line else [x], y)
     groups = np.unique(agg[line]) if line else [None]
-    for g in groups:
+    for i, g in enumerate(groups):
         keep = agg[line] == g if line else np.ones(len(agg[x]), dtype=bool)
         xs = np.asarray(agg[x][keep], dtype=float)
         order = np.argsort(xs)
-        ax.errorbar(
+        simulation_points(
+            ax,
             xs[order],
             agg["mean"][keep][order],
-            yerr=agg["sem"][keep][order],
-            marker="o",
+            agg["sem"][keep][order],
+            style=series_style(i),
+            join=True,
             ms=3.5,
-            capsize=2,
-            lw=1.5,
             label=f"{line} = {g:g}" if line and not isinstance(g, str) else (f"{line} = {g}" if line else None),
         )
     if logx:
         ax.set_xscale("log")
     if logy:
         ax.set_yscale("log")
+    integer_ticks_if_integral(ax, agg[x])
     ax.set_xlabel(x)
     ax.set_ylabel(ylabel or (r"$\epsilon_g$ (noise-free generalisation error)" if y == "eps_g" else y))
     if title:
