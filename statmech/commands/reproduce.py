@@ -36,6 +36,12 @@ def register(sub):
     )
     p.add_argument("--cache", metavar="DIR", help="cache directory (default OUT/.reproduce_cache)")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory, e.g. figures/")
+    p.add_argument(
+        "--replot",
+        action="store_true",
+        help="redraw every figure drawn from a table in DIR (F1.csv, F4.csv, *_summary.csv, ...) and rewrite "
+        "F1_summary.md from F1.csv, in seconds; computes nothing",
+    )
     p.set_defaults(func=run)
 
 
@@ -46,6 +52,13 @@ def run(args):
         raise ValueError(f"--seed must be >= 0, got {args.seed}")
     if args.workers is not None and args.workers < 1:
         raise ValueError(f"--workers must be >= 1, got {args.workers}")
+    if args.replot:
+        flags = (("--quick", args.quick), ("--seed", args.seed), ("--workers", args.workers), ("--cache", args.cache))
+        given = [f for f, v in flags + (("--figure", args.figure != ["all"]),) if v]
+        if given:
+            raise ValueError(f"--replot redraws from the tables in --out and computes nothing; drop {', '.join(given)}")
+        print(ex.replot(out_dir(args.out), log=lambda m: None)["message"])
+        return 0
     figures = ex.FIGURES if "all" in args.figure else tuple(dict.fromkeys(args.figure))
     out = out_dir(args.out)
     try:
@@ -64,8 +77,5 @@ def run(args):
             "run the same command again to resume"
         )
         raise
-    print(
-        f"reproduce ({res['sizes'].name}): wrote {len(res['written'])} files to {out} in "
-        f"{res['wall_seconds'] / 60:.1f} min"
-    )
+    print(res["message"])
     return 0

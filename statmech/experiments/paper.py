@@ -77,6 +77,9 @@ __all__ = [
     "ORDERINGS",
     "Pipeline",
     "reproduce",
+    "replot",
+    "written_message",
+    "ours_minus_published",
     "FIGURES",
 ]
 
@@ -683,8 +686,21 @@ def summary_markdown(
     table: dict, *, sizes: Sizes, configs: dict, wall_seconds: float | None = None, seed: int = 0
 ) -> str:
     """F1_summary.md: the orderings (published / theory / simulation) and the points where simulation and
-    published differ by more than their error, each with the likely reason read off the theory columns."""
-    lines = ["# F1 summary: pruned test losses, published vs theory vs simulation", ""]
+    published differ by more than their error, each with the likely reason read off the theory columns.
+
+    Differences are stated as ours minus published. A run at reduced sizes (``sizes.N`` set, e.g. QUICK)
+    says so in its first line and draws no conclusion about the paper's configuration: the numbers and
+    the ordering table only, no verdicts and no reasons."""
+    quick = _is_reduced(sizes)
+    lines = []
+    if quick:
+        lines += [
+            f"**Quick run at reduced sizes (N = {sizes.N}, {sizes.seeds} students x {sizes.masks} masks): a check "
+            "that the pipeline runs. It draws no conclusion about the paper's configuration; run without "
+            "--quick for that.**",
+            "",
+        ]
+    lines += ["# F1 summary: pruned test losses, published vs theory vs simulation", ""]
     cfgtxt = "; ".join(
         f"{c.name}: K={c.K}, M={c.M}, N={c.N}, alpha={c.alpha:g}, P={int(round(c.alpha * c.N))}"
         for c in configs.values()
@@ -713,11 +729,25 @@ def summary_markdown(
         lines.append(
             f"| {r['ordering']} ({r['config']}) | {r['sigma']:g} | {r['published']} | {r['theory']} | {r['sim']} |"
         )
-    lines += ["", "## Findings (computed from the table)", ""] + _findings(table) + [""]
+    lines += ["", "## Findings (computed from the table)", ""] + _findings(table, quick=quick) + [""]
     diffs = differences(table)
     lines += ["", "## Where simulation and published differ by more than 2 combined errors", ""]
     if not diffs:
         lines.append("Nowhere.")
+        if quick:
+            return "\n".join(lines + [""])
+    elif quick:
+        lines += [
+            "| config | sigma | scheme | k | published | theory | theory (SGD students) | simulation | ours - published |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for d in diffs:
+            lines.append(
+                f"| {d['config']} | {d['sigma']:g} | {d['scheme']} | {d['k']} | {d['published']:.2f} | "
+                f"{d['theory']:.2f} | {d['theory_sim_students']:.2f} | {d['sim_mean']:.2f} +- "
+                f"{d['sim_stderr']:.2f} | {d['sim_mean'] - d['published']:+.2f} |"
+            )
+        return "\n".join(lines + [""])
     else:
         lines += [
             "| config | sigma | scheme | k | published | theory | theory (SGD students) | simulation | likely reason |",
@@ -742,8 +772,24 @@ def summary_markdown(
     return "\n".join(lines)
 
 
-def _findings(t) -> list:
-    """Plain statements with numbers: theory vs simulation on the same students, orderings, the 5:20 sigma gap."""
+def _is_reduced(sizes: Sizes) -> bool:
+    """True for runs below the paper's sizes (N or alpha overridden, as in QUICK)."""
+    return sizes.N is not None or sizes.alpha is not None
+
+
+def ours_minus_published(ours: float, published_value: float) -> str:
+    """``ours - published`` with its sign and in words: '+1.60 (ours above the published points)'."""
+    d = float(ours) - float(published_value)
+    if not np.isfinite(d):
+        return "n/a"
+    where = "above" if d > 0 else ("below" if d < 0 else "equal to")
+    return f"{d:+.2f} (ours {where} the published points)"
+
+
+def _findings(t, quick: bool = False) -> list:
+    """Plain statements with numbers: theory vs simulation on the same students, orderings, the 5:20 sigma gap.
+
+    ``quick``: numbers only; no reproduced / fails verdicts and no reasons."""
     out = []
     pr = (t["scheme"] != "unpruned") & np.isfinite(t["sim_mean"].astype(float))
     if np.any(pr):
@@ -756,6 +802,8 @@ def _findings(t) -> list:
             "finite-N students, and differences from the paper lie in the trained students."
         )
     rows = orderings(t)
+    if quick:
+        rows = []  # verdicts about the paper's configuration need its sizes
     everywhere = sorted(
         {
             r["ordering"] + f" ({r['config']})"
@@ -803,16 +851,21 @@ def _findings(t) -> list:
     g_pub = mean_of("5:20", 0.25, "published") - mean_of("5:20", 0.0, "published")
     g_sim = mean_of("5:20", 0.25, "sim_mean") - mean_of("5:20", 0.0, "sim_mean")
     if np.isfinite(g_pub) and np.isfinite(g_sim):
-        out.append(
-            f"- 5:20, sigma = 0.25 minus sigma = 0 (mean over both schemes and k): published {g_pub:.2f}, "
-            f"simulation {g_sim:.2f}, sigma^2/2 = 0.03. Our two students prune alike; our values sit "
-            f"{mean_of('5:20', 0.25, 'published') - mean_of('5:20', 0.25, 'sim_mean'):+.2f} from the "
-            f"published sigma = 0.25 points and "
-            f"{mean_of('5:20', 0.0, 'published') - mean_of('5:20', 0.0, 'sim_mean'):+.2f} from the "
-            "published sigma = 0 points: the paper's noiseless 5:20 student is not the student its "
-            "configuration produces here (ODE and SGD agree, F4); a different training length, "
-            "initialisation or evaluation of that one run is the likely reason."
+        vs25 = ours_minus_published(mean_of("5:20", 0.25, "sim_mean"), mean_of("5:20", 0.25, "published"))
+        vs0 = ours_minus_published(mean_of("5:20", 0.0, "sim_mean"), mean_of("5:20", 0.0, "published"))
+        line = (
+            f"- 5:20 (K:M = 20:5), sigma = 0.25 minus sigma = 0 (mean over both schemes and k): published "
+            f"{g_pub:.2f}, simulation {g_sim:.2f}, sigma^2/2 = 0.03. Ours minus published (mean over both "
+            f"schemes and k): {vs25} at sigma = 0.25, {vs0} at sigma = 0"
         )
+        if quick:
+            out.append(line + ".")
+        else:
+            out.append(
+                line + ": the paper's noiseless 5:20 student is not the student its configuration produces here "
+                "(ODE and SGD agree, F4); a different training length, initialisation or evaluation of that one "
+                "run is the likely reason."
+            )
     return out
 
 
@@ -831,6 +884,26 @@ def _reason(d) -> str:
 
 # ---------------------------------------------------------------- the whole run
 FIGURES = ("F1", "F2", "F3", "F4")
+
+
+def _with_sidecar(path) -> list:
+    """A table written by write_table and its JSON sidecar: the two files it writes."""
+    path = Path(path)
+    return [path, path.with_suffix(".json")]
+
+
+def written_message(written, out, *, sizes: Sizes | None = None, wall_seconds: float | None = None) -> str:
+    """'reproduce (quick): wrote 10 files to DIR in 0.9 min: F4.csv, ...', from the paths actually written."""
+    names = []
+    for p in written:
+        p = Path(p)
+        try:
+            names.append(str(p.relative_to(out)))
+        except ValueError:
+            names.append(str(p))
+    head = f"reproduce ({sizes.name})" if sizes is not None else "reproduce"
+    when = f" in {wall_seconds / 60:.1f} min" if wall_seconds is not None else ""
+    return f"{head}: wrote {len(names)} files to {out}{when}: {', '.join(names)}"
 
 
 def reproduce(
@@ -870,7 +943,7 @@ def reproduce(
 
     if "F4" in figures:
         tab = f4_table(trained)
-        written.append(
+        written += _with_sidecar(
             write_table(
                 out / "F4.csv",
                 tab,
@@ -942,18 +1015,55 @@ def reproduce(
                     write_f1()
         tab = write_f1(pipe.compute_seconds)
         written += [out / "F1.csv", out / "F1.json", out / "F1_summary.md"]
-        c62, c520 = configs["6:2"], configs["5:20"]
-        note = (
-            f"N = {c62.N}, alpha = {c62.alpha:g} (6:2) / {c520.alpha:g} (5:20), {sizes.seeds} students x "
-            f"{sizes.masks} masks"
-        )
-        written.append(figs.f1_grid(tab, out / "F1.png", sizes_note=note))
+        note = figs.f1_sizes_note(configs, sizes.seeds, sizes.masks)
+        written.append(figs.f1_grid(tab, out / "F1.png", sizes_note=note, configs=configs))
         log(f"wrote {out / 'F1.png'}, F1.csv, F1_summary.md")
     wall = time.time() - t_start
+    written = [Path(p) for p in written]
     return {
-        "written": [Path(p) for p in written],
+        "written": written,
+        "message": written_message(written, out, sizes=sizes, wall_seconds=wall),
         "wall_seconds": wall,
         "timings": pipe.timings,
         "sizes": sizes,
         "compute_seconds": pipe.compute_seconds,
     }
+
+
+def replot(out, *, only=None, log=print) -> dict:
+    """Redraw the figures in ``out`` from their committed tables and rewrite F1_summary.md from F1.csv.
+
+    Nothing is trained or pruned: statmech.plots.replot reads each figure's CSV (seconds); the published
+    values come from statmech/data/published.json. ``only``: figure names of statmech.plots.replot.FROM_TABLES
+    (default every one whose tables are present). Returns {"written": paths, "message": ...}."""
+    from statmech.core.io import read_table
+    from statmech.experiments.published import mnist_errors, published_6_2
+    from statmech.plots import replot as rp
+
+    out = Path(out)
+    written = rp.replot(
+        out,
+        only=only,
+        published_6_2=published_6_2(),
+        published_losses=teacher_student_losses,
+        published_mnist=mnist_errors(),
+    )
+    if (out / "F1.csv").exists() and (only is None or "F1.png" in only):
+        tab, params = read_table(out / "F1.csv")
+        for c in ("k", "budget", "n_sim"):
+            tab[c] = tab[c].astype(int)
+        sizes = Sizes(**params["sizes"])
+        configs = {n: Config(**c) for n, c in params["configs"].items()}
+        (out / "F1_summary.md").write_text(
+            summary_markdown(
+                tab,
+                sizes=sizes,
+                configs=configs,
+                wall_seconds=params.get("compute_seconds"),
+                seed=int(params.get("seed", 0)),
+            )
+        )
+        written.append(out / "F1_summary.md")
+    msg = written_message(written, out).replace("reproduce:", "replot:", 1)
+    log(msg)
+    return {"written": written, "message": msg}
