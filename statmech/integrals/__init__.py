@@ -9,19 +9,23 @@ over all K + M fields):
 - I4(a,b,c,d) = E[g'(u_a) g'(u_b) g(u_c) g(u_d)]
 
 for g = erf(u/sqrt 2) (``"erf"``), g = u (``"linear"``) and g = max(0, u)
-(``"relu"``). The scalar numba kernels are in ``erf.py``, ``linear.py`` and
+(``"relu"``), one activation for all fields or one per field (a student's g and
+a teacher's g*: ``activations=``). The scalar numba kernels are in ``erf.py``, ``linear.py`` and
 ``relu.py``; ``kernels.py`` dispatches on an activation code and ``sums.py``
-builds the matrices and weighted sums used by the equations of motion. The
+builds the matrices and weighted sums used by the equations of motion;
+``mixed.py`` holds the kernels with an activation code per field. The
 functions here return whole arrays over index grids, for analysis and tests.
 """
+
+from collections.abc import Sequence
 
 import numpy as np
 
 from statmech.integrals import kernels as _k
-from statmech.integrals import sums
+from statmech.integrals import mixed, sums
 from statmech.integrals.kernels import ACTIVATIONS, activation_code
 
-__all__ = ["I2", "J2", "I3", "I4", "ACTIVATIONS", "activation_code", "check_covariance", "sums"]
+__all__ = ["I2", "J2", "I3", "I4", "ACTIVATIONS", "activation_code", "check_covariance", "mixed", "sums"]
 
 
 def check_covariance(C, name: str = "C") -> np.ndarray:
@@ -41,53 +45,80 @@ def check_covariance(C, name: str = "C") -> np.ndarray:
     return C
 
 
-def _check_derivative_fields(C, act, what):
+def _codes(activation, activations, n: int) -> np.ndarray:
+    """One activation code per field from ``activation`` (all fields) or ``activations`` (one per field)."""
+    if activation is not None and activations is not None:
+        raise ValueError("give activation (one for all fields) or activations (one per field), not both")
+    if activations is None:
+        return np.full(n, activation_code("erf" if activation is None else activation), dtype=np.int64)
+    if isinstance(activations, str) or len(activations) != n:
+        raise ValueError(f"activations must be a sequence of {n} activation names (one per field), got {activations!r}")
+    return np.array([activation_code(a) for a in activations], dtype=np.int64)
+
+
+def _check_derivative_fields(C, codes, what):
     """ReLU's g' = step(u) is undefined for a field that is identically 0: refuse instead of a silent NaN."""
-    if act == _k.RELU and np.any(np.diag(C) <= 0):
+    bad = (codes == _k.RELU) & (np.diag(C) <= 0)
+    if np.any(bad):
         raise ValueError(
             f"{what} with activation 'relu' needs every variance C_aa > 0 (g' = step(u) of a field "
             f"that is identically 0 is undefined); got diagonal {np.diag(C)}"
         )
 
 
-def I2(C, activation: str = "erf") -> np.ndarray:
-    """Matrix I2[a, b] = E[g(u_a) g(u_b)] for u ~ N(0, C)."""
-    act = activation_code(activation)
+def I2(C, activation: str | None = None, activations: Sequence[str] | None = None) -> np.ndarray:
+    """Matrix I2[a, b] = E[g_a(u_a) g_b(u_b)] for u ~ N(0, C).
+
+    ``activation`` (default erf) for every field, or ``activations``, one name per field.
+    """
     C = check_covariance(C)
+    g = _codes(activation, activations, C.shape[0])
+    n = C.shape[0]
     out = np.empty_like(C)
-    sums.i2_matrix(act, C, out)
+    if np.all(g == g[0]):
+        sums.i2_matrix(g[0], C, out)
+        return out
+    for a in range(n):
+        for b in range(n):
+            out[a, b] = mixed.i2(g[a], g[b], C[a, a], C[b, b], C[a, b])
     return out
 
 
-def J2(C, activation: str = "erf") -> np.ndarray:
-    """Matrix J2[a, b] = E[g'(u_a) g'(u_b)] for u ~ N(0, C)."""
-    act = activation_code(activation)
+def J2(C, activation: str | None = None, activations: Sequence[str] | None = None) -> np.ndarray:
+    """Matrix J2[a, b] = E[g_a'(u_a) g_b'(u_b)] for u ~ N(0, C) (activations as :func:`I2`)."""
     C = check_covariance(C)
-    _check_derivative_fields(C, act, "J2")
+    g = _codes(activation, activations, C.shape[0])
+    _check_derivative_fields(C, g, "J2")
+    n = C.shape[0]
     out = np.empty_like(C)
-    sums.j2_matrix(act, C, out)
+    if np.all(g == g[0]):
+        sums.j2_matrix(g[0], C, out)
+        return out
+    for a in range(n):
+        for b in range(n):
+            out[a, b] = mixed.j2(g[a], g[b], C[a, a], C[b, b], C[a, b])
     return out
 
 
-def I3(C, activation: str = "erf") -> np.ndarray:
-    """Tensor I3[a, b, c] = E[g'(u_a) u_b g(u_c)] for u ~ N(0, C)."""
-    act = activation_code(activation)
+def I3(C, activation: str | None = None, activations: Sequence[str] | None = None) -> np.ndarray:
+    """Tensor I3[a, b, c] = E[g_a'(u_a) u_b g_c(u_c)] for u ~ N(0, C) (activations as :func:`I2`)."""
     C = check_covariance(C)
-    _check_derivative_fields(C, act, "I3")
+    g = _codes(activation, activations, C.shape[0])
+    _check_derivative_fields(C, g, "I3")
     n = C.shape[0]
     out = np.empty((n, n, n))
     for a in range(n):
         for b in range(n):
             for c in range(n):
-                out[a, b, c] = _k.i3(act, C[a, a], C[b, b], C[c, c], C[a, b], C[a, c], C[b, c])
+                out[a, b, c] = mixed.i3(g[a], g[c], C[a, a], C[b, b], C[c, c], C[a, b], C[a, c], C[b, c])
     return out
 
 
-def I4(C, activation: str = "erf") -> np.ndarray:
-    """Tensor I4[a, b, c, d] = E[g'(u_a) g'(u_b) g(u_c) g(u_d)] for u ~ N(0, C)."""
-    act = activation_code(activation)
+def I4(C, activation: str | None = None, activations: Sequence[str] | None = None) -> np.ndarray:
+    """Tensor I4[a, b, c, d] = E[g_a'(u_a) g_b'(u_b) g_c(u_c) g_d(u_d)] for u ~ N(0, C) (activations as :func:`I2`)."""
     C = check_covariance(C)
-    _check_derivative_fields(C, act, "I4")
+    g = _codes(activation, activations, C.shape[0])
+    _check_derivative_fields(C, g, "I4")
     n = C.shape[0]
     out = np.empty((n, n, n, n))
     d_ = np.diag(C)
@@ -95,7 +126,20 @@ def I4(C, activation: str = "erf") -> np.ndarray:
         for b in range(n):
             for c in range(n):
                 for d in range(n):
-                    out[a, b, c, d] = _k.i4(
-                        act, d_[a], d_[b], d_[c], d_[d], C[a, b], C[a, c], C[a, d], C[b, c], C[b, d], C[c, d]
+                    out[a, b, c, d] = mixed.i4(
+                        g[a],
+                        g[b],
+                        g[c],
+                        g[d],
+                        d_[a],
+                        d_[b],
+                        d_[c],
+                        d_[d],
+                        C[a, b],
+                        C[a, c],
+                        C[a, d],
+                        C[b, c],
+                        C[b, d],
+                        C[c, d],
                     )
     return out

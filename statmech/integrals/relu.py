@@ -139,6 +139,9 @@ def _i4_nodes():
 
 
 _I4_T, _I4_TC, _I4_W, _I4_N = _i4_nodes()
+# the same node tables serve the orthant-probability path integral of ``statmech.integrals.mixed``
+PATH_T, PATH_TC, PATH_W, PATH_N = _I4_T, _I4_TC, _I4_W, _I4_N
+PATH_NTAB, PATH_XR0, PATH_MU16, PATH_MU24 = _I4_NTAB, _I4_XR0, _I4_MU16, _I4_MU24
 INV_8PI = 1.0 / (8.0 * math.pi)
 
 
