@@ -115,7 +115,9 @@ class _Errors:
 
     def __init__(self, state: State, model: Model, kernel: str, importance: str):
         self.state, self.model, self.kernel, self.importance = state, model, kernel, importance
-        C = state.covariance()
+        K = state.K
+        C = np.empty((K + state.M, K + state.M))
+        C[:K, :K], C[:K, K:], C[K:, :K], C[K:, K:] = state.Q, state.R, state.R.T, state.T
         I2full = np.empty_like(C)
         sums.i2_matrix(activation_code(model.activation), C, I2full)
         self.A, self.b, self.t = node.error_terms(I2full, state.K, state.vstar)

@@ -87,6 +87,10 @@ class OrderParameterFamily:
         for i in range(K):
             self._dir_slices.append(slice(start, start + M + i + 1))
             start += M + i + 1
+        # scatter indices of the direction coordinates into the lower-triangular K x (M + K) factor
+        self._rows = np.concatenate([np.full(M + i + 1, i) for i in range(K)])
+        self._cols = np.concatenate([np.arange(M + i + 1) for i in range(K)])
+        self._starts = np.array([sl.start for sl in self._dir_slices]) - 2 * K
         self.dim = start
         self.bounds = [self.q_range] * K + [(-self.v_max, self.v_max)] * K + [(-1.0, 1.0)] * (start - 2 * K)
         self.integrality = np.zeros(self.dim, dtype=bool)
@@ -102,14 +106,17 @@ class OrderParameterFamily:
     def state(self, x) -> State:
         x = np.asarray(x, dtype=np.float64)
         K, M = self.K, self.M
+        d = x[2 * K :].copy()
+        norms = np.sqrt(np.add.reduceat(d * d, self._starts))
+        zero = norms < 1e-12
+        if zero.any():  # a zero direction: take the unit's own new direction
+            last = np.append(self._starts[1:], d.size) - 1
+            for i in np.flatnonzero(zero):
+                d[self._starts[i] : last[i] + 1] = 0.0
+                d[last[i]] = 1.0
+            norms[zero] = 1.0
         G = np.zeros((K, M + K))
-        for i, sl in enumerate(self._dir_slices):
-            d = x[sl]
-            n = float(np.sqrt(d @ d))
-            if n < 1e-12:  # a zero direction: take the unit's own new direction
-                d = np.zeros(M + i + 1)
-                d[-1], n = 1.0, 1.0
-            G[i, : M + i + 1] = np.sqrt(x[i]) * d / n
+        G[self._rows, self._cols] = d * (np.sqrt(x[:K]) / norms)[self._rows]
         return State(Q=G @ G.T, R=G[:, :M].copy(), T=np.eye(M), v=x[K : 2 * K].copy(), vstar=self.vstar)
 
     def describe(self, x=None) -> dict:
