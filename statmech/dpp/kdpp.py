@@ -55,6 +55,7 @@ __all__ = [
     "elementary_symmetric",
     "log_elementary_symmetric",
     "diagonal_inclusion_limit",
+    "all_subsets",
 ]
 
 # Values below this are flushed to zero in the tilted ESP tables (see module
@@ -543,7 +544,8 @@ def _batches(size: int, per_sample: int):
         yield min(b, size - start)
 
 
-def _combinations(n: int, k: int, max_subsets) -> np.ndarray:
+def all_subsets(n: int, k: int, max_subsets=None) -> np.ndarray:
+    """All C(n, k) k-subsets of range(n) as sorted rows, lexicographic order (at most ``max_subsets``)."""
     count = math.comb(n, k)
     if max_subsets is not None and count > max_subsets:
         raise ValueError(
@@ -630,7 +632,7 @@ class KDPP:
         The sum is a check (Cauchy-Binet: sum_S det(L_S) = e_k), not a normalisation.
         Raises ValueError when C(n, k) > max_subsets.
         """
-        subsets = _combinations(self.n, self.k, max_subsets)
+        subsets = all_subsets(self.n, self.k, max_subsets)
         probs = np.empty(subsets.shape[0])
         chunk = max(1, 2_000_000 // max(self.k * self.k, 1))
         for a in range(0, subsets.shape[0], chunk):
@@ -733,7 +735,7 @@ class DiagonalKDPP:
 
     def enumerate(self, max_subsets=200_000):
         """All k-subsets (sorted rows) and P(S) = prod w_S / e_k; probabilities sum to 1 (a check, not a normalisation)."""
-        subsets = _combinations(self.n, self.k, max_subsets)
+        subsets = all_subsets(self.n, self.k, max_subsets)
         with np.errstate(divide="ignore"):
             logw = np.log(self.weights)
         probs = np.exp(logw[subsets].sum(axis=1) - self.log_normaliser)

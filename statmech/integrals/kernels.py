@@ -7,10 +7,11 @@ per-activation modules ``erf``, ``linear`` and ``relu`` of this package.
 
 from numba import njit
 
+from statmech.core import vocabulary
 from statmech.integrals import erf, linear, relu
 
 ERF, LINEAR, RELU = 0, 1, 2
-ACTIVATIONS = {"erf": ERF, "linear": LINEAR, "relu": RELU}
+ACTIVATIONS = dict(zip(vocabulary.ACTIVATIONS, (ERF, LINEAR, RELU)))  # name -> code, the vocabulary's order
 
 
 def activation_code(activation) -> int:

@@ -5,8 +5,7 @@ Three questions the paper (which prunes once, at the end) leaves open:
 1. When is it safe to prune? :func:`pruned_along` gives, for every scheme of
    :mod:`statmech.pruning` at one budget, the eps_g of the network pruned at
    each saved time alpha of an ODE run. It calls
-   :func:`statmech.pruning.pruned_error` on every saved state (one code path:
-   the value at the last time is the same number as ``pruned_error(res.final)``).
+   :func:`statmech.pruning.pruned_error` on every saved state.
 2. How much does retraining recover after node pruning? The pruned network
    is again a K = k student, so the ODE (docs/theory/equations.md) continues from
    ``pruning.node_state(state, S, v_S)`` (:func:`retrain_nodes`; expected over
@@ -31,20 +30,23 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from statmech import pruning
-from statmech.core.budgets import check_keep, check_keep_fraction, edges_per_unit
+from statmech.core import vocabulary as V
+from statmech.core.budgets import Budget
 from statmech.core.state import State
+from statmech.core.vocabulary import parse_schemes
 from statmech.core.weights import Weights
 from statmech.ode.integrator import IntegrateResult, default_save_at, integrate
 from statmech.ode.masked import MaskedState, integrate_masked
 from statmech.pruning.finite import masks as pw
 from statmech.pruning.reweight import check_reweight, fuse, optimal_readout
+from statmech.pruning.schemes import DPPEdge, DPPNode, ImportanceNode, Scheme, as_scheme, schemes_with
 from statmech.pruning.theory import node as _node
 from statmech.sim import simulate, simulate_seeds
 
 __all__ = [
     "PrunedCurves",
     "pruned_along",
-    "resolve_budget",
+    "budget_arguments",
     "parse_schemes",
     "RetrainResult",
     "retrain_nodes",
@@ -59,43 +61,34 @@ __all__ = [
 
 
 # ---------------------------------------------------------------- budgets
-def parse_schemes(schemes) -> tuple:
-    """ "all", one scheme name, or a sequence of names -> tuple of names of ``pruning.SCHEMES``."""
-    if isinstance(schemes, str):
-        schemes = pruning.SCHEMES if schemes == "all" else (schemes,)
-    schemes = tuple(schemes)
-    bad = [s for s in schemes if s not in pruning.SCHEMES]
-    if bad or not schemes:
-        raise ValueError(f"scheme must be 'all' or names from {pruning.SCHEMES}, got {bad or list(schemes)}")
-    return schemes
+def budget_arguments(scheme, K: int, budget: Budget) -> dict:
+    """The budget of one scheme as ``pruned_error`` keywords: {"keep": k} (node), {"keep": k, "N": N} or
+    {"keep_fraction": c} (edge), checked against K (a fraction c gives node schemes k = cK when whole;
+    a budget of edges per unit is refused for node schemes)."""
+    scheme = as_scheme(scheme)
+    if scheme.node:  # N of a keep budget is the matching of the edge schemes run beside it
+        return {"keep": budget.units(K)}
+    c = budget.edge_fraction(K)  # validates
+    if budget.keep is not None:
+        return {"keep": budget.keep, "N": budget.N}
+    return {"keep_fraction": c}
 
 
-def resolve_budget(scheme: str, K: int, keep=None, keep_fraction=None, N=None) -> dict:
-    """The budget arguments of ``pruning.pruned_error`` for one scheme.
+# Options of pruned_error that only the schemes sampling kept sets take.
+_SAMPLING = ("exact", "n_samples", "max_subsets")
 
-    ``keep`` = k units: node schemes keep k of the K units, edge schemes the
-    matched fraction (e/N with e = round((kN + k - K)/K) when N is given, k/K
-    as N -> infinity). ``keep_fraction`` = c: edge schemes keep c of the
-    edges, node schemes c K units (which must be a whole number).
-    """
-    if keep is not None and keep_fraction is not None:
-        raise ValueError("give either keep (units kept, k) or keep_fraction (c), not both")
-    if keep is None and keep_fraction is None:
-        raise ValueError(f"a budget is needed: keep (units kept, an integer in 1..K={K}) or keep_fraction in (0, 1]")
-    node = scheme in pruning.NODE_SCHEMES
-    if keep is not None:
-        k = check_keep(keep, K)
-        return {"keep": k} if node else {"keep": k, "N": N}
-    c = check_keep_fraction(keep_fraction)
-    if not node:
-        return {"keep_fraction": c}
-    k = c * K
-    if abs(k - round(k)) > 1e-9 or round(k) < 1:
+
+def _split_sampling(schemes, options: dict) -> dict:
+    """{scheme name: options}: the sampling options go to the schemes that sample; unused ones are errors."""
+    sampled = {k: options[k] for k in _SAMPLING if options.get(k) is not None}
+    rest = {k: v for k, v in options.items() if k not in _SAMPLING}
+    takers = [s for s in schemes if s.name in (V.RANDOM_NODE, V.DPP_NODE)]
+    if sampled and not takers:
         raise ValueError(
-            f"keep_fraction={c} keeps c*K = {k:g} of the K={K} units for the node scheme {scheme}: "
-            f"it must be a whole number >= 1 (give keep instead)"
+            f"{next(iter(sampled))} sets how kept sets are sampled; none of the chosen schemes "
+            f"({', '.join(s.name for s in schemes)}) samples them"
         )
-    return {"keep": int(round(k))}
+    return {s.name: dict(rest, **(sampled if s in takers else {})) for s in schemes}
 
 
 # ------------------------------------------------------- 1. pruned along alpha
@@ -131,26 +124,41 @@ class PrunedCurves:
 
 
 def pruned_along(
-    result, schemes="all", keep=None, *, keep_fraction=None, N=None, activation=None, progress=None, **options
+    result,
+    schemes=V.ALL,
+    budget=None,
+    *,
+    keep=None,
+    keep_fraction=None,
+    N=None,
+    activation=None,
+    progress=None,
+    **options,
 ) -> PrunedCurves:
     """eps_g of each scheme's pruned network as a function of the time alpha of pruning.
 
     ``result``: an :class:`~statmech.ode.IntegrateResult` (or anything with
-    ``alpha``, ``eps_g`` and ``states``). Budget as :func:`resolve_budget`;
-    ``options`` go to :func:`statmech.pruning.pruned_error` (reweight,
-    importance, kernel, ...), which is called on every saved state: the last
-    value equals ``pruned_error(result.final, ...)`` exactly. ``activation``
-    defaults to the run's; ``rng`` (for sampled kept sets) defaults to seed 0 at every
-    time. Ctrl-C keeps the finished schemes (status 1).
+    ``alpha``, ``eps_g`` and ``states``). ``schemes``: ``"all"``, names or scheme
+    objects; budget a ``Budget`` (or k, or c) or the keywords ``keep`` /
+    ``keep_fraction`` with ``N``; ``options`` go to
+    :func:`statmech.pruning.pruned_error` (reweight, and exact, n_samples,
+    max_subsets for the schemes that sample kept sets), which is called on every
+    saved state. ``activation`` defaults to the run's; ``rng`` (for sampled kept
+    sets) defaults to seed 0 at every time. Ctrl-C keeps the finished schemes (status 1).
     """
-    schemes = parse_schemes(schemes)
+    objs = schemes_with(schemes)
     if not hasattr(result, "states") or not len(result.alpha):
         raise ValueError("result must be an IntegrateResult with at least one saved state")
     if activation is None:
-        activation = getattr(result, "params", {}).get("activation", "erf")
+        activation = getattr(result, "params", {}).get("activation", V.ERF)
     states = result.states
     K = states[0].K
-    budgets = {s: resolve_budget(s, K, keep, keep_fraction, N) for s in schemes}  # all checked before any work
+    b = Budget.of(budget, keep=keep, keep_fraction=keep_fraction, N=N)
+    budgets = {s.name: budget_arguments(s, K, b) for s in objs}  # all checked before any work
+    per_scheme = _split_sampling(objs, options)
+    for s in objs:
+        check_reweight(per_scheme[s.name].get("reweight", V.NO_REWEIGHT), node=s.node)
+    schemes = tuple(s.name for s in objs)
     # sampled kept sets (exact=False or too many subsets): the same seeded stream at every time (common random
     # numbers, so the curve is smooth in alpha and reproducible)
     options.setdefault("rng", 0)
@@ -165,12 +173,15 @@ def pruned_along(
         leave=False,
     )
     try:
-        for s in schemes:
+        for obj in objs:
+            s = obj.name
             t0 = time.perf_counter()
             e = np.empty(len(states))
             d = np.empty(len(states))
             for i, st in enumerate(states):
-                r = pruning.pruned_error(st, s, activation=activation, keep_distribution=False, **budgets[s], **options)
+                r = pruning.pruned_error(
+                    st, obj, activation=activation, keep_distribution=False, **budgets[s], **per_scheme[s]
+                )
                 e[i], d[i] = r.eps_g, r.stderr
                 bar.update(1)
             eps[s], se[s], secs[s] = e, d, time.perf_counter() - t0
@@ -179,10 +190,9 @@ def pruned_along(
     finally:
         bar.close()
     params = dict(
-        keep=keep,
-        keep_fraction=keep_fraction,
-        N=N,
+        budget=b.as_dict(),
         activation=activation,
+        schemes={s.name: s.options() for s in objs},
         options={k: (v if isinstance(v, (str, int, float, bool, type(None))) else repr(v)) for k, v in options.items()},
     )
     return PrunedCurves(
@@ -219,19 +229,19 @@ def retrain_nodes(
     state: State,
     kept,
     *,
-    reweight: str = "none",
+    reweight: str = V.NO_REWEIGHT,
     eta: float,
     eta_v=None,
     sigma: float = 0.0,
     alpha_max: float,
     save_at=None,
-    activation: str = "erf",
+    activation: str = V.ERF,
     **ode,
 ) -> IntegrateResult:
     """Continue the ODE from the node-pruned state Q[S,S], R[S,:], v_S (after reweighting).
 
-    ``reweight`` as ``pruning.pruned_error`` (``none``, ``fuse-preact``,
-    ``fuse-act``, ``optimal``; docs/theory/pruning.md): v_S is computed by the same
+    ``reweight`` as ``pruning.pruned_error`` (``none``, ``fuse-preactivation``,
+    ``fuse-activation``, ``optimal-readout``; docs/theory/pruning.md): v_S is computed by the same
     functions, then ``statmech.integrate`` runs with K = k. Alpha counts from
     the pruning time.
     """
@@ -247,15 +257,14 @@ def retrain_nodes(
 
 
 def _reweighted_v(state, subsets, reweight, activation):
-
-    reweight = check_reweight(reweight)
-    if reweight == "none":
+    reweight = check_reweight(reweight, node=True)
+    if reweight == V.NO_REWEIGHT:
         return state.v[subsets]
-    if reweight == "fuse-preact":
+    if reweight == V.FUSE_PREACTIVATION:
         return fuse(state.Q, state.v, subsets)
     I2full = _node.field_i2(state.Q, state.R, state.T, activation)
     A, b, _ = _node.error_terms(I2full, state.K, state.vstar)
-    if reweight == "fuse-act":
+    if reweight == V.FUSE_ACTIVATION:
         return fuse(A, state.v, subsets)
     return optimal_readout(A, b, subsets)
 
@@ -287,18 +296,19 @@ class RetrainResult:
 
 def retrain_scheme(
     state: State,
-    scheme: str,
-    keep=None,
+    scheme,
+    budget=None,
     *,
+    keep=None,
     keep_fraction=None,
     N=None,
-    reweight: str = "none",
+    reweight: str = V.NO_REWEIGHT,
     eta: float,
     eta_v=None,
     sigma: float = 0.0,
     alpha_max: float,
     save_at=None,
-    activation: str = "erf",
+    activation: str = V.ERF,
     prune_options=None,
     **ode,
 ) -> RetrainResult:
@@ -315,24 +325,26 @@ def retrain_scheme(
 
     if not isinstance(state, State):
         raise TypeError(f"state must be a statmech.State, got {type(state).__name__}")
-    if not isinstance(scheme, str) or scheme not in pruning.SCHEMES:
-        raise ValueError(f"scheme must be one of {pruning.SCHEMES}, got {scheme!r}")
+    obj = as_scheme(scheme)
+    scheme = obj.name
     K = state.K
-    budget = resolve_budget(scheme, K, keep, keep_fraction, N)
+    budget = budget_arguments(obj, K, Budget.of(budget, keep=keep, keep_fraction=keep_fraction, N=N))
     opts = dict(prune_options or {})
     opts.setdefault("rng", 0)  # sampled kept sets are reproducible
     if save_at is None:
         save_at = default_save_at(alpha_max, 100)
     odekw = dict(eta=eta, eta_v=eta_v, sigma=sigma, alpha_max=alpha_max, save_at=save_at, activation=activation, **ode)
-    if scheme in ("importance-edge", "dpp-edge"):
+    if scheme in (V.IMPORTANCE_EDGE, V.DPP_EDGE):
         raise ValueError(
             f"{scheme}: retraining needs the overlaps restricted to the real masks, which (Q, R) do "
             f"not determine; prune real weights (statmech.pruning.retraining.prune_real) and use retrain_ode"
         )
-    pr = pruning.pruned_error(state, scheme, reweight=reweight, activation=activation, **budget, **opts)
-    if scheme == "random-edge":
+    if obj.name not in (V.RANDOM_NODE, V.DPP_NODE):
+        opts.pop("rng")  # nothing to sample
+    pr = pruning.pruned_error(state, obj, reweight=reweight, activation=activation, **budget, **opts)
+    if scheme == V.RANDOM_EDGE:
         ms = MaskedState.random_masks(state, pr.keep_fraction)
-        if reweight != "none":
+        if reweight != V.NO_REWEIGHT:
             ms = MaskedState(
                 member=ms.member, frac=ms.frac, QA=ms.QA, RA=ms.RA, TA=ms.TA, T=ms.T, v=pr.pruned.v, vstar=ms.vstar
             )
@@ -397,16 +409,16 @@ def retrain_scheme(
 # ------------------------------------------------ real weights (finite N)
 def prune_real(
     weights: Weights,
-    scheme: str,
-    keep=None,
+    scheme,
+    budget=None,
     *,
+    keep=None,
     keep_fraction=None,
-    reweight: str = "none",
-    importance: str = "abs-v",
+    reweight: str = V.NO_REWEIGHT,
     rng=0,
-    activation: str = "erf",
+    activation: str = V.ERF,
 ):
-    """One pruned network of ``scheme`` on real weights: (pruned Weights, mask).
+    """One pruned network of ``scheme`` (name or scheme object) on real weights: (pruned Weights, mask).
 
     Node schemes return the K = k student (W[S], v_S) and the (K,) boolean
     mask; ``reweight`` (node schemes) computes v_S with the
@@ -414,41 +426,62 @@ def prune_real(
     population Gram matrices for white Gaussian inputs). Edge schemes return
     the masked weights m * W and the (K, N) mask. Masks come from
     ``statmech.pruning.finite.masks``; the DPP kernels are the white-input limits
-    (node: L = W W^T / N; edge: diag(w_i^2)), the kernels of the theory.
-    Budget as :func:`resolve_budget` (edge: e = round((kN + k - K)/K) or
-    round(c N) edges per unit). ``rng``: seed or Generator of the random and DPP masks.
+    (node: ``DPPNode``'s kernel of Q = W W^T / N and I2; edge: diag(w_i^2), so
+    ``DPPEdge(edge_kernel="diagonal")``; a name ``dpp-edge`` means that one).
+    Budget a ``Budget``, k or c, or ``keep`` / ``keep_fraction`` (edge: e =
+    round((kN + k - K)/K) or round(c N) edges per unit). ``rng``: seed or
+    Generator of the random and DPP masks.
     """
-
     if not isinstance(weights, Weights):
         raise TypeError(f"weights must be a statmech.Weights, got {type(weights).__name__}")
-    if not isinstance(scheme, str) or scheme not in pruning.SCHEMES:
-        raise ValueError(f"scheme must be one of {pruning.SCHEMES}, got {scheme!r}")
+    (obj,) = _white_input_schemes(scheme) if isinstance(scheme, str) else (as_scheme(scheme),)
     K, N = weights.K, weights.N
-    budget = resolve_budget(scheme, K, keep, keep_fraction, N)
+    b = Budget.of(budget, keep=keep, keep_fraction=keep_fraction)
     rng = np.random.default_rng(rng)
     W, v = weights.W, weights.v
-    if scheme in pruning.NODE_SCHEMES:
-        k = budget["keep"]
+    if obj.node:
+        check_reweight(reweight, node=True)
+        k = b.units(K)
         Q = W @ W.T / N
-        if scheme == "random-node":
-            mask = pw.random_node_masks(K, k, 1, rng)[0]
-        elif scheme == "importance-node":
-            mask = pw.importance_node_mask(v, k, importance, Q_diag=np.diag(Q))
+        Q = 0.5 * (Q + Q.T)
+        if isinstance(obj, DPPNode) and isinstance(obj.kernel, str) and obj.kernel != V.LINEAR_PREACTIVATION:
+            st = weights.state()
+            I2s = _node.field_i2(st.Q, st.R, st.T, activation)[:K, :K]
+            L = _node.node_kernel(Q, I2s, obj.kernel, beta=obj.width, eps=obj.ridge, jitter=obj.jitter)
+            mask = pw.dpp_node_masks(L, k, 1, rng)[0]
+        elif isinstance(obj, DPPNode):
+            L = Q if isinstance(obj.kernel, str) else obj.kernel
+            mask = pw.dpp_node_masks(L + obj.jitter * np.eye(K), k, 1, rng)[0]
+        elif isinstance(obj, ImportanceNode):
+            if obj.ties not in (None, V.TIES_LOWEST_INDEX):
+                raise ValueError("prune_real returns one mask: importance-node takes ties='lowest-index' here")
+            mask = pw.importance_node_mask(v, k, obj.score, Q_diag=np.diag(Q))
         else:
-            mask = pw.dpp_node_masks(0.5 * (Q + Q.T), k, 1, rng)[0]
+            mask = pw.random_node_masks(K, k, 1, rng)[0]
         S = np.flatnonzero(mask)
         vS = _reweighted_v(weights.state(), S[None, :], reweight, activation)[0]
         return Weights(W=W[S], Wstar=weights.Wstar, v=vS, vstar=weights.vstar), mask
-    if reweight != "none":
+    if reweight != V.NO_REWEIGHT:
         raise ValueError(f"reweight={reweight!r} is for node schemes; edge schemes take reweight='none' here")
-    e = edges_per_unit(budget["keep"], K, N) if "keep" in budget else max(1, int(round(budget["keep_fraction"] * N)))
-    if scheme == "random-edge":
-        mask = pw.random_edge_masks(K, N, e, 1, rng)[0]
-    elif scheme == "importance-edge":
-        mask = pw.importance_edge_mask(W, e)
-    else:
-        mask = pw.dpp_edge_masks(W, e, 1, rng)[0]
+    if isinstance(obj, DPPEdge) and obj.edge_kernel != V.DIAGONAL_KERNEL:
+        raise ValueError(
+            "prune_real has no data set: DPP edge uses the white-input kernel diag(w^2), "
+            "DPPEdge(edge_kernel='diagonal')"
+        )
+    mask = pw.sample_masks(obj, W, v, b.edges_per_unit(K, N), 1, rng)[0]
     return weights.replace(W=np.where(mask, W, 0.0)), mask
+
+
+def _white_input_schemes(schemes) -> tuple:
+    """Scheme objects for real weights without a data set: the name dpp-edge means its white-input kernel."""
+    items = [schemes] if isinstance(schemes, (str, Scheme)) else list(schemes)
+    out: list = []
+    for item in items:
+        if isinstance(item, str):
+            out += [DPPEdge(edge_kernel=V.DIAGONAL_KERNEL) if n == V.DPP_EDGE else n for n in parse_schemes(item)]
+        else:
+            out.append(item)
+    return schemes_with(out)
 
 
 def _check_mask(weights: Weights, mask):
@@ -474,7 +507,7 @@ def retrain_ode(
     sigma: float = 0.0,
     alpha_max: float,
     save_at=None,
-    activation: str = "erf",
+    activation: str = V.ERF,
     **ode,
 ) -> IntegrateResult:
     """ODE started from pruned real weights: ``integrate(weights.state())``, or with an edge
@@ -523,7 +556,7 @@ def retrain_check(
     sigma: float = 0.0,
     alpha_max: float,
     save_at=None,
-    activation: str = "erf",
+    activation: str = V.ERF,
     workers=None,
     progress=None,
     rtol: float = 1e-10,
@@ -587,9 +620,10 @@ def retrain_check(
 # ------------------------------------------- pruning real SGD students along alpha
 def simulate_pruned_along(
     weights: Weights,
-    schemes="all",
-    keep=None,
+    schemes=V.ALL,
+    budget=None,
     *,
+    keep=None,
     keep_fraction=None,
     save_at,
     seeds=5,
@@ -597,9 +631,8 @@ def simulate_pruned_along(
     eta: float,
     eta_v=None,
     sigma: float = 0.0,
-    activation: str = "erf",
+    activation: str = V.ERF,
     n_masks: int = 10,
-    importance: str = "abs-v",
     progress=None,
 ) -> dict:
     """Finite-N counterpart of :func:`pruned_along`: SGD students pruned with real masks at each time.
@@ -607,18 +640,20 @@ def simulate_pruned_along(
     Each of ``seeds`` runs trains ``weights`` by online SGD (``statmech.sim``)
     from one save time to the next (segment i of run r uses the input stream
     (seed, r, i)); at each time the real weights are pruned with ``n_masks``
-    masks of every scheme (:func:`prune_real`; one for importance schemes) and
+    masks of every scheme (names or scheme objects, :func:`prune_real`; one for importance schemes) and
     scored by eps_g of the pruned order parameters (exact for Gaussian inputs).
     Returns {"alpha", "unpruned": (mean, stderr), scheme: (mean, stderr)}: the
     mask-averaged error per run, then mean and standard error over runs.
     Ctrl-C keeps the finished runs.
     """
 
-    schemes = parse_schemes(schemes)
+    objs = _white_input_schemes(schemes)
+    schemes = tuple(s.name for s in objs)
     if not isinstance(weights, Weights):
         raise TypeError(f"weights must be a statmech.Weights, got {type(weights).__name__}")
-    for s in schemes:
-        resolve_budget(s, weights.K, keep, keep_fraction, weights.N)
+    b = Budget.of(budget, keep=keep, keep_fraction=keep_fraction)
+    for s in objs:
+        budget_arguments(s, weights.K, b)
     times = np.asarray(save_at, dtype=np.float64)
     if times.ndim != 1 or times.size == 0 or np.any(np.diff(times) <= 0) or times[0] < 0:
         raise ValueError("save_at must be a non-empty increasing sequence of times >= 0")
@@ -654,21 +689,13 @@ def simulate_pruned_along(
                         raise ValueError(f"SGD run {r} failed: {res.message}")
                     w, now = res.weights, t
                 rows["unpruned"].append(pw.pruned_eps_g(w.W, w.v, w.Wstar, w.vstar, activation=activation))
-                for s in schemes:
-                    n = 1 if s.startswith("importance") else n_masks
+                for obj in objs:
+                    n = 1 if obj.deterministic else n_masks
                     errs = []
                     for _ in range(n):
-                        p, _m = prune_real(
-                            w,
-                            s,
-                            keep,
-                            keep_fraction=keep_fraction,
-                            importance=importance,
-                            rng=rng,
-                            activation=activation,
-                        )
+                        p, _m = prune_real(w, obj, b, rng=rng, activation=activation)
                         errs.append(pw.pruned_eps_g(p.W, p.v, p.Wstar, p.vstar, activation=activation))
-                    rows[s].append(float(np.mean(errs)))
+                    rows[obj.name].append(float(np.mean(errs)))
                 bar.update(1)
             for s in per:
                 per[s].append(rows[s])

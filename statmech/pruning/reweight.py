@@ -3,14 +3,15 @@
 - Node fusing (Diversity Networks, Mariet & Sra 2016): the pruned units'
   signals are regressed on the kept ones and their second-layer weights moved
   over, v_S <- v_S + G[S,S]^+ G[S,Sc] v_Sc, with G = Q (pre-activations,
-  ``"fuse-preact"``) or G = I2 of the student fields (activations,
-  ``"fuse-act"``).
-- Optimal readout (``"optimal"``): the v_S minimising eps_g for the kept first
+  ``fuse-preactivation``) or G = I2 of the student fields (activations,
+  ``fuse-activation``).
+- Optimal readout (``optimal-readout``): the v_S minimising eps_g for the kept first
   layer, v_S = I2[S,S]^+ I2[S,teacher] vstar (what retraining only the second
   layer reaches).
 - Edge least-squares reweighting of kept edges: zero effect as N -> infinity for
   white inputs (kept and removed inputs are independent, so the regression
-  coefficients vanish). ``EDGE_LSQ_NOTE`` says so wherever it is requested.
+  coefficients vanish). ``EDGE_LSQ_NOTE`` says so wherever it is requested
+  (``edge-lsq``).
 
 ``G^+`` is the Moore-Penrose pseudo-inverse (minimum-norm least squares), so
 exact copies (singular G[S,S], as in the idealised specialised student) are
@@ -22,9 +23,10 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["REWEIGHTS", "EDGE_LSQ_NOTE", "check_reweight", "fuse", "optimal_readout", "complement"]
+from statmech.core import vocabulary as V
+from statmech.core.vocabulary import EDGE_REWEIGHTS, NODE_REWEIGHTS, REWEIGHTS
 
-REWEIGHTS = ("none", "fuse-preact", "fuse-act", "optimal")
+__all__ = ["REWEIGHTS", "EDGE_LSQ_NOTE", "check_reweight", "fuse", "optimal_readout", "complement"]
 
 EDGE_LSQ_NOTE = (
     "edge least-squares reweighting (regress the removed part of each pre-activation on the kept inputs) "
@@ -38,9 +40,14 @@ EDGE_LSQ_NOTE = (
 _PINV_RCOND = 1e-10
 
 
-def check_reweight(reweight: str) -> str:
-    if reweight not in REWEIGHTS:
-        raise ValueError(f"reweight must be one of {REWEIGHTS}, got {reweight!r}")
+def check_reweight(reweight: str, node: bool | None = None) -> str:
+    """``reweight`` if it is a reweighting name (for a node scheme if ``node``, an edge scheme if not ``node``)."""
+    V.check_choice("reweight", reweight, REWEIGHTS)
+    if node is not None:
+        allowed = NODE_REWEIGHTS if node else EDGE_REWEIGHTS
+        if reweight not in allowed:
+            kind = "node" if node else "edge"
+            raise ValueError(f"reweight {reweight!r} does not apply to {kind} schemes; they take {', '.join(allowed)}")
     return reweight
 
 

@@ -19,17 +19,21 @@ from dataclasses import dataclass
 import numpy as np
 
 from statmech import pruning
+from statmech.core import vocabulary as V
+from statmech.core.budgets import Budget
 from statmech.core.state import State
 from statmech.core.weights import Weights
 from statmech.ode.generalisation import eps_g
 from statmech.ode.integrator import default_save_at, integrate
 from statmech.ode.steppers import METHODS, make_stepper
-from statmech.pruning.finite.students import prune_student, train_student
+from statmech.pruning.finite.students import REWEIGHTS as FINITE_REWEIGHTS
+from statmech.pruning.finite.students import check_reweights, pipeline_schemes, prune_student, train_student
+from statmech.pruning.schemes import schemes_with
 from statmech.sim import ode_reference, save_steps, simulate
 
 __all__ = ["Engine", "Param", "Outcome", "ENGINES", "get_engine", "register_engine"]
 
-ACTIVATIONS = ("erf", "linear", "relu")
+ACTIVATIONS = V.ACTIVATIONS
 
 
 @dataclass(frozen=True)
@@ -271,9 +275,7 @@ register_engine(
 
 
 # ---------------------------------------------------------------------- prune
-# Scheme names users type (docs/architecture.md); the engine checks them against statmech.pruning.SCHEMES when it runs.
-PRUNE_SCHEMES = ("random-node", "importance-node", "dpp-node", "random-edge", "importance-edge", "dpp-edge")
-NODE_SCHEMES = PRUNE_SCHEMES[:3]
+PRUNE_SCHEMES = V.SCHEMES
 _TRAIN_KEYS = (
     "K",
     "M",
@@ -325,30 +327,43 @@ def _train_cached(key, _cache=_TRAINED):
     return _cache[key]
 
 
-def _node_keep(p):
-    """k for node schemes: ``keep``, or keep_fraction * K when that is an integer."""
-    if p.get("keep") is not None:
-        return p["keep"]
-    k = p["keep_fraction"] * p["K"]
-    return int(round(k)) if abs(k - round(k)) < 1e-9 else None
-
-
-def _check_prune(p, where):
-    _check_ode(p, where)
+def _prune_budget(p, where) -> Budget:
+    """The run's Budget: exactly one of 'keep' (units k; edges then keep c = k/K) and 'keep_fraction' (c)."""
     if (p.get("keep") is None) == (p.get("keep_fraction") is None):
         raise ValueError(
             f"{where}: give exactly one of 'keep' (kept units k; edges then keep c = k/K) "
             f"or 'keep_fraction' (c in (0, 1])"
         )
-    if p.get("keep") is not None and p["keep"] > p["K"]:
-        raise ValueError(f"{where}: parameter 'keep' must be in 1..K={p['K']}, got {p['keep']}")
-    if p.get("keep_fraction") is not None and p["keep_fraction"] > 1:
-        raise ValueError(f"{where}: parameter 'keep_fraction' must be in (0, 1], got {p['keep_fraction']}")
-    if any(s in NODE_SCHEMES for s in p["schemes"]) and _node_keep(p) is None:
-        raise ValueError(
-            f"{where}: node schemes need keep_fraction * K to be an integer number of units, got "
-            f"keep_fraction={p['keep_fraction']} with K={p['K']} (choose K or the fraction to match)"
-        )
+    try:
+        return Budget(keep=p.get("keep"), fraction=p.get("keep_fraction"))
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+
+
+def _prune_schemes(p):
+    """Scheme objects of the run: each named scheme with the options it takes (kernel, score)."""
+    return schemes_with(
+        p["schemes"], **{k: p[k] for k in ("kernel", "score") if any(k in _TAKES[s] for s in p["schemes"])}
+    )
+
+
+# Which scheme takes which of the engine's scheme options.
+_TAKES = {V.DPP_NODE: ("kernel",), V.IMPORTANCE_NODE: ("score",)}
+_TAKES = {s: _TAKES.get(s, ()) for s in V.SCHEMES}
+
+
+def _check_prune(p, where):
+    _check_ode(p, where)
+    b = _prune_budget(p, where)
+    try:
+        for s in _prune_schemes(p):
+            if s.node:
+                b.units(p["K"])
+            else:
+                b.edge_fraction(p["K"])
+            pruning.reweight.check_reweight(p["reweight"], node=s.node)
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
 
 
 def _run_prune(p, record) -> Outcome:
@@ -357,8 +372,7 @@ def _run_prune(p, record) -> Outcome:
     times = _save_times(p)
     res = _train(p, times)
     reached = {float(a): i for i, a in enumerate(res.alpha)}
-    k = _node_keep(p)
-    c = p["keep_fraction"] if p.get("keep_fraction") is not None else p["keep"] / p["K"]
+    budget = _prune_budget(p, "prune")
     rows = []
     for a in times:
         i = reached.get(float(a))
@@ -366,17 +380,13 @@ def _run_prune(p, record) -> Outcome:
         if state is not None and p["rescale"]:
             state = pruning.rescale_rows(state)
         unpruned = math.nan if state is None else _eps(state, p["activation"])
-        for scheme in p["schemes"]:
+        for scheme in _prune_schemes(p):
             values = dict.fromkeys(("eps_g", "stderr", "test_loss", "exact"), math.nan)
             if state is not None:
                 opts = dict(activation=p["activation"], reweight=p["reweight"], keep_distribution=False)
-                if scheme in NODE_SCHEMES:
-                    opts.update(
-                        kernel=p["kernel"], importance=p["importance"], n_samples=p["n_samples"], rng=p["sample_seed"]
-                    )
-                    r = pruning.pruned_error(state, scheme, k, **opts)
-                else:
-                    r = pruning.pruned_error(state, scheme, keep_fraction=c, **opts)
+                if scheme.name in (V.RANDOM_NODE, V.DPP_NODE):
+                    opts.update(n_samples=p["n_samples"], rng=p["sample_seed"])
+                r = pruning.pruned_error(state, scheme, budget, **opts)
                 values = {
                     "eps_g": r.eps_g,
                     "stderr": r.stderr,
@@ -384,7 +394,7 @@ def _run_prune(p, record) -> Outcome:
                     "exact": r.exact,
                 }
             values["eps_g_unpruned"] = unpruned
-            rows.append({"alpha": float(a), "scheme": scheme, **{q: values[q] for q in record}})
+            rows.append({"alpha": float(a), "scheme": scheme.name, **{q: values[q] for q in record}})
     return Outcome(rows, res.status, res.message)
 
 
@@ -407,9 +417,9 @@ register_engine(
             keep_fraction=Param(
                 "float", None, "kept fraction c (node schemes keep k = cK units)", minimum=0.0, exclusive=True
             ),
-            kernel=Param("str", "linear-preactivation", "dpp-node kernel (statmech.pruning.NODE_KERNELS)"),
-            importance=Param("str", "abs-v", "importance-node score (statmech.pruning.IMPORTANCE_SCORES)"),
-            reweight=Param("str", "none", "reweighting (statmech.pruning.REWEIGHTS)"),
+            kernel=Param("str", V.LINEAR_PREACTIVATION, "dpp-node kernel", choices=V.NODE_KERNELS),
+            score=Param("str", V.ABS_V, "importance-node score", choices=V.IMPORTANCE_SCORES),
+            reweight=Param("str", V.NO_REWEIGHT, "reweighting (one per run)", choices=V.REWEIGHTS),
             rescale=Param("bool", False, "rescale rows to Q_ii = 1 before pruning (the paper's pipeline)"),
             n_samples=Param("int", 20_000, "Monte Carlo kept sets when C(K, k) is too large to enumerate", minimum=2),
             sample_seed=Param("int", 0, "seed of those samples"),
@@ -521,14 +531,23 @@ def _student(p):
 _student.cache = {}
 
 
+def _prune_sim_schemes(p):
+    """Scheme objects with the pipeline's defaults and the run's kernel and score (where a chosen scheme takes them)."""
+    opts = {"kernel": p["kernel"] if V.DPP_NODE in p["schemes"] else None, "score": p["score"]}
+    return pipeline_schemes(p["pipeline"], p["schemes"], **opts)
+
+
 def _check_prune_sim(p, where):
     if p["keep"] is None:
         raise ValueError(
             f"{where}: parameter 'keep' (node budget k in 1..K-1; edges keep the paper's "
             f"e = round((kN + k - K)/K) per unit) is required"
         )
-    if p["keep"] > p["K"]:
-        raise ValueError(f"{where}: parameter 'keep' must be in 1..K={p['K']}, got {p['keep']}")
+    try:
+        Budget(keep=p["keep"], N=p["N"]).units(p["K"])
+        check_reweights(p["reweight"], _prune_sim_schemes(p))
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
 
 
 def _run_prune_sim(p, record) -> Outcome:
@@ -539,14 +558,12 @@ def _run_prune_sim(p, record) -> Outcome:
         weights,
         n_train=int(round(p["alpha_max"] * p["N"])),
         pipeline=p["pipeline"],
-        schemes=p["schemes"],
+        schemes=_prune_sim_schemes(p),
         keep=[p["keep"]],
         n_masks=p["n_masks"],
         sigma=p["sigma"],
         n_kernel=p["n_kernel"],
         n_test=p["n_test"],
-        node_kernel=p["node_kernel"],
-        importance=p["importance"],
         reweight=p["reweight"],
         activation=p["activation"],
         seed=p["prune_seed"],
@@ -582,26 +599,14 @@ register_engine(
         "scheme, reweighting and mask, with the N -> infinity theory of the same student beside it",
         params=_teacher_student_params(
             keep=Param("int", None, "node budget k (edge schemes keep the paper's matching e per unit)", minimum=1),
-            pipeline=Param("str", "clean", "the paper's pipeline or the clean one", choices=("paper", "clean")),
+            pipeline=Param("str", V.CLEAN_PIPELINE, "the paper's pipeline or the clean one", choices=V.PIPELINE_NAMES),
             schemes=Param("strs", list(PRUNE_SCHEMES), "pruning schemes", choices=PRUNE_SCHEMES),
             n_masks=Param("int", None, "masks per scheme (default: the pipeline's, 5 or 10)", minimum=1),
             n_kernel=Param("int", None, "inputs for the kernels (default alpha_max N)", minimum=1),
             n_test=Param("int", None, "noisy test inputs (default 0.1 alpha_max N)", minimum=1),
-            node_kernel=Param(
-                "str",
-                "linear-preactivation",
-                "dpp-node kernel",
-                choices=("linear-preactivation", "linear-activation", "gaussian"),
-            ),
-            importance=Param(
-                "str",
-                None,
-                "importance-node score (default: the pipeline's)",
-                choices=("abs-v", "signed-v", "abs-v-sqrtq"),
-            ),
-            reweight=Param(
-                "strs", ["none"], "reweightings", choices=("none", "fuse-preactivation", "fuse-activation", "edge-lsq")
-            ),
+            kernel=Param("str", V.LINEAR_PREACTIVATION, "dpp-node kernel", choices=V.NODE_KERNELS),
+            score=Param("str", None, "importance-node score (default: the pipeline's)", choices=V.IMPORTANCE_SCORES),
+            reweight=Param("strs", [V.NO_REWEIGHT], "reweightings", choices=FINITE_REWEIGHTS),
             prune_seed=Param("int", 0, "seed of the kernel data, masks and test set"),
         ),
         quantities=("eps_g", "test_loss", "test_loss_stderr", "eps_g_theory", "param_fraction", "budget"),

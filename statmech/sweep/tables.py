@@ -88,7 +88,7 @@ def pivot(table: dict, x: str, y: str, value: str = "eps_g"):
 def difference(table: dict, x: str, y: str, *, between: str, a, b, value: str = "eps_g"):
     """(xs, ys, D) with D = mean ``value`` where ``between`` == a minus where it == b, on the (x, y) grid.
 
-    For claim C2: ``between="scheme", a="random-edge", b="dpp-node"``; D < 0 where random edge wins.
+    For claim C2: ``between="scheme", a=RANDOM_EDGE, b=DPP_NODE`` (the vocabulary's names); D < 0 where random edge wins.
     """
     xa, ya, Za = pivot(select(table, {between: a}, status=None), x, y, value)
     xb, yb, Zb = pivot(select(table, {between: b}, status=None), x, y, value)

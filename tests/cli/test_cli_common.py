@@ -70,7 +70,7 @@ def test_prune_published_needs_the_configuration_size(tmp_path, capsys):
     sm.State.random(3, 1, 50, seed=0).save(path)
     code = main(["prune", str(path), "--keep", "1", "--published", "6:2", "--out", str(tmp_path / "out")])
     assert code == 2
-    assert "--published 6:2 is for K=6, M=2; the state has K=3, M=1" in capsys.readouterr().err
+    assert "published 6:2 is for K=6, M=2; the state has K=3, M=1" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from scipy.special import erf
 from statmech import Weights
 from statmech.ode.generalisation import eps_g_arrays
 from statmech.pruning.finite import masks as pw
+from statmech.pruning.schemes import DPPEdge
 
 
 def _g(u):
@@ -135,7 +136,7 @@ def test_dpp_edge_masks_have_lambda_w2_inclusion_probabilities(rng):
 
 def test_dpp_edge_white_limit_masks_without_data(rng):
     W = rng.standard_normal((2, 60))
-    masks = pw.sample_masks("dpp-edge", W, np.ones(2), 20, 3, rng, edge_kernel_from_data=False)
+    masks = pw.sample_masks(DPPEdge(edge_kernel="diagonal"), W, np.ones(2), 20, 3, rng)
     assert masks.shape == (3, 2, 60) and np.all(masks.sum(2) == 20)
 
 

@@ -39,7 +39,7 @@ def test_node_pruning_equals_silencing_units(small):
     layer = rd._Layer(mlp, data.X_train)
     keep = np.zeros(24, bool)
     keep[::2] = True
-    pruned = rd.prune_first_layer(mlp, layer, "random-node", keep, reweight=False)
+    pruned = rd.prune_first_layer(mlp, layer, "random-node", keep, reweight="none")
     W2 = mlp.coefs[1].copy()
     W2[~keep] = 0.0  # an independent route: removed units contribute nothing downstream
     silenced = mlp.with_first_layer(mlp.coefs[0], mlp.intercepts[0], W2, mlp.intercepts[1])
@@ -55,8 +55,8 @@ def test_node_reweighting_absorbs_an_exact_copy(small):
     layer = rd._Layer(dup, data.X_train)
     keep = np.ones(24, bool)
     keep[5] = False
-    fused = rd.prune_first_layer(dup, layer, "dpp-node", keep, reweight=True)
-    plain = rd.prune_first_layer(dup, layer, "dpp-node", keep, reweight=False)
+    fused = rd.prune_first_layer(dup, layer, "dpp-node", keep, reweight="fuse-activation")
+    plain = rd.prune_first_layer(dup, layer, "dpp-node", keep, reweight="none")
     # the copy's outgoing weights pass to unit 3: the second-layer input is unchanged
     h_full = dup.hidden(data.X_test) @ W2
     h_fused = fused.hidden(data.X_test) @ fused.coefs[1]
@@ -69,8 +69,8 @@ def test_edge_reweighting_reduces_preactivation_residual(small):
     layer = rd._Layer(mlp, data.X_train)
     rng = np.random.default_rng(0)
     mask = rng.random((24, 64)) < 0.3
-    plain = rd.prune_first_layer(mlp, layer, "random-edge", mask, reweight=False)
-    fused = rd.prune_first_layer(mlp, layer, "random-edge", mask, reweight=True)
+    plain = rd.prune_first_layer(mlp, layer, "random-edge", mask, reweight="none")
+    fused = rd.prune_first_layer(mlp, layer, "random-edge", mask, reweight="edge-lsq")
     pre = data.X_train @ mlp.coefs[0] + mlp.intercepts[0]
     r_plain = np.mean((data.X_train @ plain.coefs[0] + plain.intercepts[0] - pre) ** 2)
     r_fused = np.mean((data.X_train @ fused.coefs[0] + fused.intercepts[0] - pre) ** 2)
@@ -88,7 +88,7 @@ def test_budgets_match_parameter_counts():
 
 def test_small_experiment_rows_and_orderings(small):
     data, mlp, classes = small
-    rows = rd.run_experiment(data, mlp, classes, fractions=(0.3, 0.8), rounds=2, reweight="both", seed=0)
+    rows = rd.prune_mlp(data, mlp, classes, fractions=(0.3, 0.8), rounds=2, seed=0)
     assert len(rows) == 6 * 2 * 2
     for r in rows:
         assert 0 <= r["error_mean"] <= 1
@@ -98,8 +98,8 @@ def test_small_experiment_rows_and_orderings(small):
             assert r["rounds"] == 2
     # more parameters never hurt much: every scheme's error at 80% is below its error at 30% + 2 std
     for s in rd.SCHEMES:
-        lo = [r for r in rows if r["scheme"] == s and not r["reweight"] and r["fraction"] == 0.3][0]
-        hi = [r for r in rows if r["scheme"] == s and not r["reweight"] and r["fraction"] == 0.8][0]
+        lo = [r for r in rows if r["scheme"] == s and r["reweight"] == "none" and r["fraction"] == 0.3][0]
+        hi = [r for r in rows if r["scheme"] == s and r["reweight"] == "none" and r["fraction"] == 0.8][0]
         assert hi["error_mean"] <= lo["error_mean"] + 2 * lo["error_std"] + 0.02
 
 
@@ -160,8 +160,9 @@ def test_bad_input(tmp_path, capsys, monkeypatch):
         rd.load_dataset("mnist")
     assert main(["realdata", "--fractions", "0", "--out", str(tmp_path / "x")]) == 2
     assert "fractions must lie in (0, 1]" in capsys.readouterr().err
-    assert main(["realdata", "--schemes", "magic", "--out", str(tmp_path / "x")]) == 2
-    assert "unknown scheme(s) ['magic']" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:  # an unknown name is an argparse usage error (exit 2)
+        main(["realdata", "--schemes", "magic", "--out", str(tmp_path / "x")])
+    assert exc.value.code == 2 and "invalid choice 'magic'" in capsys.readouterr().err
 
 
 def test_cli_draws_published_mnist_values_for_mnist_too(tmp_path, monkeypatch):

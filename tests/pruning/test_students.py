@@ -17,6 +17,7 @@ from statmech import Weights
 from statmech.cli import main
 from statmech.pruning.finite import masks as pw
 from statmech.pruning.finite import students as ps
+from statmech.pruning.schemes import DPPEdge
 
 
 def specialised(K, M, N, noise, seed, vstar=4.0):
@@ -104,8 +105,7 @@ def test_simulation_matches_theory_for_edge_schemes_on_gaussian_weights():
             n_train=1000,
             n_test=100,
             pipeline="clean",
-            edge_kernel_from_data=False,
-            schemes="random-edge,importance-edge,dpp-edge",
+            schemes=["random-edge,importance-edge", DPPEdge(edge_kernel="diagonal")],
             keep=[1, 2],
             n_masks=4,
             seed=1,
@@ -311,22 +311,23 @@ def test_cli_end_to_end_and_bad_input(tmp_path, capsys):
     assert "must share N" in capsys.readouterr().err
     assert main(["prune-sim", "--K", "3", "--keep", "4", "--out", str(tmp_path / "d")]) == 2
     assert "k (units kept) must be an integer in 1..K=3, got 4" in capsys.readouterr().err
-    assert main(["prune-sim", "--schemes", "dpp-node,magic", "--out", str(tmp_path / "e")]) == 2
-    assert "schemes must be 'all' or names from" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:  # an unknown name is an argparse usage error (exit 2)
+        main(["prune-sim", "--schemes", "dpp-node,magic", "--out", str(tmp_path / "e")])
+    assert exc.value.code == 2 and "invalid choice 'magic'" in capsys.readouterr().err
 
 
 def test_prune_student_bad_input():
     w = specialised(3, 1, 20, 0.1, seed=0)
     with pytest.raises(ValueError, match="pipeline must be one of"):
         ps.prune_student(w, n_train=100, pipeline="fast")
-    with pytest.raises(ValueError, match="reweight must be names from"):
+    with pytest.raises(ValueError, match="reweight must be one of"):
         ps.prune_student(w, n_train=100, reweight="magic")
     with pytest.raises(ValueError, match=r"k \(units kept\) must be an integer in 1..K=3, got 5"):
         ps.prune_student(w, n_train=100, keep=[5])
     with pytest.raises(ValueError, match="n_train .* must be an integer >= 1"):
         ps.prune_student(w, n_train=0)
-    with pytest.raises(ValueError, match="importance score must be one of"):
-        ps.prune_student(w, n_train=100, importance="loud")
+    with pytest.raises(ValueError, match=r"score \(importance-node score\) must be one of"):
+        ps.prune_student(w, n_train=100, schemes=ps.pipeline_schemes("clean", "importance-node", score="loud"))
 
 
 @pytest.mark.slow

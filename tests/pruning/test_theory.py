@@ -69,11 +69,16 @@ def _chi_square_p(counts: dict, probs: dict, n: int) -> float:
     return float(stats.chisquare(obs, exp).pvalue)
 
 
+def _dpp(kernel):
+    """The DPP node scheme with this kernel (beta = 0.7, eps = 0.05 for the Gaussian one)."""
+    return P.DPPNode(kernel=kernel, beta=0.7, eps=0.05) if kernel == "gaussian" else P.DPPNode(kernel=kernel)
+
+
 @pytest.mark.parametrize("kernel", ["linear-preactivation", "linear-activation", "gaussian"])
 def test_dpp_node_distribution_is_det_over_ek(rng, kernel):
     st = _random_state(rng, 6, 2)
     k = 3
-    res = P.pruned_error(st, "dpp-node", k, kernel=kernel, beta=0.7, eps=0.05)
+    res = P.pruned_error(st, _dpp(kernel), k)
     # the kernel, rebuilt here independently: Gaussian kernel distances from a Monte
     # Carlo of the fields would be noisy, so use the I2 matrix and check I2 itself by MC below
     G = sm.integrals.I2(st.covariance())[:6, :6]
@@ -92,7 +97,7 @@ def test_dpp_node_distribution_is_det_over_ek(rng, kernel):
     expect = sum(p * sm.eps_g(P.node_state(st, S)) for S, p in brute.items())
     assert res.eps_g == pytest.approx(expect, rel=1e-10)
     # frequencies of 20,000 samples (the pruning-level sampled distribution) pass chi-square
-    mc = P.pruned_error(st, "dpp-node", k, kernel=kernel, beta=0.7, eps=0.05, exact=False, n_samples=20_000, rng=5)
+    mc = P.pruned_error(st, _dpp(kernel), k, exact=False, n_samples=20_000, rng=5)
     counts = {tuple(S): round(p * mc.n_samples) for S, p in zip(mc.subsets.tolist(), mc.probs)}
     assert sum(counts.values()) == 20_000
     assert _chi_square_p(counts, brute, 20_000) > 1e-3  # false-failure rate 0.1% per kernel
@@ -167,7 +172,7 @@ def test_idealised_dpp_limit_matches_jittered_kernel():
     """The jitter -> 0 k-DPP over exact copies: closed form vs the general code with L = Q + 1e-7 I."""
     for M, z, k in [(2, 3, 4), (2, 3, 2), (3, 2, 5)]:
         st = P.idealised_state(M, z)
-        got = P.pruned_error(st, "dpp-node", k, jitter=1e-7).copies_distribution()
+        got = P.pruned_error(st, P.DPPNode(jitter=1e-7), k).copies_distribution()
         want = P.idealised_copies_distribution(M, z, k, "dpp-node")
         for j in set(got) | set(want):  # corrections are O(jitter / z): sets of lower rank get ~1e-7
             assert got.get(j, 0.0) == pytest.approx(want.get(j, 0.0), abs=1e-5)
@@ -269,7 +274,7 @@ def test_edge_quadrature_against_brute_force_2d():
         2 * quad(lambda x: x * x * phi(x), z, 40, epsabs=1e-13)[0], abs=1e-11
     )
     # rho = +-1 (exact copies): importance masks coincide, F = d; random: c^2 rho
-    assert P.edge.pair_factor("importance-edge", c, 1.0) == pytest.approx(P.edge.diagonal_factor("importance", c))
+    assert P.edge.pair_factor("importance-edge", c, 1.0) == pytest.approx(P.edge.diagonal_factor("importance-edge", c))
     assert P.edge.pair_factor("random-edge", c, -0.3) == pytest.approx(-0.3 * c * c)
 
 
@@ -312,7 +317,7 @@ def test_diagonal_kdpp_sampler_is_exact_small():
 def test_fusing_restores_idealised_student_exactly():
     """Exact copies: fusing pruned copies into a kept copy of the same teacher restores eps_g = 0."""
     st = P.idealised_state(2, 3, 3.0)
-    for reweight in ("fuse-preact", "fuse-act", "optimal"):
+    for reweight in ("fuse-preactivation", "fuse-activation", "optimal-readout"):
         r = P.pruned_error(st, "dpp-node", 2, reweight=reweight)  # one copy of each teacher
         assert r.eps_g == pytest.approx(0.0, abs=1e-12)
         live = r.probs > 1e-12  # kept sets with positive probability: one copy of each teacher
@@ -322,20 +327,20 @@ def test_fusing_restores_idealised_student_exactly():
 
 def test_optimal_readout_minimises_eps_g(rng):
     st = _random_state(rng, 5, 2)
-    res = P.pruned_error(st, "random-node", 3, reweight="optimal")
+    res = P.pruned_error(st, "random-node", 3, reweight="optimal-readout")
     for S, vk, e in zip(res.subsets, res.v_kept, res.errors):
         sub = P.node_state(st, S)
         f = lambda v: eps_g_arrays(sub.Q, sub.R, sub.T, v, sub.vstar)  # noqa: E731
         best = optimize.minimize(f, sub.v, method="BFGS", options={"gtol": 1e-10})
         assert e == pytest.approx(best.fun, rel=1e-7, abs=1e-10)
         assert e <= f(sub.v) + 1e-12
-    fused = P.pruned_error(st, "random-node", 3, reweight="fuse-act")
+    fused = P.pruned_error(st, "random-node", 3, reweight="fuse-activation")
     assert res.eps_g <= fused.eps_g + 1e-12
 
 
 def test_fuse_preact_formula(rng):
     st = _random_state(rng, 5, 2)
-    r = P.pruned_error(st, "importance-node", 2, reweight="fuse-preact")
+    r = P.pruned_error(st, "importance-node", 2, reweight="fuse-preactivation")
     S = r.subsets[0]
     Sc = np.setdiff1d(np.arange(5), S)
     want = st.v[S] + np.linalg.solve(st.Q[np.ix_(S, S)], st.Q[np.ix_(S, Sc)] @ st.v[Sc])
@@ -344,9 +349,9 @@ def test_fuse_preact_formula(rng):
 
 def test_edge_reweighting_is_reported_as_no_effect(trained62):
     a = P.pruned_error(trained62, "dpp-edge", keep_fraction=0.5)
-    b = P.pruned_error(trained62, "dpp-edge", keep_fraction=0.5, reweight="fuse-preact")
+    b = P.pruned_error(trained62, "dpp-edge", keep_fraction=0.5, reweight="edge-lsq")
     assert b.eps_g == a.eps_g and "zero effect" in b.note
-    o = P.pruned_error(trained62, "random-edge", keep_fraction=0.5, reweight="optimal")
+    o = P.pruned_error(trained62, "random-edge", keep_fraction=0.5, reweight="optimal-readout")
     assert o.eps_g <= P.pruned_error(trained62, "random-edge", keep_fraction=0.5).eps_g
 
 
@@ -355,11 +360,11 @@ def test_importance_scores_and_signed_quirk(rng):
     st = _random_state(rng, 6, 2).replace(v=np.array([-3.0, 1.0, 2.0, -0.5, 0.2, 1.5]))
     r = P.pruned_error(st, "importance-node", 2)
     assert r.subsets.tolist() == [[0, 2]] and r.pruned is not None
-    r = P.pruned_error(st, "importance-node", 2, importance="signed-v")
+    r = P.pruned_error(st, P.ImportanceNode(score="signed-v"), 2)
     assert r.subsets.tolist() == [[2, 5]]
     q = np.diag(st.Q)
     want = sorted(np.argsort(-np.abs(st.v) * np.sqrt(q))[:3].tolist())
-    assert P.pruned_error(st, "importance-node", 3, importance="abs-v-sqrtq").subsets.tolist() == [want]
+    assert P.pruned_error(st, P.ImportanceNode(score="abs-v-sqrtq"), 3).subsets.tolist() == [want]
 
 
 def test_paper_budgets():
@@ -404,9 +409,9 @@ def test_bad_input_messages(trained62):
         with pytest.raises(ValueError, match=r"keep_fraction must be in \(0, 1\]"):
             P.pruned_error(trained62, "random-edge", keep_fraction=c)
     with pytest.raises(ValueError, match=r"DPP kernel L must be positive semi-definite"):
-        P.pruned_error(trained62, "dpp-node", 2, kernel=np.diag([1.0, 1, 1, 1, 1, -0.5]))
+        P.pruned_error(trained62, P.DPPNode(kernel=np.diag([1.0, 1, 1, 1, 1, -0.5])), 2)
     with pytest.raises(ValueError, match=r"kernel array must have shape \(K, K\)"):
-        P.pruned_error(trained62, "dpp-node", 2, kernel=np.eye(3))
+        P.pruned_error(trained62, P.DPPNode(kernel=np.eye(3)), 2)
     with pytest.raises(ValueError, match=r"scheme must be one of"):
         P.pruned_error(trained62, "dpp-nodes", 2)
     with pytest.raises(ValueError, match=r"reweight must be one of"):
@@ -416,7 +421,7 @@ def test_bad_input_messages(trained62):
     with pytest.raises(ValueError, match=r"needs jitter > 0"):
         P.pruned_error(P.idealised_state(2, 3), "dpp-node", 3)
     with pytest.raises(ValueError, match=r"beta .* > 0"):
-        P.pruned_error(trained62, "dpp-node", 2, kernel="gaussian", beta=0.0)
+        P.pruned_error(trained62, P.DPPNode(kernel="gaussian", beta=0.0), 2)
 
 
 def test_cli_bad_state_file(tmp_path, capsys):
@@ -441,9 +446,9 @@ def test_cli_table_and_json(tmp_path, capsys, trained62):
     d = json.loads(capsys.readouterr().out)
     assert d["results"][0]["eps_g"] == pytest.approx(P.pruned_error(trained62, "dpp-node", 2).eps_g)
     assert main(["prune", str(path), "--scheme", "dpp-node", "--fraction", "0.5"]) == 2
-    assert "takes --keep" in capsys.readouterr().err
+    assert "dpp-node takes keep k (units kept)" in capsys.readouterr().err
     assert main(["prune", str(path), "--scheme", "random-edge", "--edges", "83"]) == 2
-    assert "--edges needs --N" in capsys.readouterr().err
+    assert "edges (edges kept per unit e) needs N (the input dimension)" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------- claims, figures, CLI
@@ -455,8 +460,8 @@ def test_fuse_act_vs_optimal_readout(trained62):
     resid = A[:6, :6] @ trained62.v - A[:6, 6:] @ trained62.vstar
     assert np.abs(resid).max() < 1e-3  # trained to alpha = 1600: nearly converged
     for k in (2, 4):
-        f = P.pruned_error(trained62, "random-node", k, reweight="fuse-act")
-        o = P.pruned_error(trained62, "random-node", k, reweight="optimal")
+        f = P.pruned_error(trained62, "random-node", k, reweight="fuse-activation")
+        o = P.pruned_error(trained62, "random-node", k, reweight="optimal-readout")
         for S, vf, vo in zip(f.subsets, f.v_kept, o.v_kept):
             want = np.linalg.solve(A[np.ix_(S, S)], resid[S])
             np.testing.assert_allclose(vf - vo, want, rtol=1e-6, atol=1e-12)
@@ -472,7 +477,7 @@ def test_claims_verdicts_follow_errors(trained62):
         assert (cl["C2"][i] == "holds") == (e["random-edge"][i] < e["dpp-node"][i] - 1e-9)
         best_other = min(e[s][i] for s in P.SCHEMES if s != "dpp-edge")
         assert (cl["C3"][i] == "holds") == (e["dpp-edge"][i] < best_other - 1e-9)
-    many, se = P.pruned_errors([trained62, P.rescale_rows(trained62)], "dpp-edge", 2, N=500)
+    many, se = P.pruned_error_series([trained62, P.rescale_rows(trained62)], "dpp-edge", 2, N=500)
     assert many[0] == P.pruned_error(trained62, "dpp-edge", 2, N=500).eps_g and np.all(se == 0)
 
 
@@ -506,7 +511,7 @@ def test_random_node_monte_carlo_and_tie_options(trained62):
     assert abs(mc.eps_g - exact.eps_g) < 3 * mc.stderr  # 3 standard errors (0.3% false failures)
     assert P.pruned_error(trained62, "random-node", 3, max_subsets=10).exact is False  # C(6,3) = 20 > 10
     st = P.idealised_state(2, 2)  # all |v_i| tie
-    assert P.pruned_error(st, "importance-node", 2, ties="lowest-index").subsets.tolist() == [[0, 1]]
+    assert P.pruned_error(st, P.ImportanceNode(ties="lowest-index"), 2).subsets.tolist() == [[0, 1]]
     assert P.pruned_error(st, "importance-node", 2).subsets.shape == (6, 2)
 
 

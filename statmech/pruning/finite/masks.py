@@ -4,9 +4,9 @@ Everything here acts on a real first-layer weight matrix ``W`` (K x N, one
 row per hidden unit) and second-layer weights ``v`` (K), and on real input
 data, so the teacher-student simulations and real-data MLPs share it:
 
-- masks for the six schemes of docs/architecture.md (``random-node``, ``importance-node``,
-  ``dpp-node``, ``random-edge``, ``importance-edge``, ``dpp-edge``); node masks
-  are boolean arrays (n_masks, K), edge masks (n_masks, K, N);
+- masks for the six schemes of docs/architecture.md (names of ``statmech.core.vocabulary``,
+  or the scheme objects of ``statmech.pruning.schemes`` with their options);
+  node masks are boolean arrays (n_masks, K), edge masks (n_masks, K, N);
 - kernels estimated from data, streamed in blocks so that memory stays
   O(N^2 + K N) whatever the number P of inputs: the input second moment
   S = X^T X / P, the pre-activation Gram (1/P) sum lambda lambda^T = W S W^T s^2
@@ -33,10 +33,16 @@ from scipy import linalg as sla
 from scipy import sparse
 from scipy.special import erf as _erf
 
+from statmech.core import vocabulary as V
+from statmech.core.budgets import Budget
+from statmech.core.validation import check_int
+from statmech.core.vocabulary import EDGE_SCHEMES, IMPORTANCE_SCORES, NODE_KERNELS, NODE_SCHEMES, SCHEMES
 from statmech.dpp.kdpp import KDPP, DiagonalKDPP
 from statmech.ode.generalisation import eps_g_arrays
 from statmech.pruning.reweight import fuse
-from statmech.pruning.theory.node import importance_scores as scores
+from statmech.pruning.schemes import DPPEdge, DPPNode, ImportanceNode, as_scheme
+from statmech.pruning.theory import node as _theory_node
+from statmech.pruning.theory.node import importance_distribution, importance_scores
 
 __all__ = [
     "NODE_SCHEMES",
@@ -57,6 +63,7 @@ __all__ = [
     "check_node_budget",
     "check_edge_budget",
     "is_deterministic",
+    "mask_budget",
     "random_node_masks",
     "importance_node_mask",
     "importance_scores",
@@ -75,11 +82,6 @@ __all__ = [
     "test_losses",
 ]
 
-NODE_SCHEMES = ("random-node", "importance-node", "dpp-node")
-EDGE_SCHEMES = ("random-edge", "importance-edge", "dpp-edge")
-SCHEMES = NODE_SCHEMES + EDGE_SCHEMES
-NODE_KERNELS = ("linear-preactivation", "linear-activation", "gaussian")
-IMPORTANCE_SCORES = ("abs-v", "signed-v", "abs-v-sqrtq")
 _DEFAULT_BLOCK = 4096
 
 
@@ -96,13 +98,13 @@ def activation_function(activation):
     """g as a numpy function: ``"erf"`` (erf(u/sqrt 2)), ``"linear"``, ``"relu"``, or a callable."""
     if callable(activation):
         return activation
-    if activation == "erf":
+    if activation == V.ERF:
         return lambda u: _erf(u / sqrt(2.0))
-    if activation == "linear":
+    if activation == V.LINEAR:
         return lambda u: u
-    if activation == "relu":
+    if activation == V.RELU:
         return lambda u: np.maximum(u, 0.0)
-    raise ValueError(f"activation must be 'erf', 'linear', 'relu' or a callable, got {activation!r}")
+    raise ValueError(f"activation must be one of {', '.join(V.ACTIVATIONS)} or a callable, got {activation!r}")
 
 
 def toeplitz_covariance(N: int, rho: float) -> np.ndarray:
@@ -115,9 +117,9 @@ def toeplitz_covariance(N: int, rho: float) -> np.ndarray:
 
 
 def _int_at_least(name, value, minimum):
-    if isinstance(value, (bool, np.bool_)) or not float(value).is_integer() or int(value) < minimum:
+    if isinstance(value, np.bool_):
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+    return check_int(name, value, minimum)
 
 
 class GaussianInputs:
@@ -280,28 +282,19 @@ def data_moments(
 
 
 def node_kernel(
-    moments: DataMoments, kind: str = "linear-preactivation", beta: float = 1.0, eps: float = 0.0
+    moments: DataMoments, kind=V.LINEAR_PREACTIVATION, beta: float = 1.0, eps: float = 0.0, jitter: float = 0.0
 ) -> np.ndarray:
-    """K x K node kernel estimated from data (docs/theory/pruning.md).
+    """K x K node kernel estimated from data (docs/theory/pruning.md), by the theory's one implementation.
 
     ``linear-preactivation`` (the paper's): (1/P) sum lambda lambda^T;
     ``linear-activation``: (1/P) sum g g^T; ``gaussian`` (Diversity Networks,
-    Mariet & Sra 2016): exp(-beta (1/P) sum (g_i - g_j)^2) + eps delta_ij.
+    Mariet & Sra 2016): exp(-beta (1/P) sum (g_i - g_j)^2) + eps delta_ij;
+    ``jitter`` adds jitter * I (:func:`statmech.pruning.theory.node.node_kernel`
+    with the data Grams in place of Q and I2).
     """
-    if kind == "linear-preactivation":
-        return moments.G_pre.copy()
-    if kind == "linear-activation":
-        return moments.G_act.copy()
-    if kind == "gaussian":
-        if not beta > 0 or not np.isfinite(beta):
-            raise ValueError(f"beta (Gaussian kernel width) must be a finite number > 0, got {beta}")
-        if not eps >= 0 or not np.isfinite(eps):
-            raise ValueError(f"eps (Gaussian kernel ridge) must be a finite number >= 0, got {eps}")
-        G = moments.G_act
-        d = np.diag(G)
-        D = np.maximum(d[:, None] + d[None, :] - 2.0 * G, 0.0)  # (1/P) sum (g_i - g_j)^2
-        return np.exp(-beta * D) + eps * np.eye(G.shape[0])
-    raise ValueError(f"node kernel must be one of {NODE_KERNELS}, got {kind!r}")
+    if isinstance(kind, str) and kind not in NODE_KERNELS:
+        raise ValueError(f"node kernel must be one of {', '.join(NODE_KERNELS)}, got {kind!r}")
+    return _theory_node.node_kernel(moments.G_pre, moments.G_act, kind, beta=beta, eps=eps, jitter=jitter)
 
 
 def edge_kernel(w, Sxx) -> np.ndarray:
@@ -323,15 +316,9 @@ def check_edge_budget(e, N) -> int:
     return int(e)
 
 
-def is_deterministic(scheme: str) -> bool:
+def is_deterministic(scheme) -> bool:
     """Importance schemes give one mask; random and DPP schemes are distributions."""
-    _check_scheme(scheme)
-    return scheme.startswith("importance")
-
-
-def _check_scheme(scheme):
-    if scheme not in SCHEMES:
-        raise ValueError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
+    return as_scheme(scheme).deterministic
 
 
 def _check_n_masks(n_masks):
@@ -360,21 +347,7 @@ def random_node_masks(K: int, k: int, n_masks: int = 1, rng=None) -> np.ndarray:
     return masks
 
 
-def importance_scores(v, score: str = "abs-v", Q_diag=None) -> np.ndarray:
-    """Node importance: |v_i| (default), signed v_i (the paper code's quirk), |v_i| sqrt(Q_ii).
-
-    The scores of :func:`statmech.pruning.theory.node.importance_scores`, with Q_diag
-    required for ``abs-v-sqrtq``.
-    """
-
-    if score == "abs-v-sqrtq" and Q_diag is None:
-        raise ValueError("importance score 'abs-v-sqrtq' needs Q_diag (the squared row norms / N)")
-    if score not in IMPORTANCE_SCORES:
-        raise ValueError(f"importance score must be one of {IMPORTANCE_SCORES}, got {score!r}")
-    return scores(v, Q_diag, score)
-
-
-def importance_node_mask(v, k: int, score: str = "abs-v", Q_diag=None) -> np.ndarray:
+def importance_node_mask(v, k: int, score: str = V.ABS_V, Q_diag=None) -> np.ndarray:
     """Keep the k units with the largest score (ties: lower index first). Returns (K,) booleans."""
     s = importance_scores(v, score, Q_diag)
     k = check_node_budget(k, s.shape[0])
@@ -450,56 +423,82 @@ def dpp_edge_masks(W, e: int, n_masks: int = 1, rng=None, *, Sxx=None) -> np.nda
     return masks
 
 
+def mask_budget(scheme, budget, K: int, N: int) -> int:
+    """The mask-level count of a budget: k units (node schemes) or e edges per unit (edge schemes).
+
+    ``budget``: a :class:`~statmech.core.budgets.Budget` (k units are matched to e
+    by the paper's rule, a fraction c gives round(c N)), or an int that is already
+    that count.
+    """
+    scheme = as_scheme(scheme)
+    if isinstance(budget, Budget):
+        return budget.units(K) if scheme.node else budget.edges_per_unit(K, N)
+    return check_node_budget(budget, K) if scheme.node else check_edge_budget(budget, N)
+
+
 def sample_masks(
-    scheme: str,
+    scheme,
     W,
     v,
-    budget: int,
+    budget,
     n_masks: int = 1,
     rng=None,
     *,
     moments: DataMoments | None = None,
-    importance: str = "abs-v",
-    kernel: str = "linear-preactivation",
-    beta: float = 1.0,
-    eps: float = 0.0,
-    edge_kernel_from_data: bool = True,
 ) -> np.ndarray:
     """Masks of any scheme: (n, K) booleans for node schemes, (n, K, N) for edge schemes.
 
-    ``budget`` is k (units kept) for node schemes and e (edges kept per unit)
-    for edge schemes. Deterministic (importance) schemes return a single mask
-    (with a :class:`DeterministicMasksWarning` when more were asked). DPP
-    schemes need ``moments`` (from :func:`data_moments`) unless the DPP-edge
-    kernel is the white-input limit (``edge_kernel_from_data=False``).
+    ``scheme``: a name (default options) or a scheme object of
+    ``statmech.pruning.schemes`` (importance score and ties, DPP node kernel,
+    DPP edge kernel ``data`` or ``diagonal``). ``budget``: see :func:`mask_budget`
+    (an int is k for node schemes, e for edge schemes). Deterministic
+    (importance) schemes return a single mask (with a
+    :class:`DeterministicMasksWarning` when more were asked; with
+    ``ties="average"`` every tie-breaking mask once, so that their mean is the
+    tie average). DPP node and DPP edge with the data kernel need ``moments``
+    (from :func:`data_moments`).
     """
-    _check_scheme(scheme)
+    scheme = as_scheme(scheme)
     W, v = _check_W(W, v)
     K, N = W.shape
     n = _check_n_masks(n_masks)
-    if scheme == "random-node":
-        return random_node_masks(K, budget, n, rng)
-    if scheme == "importance-node":
-        mask = importance_node_mask(v, budget, importance, Q_diag=np.sum(W * W, axis=1) / N)
-        return np.repeat(mask[None], _deterministic_count(scheme, n), axis=0)
-    if scheme == "dpp-node":
-        if moments is None:
-            raise ValueError("dpp-node needs data moments (statmech.pruning.finite.masks.data_moments) for its kernel")
-        return dpp_node_masks(node_kernel(moments, kernel, beta, eps), budget, n, rng)
-    if scheme == "random-edge":
-        return random_edge_masks(K, N, budget, n, rng)
-    if scheme == "importance-edge":
-        mask = importance_edge_mask(W, budget)
-        return np.repeat(mask[None], _deterministic_count(scheme, n), axis=0)
-    # dpp-edge
-    if edge_kernel_from_data:
+    b = mask_budget(scheme, budget, K, N)
+    name = scheme.name
+    if name == V.RANDOM_NODE:
+        return random_node_masks(K, b, n, rng)
+    if isinstance(scheme, ImportanceNode):
+        q = np.sum(W * W, axis=1) / N
+        if scheme.ties == V.TIES_AVERAGE:
+            sets, _ = importance_distribution(importance_scores(v, scheme.score, q), b, ties=V.TIES_AVERAGE)
+            masks = np.zeros((sets.shape[0], K), dtype=bool)
+            np.put_along_axis(masks, sets, True, axis=1)
+            return masks if sets.shape[0] > 1 else np.repeat(masks, _deterministic_count(name, n), axis=0)
+        mask = importance_node_mask(v, b, scheme.score, Q_diag=q)
+        return np.repeat(mask[None], _deterministic_count(name, n), axis=0)
+    if isinstance(scheme, DPPNode):
+        if isinstance(scheme.kernel, str):
+            if moments is None:
+                raise ValueError(
+                    "dpp-node needs data moments (statmech.pruning.finite.masks.data_moments) for its kernel"
+                )
+            L = node_kernel(moments, scheme.kernel, scheme.width, scheme.ridge, scheme.jitter)
+        else:
+            L = scheme.kernel + scheme.jitter * np.eye(K)
+        return dpp_node_masks(L, b, n, rng)
+    if name == V.RANDOM_EDGE:
+        return random_edge_masks(K, N, b, n, rng)
+    if name == V.IMPORTANCE_EDGE:
+        mask = importance_edge_mask(W, b)
+        return np.repeat(mask[None], _deterministic_count(name, n), axis=0)
+    assert isinstance(scheme, DPPEdge)
+    if scheme.edge_kernel == V.DATA_KERNEL:
         if moments is None or moments.Sxx is None:
             raise ValueError(
                 "dpp-edge with the data kernel needs data moments with the input second moment "
-                "(data_moments(..., second_moment=True))"
+                "(data_moments(..., second_moment=True)); DPPEdge(edge_kernel='diagonal') needs none"
             )
-        return dpp_edge_masks(W, budget, n, rng, Sxx=moments.Sxx)
-    return dpp_edge_masks(W, budget, n, rng)
+        return dpp_edge_masks(W, b, n, rng, Sxx=moments.Sxx)
+    return dpp_edge_masks(W, b, n, rng)
 
 
 # -------------------------------------------------------- pruning, reweighting

@@ -16,11 +16,17 @@ part; no second implementation):
   of 1e-8 times its mean diagonal, because some pixels never vary);
 - budgets are matched by parameter count as in the paper:
   H e + H H2 = n (D + H2), H2 the width of the next layer;
-- reweighting: node fusion regresses the removed units' contribution to the
-  next layer on the kept units' activations (with an intercept, which goes to
-  the next layer's bias); edge reweighting regresses the removed part of each
-  pre-activation on the kept inputs (with an intercept into b1). Pixels are
-  correlated, so here edge reweighting matters (unlike white inputs).
+- reweighting (``REWEIGHTS``): node fusion (``fuse-activation``) regresses the
+  removed units' contribution to the next layer on the kept units' activations
+  (with an intercept, which goes to the next layer's bias); edge reweighting
+  (``edge-lsq``) regresses the removed part of each pre-activation on the kept
+  inputs (with an intercept into b1). Pixels are correlated, so here edge
+  reweighting matters (unlike white inputs).
+
+Scheme objects (``statmech.pruning.schemes``) carry the options: the default
+DPP node scheme here is the Gaussian kernel with beta = 10, eps = 1e-3 (``MLP_DPP_NODE``); the
+importance score is the outgoing-weight norm (``abs-v``, the only score defined
+for vector-valued outgoing weights).
 """
 
 from __future__ import annotations
@@ -32,8 +38,12 @@ from pathlib import Path
 import numpy as np
 from scipy.special import expit
 
+from statmech.core import vocabulary as V
+from statmech.core.budgets import Budget, units_for_edges
 from statmech.core.state import read_npz
+from statmech.core.vocabulary import SCHEMES
 from statmech.pruning.finite import masks as pw
+from statmech.pruning.schemes import DPPNode, ImportanceNode, Scheme, schemes_with
 
 __all__ = [
     "Dataset",
@@ -41,14 +51,19 @@ __all__ = [
     "load_dataset",
     "train_mlp",
     "budgets",
+    "mlp_schemes",
+    "check_reweights",
     "prune_first_layer",
-    "run_experiment",
+    "prune_mlp",
     "SCHEMES",
-    "REWEIGHT_CHOICES",
+    "REWEIGHTS",
 ]
 
-SCHEMES = ("random-node", "importance-node", "dpp-node", "random-edge", "importance-edge", "dpp-edge")
-REWEIGHT_CHOICES = ("none", "yes", "both")
+# Reweightings of the MLP's first layer (node fusion on activations, edge least squares); "none" applies to all.
+REWEIGHTS = (V.NO_REWEIGHT, V.FUSE_ACTIVATION, V.EDGE_LSQ)
+# The DPP node scheme of the real-data experiments: Diversity Networks' Gaussian kernel on activations,
+# beta = 10 on the mean over the training set (beta_DN |train| = 10) and a ridge of 1e-3.
+MLP_DPP_NODE = {"kernel": V.GAUSSIAN, "beta": 10.0, "eps": 1e-3}
 DATASET_KEYS = ("X_train", "y_train", "X_test", "y_test")
 
 
@@ -168,12 +183,32 @@ def budgets(D: int, H: int, H2: int, fractions) -> list:
     """[(fraction, e, n)]: e = round(fraction D) edges per unit and n units with H e + H H2 = n (D + H2)."""
     out = []
     for f in fractions:
-        f = float(f)
-        if not 0 < f <= 1:
-            raise ValueError(f"fractions must lie in (0, 1], got {f}")
-        e = max(1, int(round(f * D)))
-        n = min(H, max(1, int(round(H * (e + H2) / (D + H2)))))
-        out.append((f, e, n))
+        try:
+            b = Budget(fraction=f)
+        except ValueError:
+            raise ValueError(f"fractions must lie in (0, 1], got {f}") from None
+        e = b.edges_per_unit(H, D)
+        out.append((b.fraction, e, units_for_edges(e, H, D, outputs=H2)))
+    return out
+
+
+def mlp_schemes(schemes=V.ALL, **options) -> tuple:
+    """Scheme objects for the MLP: names get the real-data DPP node defaults (``MLP_DPP_NODE``) unless options say.
+
+    Only the outgoing-weight-norm importance (``abs-v``) and ``ties="lowest-index"``
+    (the one mask) exist for an MLP; another score is refused.
+    """
+    items = [schemes] if isinstance(schemes, (str, Scheme)) else list(schemes)
+    named = [n for item in items if isinstance(item, str) for n in V.parse_schemes(item)]
+    if V.DPP_NODE in named and options.get("kernel") is None:
+        options = dict(MLP_DPP_NODE, **{k: v for k, v in options.items() if v is not None})
+    out = schemes_with(items, **options)
+    for s in out:
+        if isinstance(s, ImportanceNode) and (s.score != V.ABS_V or s.ties not in (None, V.TIES_LOWEST_INDEX)):
+            raise ValueError(
+                f"importance-node on an MLP ranks units by the norm of their outgoing weights (score {V.ABS_V!r}, "
+                f"ties {V.TIES_LOWEST_INDEX!r}); got score={s.score!r}, ties={s.ties!r}"
+            )
     return out
 
 
@@ -198,12 +233,33 @@ class _Layer:
         self.importance = np.linalg.norm(self.W2, axis=1)  # outgoing-weight norm, the MLP's |v_i|
 
 
-def prune_first_layer(mlp: MLP, layer: _Layer, scheme: str, mask, reweight: bool) -> MLP:
-    """The MLP with its first layer pruned by ``mask`` ((H,) for nodes, (H, D) for edges)."""
+def check_reweights(reweight, schemes) -> tuple:
+    """Reweighting names of ``REWEIGHTS``, each applying to at least one of the scheme objects ``schemes``."""
+    reweight = V.parse_reweights(reweight, REWEIGHTS)
+    node_any, edge_any = any(s.node for s in schemes), any(s.edge for s in schemes)
+    for r in reweight:
+        if (r == V.FUSE_ACTIVATION and not node_any) or (r == V.EDGE_LSQ and not edge_any):
+            raise ValueError(
+                f"reweight {r!r} applies to {'node' if r == V.FUSE_ACTIVATION else 'edge'} schemes only; "
+                f"the chosen schemes are {', '.join(s.name for s in schemes)}"
+            )
+    return reweight
+
+
+def prune_first_layer(mlp: MLP, layer: _Layer, scheme, mask, reweight: str = V.NO_REWEIGHT) -> MLP:
+    """The MLP with its first layer pruned by ``mask`` ((H,) for nodes, (H, D) for edges).
+
+    ``reweight``: ``none``, ``fuse-activation`` (node schemes) or ``edge-lsq`` (edge schemes).
+    """
     L = layer
-    if scheme.endswith("-node"):
+    node = V.check_choice("scheme", getattr(scheme, "name", scheme), SCHEMES) in V.NODE_SCHEMES
+    V.check_choice("reweight", reweight, REWEIGHTS)
+    if reweight != V.NO_REWEIGHT and (reweight == V.FUSE_ACTIVATION) != node:
+        kind = "node" if node else "edge"
+        raise ValueError(f"reweight {reweight!r} does not apply to {kind} schemes")
+    if node:
         keep = np.asarray(mask, dtype=bool)
-        if reweight:
+        if reweight == V.FUSE_ACTIVATION:
             Vaug = np.vstack([L.W2, L.b2[None, :]])
             fused = pw.fuse_nodes(L.G_act_aug, Vaug, np.append(keep, True))
             W2, b2 = fused[:-1], fused[-1]
@@ -211,7 +267,7 @@ def prune_first_layer(mlp: MLP, layer: _Layer, scheme: str, mask, reweight: bool
             W2, b2 = L.W2[keep], L.b2
         return mlp.with_first_layer(L.W.T[:, keep], L.b[keep], W2, b2)
     mask = np.asarray(mask, dtype=bool)
-    if reweight:
+    if reweight == V.EDGE_LSQ:
         Waug = pw.reweight_edges(L.Waug, np.hstack([mask, np.ones((L.H, 1), bool)]), L.Sxx_aug)
         W, b = Waug[:, :-1], Waug[:, -1]
     else:
@@ -219,47 +275,45 @@ def prune_first_layer(mlp: MLP, layer: _Layer, scheme: str, mask, reweight: bool
     return mlp.with_first_layer(np.ascontiguousarray(W.T), b, L.W2, L.b2)
 
 
-def _masks(layer: _Layer, scheme: str, budget: int, rounds: int, rng, beta: float, eps: float):
+def _masks(layer: _Layer, scheme: Scheme, budget: int, rounds: int, rng):
     L = layer
-    if scheme == "dpp-node":
-        return pw.dpp_node_masks(
-            pw.node_kernel(L.moments, "gaussian", beta=beta, eps=eps)[: L.H, : L.H], budget, rounds, rng
-        )
-    if scheme == "dpp-edge":
+    if isinstance(scheme, DPPNode) and isinstance(scheme.kernel, str):
+        L_ = pw.node_kernel(L.moments, scheme.kernel, scheme.width, scheme.ridge, scheme.jitter)[: L.H, : L.H]
+        return pw.dpp_node_masks(L_, budget, rounds, rng)
+    if scheme.name == V.DPP_EDGE and scheme.edge_kernel == V.DATA_KERNEL:
         return pw.dpp_edge_masks(L.W, budget, rounds, rng, Sxx=L.Sxx_kernel)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", pw.DeterministicMasksWarning)  # one mask, reported via n_distinct
         return pw.sample_masks(scheme, L.W, L.importance, budget, rounds, rng)
 
 
-def run_experiment(
+def prune_mlp(
     data: Dataset,
     mlp: MLP,
     classes,
     *,
-    schemes=SCHEMES,
+    schemes=V.ALL,
     fractions=(0.2, 0.5, 0.8),
     rounds: int = 5,
-    reweight: str = "both",
+    reweight=REWEIGHTS,
     seed: int = 0,
-    beta_times_train: float = 10.0,
-    eps: float = 1e-3,
     on_row=None,
     progress=None,
 ) -> list:
-    """Test error of every scheme and budget, with/without reweighting; a list of dict rows.
+    """Test error of every scheme and budget, for every reweighting that applies to it; a list of dict rows.
 
-    Each row: scheme, reweight, fraction (edges kept per unit / D), edges_per_unit,
-    nodes_kept, params_fraction (first-layer + outgoing parameters kept), mean
-    and std of the test error over ``rounds`` masks, and how many distinct masks
-    that was (1 for the deterministic importance schemes). ``on_row(row)`` is
-    called as each row completes (so a caller can write it at once).
+    ``schemes``: names (with the real-data defaults, :func:`mlp_schemes`) or
+    scheme objects. ``reweight``: names of ``REWEIGHTS``; ``fuse-activation``
+    applies to node schemes, ``edge-lsq`` to edge schemes (a method that applies
+    to none of the chosen schemes is an error). Each row: scheme, reweight,
+    fraction (edges kept per unit / D), edges_per_unit, nodes_kept,
+    params_fraction (first-layer + outgoing parameters kept), mean and std of
+    the test error over ``rounds`` masks, and how many distinct masks that was
+    (1 for the deterministic importance schemes). ``on_row(row)`` is called as
+    each row completes (so a caller can write it at once).
     """
-    unknown = [s for s in schemes if s not in SCHEMES]
-    if unknown:
-        raise ValueError(f"unknown scheme(s) {unknown}; schemes are {SCHEMES}")
-    if reweight not in REWEIGHT_CHOICES:
-        raise ValueError(f"reweight must be one of {REWEIGHT_CHOICES}, got {reweight!r}")
+    schemes = mlp_schemes(schemes)
+    reweight = check_reweights(reweight, schemes)
     if int(rounds) < 1:
         raise ValueError(f"rounds must be >= 1, got {rounds}")
     if len(mlp.coefs) < 2:
@@ -267,8 +321,6 @@ def run_experiment(
     layer = _Layer(mlp, data.X_train)
     H2 = mlp.coefs[1].shape[1]
     grid = budgets(layer.D, layer.H, H2, fractions)
-    beta = beta_times_train  # node_kernel takes beta on the mean over samples: beta_DN |train| = 10
-    rw_values = {"none": [False], "yes": [True], "both": [False, True]}[reweight]
     rng = np.random.default_rng(seed)
     total_params = layer.H * (layer.D + H2)
     rows = []
@@ -277,18 +329,19 @@ def run_experiment(
     bar = tqdm(total=len(schemes) * len(grid), desc="realdata", disable=None if progress is None else not progress)
     try:
         for scheme in schemes:
+            rw_values = [r for r in reweight if r == V.NO_REWEIGHT or (r == V.FUSE_ACTIVATION) == scheme.node]
             for f, e, n in grid:
-                budget = n if scheme.endswith("-node") else e
-                masks = _masks(layer, scheme, budget, int(rounds), rng, beta, eps)
+                budget = n if scheme.node else e
+                masks = _masks(layer, scheme, budget, int(rounds), rng)
                 distinct = len({m.tobytes() for m in masks})
-                params = n * (layer.D + H2) if scheme.endswith("-node") else layer.H * (e + H2)
+                params = n * (layer.D + H2) if scheme.node else layer.H * (e + H2)
                 for rw in rw_values:
                     errs = [
                         prune_first_layer(mlp, layer, scheme, m, rw).error(data.X_test, data.y_test, classes)
                         for m in masks
                     ]
                     row = dict(
-                        scheme=scheme,
+                        scheme=scheme.name,
                         reweight=rw,
                         fraction=f,
                         edges_per_unit=e,

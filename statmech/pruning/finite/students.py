@@ -33,60 +33,92 @@ from scipy import stats
 from scipy.optimize import brentq
 
 from statmech import pruning
-from statmech.core.budgets import edges_per_unit
+from statmech.core import vocabulary as V
+from statmech.core.budgets import Budget
+from statmech.core.validation import check_int
 from statmech.core.weights import Weights
 from statmech.ode.generalisation import eps_g_arrays
 from statmech.pruning.finite import masks as pw
+from statmech.pruning.schemes import DPPEdge, DPPNode, Scheme, schemes_with
 from statmech.sim import simulate
 
 __all__ = [
-    "Pipeline",
+    "PruningPipeline",
     "PIPELINES",
     "REWEIGHTS",
+    "pipeline_schemes",
+    "check_reweights",
     "renormalise_rows",
     "prune_student",
-    "PruneResult",
+    "PrunedStudent",
     "theory_predictions",
     "aggregate",
     "summarise",
     "coordinate_check",
     "inclusion_check",
-    "parse_schemes",
     "train_student",
-    "run_experiment",
+    "prune_students",
+    "load_students",
+    "coordinate_table",
     "gaussian_surrogate_errors",
 ]
 
 
 @dataclass(frozen=True)
-class Pipeline:
+class PruningPipeline:
     """Choices that differ between the paper's code and the clean pipeline."""
 
     name: str
     renormalise: bool  # rescale rows to |w_i|^2 = N before pruning
-    importance: str  # node importance score (prune_weights.IMPORTANCE_SCORES)
+    importance: str  # node importance score (vocabulary.IMPORTANCE_SCORES)
     n_masks: int  # masks per (scheme, budget) by default
     measure: str  # headline column: "test_loss" or "eps_g"
 
 
 PIPELINES = {
-    "paper": Pipeline("paper", renormalise=True, importance="signed-v", n_masks=5, measure="test_loss"),
-    "clean": Pipeline("clean", renormalise=False, importance="abs-v", n_masks=10, measure="eps_g"),
+    V.PAPER_PIPELINE: PruningPipeline(
+        V.PAPER_PIPELINE, renormalise=True, importance=V.SIGNED_V, n_masks=5, measure="test_loss"
+    ),
+    V.CLEAN_PIPELINE: PruningPipeline(
+        V.CLEAN_PIPELINE, renormalise=False, importance=V.ABS_V, n_masks=10, measure="eps_g"
+    ),
 }
 
-# Reweighting variants: node schemes use "fuse-*", edge schemes "edge-lsq"; "none" applies to all.
-REWEIGHTS = ("none", "fuse-preactivation", "fuse-activation", "edge-lsq")
+# Reweightings of real weights: node schemes fuse-*, edge schemes edge-lsq; none applies to all.
+REWEIGHTS = (V.NO_REWEIGHT, V.FUSE_PREACTIVATION, V.FUSE_ACTIVATION, V.EDGE_LSQ)
 
 
-def parse_schemes(schemes) -> tuple:
-    """'all', a comma-separated string or a list of scheme names -> tuple of names (validated)."""
-    if isinstance(schemes, str):
-        schemes = pw.SCHEMES if schemes == "all" else [s.strip() for s in schemes.split(",") if s.strip()]
-    schemes = tuple(schemes)
-    bad = [s for s in schemes if s not in pw.SCHEMES]
-    if bad or not schemes:
-        raise ValueError(f"schemes must be 'all' or names from {pw.SCHEMES}, got {list(bad) or schemes}")
-    return schemes
+def _pipeline(pipeline: str) -> PruningPipeline:
+    return PIPELINES[V.check_choice("pipeline", pipeline, V.PIPELINE_NAMES)]
+
+
+def pipeline_schemes(pipeline: str = V.CLEAN_PIPELINE, schemes=V.ALL, **options) -> tuple:
+    """Scheme objects for ``schemes`` (names or objects) with ``options`` and the pipeline's defaults.
+
+    A name ``importance-node`` gets the pipeline's score (signed v for ``paper``,
+    |v| for ``clean``) unless ``score`` is given; options as
+    :func:`statmech.pruning.schemes.schemes_with` (None = not given; an option no
+    chosen scheme takes is an error).
+    """
+    pipe = _pipeline(pipeline)
+    items = [schemes] if isinstance(schemes, (str, Scheme)) else list(schemes)
+    named = [n for item in items if isinstance(item, str) for n in V.parse_schemes(item)]
+    if options.get("score") is None and V.IMPORTANCE_NODE in named:
+        options = dict(options, score=pipe.importance)
+    return schemes_with(items, **options)
+
+
+def check_reweights(reweight, schemes, allowed=REWEIGHTS) -> tuple:
+    """Reweighting names from ``allowed``, each applying to at least one of ``schemes`` (else it would be ignored)."""
+    reweight = V.parse_reweights(reweight, allowed)
+    node = any(s.node for s in schemes)
+    edge = any(s.edge for s in schemes)
+    for r in reweight:
+        if (r in (V.FUSE_PREACTIVATION, V.FUSE_ACTIVATION) and not node) or (r == V.EDGE_LSQ and not edge):
+            names = ", ".join(s.name for s in schemes)
+            kind = "edge" if r == V.EDGE_LSQ else "node"
+            raise ValueError(f"reweight {r!r} applies to {kind} schemes only; the chosen schemes are {names}")
+    return reweight
 
 
 def renormalise_rows(W) -> np.ndarray:
@@ -99,7 +131,7 @@ def renormalise_rows(W) -> np.ndarray:
 
 
 @dataclass
-class PruneResult:
+class PrunedStudent:
     """Per-mask records (dict of equal-length columns), the weights that were pruned (after the
     pipeline's renormalisation), parameters, theory columns, data moments, the student as given."""
 
@@ -111,34 +143,24 @@ class PruneResult:
     trained: Weights | None = None  # the student as given (before the paper pipeline's renormalisation)
 
 
-def _edges(k, K, N):
-
-    return edges_per_unit(k, K, N)
-
-
 def prune_student(
     weights: Weights,
     *,
     n_train: int,
-    pipeline: str = "clean",
-    schemes="all",
+    pipeline: str = V.CLEAN_PIPELINE,
+    schemes=V.ALL,
     keep=None,
     n_masks=None,
     sigma: float = 0.0,
     n_kernel=None,
     n_test=None,
     input_covariance=None,
-    node_kernel: str = "linear-preactivation",
-    beta: float = 1.0,
-    eps: float = 0.0,
-    importance=None,
-    edge_kernel_from_data: bool = True,
-    reweight=("none",),
-    activation: str = "erf",
+    reweight=(V.NO_REWEIGHT,),
+    activation: str = V.ERF,
     seed=0,
     theory: bool = True,
     progress=None,
-) -> PruneResult:
+) -> PrunedStudent:
     """Prune one trained student with every scheme and budget and score every pruned network.
 
     ``n_train`` = P, the number of training samples (alpha N): the kernels are
@@ -148,24 +170,20 @@ def prune_student(
     1..K-1); edge schemes keep e = round((k N + k - K)/K) edges per unit
     (the paper's parameter matching). ``input_covariance`` (N x N) switches to
     correlated Gaussian inputs for kernels, reweighting, test set and eps_g.
+    ``schemes``: names (with the pipeline's defaults, :func:`pipeline_schemes`)
+    or scheme objects carrying their options. ``reweight``: names of
+    ``REWEIGHTS``; each is applied to the schemes it belongs to.
     """
-    if pipeline not in PIPELINES:
-        raise ValueError(f"pipeline must be one of {tuple(PIPELINES)}, got {pipeline!r}")
-    pipe = PIPELINES[pipeline]
+    pipe = _pipeline(pipeline)
     if not isinstance(weights, Weights):
         raise ValueError(f"weights must be a statmech.Weights, got {type(weights).__name__}")
-    schemes = parse_schemes(schemes)
-    reweight = tuple([reweight] if isinstance(reweight, str) else reweight)
-    bad = [r for r in reweight if r not in REWEIGHTS]
-    if bad or not reweight:
-        raise ValueError(f"reweight must be names from {REWEIGHTS}, got {list(reweight)}")
+    schemes = pipeline_schemes(pipeline, schemes)
+    reweight = check_reweights(reweight, schemes)
     K, N = weights.K, weights.N
-    n_train = pw._int_at_least("n_train (number of training samples P)", n_train, 1)
-    n_kernel = n_train if n_kernel is None else pw._int_at_least("n_kernel", n_kernel, 1)
-    n_test = max(1, int(round(0.1 * n_train))) if n_test is None else pw._int_at_least("n_test", n_test, 1)
-    n_masks = pipe.n_masks if n_masks is None else pw._int_at_least("n_masks", n_masks, 1)
-    importance = pipe.importance if importance is None else importance
-    pw.importance_scores(np.ones(1), importance, np.ones(1))  # validates the name
+    n_train = check_int("n_train (number of training samples P)", n_train, 1)
+    n_kernel = n_train if n_kernel is None else check_int("n_kernel", n_kernel, 1)
+    n_test = max(1, int(round(0.1 * n_train))) if n_test is None else check_int("n_test", n_test, 1)
+    n_masks = pipe.n_masks if n_masks is None else check_int("n_masks", n_masks, 1)
     if not sigma >= 0:
         raise ValueError(f"sigma must be >= 0, got {sigma}")
     keep = tuple(range(1, K)) if keep is None else tuple(pw.check_node_budget(k, K) for k in keep)
@@ -178,8 +196,12 @@ def prune_student(
     wts = weights.replace(W=W)
     inputs = pw.GaussianInputs(N, input_covariance)
     cov = inputs.covariance
-    need_sxx = any(s == "dpp-edge" for s in schemes) and edge_kernel_from_data or "edge-lsq" in reweight
-    need_moments = need_sxx or "dpp-node" in schemes or any(r.startswith("fuse") for r in reweight)
+    need_sxx = any(isinstance(s, DPPEdge) and s.edge_kernel == V.DATA_KERNEL for s in schemes) or V.EDGE_LSQ in reweight
+    need_moments = (
+        need_sxx
+        or any(isinstance(s, DPPNode) and isinstance(s.kernel, str) for s in schemes)
+        or any(r in (V.FUSE_PREACTIVATION, V.FUSE_ACTIVATION) for r in reweight)
+    )
     moments = (
         pw.data_moments(
             W, inputs, n_kernel, rng=rng_data, activation=activation, second_moment=need_sxx, progress=progress
@@ -201,42 +223,30 @@ def prune_student(
         rows["eps_g"].append(pw.pruned_eps_g(Wp, vp, wts.Wstar, wts.vstar, cov, activation))
         nets.append((Wp, vp))
 
-    add("unpruned", K, K, 1.0, 0, "none", W, wts.v)
+    add("unpruned", K, K, 1.0, 0, V.NO_REWEIGHT, W, wts.v)
     notes = []
     for scheme in schemes:
-        node = scheme in pw.NODE_SCHEMES
+        node = scheme.node
         for k in keep:
-            budget = k if node else _edges(k, K, N)
+            budget = pw.mask_budget(scheme, Budget(keep=k, N=N), K, N)
             frac = k / K if node else (budget + 1) / (N + 1)
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", pw.DeterministicMasksWarning)
-                masks = pw.sample_masks(
-                    scheme,
-                    W,
-                    wts.v,
-                    budget,
-                    n_masks,
-                    rng_masks,
-                    moments=moments,
-                    importance=importance,
-                    kernel=node_kernel,
-                    beta=beta,
-                    eps=eps,
-                    edge_kernel_from_data=edge_kernel_from_data,
-                )
-            if caught and scheme not in [n_[0] for n_ in notes]:
-                notes.append((scheme, str(caught[0].message)))
+                masks = pw.sample_masks(scheme, W, wts.v, budget, n_masks, rng_masks, moments=moments)
+            if caught and scheme.name not in [n_[0] for n_ in notes]:
+                notes.append((scheme.name, str(caught[0].message)))
             for t, m in enumerate(masks):
                 for rw in reweight:
-                    if rw == "none":
+                    if rw == V.NO_REWEIGHT:
                         Wp, vp = pw.prune_nodes(W, wts.v, m) if node else (pw.prune_edges(W, m), wts.v)
-                    elif node and rw.startswith("fuse"):
-                        Wp, vp = pw.reweight_nodes(W, wts.v, m, moments, signal=rw[len("fuse-") :])
-                    elif not node and rw == "edge-lsq":
+                    elif node and rw in (V.FUSE_PREACTIVATION, V.FUSE_ACTIVATION):
+                        signal = "preactivation" if rw == V.FUSE_PREACTIVATION else "activation"
+                        Wp, vp = pw.reweight_nodes(W, wts.v, m, moments, signal=signal)
+                    elif not node and rw == V.EDGE_LSQ:
                         Wp, vp = pw.reweight_edges(W, m, moments.Sxx), wts.v
                     else:
                         continue
-                    add(scheme, k, budget, frac, t, rw, Wp, vp)
+                    add(scheme.name, k, budget, frac, t, rw, Wp, vp)
     for scheme, msg in notes:
         # said once per scheme, not once per budget (the scheme is deterministic at every budget)
         warnings.warn(msg, pw.DeterministicMasksWarning, stacklevel=2)
@@ -255,108 +265,63 @@ def prune_student(
         n_test=n_test,
         n_masks=n_masks,
         sigma=sigma,
-        importance=importance,
-        node_kernel=node_kernel,
-        beta=beta,
-        eps=eps,
-        edge_kernel="data" if edge_kernel_from_data else "diagonal (white-input limit)",
+        importance=next((s.score for s in schemes if s.name == V.IMPORTANCE_NODE), pipe.importance),
+        scheme_options={s.name: s.options() for s in schemes},
         input_covariance="white" if cov is None else "given",
         activation=activation,
         renormalised=pipe.renormalise,
         seed=seed,
         keep=list(keep),
-        schemes=list(schemes),
+        schemes=[s.name for s in schemes],
         reweight=list(reweight),
         deterministic_notes=[m for _, m in notes],
     )
-    res = PruneResult(records=records, weights=wts, params=params, moments=moments, trained=weights)
+    res = PrunedStudent(records=records, weights=wts, params=params, moments=moments, trained=weights)
     if theory and cov is not None:
         # statmech.pruning is the white-input theory; with correlated inputs no prediction is given
         params["theory"] = "none: the N -> infinity pruning theory is for white inputs"
     elif theory:
-        res.theory = theory_predictions(
-            wts,
-            schemes,
-            keep,
-            importance=importance,
-            node_kernel=node_kernel,
-            beta=beta,
-            eps=eps,
-            activation=activation,
-            fuse=[r for r in reweight if r.startswith("fuse")],
-            edge_lsq="edge-lsq" in reweight,
-        )
+        res.theory = theory_predictions(wts, schemes, keep, activation=activation, reweight=reweight)
     return res
 
 
-def theory_predictions(
-    weights: Weights,
-    schemes,
-    keep,
-    *,
-    importance="abs-v",
-    node_kernel="linear-preactivation",
-    beta=1.0,
-    eps=0.0,
-    activation="erf",
-    fuse=(),
-    edge_lsq=False,
-) -> dict:
+def theory_predictions(weights: Weights, schemes, keep, *, activation: str = V.ERF, reweight=(V.NO_REWEIGHT,)) -> dict:
     """N -> infinity pruned eps_g (statmech.pruning) from the measured order parameters of ``weights``.
 
-    Returns columns scheme, k, reweight, eps_g_theory. Edge schemes use keep
-    fraction c = e / N with the paper's e for each k; ``edge-lsq`` rows repeat the
-    plain edge value (no effect in the limit for white inputs).
+    ``schemes``: names or scheme objects (the theory takes the same objects);
+    returns columns scheme, k, reweight, eps_g_theory. Edge schemes use keep
+    fraction c = e / N with the paper's e for each k; ``edge-lsq`` rows repeat
+    the plain edge value (no effect in the limit for white inputs).
     """
-
     state = weights.state()
     K, N = weights.K, weights.N
     out = {
         "scheme": ["unpruned"],
         "k": [K],
-        "reweight": ["none"],
+        "reweight": [V.NO_REWEIGHT],
         "eps_g_theory": [eps_g_arrays(state.Q, state.R, state.T, state.v, state.vstar, activation)],
     }
-    for scheme in schemes:
+    for scheme in schemes_with(schemes):
         for k in keep:
-            variants = [("none", None)]
-            if scheme in pw.NODE_SCHEMES:
-                variants += [(r, r[len("fuse-") :]) for r in fuse]
-            elif edge_lsq:
-                variants += [("edge-lsq", None)]  # no effect as N -> infinity for white inputs (docs/theory/pruning.md)
-            for rw, signal in variants:
-                val = _theory_one(
-                    pruning, state, scheme, k, K, N, importance, node_kernel, beta, eps, activation, signal
-                )
-                out["scheme"].append(scheme)
+            variants = [V.NO_REWEIGHT]
+            if scheme.node:
+                variants += [r for r in reweight if r in (V.FUSE_PREACTIVATION, V.FUSE_ACTIVATION)]
+            elif V.EDGE_LSQ in reweight:
+                variants += [V.EDGE_LSQ]  # no effect as N -> infinity for white inputs (docs/theory/pruning.md)
+            for rw in variants:
+                if scheme.node:
+                    res = pruning.pruned_error(
+                        state, scheme, Budget(keep=k), activation=activation, reweight=rw, keep_distribution=False
+                    )
+                else:  # the plain edge value (edge-lsq has no effect in the limit)
+                    res = pruning.pruned_error(
+                        state, scheme, Budget(keep=k, N=N), activation=activation, keep_distribution=False
+                    )
+                out["scheme"].append(scheme.name)
                 out["k"].append(k)
                 out["reweight"].append(rw)
-                out["eps_g_theory"].append(val)
+                out["eps_g_theory"].append(res.eps_g)
     return {c: np.asarray(v) for c, v in out.items()}
-
-
-_THEORY_REWEIGHT = {"none": "none", "fuse-preactivation": "fuse-preact", "fuse-activation": "fuse-act"}
-
-
-def _theory_one(pruning, state, scheme, k, K, N, importance, node_kernel, beta, eps, activation, signal):
-    """One expected pruned eps_g of statmech.pruning (node: exact sum over kept sets; edge: c = e/N)."""
-    rw = "none" if signal is None else _THEORY_REWEIGHT[f"fuse-{signal}"]
-    if scheme in pw.NODE_SCHEMES:
-        res = pruning.pruned_error(
-            state,
-            scheme,
-            k,
-            activation=activation,
-            kernel=node_kernel,
-            beta=beta,
-            eps=eps,
-            importance=importance,
-            reweight=rw,
-            keep_distribution=False,
-        )
-    else:
-        res = pruning.pruned_error(state, scheme, k, N=N, activation=activation, keep_distribution=False)
-    return res.eps_g
 
 
 # --------------------------------------------------------------- aggregation
@@ -510,7 +475,7 @@ def _concat(parts):
     return {k: np.concatenate([np.asarray(p[k]) for p in parts]) for k in keys}
 
 
-def run_experiment(
+def prune_students(
     *,
     K=6,
     M=2,
@@ -523,8 +488,8 @@ def run_experiment(
     vstar=4.0,
     eta=0.5,
     eta_v=0.5,
-    activation="erf",
-    pipeline="paper",
+    activation=V.ERF,
+    pipeline=V.PAPER_PIPELINE,
     on_student=None,
     progress=None,
     **prune_kwargs,
@@ -547,7 +512,7 @@ def run_experiment(
         seed_list = list(range(seed0, seed0 + len(students)))
         N = students[0].N
     else:
-        seed_list = list(range(seed0, seed0 + pw._int_at_least("seeds", seeds, 1)))
+        seed_list = list(range(seed0, seed0 + check_int("runs (number of students)", seeds, 1)))
     n_train = max(1, int(round(alpha * N)))
     recs, ths, results, notes = [], [], [], []
     out = {}
@@ -639,20 +604,50 @@ def gaussian_surrogate_errors(
     single real student shows around the N -> infinity prediction even when
     the Gaussian-coordinate hypothesis holds.
     """
-    if scheme not in pw.EDGE_SCHEMES:
-        raise ValueError(f"scheme must be one of {pw.EDGE_SCHEMES}, got {scheme!r}")
+    name = V.check_choice("scheme", getattr(scheme, "name", scheme), V.EDGE_SCHEMES)
+    # DPP edge with its white-input kernel diag(w^2): the surrogate has no data set
+    scheme = DPPEdge(edge_kernel=V.DIAGONAL_KERNEL) if name == V.DPP_EDGE else name
     rng = np.random.default_rng(rng)
     st = weights.state()
     K, N = weights.K, weights.N
     C = st.covariance()
     lam, U = np.linalg.eigh(C)
     A = U * np.sqrt(np.maximum(lam, 0.0))
-    out = np.empty(pw._int_at_least("n_draws", n_draws, 1))
+    out = np.empty(check_int("n_draws", n_draws, 1))
     for t in range(out.size):
         Z = A @ rng.standard_normal((C.shape[0], N))
         W, Wstar = Z[:K], Z[K:]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", pw.DeterministicMasksWarning)
-            m = pw.sample_masks(scheme, W, st.v, e, 1, rng, edge_kernel_from_data=False)[0]
+            m = pw.sample_masks(scheme, W, st.v, e, 1, rng)[0]
         out[t] = pw.pruned_eps_g(pw.prune_edges(W, m), st.v, Wstar, st.vstar, activation=activation)
     return out
+
+
+def load_students(paths) -> tuple:
+    """(list of Weights, (K, M, N)) from ``statmech.Weights`` files, which must share (K, M, N)."""
+    students = [Weights.load(f) for f in paths]
+    if not students:
+        raise ValueError("weights: give at least one statmech.Weights file")
+    shapes = {(w.K, w.M, w.N) for w in students}
+    if len(shapes) > 1:
+        raise ValueError(f"weights files must share (K, M, N), got {sorted(shapes)}")
+    return students, shapes.pop()
+
+
+def coordinate_table(checks) -> dict:
+    """One table of :func:`coordinate_check` results (one per student): marginals, pairs and the pooled test."""
+    cols = {"student": [], "name": [], "ks": [], "ks_pvalue": [], "excess_kurtosis": [], "kurtosis_stderr": []}
+    for i, chk in enumerate(checks):
+        mg = chk["marginals"]
+        rows = list(zip(mg["name"], mg["ks"], mg["ks_pvalue"], mg["excess_kurtosis"], mg["kurtosis_stderr"]))
+        rows += [
+            (n, k, p, np.nan, np.nan)
+            for n, k, p in zip(chk["pairs"]["pair"], chk["pairs"]["ks"], chk["pairs"]["ks_pvalue"])
+        ]
+        rows += [("whitened (pooled)", chk["whitened_ks"], chk["whitened_ks_pvalue"], np.nan, np.nan)]
+        for r in rows:
+            cols["student"].append(i)
+            for c, x in zip(list(cols)[1:], r):
+                cols[c].append(x)
+    return cols

@@ -27,13 +27,27 @@ from math import comb
 
 import numpy as np
 
-from statmech.core.budgets import check_keep_fraction, keep_fraction_for_nodes
+from statmech.core.budgets import Budget, check_keep_fraction, keep_fraction_for_nodes
 from statmech.core.state import State
+from statmech.core.vocabulary import (
+    DPP_EDGE,
+    DPP_NODE,
+    EDGE_SCHEMES,
+    ERF,
+    IMPORTANCE_EDGE,
+    IMPORTANCE_NODE,
+    NODE_SCHEMES,
+    RANDOM_EDGE,
+    RANDOM_NODE,
+    SCHEMES,
+)
 from statmech.ode.integrator import integrate
+from statmech.pruning.schemes import DPPNode, ImportanceNode, scheme_from_name
 from statmech.pruning.theory import node as _node
-from statmech.pruning.theory.errors import SCHEMES, pruned_error
+from statmech.pruning.theory.errors import N_SAMPLES, pruned_error
 
 __all__ = [
+    "phase_diagram_tables",
     "CLAIMS",
     "claims",
     "idealised_state",
@@ -67,18 +81,17 @@ def claims(
     keeps=None,
     *,
     N: int | None = None,
-    activation: str = "erf",
-    kernel="linear-preactivation",
-    beta: float = 1.0,
-    eps: float = 0.0,
-    jitter: float = 0.0,
-    importance: str = "abs-v",
+    activation: str = ERF,
+    dpp_node: DPPNode | None = None,
+    importance_node: ImportanceNode | None = None,
     rng=None,
-    n_samples: int = 20_000,
+    n_samples: int = N_SAMPLES,
 ) -> dict:
     """C1, C2, C3 for ``state`` at node budgets ``keeps`` (default 1..K-1).
 
     Edge schemes use the matched fraction c = e/N (``N`` given) or k/K (limit).
+    ``dpp_node``, ``importance_node``: the node schemes with their options
+    (default ``DPPNode()``, the paper's kernel L = Q, and ``ImportanceNode()``, |v_i|).
     Returns plain data: ``keep``, ``keep_fraction`` lists, ``eps_g`` and
     ``stderr`` {scheme: list}, and ``C1``, ``C2``, ``C3`` lists of
     'holds' / 'fails' / 'tie' (a difference within 3 Monte Carlo standard
@@ -88,6 +101,13 @@ def claims(
     K = state.K
     keeps = list(range(1, K)) if keeps is None else [int(k) for k in keeps]
     rng = np.random.default_rng(rng)
+    dpp_node = DPPNode() if dpp_node is None else dpp_node
+    importance_node = ImportanceNode() if importance_node is None else importance_node
+    schemes = {
+        RANDOM_NODE: scheme_from_name(RANDOM_NODE),
+        IMPORTANCE_NODE: importance_node,
+        DPP_NODE: dpp_node,
+    }
     out = {
         "keep": keeps,
         "keep_fraction": [],
@@ -101,8 +121,8 @@ def claims(
         "params": {
             "N": N,
             "activation": activation,
-            "kernel": kernel if isinstance(kernel, str) else "array",
-            "importance": importance,
+            "kernel": dpp_node.options()["kernel"],
+            "importance": importance_node.score,
         },
     }
     for k in keeps:
@@ -110,34 +130,24 @@ def claims(
         out["keep_fraction"].append(c)
         res = {}
         for s in SCHEMES:
-            if s.endswith("-edge"):
-                r = pruned_error(state, s, keep_fraction=c, activation=activation)
+            if s in EDGE_SCHEMES:
+                r = pruned_error(state, s, Budget(fraction=c), activation=activation)
             else:
+                sampled = {} if s == IMPORTANCE_NODE else {"n_samples": n_samples}
                 r = pruned_error(
-                    state,
-                    s,
-                    k,
-                    activation=activation,
-                    kernel=kernel,
-                    beta=beta,
-                    eps=eps,
-                    jitter=jitter,
-                    importance=importance,
-                    rng=rng,
-                    n_samples=n_samples,
-                    keep_distribution=False,
+                    state, schemes[s], k, activation=activation, rng=rng, keep_distribution=False, **sampled
                 )
             res[s] = r
             out["eps_g"][s].append(r.eps_g)
             out["stderr"][s].append(r.stderr)
         e = {s: res[s].eps_g for s in SCHEMES}
         se = {s: res[s].stderr for s in SCHEMES}
-        out["C1"].append(_verdict(e["dpp-node"], e["random-node"], np.hypot(se["dpp-node"], se["random-node"])))
-        out["C2"].append(_verdict(e["random-edge"], e["dpp-node"], se["dpp-node"]))
-        others = [s for s in SCHEMES if s != "dpp-edge"]
-        v = [_verdict(e["dpp-edge"], e[s], se[s]) for s in others]
+        out["C1"].append(_verdict(e[DPP_NODE], e[RANDOM_NODE], np.hypot(se[DPP_NODE], se[RANDOM_NODE])))
+        out["C2"].append(_verdict(e[RANDOM_EDGE], e[DPP_NODE], se[DPP_NODE]))
+        others = [s for s in SCHEMES if s != DPP_EDGE]
+        v = [_verdict(e[DPP_EDGE], e[s], se[s]) for s in others]
         out["C3"].append(_all(v))
-        out["C3x"].append(_all([x for s, x in zip(others, v) if s != "importance-edge"]))
+        out["C3x"].append(_all([x for s, x in zip(others, v) if s != IMPORTANCE_EDGE]))
         out["C3_beaten_by"].append([s for s, x in zip(others, v) if x != "holds"])
     return out
 
@@ -165,7 +175,7 @@ def _copy_vectors(M, z, k):
     return [j for j in itertools.product(range(min(z, k) + 1), repeat=M) if sum(j) == k]
 
 
-def idealised_copies_distribution(M: int, z: int, keep: int, scheme: str = "dpp-node") -> dict:
+def idealised_copies_distribution(M: int, z: int, keep: int, scheme: str = DPP_NODE) -> dict:
     """{j: P(j)} of the copy numbers kept by random or DPP node pruning of the idealised student.
 
     random-node (and importance-node, all scores tie): multivariate hypergeometric,
@@ -176,16 +186,16 @@ def idealised_copies_distribution(M: int, z: int, keep: int, scheme: str = "dpp-
     if not 1 <= keep <= K:
         raise ValueError(f"keep must be in 1..K={K}, got {keep}")
     js = _copy_vectors(M, z, keep)
-    if scheme in ("random-node", "importance-node"):
+    if scheme in (RANDOM_NODE, IMPORTANCE_NODE):
         w = np.array([np.prod([comb(z, x) for x in j]) for j in js], dtype=float)
-    elif scheme == "dpp-node":
+    elif scheme == DPP_NODE:
         r = min(keep, M)
         w = np.array(
             [np.prod([comb(z, x) * x for x in j if x > 0]) if sum(x > 0 for x in j) == r else 0.0 for j in js],
             dtype=float,
         )
     else:
-        raise ValueError(f"scheme must be random-node, importance-node or dpp-node, got {scheme!r}")
+        raise ValueError(f"scheme must be one of {', '.join(NODE_SCHEMES)}, got {scheme!r}")
     w /= w.sum()
     return {j: float(p) for j, p in zip(js, w) if p > 0}
 
@@ -204,27 +214,27 @@ def idealised_errors(M: int, z: int, vstar: float = 1.0, activation: str = "erf"
     for k in range(1, K):
         out["keep"].append(k)
         out["keep_fraction"].append(k / K)
-        for s in ("random-node", "importance-node", "dpp-node"):
+        for s in NODE_SCHEMES:
             dist = idealised_copies_distribution(M, z, k, s)
             sets = np.array(
                 [np.concatenate([m * z + np.arange(x) for m, x in enumerate(j)]) for j in dist], dtype=np.int64
             )
             errs = _node.subset_errors(A, b, t, sets, st.v[sets])
             out["eps_g"][s].append(float(np.dot(list(dist.values()), errs)))
-        for s in ("random-edge", "importance-edge", "dpp-edge"):
-            out["eps_g"][s].append(pruned_error(st, s, keep_fraction=k / K, activation=activation).eps_g)
+        for s in EDGE_SCHEMES:
+            out["eps_g"][s].append(pruned_error(st, s, Budget(fraction=k / K), activation=activation).eps_g)
     return out
 
 
 def _claims_from_errors(e: dict, n: int):
     c1, c2, c3, c3x = [], [], [], []
-    others = [s for s in SCHEMES if s != "dpp-edge"]
+    others = [s for s in SCHEMES if s != DPP_EDGE]
     for i in range(n):
-        c1.append(_verdict(e["dpp-node"][i], e["random-node"][i], 0.0))
-        c2.append(_verdict(e["random-edge"][i], e["dpp-node"][i], 0.0))
-        v = [_verdict(e["dpp-edge"][i], e[s][i], 0.0) for s in others]
+        c1.append(_verdict(e[DPP_NODE][i], e[RANDOM_NODE][i], 0.0))
+        c2.append(_verdict(e[RANDOM_EDGE][i], e[DPP_NODE][i], 0.0))
+        v = [_verdict(e[DPP_EDGE][i], e[s][i], 0.0) for s in others]
         c3.append(_all(v))
-        c3x.append(_all([x for s, x in zip(others, v) if s != "importance-edge"]))
+        c3x.append(_all([x for s, x in zip(others, v) if s != IMPORTANCE_EDGE]))
     return c1, c2, c3, c3x
 
 
@@ -340,8 +350,8 @@ def z_crit_c2(keep_fraction, M: int = 1, activation: str = "erf") -> float:
     """
 
     c = check_keep_fraction(keep_fraction)
-    e1 = pruned_error(idealised_state(M, 1), "random-edge", keep_fraction=c, activation=activation).eps_g
-    e2 = pruned_error(idealised_state(M, 2), "random-edge", keep_fraction=c, activation=activation).eps_g
+    e1 = pruned_error(idealised_state(M, 1), RANDOM_EDGE, Budget(fraction=c), activation=activation).eps_g
+    e2 = pruned_error(idealised_state(M, 2), RANDOM_EDGE, Budget(fraction=c), activation=activation).eps_g
     B = 2.0 * (e1 - e2)
     A = e1 - B
     st = idealised_state(M, 1)
@@ -349,3 +359,14 @@ def z_crit_c2(keep_fraction, M: int = 1, activation: str = "erf") -> float:
     empty = 0.5 * float(st.vstar @ I2full[M:, M:] @ st.vstar)
     D = (1.0 - c) ** 2 * empty
     return float(B / (D - A)) if D > A else float("inf")
+
+
+def phase_diagram_tables(z_max: int = 8, M: int = 2, activation: str = ERF) -> dict:
+    """The claims phase diagram: idealised students z = 1..z_max, ODE-trained K = M..M z_max, and the
+    C2 boundary z_crit(c) on 49 kept fractions c in [0.02, 0.98]. {"idealised", "trained", "zcrit"}."""
+    cs = np.linspace(0.02, 0.98, 49)
+    return {
+        "idealised": idealised_phase_diagram(range(1, z_max + 1), M=M, activation=activation),
+        "trained": trained_phase_diagram(range(M, M * z_max + 1), M=M, activation=activation),
+        "zcrit": {"keep_fraction": cs, "z_crit": np.array([z_crit_c2(c, activation=activation) for c in cs])},
+    }

@@ -37,7 +37,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import integrate, optimize, special
 
+from statmech.core import vocabulary as V
 from statmech.core.budgets import check_keep_fraction
+from statmech.core.vocabulary import EDGE_SCHEMES
 
 __all__ = [
     "EDGE_SCHEMES",
@@ -48,8 +50,6 @@ __all__ = [
     "edge_overlaps",
 ]
 
-EDGE_SCHEMES = ("random-edge", "importance-edge", "dpp-edge")
-
 _SQRT2 = np.sqrt(2.0)
 _SQRTPI = np.sqrt(np.pi)
 # Requested absolute error of the outer quadrature (the integrands are O(1)).
@@ -58,11 +58,8 @@ QUAD_EPSABS = 1e-12
 _X_MAX = 40.0
 
 
-def _scheme_name(scheme: str) -> str:
-    name = scheme[:-5] if isinstance(scheme, str) and scheme.endswith("-edge") else scheme
-    if name not in ("random", "importance", "dpp"):
-        raise ValueError(f"edge scheme must be one of {EDGE_SCHEMES}, got {scheme!r}")
-    return name
+def _scheme_name(scheme) -> str:
+    return V.check_choice("edge scheme", getattr(scheme, "name", scheme), EDGE_SCHEMES)
 
 
 def magnitude_threshold(keep_fraction) -> float:
@@ -130,9 +127,9 @@ def diagonal_factor(scheme: str, keep_fraction) -> float:
     c = check_keep_fraction(keep_fraction)
     if c == 1.0:
         return 1.0
-    if name == "random":
+    if name == V.RANDOM_EDGE:
         return c
-    if name == "importance":
+    if name == V.IMPORTANCE_EDGE:
         z = magnitude_threshold(c)
         return c + 2.0 * z * float(_phi(z))
     # E[pi x^2] = 1 - E[x^2 / (1 + mu x^2)] = 1 - (1 - E[1/(1 + mu x^2)]) / mu = 1 - c / mu
@@ -190,13 +187,13 @@ def pair_factor(scheme: str, keep_fraction, rho, return_error: bool = False):
     rho = np.clip(np.asarray(rho, dtype=np.float64), -1.0, 1.0)
     shape = rho.shape
     flat = rho.ravel()
-    if c == 1.0 or name == "random":
+    if c == 1.0 or name == V.RANDOM_EDGE:
         out = (c * c) * flat if c < 1.0 else flat.copy()
         return (out.reshape(shape), 0.0) if return_error else out.reshape(shape)
     # Distinct |rho| only (F is odd in rho): the same correlation is integrated once.
     absr, inv = np.unique(np.abs(flat), return_inverse=True)
     s = np.sqrt(np.maximum(0.0, 1.0 - absr * absr))
-    if name == "importance":
+    if name == V.IMPORTANCE_EDGE:
         z = magnitude_threshold(c)
 
         def f(x):

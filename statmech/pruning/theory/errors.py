@@ -1,10 +1,10 @@
 """``pruned_error``: the expected eps_g of a pruned network for every scheme (docs/theory/pruning.md).
 
-Plain data in (a ``State`` and options), a small ``PruneResult`` out. Node
-schemes are exact sums over kept sets (or Monte Carlo over exact samples with a
-standard error); edge schemes are exact in the limit up to quadrature error,
-under the Gaussian-coordinate working hypothesis for the magnitude-dependent
-masks (see ``statmech.pruning.theory.edge``).
+Plain data in (a ``State``, a scheme, a budget), a small ``PrunedError`` out.
+Node schemes are exact sums over kept sets (or Monte Carlo over exact samples
+with a standard error); edge schemes are exact in the limit up to quadrature
+error, under the Gaussian-coordinate working hypothesis for the
+magnitude-dependent masks (see ``statmech.pruning.theory.edge``).
 """
 
 from __future__ import annotations
@@ -14,11 +14,14 @@ from math import comb
 
 import numpy as np
 
-from statmech.core.budgets import check_keep, check_keep_fraction, keep_fraction_for_nodes
+from statmech.core import vocabulary as V
+from statmech.core.budgets import Budget, check_keep
 from statmech.core.state import State
-from statmech.dpp.kdpp import KDPP
+from statmech.core.vocabulary import EDGE_SCHEMES, NODE_SCHEMES, SCHEMES
+from statmech.dpp.kdpp import KDPP, all_subsets
 from statmech.ode.generalisation import eps_g_arrays
 from statmech.pruning.reweight import EDGE_LSQ_NOTE, check_reweight, fuse, optimal_readout
+from statmech.pruning.schemes import DPPNode, ImportanceNode, Scheme, as_scheme
 from statmech.pruning.theory import edge as _edge
 from statmech.pruning.theory import node as _node
 
@@ -26,22 +29,24 @@ __all__ = [
     "SCHEMES",
     "NODE_SCHEMES",
     "EDGE_SCHEMES",
-    "PruneResult",
+    "PrunedError",
     "pruned_error",
-    "pruned_errors",
+    "pruned_error_series",
     "node_state",
     "edge_state",
     "rescale_rows",
     "node_distribution",
 ]
 
-NODE_SCHEMES = _node.NODE_SCHEMES
-EDGE_SCHEMES = _edge.EDGE_SCHEMES
-SCHEMES = NODE_SCHEMES + EDGE_SCHEMES
+# Expectations over kept sets: enumerated while C(K, k) is at most this, else sampled.
+MAX_SUBSETS = 200_000
+N_SAMPLES = 20_000
+# Schemes whose expectation over kept sets may be sampled (the others are exact or deterministic).
+_SAMPLED = (V.RANDOM_NODE, V.DPP_NODE)
 
 
 @dataclass(frozen=True, eq=False)
-class PruneResult:
+class PrunedError:
     """Expected generalisation error of one pruning scheme at one budget.
 
     ``eps_g``: expected noise-free eps_g of the pruned network (add sigma^2/2 for a
@@ -121,12 +126,6 @@ def _check_state(state) -> State:
     return state
 
 
-def _check_scheme(scheme) -> str:
-    if scheme not in SCHEMES:
-        raise ValueError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
-    return scheme
-
-
 def rescale_rows(state: State) -> State:
     """The paper pipeline's step 2: every row rescaled to ``|w_i|^2 = N`` (Q_ii = 1), v unchanged.
 
@@ -150,68 +149,87 @@ def node_state(state: State, kept, v=None) -> State:
     return State(Q=state.Q[np.ix_(S, S)], R=state.R[S], T=state.T, v=vS, vstar=state.vstar)
 
 
-def edge_state(state: State, scheme: str, keep_fraction: float, return_error: bool = False):
+def edge_state(state: State, scheme, keep_fraction: float, return_error: bool = False):
     """Pruned State of an edge scheme: (Q', R') of ``statmech.pruning.theory.edge.edge_overlaps``, v unchanged."""
     state = _check_state(state)
-    if scheme not in EDGE_SCHEMES:
-        raise ValueError(f"edge scheme must be one of {EDGE_SCHEMES}, got {scheme!r}")
-    Qp, Rp, err = _edge.edge_overlaps(state.Q, state.R, keep_fraction, scheme, return_error=True)
+    name = V.check_choice("edge scheme", getattr(scheme, "name", scheme), EDGE_SCHEMES)
+    Qp, Rp, err = _edge.edge_overlaps(state.Q, state.R, keep_fraction, name, return_error=True)
     out = State(Q=Qp, R=Rp, T=state.T, v=state.v, vstar=state.vstar)
     return (out, err) if return_error else out
 
 
+def _sampling(scheme: Scheme, exact, n_samples, max_subsets) -> tuple:
+    """(exact, n_samples, max_subsets) for a scheme that may sample; refused for the others (they would be ignored)."""
+    given = {
+        k: v for k, v in (("exact", exact), ("n_samples", n_samples), ("max_subsets", max_subsets)) if v is not None
+    }
+    if scheme.name not in _SAMPLED:
+        if given:
+            opt = next(iter(given))
+            raise ValueError(
+                f"{opt} sets how the expectation over kept sets is computed; {scheme.name} has none to sample "
+                f"(only {', '.join(_SAMPLED)} do)"
+            )
+        return None, N_SAMPLES, MAX_SUBSETS
+    if exact is not None and not isinstance(exact, (bool, np.bool_)):
+        raise ValueError(f"exact must be None, True or False, got {exact!r}")
+    for name, value in (("n_samples", n_samples), ("max_subsets", max_subsets)):
+        if value is not None and (
+            isinstance(value, bool) or int(value) != value or value < (2 if name == "n_samples" else 1)
+        ):
+            raise ValueError(f"{name} must be an integer >= {2 if name == 'n_samples' else 1}, got {value!r}")
+    return (
+        exact,
+        N_SAMPLES if n_samples is None else int(n_samples),
+        MAX_SUBSETS if max_subsets is None else int(max_subsets),
+    )
+
+
 def node_distribution(
     state: State,
-    scheme: str,
+    scheme,
     keep: int,
     *,
     I2full=None,
-    activation="erf",
-    kernel="linear-preactivation",
-    beta=1.0,
-    eps=0.0,
-    jitter=0.0,
-    importance="abs-v",
-    ties="average",
+    activation: str = V.ERF,
     exact=None,
-    max_subsets=200_000,
-    n_samples=20_000,
+    max_subsets: int = MAX_SUBSETS,
+    n_samples: int = N_SAMPLES,
     rng=None,
 ):
-    """Distribution over kept sets: (subsets (n, k), weights (n,), exact).
+    """Distribution over kept sets of a node ``scheme`` (name or Scheme): (subsets (n, k), weights (n,), exact).
 
     Exact: weights are probabilities summing to 1 (all sets with P > 0 for random
     and DPP). Sampled (``exact=False``, or C(K, k) > max_subsets with exact=None):
     ``subsets`` are the ``n_samples`` sampled sets and weights are 1/n_samples.
     """
+    scheme = as_scheme(scheme)
     K = state.K
     k = check_keep(keep, K)
-    if scheme == "importance-node":
-        scores = _node.importance_scores(state.v, np.diag(state.Q), importance)
-        S, p = _node.importance_distribution(scores, k, ties=ties)
+    if scheme.edge:
+        raise ValueError(f"node scheme must be one of {', '.join(NODE_SCHEMES)}, got {scheme.name!r}")
+    if isinstance(scheme, ImportanceNode):
+        scores = _node.importance_scores(state.v, scheme.score, np.diag(state.Q))
+        S, p = _node.importance_distribution(scores, k, ties=scheme.ties or V.TIES_AVERAGE)
         return S, p, True
     n_sub = comb(K, k)
     if exact is None:
         exact = n_sub <= max_subsets
     elif exact and n_sub > max_subsets:
         raise ValueError(f"exact enumeration of C({K}, {k}) = {n_sub} subsets exceeds max_subsets={max_subsets}")
-    if not exact:
-        if isinstance(n_samples, bool) or int(n_samples) != n_samples or n_samples < 2:
-            raise ValueError(f"n_samples must be an integer >= 2, got {n_samples!r}")
-        n_samples = int(n_samples)
     rng = np.random.default_rng(rng)
-    if scheme == "random-node":
+    if not isinstance(scheme, DPPNode):  # random-node
         if exact:
-            S = _node.all_subsets(K, k)
+            S = all_subsets(K, k)
             return S, np.full(S.shape[0], 1.0 / S.shape[0]), True
         S = np.sort(np.argsort(rng.random((n_samples, K)), axis=1)[:, :k], axis=1)
         return S, np.full(n_samples, 1.0 / n_samples), False
-    if scheme != "dpp-node":
-        raise ValueError(f"node scheme must be one of {NODE_SCHEMES}, got {scheme!r}")
 
     if I2full is None:
         I2full = _node.field_i2(state.Q, state.R, state.T, activation)
-    L = _node.node_kernel(state.Q, I2full[:K, :K], kernel, beta=beta, eps=eps, jitter=jitter)
+    L = _node.node_kernel(
+        state.Q, I2full[:K, :K], scheme.kernel, beta=scheme.width, eps=scheme.ridge, jitter=scheme.jitter
+    )
     try:
         dpp = KDPP(L, k)
     except ValueError as exc:
@@ -229,73 +247,60 @@ def node_distribution(
 
 def pruned_error(
     state: State,
-    scheme: str,
-    keep: int | None = None,
+    scheme,
+    budget=None,
     *,
+    keep: int | None = None,
     keep_fraction: float | None = None,
     N: int | None = None,
-    activation: str = "erf",
-    kernel="linear-preactivation",
-    beta: float = 1.0,
-    eps: float = 0.0,
-    jitter: float = 0.0,
-    importance: str = "abs-v",
-    ties: str = "average",
-    reweight: str = "none",
+    reweight: str = V.NO_REWEIGHT,
+    activation: str = V.ERF,
     exact: bool | None = None,
-    max_subsets: int = 200_000,
-    n_samples: int = 20_000,
+    n_samples: int | None = None,
+    max_subsets: int | None = None,
     rng=None,
     keep_distribution: bool = True,
-) -> PruneResult:
+) -> PrunedError:
     """Expected noise-free eps_g of ``state`` pruned by ``scheme`` (docs/theory/pruning.md).
 
-    Node schemes take ``keep`` = k units (1..K); edge schemes take
-    ``keep_fraction`` c in (0, 1], or ``keep`` = k with the paper's parameter
-    matching c = e/N, e = round((kN + k - K)/K) (``N`` given) or c = k/K
-    (N -> infinity). ``kernel``: a name of ``NODE_KERNELS`` or a K x K PSD array;
-    ``beta``, ``eps`` for the Gaussian kernel; ``jitter`` adds jitter*I to L.
-    ``importance``: a name of ``IMPORTANCE_SCORES``. ``reweight``: ``none``,
-    ``fuse-preact`` (G = Q), ``fuse-act`` (G = I2), ``optimal`` (best v_S); for
-    edge schemes ``fuse-*`` is the edge least-squares reweighting, which has no
-    effect in the limit (said in ``note``) and ``optimal`` is the best readout of
-    the edge-pruned first layer. ``exact``: None (enumerate when C(K, k) <=
-    max_subsets), True, or False (Monte Carlo with ``n_samples`` exact samples).
+    ``scheme``: a name of ``SCHEMES`` (default options) or a scheme object of
+    ``statmech.pruning.schemes`` (``DPPNode(kernel=...)``, ``ImportanceNode(score=...)``, ...).
+    ``budget``: a ``Budget``, an int k (units kept) or a float c (kept fraction),
+    or the keywords ``keep`` / ``keep_fraction`` (with ``N``); node schemes keep
+    k units (c K when whole), edge schemes the fraction c, or for k the paper's
+    matching c = e/N, e = round((kN + k - K)/K) (N given), c = k/K (N -> infinity).
+    ``reweight``: node schemes ``none``, ``fuse-preactivation`` (G = Q),
+    ``fuse-activation`` (G = I2), ``optimal-readout`` (best v_S); edge schemes
+    ``none``, ``optimal-readout`` (v re-fitted to the edge-pruned first layer),
+    ``edge-lsq`` (no effect in the limit, said in ``note``). ``exact``,
+    ``n_samples``, ``max_subsets`` (random and DPP node only): enumerate while
+    C(K, k) <= max_subsets (exact=None), always (True), or Monte Carlo with
+    n_samples exact samples (False); ``rng`` seeds those samples.
     """
     state = _check_state(state)
-    scheme = _check_scheme(scheme)
-    reweight = check_reweight(reweight)
+    scheme = as_scheme(scheme)
+    reweight = check_reweight(reweight, node=scheme.node)
+    exact, n_samples, max_subsets = _sampling(scheme, exact, n_samples, max_subsets)
+    budget = Budget.of(budget, keep=keep, keep_fraction=keep_fraction, N=N)
     K, M = state.K, state.M
-    params = {"activation": activation, "reweight": reweight}
-    if scheme in EDGE_SCHEMES:
-        if keep_fraction is None:
-            if keep is None:
-                raise ValueError("edge schemes need keep_fraction (c in (0, 1]) or keep (a node budget k with N)")
-            keep_fraction = keep_fraction_for_nodes(keep, K, N)
-            params.update(node_budget=int(keep), N=N)
-        elif keep is not None:
-            raise ValueError("give either keep (node budget) or keep_fraction to an edge scheme, not both")
-        elif N is not None:
-            raise ValueError(
-                "N only matches a node budget keep=k to edges (e = round((kN + k - K)/K)); "
-                "with keep_fraction it has no role: give keep with N, or keep_fraction alone"
-            )
-        c = check_keep_fraction(keep_fraction)
+    params = {"activation": activation, "reweight": reweight, "budget": budget.as_dict(), **scheme.options()}
+    if scheme.edge:
+        c = budget.edge_fraction(K)
         pruned, qerr = edge_state(state, scheme, c, return_error=True)
         note = ""
-        if reweight in ("fuse-preact", "fuse-act"):
+        if reweight == V.EDGE_LSQ:
             note = EDGE_LSQ_NOTE
-        elif reweight == "optimal":
+        elif reweight == V.OPTIMAL_READOUT:
             I2p = _node.field_i2(pruned.Q, pruned.R, pruned.T, activation)
             A, b, _ = _node.error_terms(I2p, K, state.vstar)
             vnew = optimal_readout(A, b, np.arange(K)[None, :])[0]
             pruned = pruned.replace(v=vnew)
             note = "optimal readout: v re-fitted to the edge-pruned first layer (retraining the second layer)"
-        if scheme != "random-edge":
+        if scheme.name != V.RANDOM_EDGE:
             params["hypothesis"] = "Gaussian coordinates (w_1j..w_Kj, w*_1j..) with covariance [[Q,R],[R^T,T]]"
         e = eps_g_arrays(pruned.Q, pruned.R, pruned.T, pruned.v, pruned.vstar, activation)
-        return PruneResult(
-            scheme=scheme,
+        return PrunedError(
+            scheme=scheme.name,
             eps_g=e,
             stderr=0.0,
             exact=True,
@@ -307,11 +312,13 @@ def pruned_error(
             params=params,
         )
 
-    if keep_fraction is not None:
+    if budget.fraction is not None:
         raise ValueError(f"node schemes take keep (an integer number of units in 1..K={K}), not keep_fraction")
-    if keep is None:
-        raise ValueError(f"node schemes need keep (an integer number of units in 1..K={K})")
-    k = check_keep(keep, K)
+    if budget.edges is not None or budget.N is not None:
+        raise ValueError(
+            f"{scheme.name} keeps k units (an integer in 1..K={K}): edges per unit and N belong to edge budgets"
+        )
+    k = budget.units(K)
     I2full = _node.field_i2(state.Q, state.R, state.T, activation)
     S, w, is_exact = node_distribution(
         state,
@@ -319,21 +326,11 @@ def pruned_error(
         k,
         I2full=I2full,
         activation=activation,
-        kernel=kernel,
-        beta=beta,
-        eps=eps,
-        jitter=jitter,
-        importance=importance,
-        ties=ties,
         exact=exact,
         max_subsets=max_subsets,
         n_samples=n_samples,
         rng=rng,
     )
-    if scheme == "dpp-node":
-        params.update(kernel=kernel if isinstance(kernel, str) else "array", beta=beta, eps=eps, jitter=jitter)
-    if scheme == "importance-node":
-        params.update(importance=importance, ties=ties)
     if is_exact:
         U, probs, inv = S, w, None
     else:  # evaluate each distinct sampled set once
@@ -341,11 +338,11 @@ def pruned_error(
         inv = inv.ravel()
         probs = counts / S.shape[0]
     A, b, t = _node.error_terms(I2full, K, state.vstar)
-    if reweight == "none":
+    if reweight == V.NO_REWEIGHT:
         vk = state.v[U]
-    elif reweight == "fuse-preact":
+    elif reweight == V.FUSE_PREACTIVATION:
         vk = fuse(state.Q, state.v, U)
-    elif reweight == "fuse-act":
+    elif reweight == V.FUSE_ACTIVATION:
         vk = fuse(A, state.v, U)
     else:
         vk = optimal_readout(A, b, U)
@@ -363,8 +360,8 @@ def pruned_error(
         copies = None
     else:
         copies = _node.count_copies(U, teacher_of, M)
-    return PruneResult(
-        scheme=scheme,
+    return PrunedError(
+        scheme=scheme.name,
         eps_g=mean,
         stderr=se,
         exact=is_exact,
@@ -382,12 +379,12 @@ def pruned_error(
     )
 
 
-def pruned_errors(states, scheme: str, keep=None, **kwargs):
+def pruned_error_series(states, scheme, budget=None, **kwargs):
     """``pruned_error`` over a sequence of states (e.g. the saved times of an ODE run).
 
     Returns (eps_g (n,), stderr (n,)); options as ``pruned_error`` (kept-set
     distributions are not stored).
     """
     kwargs.setdefault("keep_distribution", False)
-    res = [pruned_error(s, scheme, keep, **kwargs) for s in states]
+    res = [pruned_error(s, scheme, budget, **kwargs) for s in states]
     return np.array([r.eps_g for r in res]), np.array([r.stderr for r in res])

@@ -27,6 +27,9 @@ from math import comb
 
 import numpy as np
 
+from statmech.core import vocabulary as V
+from statmech.core.vocabulary import IMPORTANCE_SCORES, NODE_KERNELS, NODE_SCHEMES
+from statmech.dpp.kdpp import all_subsets
 from statmech.integrals import I2, check_covariance
 
 __all__ = [
@@ -43,11 +46,6 @@ __all__ = [
     "importance_scores",
     "importance_distribution",
 ]
-
-NODE_SCHEMES = ("random-node", "importance-node", "dpp-node")
-# Same names as statmech.pruning.finite.masks (the finite-N masks on real weights).
-NODE_KERNELS = ("linear-preactivation", "linear-activation", "gaussian")
-IMPORTANCE_SCORES = ("abs-v", "abs-v-sqrtq", "signed-v")
 
 _CHUNK = 8192  # subsets per vectorised block: memory ~ _CHUNK * k^2 * 8 bytes
 
@@ -83,15 +81,17 @@ def subset_errors(A, b, t, subsets, v_sub) -> np.ndarray:
 
 
 def node_kernel(
-    Q, I2_students, kernel="linear-preactivation", beta: float = 1.0, eps: float = 0.0, jitter: float = 0.0
+    Q, I2_students, kernel=V.LINEAR_PREACTIVATION, beta: float = 1.0, eps: float = 0.0, jitter: float = 0.0
 ) -> np.ndarray:
-    """K x K DPP kernel L in the N -> infinity limit (docs/theory/pruning.md).
+    """K x K DPP kernel L from the units' pre-activation Gram ``Q`` and activation Gram ``I2_students`` (docs/theory/pruning.md).
 
     ``linear-preactivation`` (the paper's): L = Q; ``linear-activation``:
     L = I2[:K,:K]; ``gaussian`` (Diversity Networks): L_ij = exp(-beta
     E[(g_i - g_j)^2]) + eps delta_ij with E[(g_i - g_j)^2] = I2_ii + I2_jj - 2 I2_ij;
     or an explicit K x K array. ``jitter`` adds jitter * I (a ridge that makes
-    rank-deficient kernels, e.g. exact copies, usable for k > rank).
+    rank-deficient kernels, e.g. exact copies, usable for k > rank). The Grams
+    are the N -> infinity ones (Q, I2) or those estimated from data
+    (``statmech.pruning.finite.masks.node_kernel``): one implementation.
     Raises ValueError unless L is symmetric PSD.
     """
     Q = np.asarray(Q, dtype=np.float64)
@@ -99,11 +99,11 @@ def node_kernel(
     if not (np.isfinite(jitter) and jitter >= 0):
         raise ValueError(f"jitter (ridge added to the DPP kernel) must be a finite number >= 0, got {jitter}")
     if isinstance(kernel, str):
-        if kernel == "linear-preactivation":
+        if kernel == V.LINEAR_PREACTIVATION:
             L = Q.copy()
-        elif kernel == "linear-activation":
+        elif kernel == V.LINEAR_ACTIVATION:
             L = np.array(I2_students, dtype=np.float64)
-        elif kernel == "gaussian":
+        elif kernel == V.GAUSSIAN:
             if not (np.isfinite(beta) and beta > 0):
                 raise ValueError(f"beta (Gaussian kernel width) must be a finite number > 0, got {beta}")
             if not (np.isfinite(eps) and eps >= 0):
@@ -137,26 +137,20 @@ def count_copies(subsets, teacher_of, M: int) -> np.ndarray:
     return np.stack([(t == m).sum(axis=1) for m in range(M)], axis=1)
 
 
-def all_subsets(K: int, k: int) -> np.ndarray:
-    """All C(K, k) k-subsets of range(K) as sorted rows, lexicographic order."""
-    n = comb(K, k)
-    out = np.fromiter(itertools.chain.from_iterable(itertools.combinations(range(K), k)), dtype=np.int64, count=n * k)
-    return out.reshape(n, k)
-
-
-def importance_scores(v, Q_diag, score: str = "abs-v") -> np.ndarray:
-    """|v_i| (``abs-v``), |v_i| sqrt(Q_ii) (``abs-v-sqrtq``) or signed v_i (``signed-v``, the paper code's quirk)."""
+def importance_scores(v, score: str = V.ABS_V, Q_diag=None) -> np.ndarray:
+    """|v_i| (``abs-v``), |v_i| sqrt(Q_ii) (``abs-v-sqrtq``, needs ``Q_diag``) or v_i (``signed-v``, the paper code's quirk)."""
+    V.check_choice("score (importance-node score)", score, IMPORTANCE_SCORES)
     v = np.asarray(v, dtype=np.float64)
-    if score == "abs-v":
+    if score == V.ABS_V:
         return np.abs(v)
-    if score == "abs-v-sqrtq":
+    if score == V.ABS_V_SQRTQ:
+        if Q_diag is None:
+            raise ValueError(f"importance score {V.ABS_V_SQRTQ!r} needs Q_diag (the squared row norms / N)")
         return np.abs(v) * np.sqrt(np.maximum(np.asarray(Q_diag, dtype=np.float64), 0.0))
-    if score == "signed-v":
-        return v.copy()
-    raise ValueError(f"importance must be one of {IMPORTANCE_SCORES}, got {score!r}")
+    return v.copy()
 
 
-def importance_distribution(scores, k: int, ties: str = "average", rtol: float = 1e-12):
+def importance_distribution(scores, k: int, ties: str = V.TIES_AVERAGE, rtol: float = 1e-12):
     """Kept sets of importance pruning: the k largest scores.
 
     Scores equal within ``rtol`` to the k-th largest are ties; ``ties="average"``
@@ -166,10 +160,9 @@ def importance_distribution(scores, k: int, ties: str = "average", rtol: float =
     """
     s = np.asarray(scores, dtype=np.float64)
     K = s.shape[0]
-    if ties not in ("average", "lowest-index"):
-        raise ValueError(f"ties must be 'average' or 'lowest-index', got {ties!r}")
+    V.check_choice("ties (importance-node tie-breaking)", ties, V.TIES)
     order = np.argsort(-s, kind="stable")
-    if ties == "lowest-index" or k == K:
+    if ties == V.TIES_LOWEST_INDEX or k == K:
         return np.sort(order[:k])[None, :], np.ones(1)
     kth = s[order[k - 1]]
     tol = rtol * max(1.0, abs(kth))
