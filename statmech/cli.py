@@ -25,6 +25,7 @@ import threading
 from contextlib import contextmanager
 
 from statmech import commands
+from statmech.core.provenance import cli_run
 
 
 class UsageError(ValueError):
@@ -104,7 +105,7 @@ def main(argv=None) -> int:
     try:
         with _record_sigint() as seen:
             try:
-                code = _exit_code(args.func(args))
+                code = _exit_code(cli_run(args.func, args, argv))
             except (ValueError, TypeError) as exc:
                 print(f"statmech {args.command}: error: {exc}", file=sys.stderr)
                 return 2

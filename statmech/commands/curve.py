@@ -11,6 +11,7 @@ from statmech.commands._common import (
     positive_int,
     stepper_from_args,
 )
+from statmech.core.lock import output_lock
 
 RANDOM_START_DEFAULTS = {"K": 6, "M": 2, "vstar": 4.0, "seed": 0, "N": 500}
 
@@ -98,32 +99,33 @@ def run(args):
         out = out_dir(args.out)
         state = State.random(opts["K"], opts["M"], N, vstar=opts["vstar"], seed=opts["seed"])
         init = {"N": N, "seed": opts["seed"], "vstar": opts["vstar"]}
-    table = ode_curve_table(
-        state,
-        eta=args.eta,
-        eta_v=args.eta_v,
-        sigma=args.sigma,
-        alpha_max=args.alpha_max,
-        points=args.points,
-        activation=args.activation,
-        method=stepper,
-        schemes=args.schemes,
-        keep=args.keep,
-        keep_fraction=args.fraction,
-        N=N,
-        init=init,
-    )
-    written = [write_table(out / "curve.csv", table.columns, table.params, descriptions=table.descriptions)]
-    written.append(sidecar_path(written[0]))
-    res = table.result
-    if len(res.alpha):
-        res.final.save(out / "final_state.npz")
-        written.append(out / "final_state.npz")
-        learning_curve(
-            table.lines,
-            out / "curve.png",
-            title=f"K={state.K}, M={state.M}, eta={args.eta}, eta_v={args.eta_v}, sigma={args.sigma}",
+    with output_lock(out):
+        table = ode_curve_table(
+            state,
+            eta=args.eta,
+            eta_v=args.eta_v,
+            sigma=args.sigma,
+            alpha_max=args.alpha_max,
+            points=args.points,
+            activation=args.activation,
+            method=stepper,
+            schemes=args.schemes,
+            keep=args.keep,
+            keep_fraction=args.fraction,
+            N=N,
+            init=init,
         )
-        written.append(out / "curve.png")
-    print(f"{table.summary}; wrote {', '.join(str(p) for p in written)}")
-    return table
+        written = [write_table(out / "curve.csv", table.columns, table.params, descriptions=table.descriptions)]
+        written.append(sidecar_path(written[0]))
+        res = table.result
+        if len(res.alpha):
+            res.final.save(out / "final_state.npz")
+            written.append(out / "final_state.npz")
+            learning_curve(
+                table.lines,
+                out / "curve.png",
+                title=f"K={state.K}, M={state.M}, eta={args.eta}, eta_v={args.eta_v}, sigma={args.sigma}",
+            )
+            written.append(out / "curve.png")
+        print(f"{table.summary}; wrote {', '.join(str(p) for p in written)}")
+        return table

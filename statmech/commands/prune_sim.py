@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from statmech.commands._common import finite_float, nonneg_float, out_dir, positive_float, positive_int
+from statmech.core.lock import output_lock
 
 
 def register(sub):
@@ -134,147 +135,150 @@ def run(args):
             pw.check_node_budget(k, args.K)
     cov = pw.toeplitz_covariance(args.N, args.input_corr) if args.input_corr != 0 else None
     out = out_dir(args.out)
-    params = {k: v for k, v in vars(args).items() if k not in ("func",)}
-    prune_kwargs = dict(
-        schemes=schemes,
-        keep=args.keep,
-        n_masks=args.masks,
-        n_kernel=args.n_kernel,
-        n_test=args.n_test,
-        input_covariance=cov,
-        node_kernel=args.node_kernel,
-        beta=args.beta,
-        eps=args.eps,
-        importance=args.importance,
-        edge_kernel_from_data=args.edge_kernel == "data",
-        reweight=tuple(args.reweight),
-        theory=not args.no_theory,
-    )
-    measure = ps.PIPELINES[args.pipeline].measure
+    with output_lock(out):
+        params = {k: v for k, v in vars(args).items() if k not in ("func",)}
+        prune_kwargs = dict(
+            schemes=schemes,
+            keep=args.keep,
+            n_masks=args.masks,
+            n_kernel=args.n_kernel,
+            n_test=args.n_test,
+            input_covariance=cov,
+            node_kernel=args.node_kernel,
+            beta=args.beta,
+            eps=args.eps,
+            importance=args.importance,
+            edge_kernel_from_data=args.edge_kernel == "data",
+            reweight=tuple(args.reweight),
+            theory=not args.no_theory,
+        )
+        measure = ps.PIPELINES[args.pipeline].measure
 
-    def write(partial):
-        res0 = partial["results"][0]
-        meta = dict(params, **{k: v for k, v in res0.params.items() if k not in params})
-        write_table(out / "prune_sim.csv", partial["records"], meta, descriptions=_DESCRIPTIONS)
+        def write(partial):
+            res0 = partial["results"][0]
+            meta = dict(params, **{k: v for k, v in res0.params.items() if k not in params})
+            write_table(out / "prune_sim.csv", partial["records"], meta, descriptions=_DESCRIPTIONS)
+            write_table(
+                out / "prune_sim_summary.csv",
+                partial["summary"],
+                dict(meta, headline_measure=measure),
+                descriptions=_DESCRIPTIONS,
+            )
+            if partial["theory"]:
+                write_table(out / "prune_sim_theory.csv", partial["theory"], meta, descriptions=_DESCRIPTIONS)
+            last = partial["results"][-1]
+            last.trained.save(out / f"student_sigma{last.params['sigma']:g}_seed{last.params['seed'][0]}.npz")
+
+        import warnings
+
+        try:
+            with warnings.catch_warnings():
+                # the deterministic-scheme note is printed once below
+                warnings.simplefilter("ignore", pw.DeterministicMasksWarning)
+                result = ps.run_experiment(
+                    K=args.K,
+                    M=args.M,
+                    N=args.N,
+                    alpha=args.alpha,
+                    sigmas=args.sigma,
+                    seeds=args.seeds,
+                    seed0=args.seed,
+                    students=students,
+                    vstar=args.vstar,
+                    eta=args.eta,
+                    eta_v=args.eta_v,
+                    activation=args.activation,
+                    pipeline=args.pipeline,
+                    on_student=write,
+                    **prune_kwargs,
+                )
+        except KeyboardInterrupt:
+            print(f"interrupted: finished students are in {out}/prune_sim*.csv")
+            raise
+        summ = result["summary"]
+        published = (
+            published_6_2()
+            if (
+                args.pipeline == "paper"
+                and (args.K, args.M, args.N) == (6, 2, 500)
+                and measure == "test_loss"
+                and cov is None
+            )
+            else None
+        )
+        title = (
+            f"{args.pipeline} pipeline: K={args.K}, M={args.M}, N={args.N}, alpha={args.alpha:g}, "
+            f"{len(result['results']) // len(args.sigma)} students"
+            + (f", inputs rho={args.input_corr}" if cov is not None else "")
+        )
+        fig.pruned_errors(
+            summ,
+            out / "prune_sim.png",
+            measure=measure,
+            theory_column=None if args.no_theory else f"{measure}_theory_mean",
+            published=published,
+            title=title,
+        )
+        if len(args.reweight) > 1:
+            panels = [(f"sigma = {s:g}", {c: v[summ["sigma"] == s] for c, v in summ.items()}) for s in args.sigma]
+            fig.reweighting_effect(panels, out / "prune_sim_reweighting.png", measure=measure)
+        # Gaussian-coordinate hypothesis on every student; figure of the first
+        cols = {"student": [], "name": [], "ks": [], "ks_pvalue": [], "excess_kurtosis": [], "kurtosis_stderr": []}
+        checks = []
+        for i, res in enumerate(result["results"]):
+            chk = ps.coordinate_check(res.weights)
+            checks.append(chk)
+            mg = chk["marginals"]
+            rows = list(zip(mg["name"], mg["ks"], mg["ks_pvalue"], mg["excess_kurtosis"], mg["kurtosis_stderr"]))
+            rows += [
+                (n, k, p, np.nan, np.nan)
+                for n, k, p in zip(chk["pairs"]["pair"], chk["pairs"]["ks"], chk["pairs"]["ks_pvalue"])
+            ]
+            rows += [("whitened (pooled)", chk["whitened_ks"], chk["whitened_ks_pvalue"], np.nan, np.nan)]
+            for r in rows:
+                cols["student"].append(i)
+                for c, x in zip(list(cols)[1:], r):
+                    cols[c].append(x)
         write_table(
-            out / "prune_sim_summary.csv",
-            partial["summary"],
-            dict(meta, headline_measure=measure),
+            out / "prune_sim_coordinates.csv",
+            cols,
+            dict(params, ks_critical_1pct=checks[0]["ks_critical_1pct"]),
             descriptions=_DESCRIPTIONS,
         )
-        if partial["theory"]:
-            write_table(out / "prune_sim_theory.csv", partial["theory"], meta, descriptions=_DESCRIPTIONS)
-        last = partial["results"][-1]
-        last.trained.save(out / f"student_sigma{last.params['sigma']:g}_seed{last.params['seed'][0]}.npz")
+        w0 = result["results"][0].weights
+        fig.coordinate_histograms(
+            w0.W, w0.Wstar, w0.state().covariance(), out / "prune_sim_coordinates.png", check=checks[0]
+        )
+        msg = ""
+        r0 = result["results"][0]
+        if args.inclusion_masks > 0 and "dpp-edge" in schemes and r0.moments is not None and r0.moments.Sxx is not None:
+            from statmech.core.budgets import edges_per_unit
 
-    import warnings
-
-    try:
-        with warnings.catch_warnings():
-            # the deterministic-scheme note is printed once below
-            warnings.simplefilter("ignore", pw.DeterministicMasksWarning)
-            result = ps.run_experiment(
-                K=args.K,
-                M=args.M,
-                N=args.N,
-                alpha=args.alpha,
-                sigmas=args.sigma,
-                seeds=args.seeds,
-                seed0=args.seed,
-                students=students,
-                vstar=args.vstar,
-                eta=args.eta,
-                eta_v=args.eta_v,
-                activation=args.activation,
-                pipeline=args.pipeline,
-                on_student=write,
-                **prune_kwargs,
+            k = max(1, args.K // 2)
+            e = edges_per_unit(k, args.K, args.N)
+            inc = ps.inclusion_check(w0.W[0], r0.moments.Sxx, e, args.inclusion_masks, rng=args.seed)
+            fig.inclusion_probabilities(
+                [
+                    (
+                        f"unit 0, e = {e}: z rms {inc['z_rms']:.2f}, max |z| {inc['max_abs_z']:.2f}",
+                        w0.W[0],
+                        inc["freq"],
+                        inc["pi"],
+                        inc["n_masks"],
+                    )
+                ],
+                out / "prune_sim_inclusion.png",
             )
-    except KeyboardInterrupt:
-        print(f"interrupted: finished students are in {out}/prune_sim*.csv")
-        raise
-    summ = result["summary"]
-    published = (
-        published_6_2()
-        if (
-            args.pipeline == "paper"
-            and (args.K, args.M, args.N) == (6, 2, 500)
-            and measure == "test_loss"
-            and cov is None
+            msg = (
+                f"; DPP-edge inclusion check (unit 0, e={e}): z rms {inc['z_rms']:.2f}, max |z| {inc['max_abs_z']:.2f}"
+            )
+        for note in result["notes"]:
+            print(f"note: {note}")
+        print(
+            f"pruned {len(result['results'])} student(s) with {len(schemes)} scheme(s); wrote {out}/prune_sim.csv, "
+            f"prune_sim_summary.csv, prune_sim.png, prune_sim_coordinates.png{msg}"
         )
-        else None
-    )
-    title = (
-        f"{args.pipeline} pipeline: K={args.K}, M={args.M}, N={args.N}, alpha={args.alpha:g}, "
-        f"{len(result['results']) // len(args.sigma)} students"
-        + (f", inputs rho={args.input_corr}" if cov is not None else "")
-    )
-    fig.pruned_errors(
-        summ,
-        out / "prune_sim.png",
-        measure=measure,
-        theory_column=None if args.no_theory else f"{measure}_theory_mean",
-        published=published,
-        title=title,
-    )
-    if len(args.reweight) > 1:
-        panels = [(f"sigma = {s:g}", {c: v[summ["sigma"] == s] for c, v in summ.items()}) for s in args.sigma]
-        fig.reweighting_effect(panels, out / "prune_sim_reweighting.png", measure=measure)
-    # Gaussian-coordinate hypothesis on every student; figure of the first
-    cols = {"student": [], "name": [], "ks": [], "ks_pvalue": [], "excess_kurtosis": [], "kurtosis_stderr": []}
-    checks = []
-    for i, res in enumerate(result["results"]):
-        chk = ps.coordinate_check(res.weights)
-        checks.append(chk)
-        mg = chk["marginals"]
-        rows = list(zip(mg["name"], mg["ks"], mg["ks_pvalue"], mg["excess_kurtosis"], mg["kurtosis_stderr"]))
-        rows += [
-            (n, k, p, np.nan, np.nan)
-            for n, k, p in zip(chk["pairs"]["pair"], chk["pairs"]["ks"], chk["pairs"]["ks_pvalue"])
-        ]
-        rows += [("whitened (pooled)", chk["whitened_ks"], chk["whitened_ks_pvalue"], np.nan, np.nan)]
-        for r in rows:
-            cols["student"].append(i)
-            for c, x in zip(list(cols)[1:], r):
-                cols[c].append(x)
-    write_table(
-        out / "prune_sim_coordinates.csv",
-        cols,
-        dict(params, ks_critical_1pct=checks[0]["ks_critical_1pct"]),
-        descriptions=_DESCRIPTIONS,
-    )
-    w0 = result["results"][0].weights
-    fig.coordinate_histograms(
-        w0.W, w0.Wstar, w0.state().covariance(), out / "prune_sim_coordinates.png", check=checks[0]
-    )
-    msg = ""
-    r0 = result["results"][0]
-    if args.inclusion_masks > 0 and "dpp-edge" in schemes and r0.moments is not None and r0.moments.Sxx is not None:
-        from statmech.core.budgets import edges_per_unit
-
-        k = max(1, args.K // 2)
-        e = edges_per_unit(k, args.K, args.N)
-        inc = ps.inclusion_check(w0.W[0], r0.moments.Sxx, e, args.inclusion_masks, rng=args.seed)
-        fig.inclusion_probabilities(
-            [
-                (
-                    f"unit 0, e = {e}: z rms {inc['z_rms']:.2f}, max |z| {inc['max_abs_z']:.2f}",
-                    w0.W[0],
-                    inc["freq"],
-                    inc["pi"],
-                    inc["n_masks"],
-                )
-            ],
-            out / "prune_sim_inclusion.png",
-        )
-        msg = f"; DPP-edge inclusion check (unit 0, e={e}): z rms {inc['z_rms']:.2f}, max |z| {inc['max_abs_z']:.2f}"
-    for note in result["notes"]:
-        print(f"note: {note}")
-    print(
-        f"pruned {len(result['results'])} student(s) with {len(schemes)} scheme(s); wrote {out}/prune_sim.csv, "
-        f"prune_sim_summary.csv, prune_sim.png, prune_sim_coordinates.png{msg}"
-    )
-    return 0
+        return 0
 
 
 _DESCRIPTIONS = {

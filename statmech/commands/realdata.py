@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from statmech.commands._common import out_dir, positive_int
+from statmech.core.lock import output_lock
 
 
 def register(sub):
@@ -58,52 +59,55 @@ def run(args):
         raise ValueError(f"unknown scheme(s) {bad}; choose from {list(rd.SCHEMES)} or 'all'")
     rd.budgets(1, 1, 1, args.fractions)  # validates the fractions before any training
     out = out_dir(args.out)  # and the output directory
-    data = rd.load_dataset(args.dataset, seed=args.seed)
-    mlp, classes = rd.train_mlp(data, args.hidden, seed=args.seed, max_iter=args.max_iter)
-    unpruned = mlp.error(data.X_test, data.y_test, classes)
-    params = dict(
-        dataset=data.name,
-        D=data.D,
-        hidden=args.hidden,
-        n_train=len(data.y_train),
-        n_test=len(data.y_test),
-        unpruned_error=unpruned,
-        rounds=args.rounds,
-        seed=args.seed,
-        max_iter=args.max_iter,
-        beta="10/|train| (Gaussian node kernel on activations)",
-        eps=1e-3,
-        error="test error (fraction misclassified)",
-    )
-    rows = []
-    cols = [
-        "scheme",
-        "reweight",
-        "fraction",
-        "edges_per_unit",
-        "nodes_kept",
-        "params_fraction",
-        "error_mean",
-        "error_std",
-        "rounds",
-        "distinct_masks",
-    ]
+    with output_lock(out):
+        data = rd.load_dataset(args.dataset, seed=args.seed)
+        mlp, classes = rd.train_mlp(data, args.hidden, seed=args.seed, max_iter=args.max_iter)
+        unpruned = mlp.error(data.X_test, data.y_test, classes)
+        params = dict(
+            dataset=data.name,
+            D=data.D,
+            hidden=args.hidden,
+            n_train=len(data.y_train),
+            n_test=len(data.y_test),
+            unpruned_error=unpruned,
+            rounds=args.rounds,
+            seed=args.seed,
+            max_iter=args.max_iter,
+            beta="10/|train| (Gaussian node kernel on activations)",
+            eps=1e-3,
+            error="test error (fraction misclassified)",
+        )
+        rows = []
+        cols = [
+            "scheme",
+            "reweight",
+            "fraction",
+            "edges_per_unit",
+            "nodes_kept",
+            "params_fraction",
+            "error_mean",
+            "error_std",
+            "rounds",
+            "distinct_masks",
+        ]
 
-    def on_row(row):
-        rows.append(row)
-        write_table(out / "realdata.csv", {c: [r[c] for r in rows] for c in cols}, params)
+        def on_row(row):
+            rows.append(row)
+            write_table(out / "realdata.csv", {c: [r[c] for r in rows] for c in cols}, params)
 
-    rd.run_experiment(
-        data,
-        mlp,
-        classes,
-        schemes=schemes,
-        fractions=args.fractions,
-        rounds=args.rounds,
-        reweight=args.reweight,
-        seed=args.seed,
-        on_row=on_row,
-    )
-    realdata_errors(rows, unpruned, out / "realdata.png", dataset=data.name, published=mnist_errors())
-    print(f"unpruned test error {100 * unpruned:.2f}%; wrote {len(rows)} rows to {out}/realdata.csv and realdata.png")
-    return 0
+        rd.run_experiment(
+            data,
+            mlp,
+            classes,
+            schemes=schemes,
+            fractions=args.fractions,
+            rounds=args.rounds,
+            reweight=args.reweight,
+            seed=args.seed,
+            on_row=on_row,
+        )
+        realdata_errors(rows, unpruned, out / "realdata.png", dataset=data.name, published=mnist_errors())
+        print(
+            f"unpruned test error {100 * unpruned:.2f}%; wrote {len(rows)} rows to {out}/realdata.csv and realdata.png"
+        )
+        return 0

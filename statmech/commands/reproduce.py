@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from statmech.commands._common import out_dir
+from statmech.core.lock import output_lock
 
 
 def register(sub):
@@ -61,21 +62,22 @@ def run(args):
         return 0
     figures = ex.FIGURES if "all" in args.figure else tuple(dict.fromkeys(args.figure))
     out = out_dir(args.out)
-    try:
-        res = ex.reproduce(
-            out,
-            figures=figures,
-            quick=args.quick,
-            seed=args.seed,
-            workers=args.workers,
-            cache_dir=args.cache,
-            log=lambda m: print(m, flush=True),
-        )
-    except KeyboardInterrupt:
-        print(
-            f"interrupted: finished stages are cached in {args.cache or out / '.reproduce_cache'}; "
-            "run the same command again to resume"
-        )
-        raise
-    print(res["message"])
-    return 0
+    with output_lock(out):
+        try:
+            res = ex.reproduce(
+                out,
+                figures=figures,
+                quick=args.quick,
+                seed=args.seed,
+                workers=args.workers,
+                cache_dir=args.cache,
+                log=lambda m: print(m, flush=True),
+            )
+        except KeyboardInterrupt:
+            print(
+                f"interrupted: finished stages are cached in {args.cache or out / '.reproduce_cache'}; "
+                "run the same command again to resume"
+            )
+            raise
+        print(res["message"])
+        return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from statmech.commands._common import add_teacher_student_args, nonneg_float, out_dir, positive_float, positive_int
+from statmech.core.lock import output_lock
 
 
 def register(sub):
@@ -74,53 +75,54 @@ def run(args):
     if args.n_test < 0:
         raise ValueError(f"--n-test must be an integer >= 0, got {args.n_test}")
     out = out_dir(args.out)
-    ck_dir = out / "checkpoints"
-    existing = [checkpoint_path(ck_dir, r) for r in range(args.runs) if checkpoint_path(ck_dir, r).exists()]
-    if args.resume and not existing:
-        print(f"--resume: no checkpoints in {ck_dir}; starting from the beginning", file=sys.stderr)
-    if existing and not args.resume:
-        raise ValueError(
-            f"{ck_dir} holds checkpoints of an earlier run ({existing[0].name}, ...); pass --resume "
-            f"to continue it, or use another --out"
+    with output_lock(out):
+        ck_dir = out / "checkpoints"
+        existing = [checkpoint_path(ck_dir, r) for r in range(args.runs) if checkpoint_path(ck_dir, r).exists()]
+        if args.resume and not existing:
+            print(f"--resume: no checkpoints in {ck_dir}; starting from the beginning", file=sys.stderr)
+        if existing and not args.resume:
+            raise ValueError(
+                f"{ck_dir} holds checkpoints of an earlier run ({existing[0].name}, ...); pass --resume "
+                f"to continue it, or use another --out"
+            )
+        weights = Weights.random(args.K, args.M, args.N, vstar=args.vstar, seed=args.seed)
+        res = simulate_seeds(
+            weights,
+            seeds=args.runs,
+            seed=args.seed,
+            eta=args.eta,
+            eta_v=args.eta_v,
+            sigma=args.sigma,
+            alpha_max=args.alpha_max,
+            save_at=default_save_at(args.alpha_max, args.points),
+            activation=args.activation,
+            test_size=args.n_test,
+            max_abs=args.max_abs,
+            workers=args.workers,
+            checkpoint_dir=ck_dir,
+            resume=args.resume,
+            checkpoint_every=args.checkpoint_every,
         )
-    weights = Weights.random(args.K, args.M, args.N, vstar=args.vstar, seed=args.seed)
-    res = simulate_seeds(
-        weights,
-        seeds=args.runs,
-        seed=args.seed,
-        eta=args.eta,
-        eta_v=args.eta_v,
-        sigma=args.sigma,
-        alpha_max=args.alpha_max,
-        save_at=default_save_at(args.alpha_max, args.points),
-        activation=args.activation,
-        test_size=args.n_test,
-        max_abs=args.max_abs,
-        workers=args.workers,
-        checkpoint_dir=ck_dir,
-        resume=args.resume,
-        checkpoint_every=args.checkpoint_every,
-    )
-    table = simulation_table(
-        res,
-        n_test=args.n_test,
-        extra_params=dict(seed=args.seed, vstar=args.vstar, init="statmech.Weights.random(K, M, N, vstar, seed)"),
-    )
-    written = [write_table(out / "simulation.csv", table.columns, table.params, descriptions=table.descriptions)]
-    written.append(sidecar_path(written[0]))
-    weights.save(out / "initial_weights.npz")
-    written.append(out / "initial_weights.npz")
-    for r, run_ in zip(res.run_ids, res.runs):
-        run_.weights.save(out / f"final_weights_seed{r}.npz")
-        written.append(out / f"final_weights_seed{r}.npz")
-    learning_curve(
-        table.lines,
-        out / "simulation.png",
-        simulation=table.extra["simulation"],
-        title=f"K={args.K}, M={args.M}, N={args.N}, eta={args.eta}, eta_v={args.eta_v}, sigma={args.sigma}",
-    )
-    written.append(out / "simulation.png")
-    if res.status == 1:
-        written.append(ck_dir)
-    print(f"{table.summary}; wrote {', '.join(str(p) for p in written)}")
-    return table
+        table = simulation_table(
+            res,
+            n_test=args.n_test,
+            extra_params=dict(seed=args.seed, vstar=args.vstar, init="statmech.Weights.random(K, M, N, vstar, seed)"),
+        )
+        written = [write_table(out / "simulation.csv", table.columns, table.params, descriptions=table.descriptions)]
+        written.append(sidecar_path(written[0]))
+        weights.save(out / "initial_weights.npz")
+        written.append(out / "initial_weights.npz")
+        for r, run_ in zip(res.run_ids, res.runs):
+            run_.weights.save(out / f"final_weights_seed{r}.npz")
+            written.append(out / f"final_weights_seed{r}.npz")
+        learning_curve(
+            table.lines,
+            out / "simulation.png",
+            simulation=table.extra["simulation"],
+            title=f"K={args.K}, M={args.M}, N={args.N}, eta={args.eta}, eta_v={args.eta_v}, sigma={args.sigma}",
+        )
+        written.append(out / "simulation.png")
+        if res.status == 1:
+            written.append(ck_dir)
+        print(f"{table.summary}; wrote {', '.join(str(p) for p in written)}")
+        return table

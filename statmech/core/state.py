@@ -4,17 +4,17 @@ A :class:`State` holds the order parameters of docs/theory/model.md:
 ``Q = W W^T / N`` (K x K), ``R = W W*^T / N`` (K x M), ``T = W* W*^T / N``
 (M x M) and the second-layer weights ``v`` (K) and ``vstar`` (M). It is plain
 data: a frozen dataclass of read-only float64 arrays, validated on
-construction, saved and loaded as an ``.npz`` with exactly those five keys.
+construction, saved and loaded as an ``.npz`` with those five keys (and a provenance record).
 """
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from statmech.core.io import read_npz, write_npz
 from statmech.core.validation import as_float_array, check_int
 
 __all__ = ["State", "STATE_KEYS", "read_npz", "random_weights"]
@@ -154,43 +154,23 @@ class State:
         return cls.from_weights(*random_weights(K, M, N, vstar=vstar, seed=seed))
 
     # -------------------------------------------------------------------- I/O
-    def save(self, path) -> Path:
-        """Write an ``.npz`` with exactly the keys Q, R, T, v, vstar."""
-        path = Path(path)
-        with open(path, "wb") as fh:
-            np.savez(fh, **{k: getattr(self, k) for k in STATE_KEYS})
-        return path
+    def save(self, path, params: dict | None = None) -> Path:
+        """Write an ``.npz`` with the keys Q, R, T, v, vstar and the provenance record (with ``params``).
+
+        Written atomically (:func:`statmech.core.io.atomic_write`); the
+        record is read back by :func:`statmech.core.io.read_provenance`.
+        """
+        return write_npz(path, {k: getattr(self, k) for k in STATE_KEYS}, params)
 
     @classmethod
     def load(cls, path) -> State:
-        """Read a state written by :meth:`save`; malformed files raise ``ValueError``."""
+        """Read a state written by :meth:`save`; a missing, corrupt or invalid file raises ``ValueError``."""
         path = Path(path)
         fields = read_npz(path, STATE_KEYS, "state")
         try:
             return cls(**fields)
         except ValueError as exc:
             raise ValueError(f"state file {path}: {exc}") from None
-
-
-def read_npz(path, keys, what: str) -> dict:
-    """Arrays ``keys`` of an ``.npz`` file; ``ValueError`` naming the file and the problem."""
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{what} file {path} does not exist")
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as exc:
-        raise ValueError(f"{what} file {path} is not a valid .npz file: {exc}") from None
-    if not hasattr(data, "files"):
-        raise ValueError(f"{what} file {path} holds a single array, not the named arrays {list(keys)}")
-    with data:
-        missing = [k for k in keys if k not in data.files]
-        if missing:
-            raise ValueError(f"{what} file {path} is missing key(s) {missing}; expected keys {list(keys)}")
-        try:
-            return {k: data[k] for k in keys}
-        except (OSError, ValueError, zipfile.BadZipFile) as exc:
-            raise ValueError(f"{what} file {path} has an unreadable array: {exc}") from None
 
 
 def random_weights(K: int, M: int, N: int, vstar=1.0, seed=None):

@@ -10,9 +10,25 @@ __all__ = ["as_float_array", "check_nonneg", "check_int"]
 
 
 def as_float_array(name: str, x, ndim: int) -> np.ndarray:
-    """``x`` as a float64 array of ``ndim`` dimensions with finite entries, or a ValueError naming ``name``."""
+    """``x`` as a float64 array of ``ndim`` dimensions with finite entries, or a ValueError naming ``name``.
+
+    Complex values are refused (casting would drop the imaginary part), and
+    so are strings and Python objects (which numpy would otherwise parse or
+    cast one by one).
+    """
     try:
-        a = np.array(x, dtype=np.float64)
+        raw = np.asarray(x)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a numeric array ({exc})") from None
+    if raw.dtype.kind == "c":
+        raise ValueError(f"{name} must be real, got complex values (dtype {raw.dtype})")
+    if raw.dtype.kind in "OSUV":
+        kind = {"O": "Python objects", "S": "bytes", "U": "strings", "V": "structured records"}[raw.dtype.kind]
+        raise ValueError(f"{name} must be a numeric array, got {kind} (dtype {raw.dtype})")
+    if raw.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must be a numeric array, got dtype {raw.dtype}")
+    try:
+        a = np.array(raw, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be a numeric array ({exc})") from None
     if a.ndim != ndim:

@@ -1,7 +1,7 @@
 """Real weights of a teacher-student pair: the finite-N counterpart of a State.
 
 ``Weights`` holds W (K x N), Wstar (M x N), v (K) and vstar (M) and is saved as
-an ``.npz`` with exactly those keys (docs/architecture.md). Its :meth:`Weights.state` gives the
+an ``.npz`` with those keys and a provenance record. Its :meth:`Weights.state` gives the
 order parameters Q = W W^T / N, R = W W*^T / N, T = W* W*^T / N.
 """
 
@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from statmech.core.state import State, random_weights, read_npz
+from statmech.core.io import read_npz, write_npz
+from statmech.core.state import State, random_weights
 from statmech.core.validation import as_float_array
 
 __all__ = ["Weights", "WEIGHT_KEYS"]
@@ -80,14 +81,13 @@ class Weights:
         W, Wstar, v, vs = random_weights(K, M, N, vstar=vstar, seed=seed)
         return cls(W=W, Wstar=Wstar, v=v, vstar=vs)
 
-    def save(self, path) -> Path:
-        path = Path(path)
-        with open(path, "wb") as fh:
-            np.savez(fh, **{k: getattr(self, k) for k in WEIGHT_KEYS})
-        return path
+    def save(self, path, params: dict | None = None) -> Path:
+        """Write an ``.npz`` with the keys W, Wstar, v, vstar and the provenance record (with ``params``), atomically."""
+        return write_npz(path, {k: getattr(self, k) for k in WEIGHT_KEYS}, params)
 
     @classmethod
     def load(cls, path) -> Weights:
+        """Read weights written by :meth:`save`; a missing, corrupt or invalid file raises ``ValueError``."""
         fields = read_npz(path, WEIGHT_KEYS, "weights")
         try:
             return cls(**fields)

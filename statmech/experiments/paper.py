@@ -45,7 +45,7 @@ from statmech import __version__, integrate
 from statmech import pruning as P
 from statmech.core.budgets import edges_per_unit
 from statmech.core.digest import source_digest
-from statmech.core.io import write_table
+from statmech.core.io import ensure_dir, write_table
 from statmech.core.weights import Weights
 from statmech.experiments.published import published, reading_error, teacher_student_losses
 from statmech.ode.generalisation import eps_g_arrays
@@ -180,8 +180,7 @@ class Pipeline:
         if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
             raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
         self.sizes, self.seed, self.workers, self.log = sizes, int(seed), workers, log
-        self.cache = Path(cache_dir)
-        self.cache.mkdir(parents=True, exist_ok=True)
+        self.cache = ensure_dir(cache_dir, "cache directory")
         self.timings: dict = {}  # stages computed by this invocation
         self.stage_seconds: dict = {}  # every stage used, computed now or earlier (from the cache)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from statmech.core.io import atomic_write
+
 
 def pyplot():
     """matplotlib.pyplot with a non-interactive backend unless one is already active."""
@@ -20,13 +22,14 @@ def pyplot():
 
 
 def save(fig, path, pdf: bool = False):
-    """Save a figure as PNG (and PDF beside it on request), then close it."""
+    """Save a figure as PNG (and PDF beside it on request), each written atomically, then close it."""
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=150, bbox_inches="tight")
+    with atomic_write(path, "wb") as fh:
+        fig.savefig(fh, format=path.suffix.lstrip(".") or "png", dpi=150, bbox_inches="tight")
     if pdf:
-        fig.savefig(path.with_suffix(".pdf"), bbox_inches="tight")
+        with atomic_write(path.with_suffix(".pdf"), "wb") as fh:
+            fig.savefig(fh, format="pdf", bbox_inches="tight")
     fig.clf()
     import matplotlib.pyplot as plt
 

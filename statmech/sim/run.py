@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from statmech.core.interrupt import sigint_flag
+from statmech.core.io import read_npz, write_npz
 from statmech.core.state import State
 from statmech.core.validation import check_nonneg
 from statmech.core.weights import Weights
@@ -190,8 +190,32 @@ def check_mask(mask, weights: Weights):
 
 
 # ---------------------------------------------------------------- checkpoints
+CHECKPOINT_KEYS = (
+    "format",
+    "params",
+    "W",
+    "v",
+    "Wstar",
+    "vstar",
+    "W0",
+    "v0",
+    "rng",
+    "step",
+    "saved_steps",
+    "Q",
+    "R",
+    "v_saved",
+    "eps_g",
+    "test_loss",
+    "status",
+    "message",
+)
+_CHECKPOINT_NUMBERS = ("W", "v", "Wstar", "vstar", "W0", "v0", "Q", "R", "v_saved", "eps_g", "test_loss")
+CHECKPOINT_REMEDY = "delete it, or rerun without --resume (resume=False) to start the run again"
+
+
 def _write_checkpoint(path: Path, *, params, W, v, initial, rng, step, rec, status, message):
-    """Atomically write the checkpoint (tmp file + rename: a kill never leaves a torn file)."""
+    """Write the checkpoint atomically (a kill never leaves a torn file), with its provenance record."""
     K, M = initial.K, initial.M
     n = len(rec["steps"])
     arrays = dict(
@@ -214,28 +238,62 @@ def _write_checkpoint(path: Path, *, params, W, v, initial, rng, step, rec, stat
         status=np.array(status, dtype=np.int64),
         message=np.array(message),
     )
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        np.savez(fh, **arrays)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_npz(path, arrays, params)
 
 
 def read_checkpoint(path) -> dict:
-    """The contents of a checkpoint file as a dict (params decoded); ValueError if it is not one."""
+    """The contents of a checkpoint file as a dict (params decoded).
+
+    A file that is missing, a directory, empty, truncated, not a checkpoint,
+    or holds NaN or arrays of the wrong type or shape is a one-line
+    ``ValueError`` naming it and saying what to do.
+    """
     path = Path(path)
+    data = read_npz(
+        path,
+        CHECKPOINT_KEYS,
+        "checkpoint",
+        remedy=CHECKPOINT_REMEDY,
+        finite=_CHECKPOINT_NUMBERS,
+        expect_format=("format", CHECKPOINT_FORMAT),
+    )
+
+    def broken(problem):
+        return ValueError(f"checkpoint file {path} is damaged ({problem}); {CHECKPOINT_REMEDY}")
+
     try:
-        with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"checkpoint {path} cannot be read ({exc})") from None
-    if "format" not in data or str(data["format"]) != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path} is not a statmech simulate checkpoint (format {CHECKPOINT_FORMAT})")
-    data["params"] = json.loads(str(data["params"]))
-    data["step"] = int(data["step"])
-    data["status"] = int(data["status"])
+        params = json.loads(str(data["params"]))
+        K, M, N = (int(params[k]) for k in ("K", "M", "N"))
+        data["step"] = int(data["step"])
+        data["status"] = int(data["status"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise broken(f"its parameters or counters cannot be decoded: {exc}") from None
+    if not isinstance(params, dict):
+        raise broken("its parameters are not a table of names")
+    data["params"] = params
     data["message"] = str(data["message"])
+    n = data["saved_steps"].shape[0] if data["saved_steps"].ndim == 1 else -1
+    shapes = {
+        "W": (K, N),
+        "W0": (K, N),
+        "Wstar": (M, N),
+        "v": (K,),
+        "v0": (K,),
+        "vstar": (M,),
+        "rng": data["rng"].shape if data["rng"].ndim == 1 and data["rng"].dtype == np.uint64 else ("uint64 state",),
+        "saved_steps": (n,),
+        "Q": (n, K, K),
+        "R": (n, K, M),
+        "v_saved": (n, K),
+        "eps_g": (n,),
+    }
+    for key, shape in shapes.items():
+        if data[key].shape != shape:
+            raise broken(f"{key} has shape {data[key].shape}, expected {shape} for K={K}, M={M}, N={N}")
+    if data["test_loss"].shape not in ((0,), (n,)):
+        raise broken(f"test_loss has shape {data['test_loss'].shape}, expected (0,) or ({n},)")
+    if data["saved_steps"].dtype.kind not in "iu" or data["step"] < 0 or data["status"] not in (-1, 0, 1):
+        raise broken(f"step {data['step']} or status {data['status']} out of range")
     return data
 
 
@@ -302,6 +360,10 @@ def simulate(
     test_seed = seed if test_seed is None else _check_seed("test_seed", test_seed)
     act = activation_code(activation)
     checkpoint = Path(checkpoint) if checkpoint is not None else None
+    if checkpoint is not None and checkpoint.is_dir():
+        raise ValueError(
+            f"checkpoint {checkpoint} is a directory; give the path of a file, e.g. {checkpoint / 'run.npz'}"
+        )
 
     ck = None
     if resume:

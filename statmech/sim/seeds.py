@@ -26,10 +26,11 @@ from pathlib import Path
 import numpy as np
 
 from statmech.core.interrupt import sigint_flag
+from statmech.core.io import ensure_dir
 from statmech.core.validation import check_nonneg
 from statmech.core.weights import Weights
 from statmech.ode.integrator import integrate
-from statmech.sim.run import SimulationResult, check_mask, save_steps, simulate
+from statmech.sim.run import SimulationResult, check_mask, read_checkpoint, save_steps, simulate
 
 __all__ = ["simulate_seeds", "SeedsResult", "ode_reference", "checkpoint_path"]
 
@@ -157,7 +158,7 @@ def simulate_seeds(
     if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
         raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
     if checkpoint_dir is not None:
-        Path(checkpoint_dir).mkdir(parents=True, exist_ok=True)
+        ensure_dir(checkpoint_dir, "checkpoint_dir")
     if resume and checkpoint_dir is None:
         raise ValueError("resume=True needs checkpoint_dir")
     common = dict(
@@ -197,6 +198,10 @@ def simulate_seeds(
         save_steps(save_at, alpha_max, weights.N)
         if mask is not None:
             check_mask(mask, weights)
+    if resume:  # a damaged checkpoint is reported here, before any process starts
+        for kw in tasks:
+            if kw["checkpoint"].exists():
+                read_checkpoint(kw["checkpoint"])
 
     t0 = time.perf_counter()
     if workers == 1 or len(tasks) == 1:

@@ -19,7 +19,6 @@ import math
 import multiprocessing as mp
 import os
 import signal
-import socket
 import sys
 import threading
 import time
@@ -29,6 +28,9 @@ from pathlib import Path
 import numpy as np
 
 from statmech import __version__
+from statmech.core.io import atomic_write, write_text
+from statmech.core.lock import output_lock
+from statmech.core.provenance import provenance
 from statmech.sweep.config import SweepConfig, load_config, parse_config
 from statmech.sweep.engines import get_engine
 
@@ -116,6 +118,31 @@ def _fmt(x) -> str:
     return str(x)
 
 
+_DAMAGED = "delete it to compute every run again, or use a new --out directory"
+
+
+def _read_text(path: Path) -> str:
+    """The results table as text; ``ValueError`` naming it when it is not UTF-8 text."""
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            return fh.read()
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"{path} is not a results table (bytes that are not text at offset {exc.start}); {_DAMAGED}"
+        ) from None
+    except OSError as exc:
+        raise ValueError(f"{path} cannot be read ({exc.strerror})") from None
+
+
+def _csv_rows(path: Path, text: str) -> list:
+    if "\0" in text:
+        raise ValueError(f"{path} is not a results table (it holds NUL bytes); {_DAMAGED}")
+    try:
+        return list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise ValueError(f"{path} is not a results table ({exc}); {_DAMAGED}") from None
+
+
 class _Table:
     """The append-only results CSV of one sweep directory."""
 
@@ -127,15 +154,16 @@ class _Table:
 
     def load(self, drop_failed: bool = False) -> None:
         """Read the finished runs; repair a truncated tail or a run cut mid-write (rewrite without it)."""
+        if self.path.is_dir():
+            raise ValueError(f"{self.path} is a directory, not the results table; remove it or use a new --out")
         if not self.path.exists() or self.path.stat().st_size == 0:
             self._rewrite([])
             return
-        with open(self.path, newline="") as fh:
-            text = fh.read()
+        text = _read_text(self.path)
         rewrite = not text.endswith("\n")
         if rewrite:  # a kill during a write left half a line: keep only whole lines
             text = text[: text.rfind("\n") + 1]
-        lines = list(csv.reader(io.StringIO(text, newline="")))
+        lines = _csv_rows(self.path, text)
         if not lines or lines[0] != self.header:
             raise ValueError(
                 f"{self.path} has columns {lines[0] if lines else []} but this config gives "
@@ -170,14 +198,10 @@ class _Table:
             self._rewrite(keep)
 
     def _rewrite(self, rows) -> None:
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "w", newline="") as fh:
+        with atomic_write(self.path, "w", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(self.header)
             w.writerows(rows)
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(self.path)
 
     def append(self, run, engine: str, result: dict, record: list, row_keys: tuple) -> str:
         """Write the rows of one finished run in one flushed write; returns its status."""
@@ -228,7 +252,7 @@ def _prepare_out(cfg: SweepConfig, out: Path) -> None:
         if not same:
             raise ValueError(f"{out} holds the results of a different config ({copy}); use a new --out directory")
     else:
-        copy.write_text(cfg.text if cfg.text else _dump_raw(cfg.raw))
+        write_text(copy, cfg.text if cfg.text else _dump_raw(cfg.raw))
     engine = get_engine(cfg.engine)
 
     side = {
@@ -249,63 +273,12 @@ def _prepare_out(cfg: SweepConfig, out: Path) -> None:
             "elapsed_s": "wall time of the run in its worker",
         },
     }
-    (out / SIDECAR_FILE).write_text(json.dumps(side, indent=2) + "\n")
+    side["provenance"] = provenance(cfg.raw)
+    write_text(out / SIDECAR_FILE, json.dumps(side, indent=2) + "\n")
 
 
 def _dump_raw(raw) -> str:  # pragma: no cover - configs built from text keep their text
     return "# written by statmech sweep\n" + json.dumps(raw, indent=2)
-
-
-class _Lock:
-    """OUT/.lock holding host and pid: one client writes a results table at a time (a stale lock is taken over)."""
-
-    def __init__(self, out: Path):
-        self.path = out / ".lock"
-        self.mine = False
-
-    def acquire(self):
-
-        me = f"{socket.gethostname()} {os.getpid()}"
-        for _ in range(2):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                try:
-                    host, pid = self.path.read_text().split()
-                    pid = int(pid)
-                except (OSError, ValueError):
-                    host, pid = "", -1
-                if host == socket.gethostname() and pid > 0 and _alive(pid):
-                    raise ValueError(
-                        f"another sweep (pid {pid}) is writing to {self.path.parent}; wait for it or stop it"
-                    ) from None
-                if host and host != socket.gethostname():
-                    raise ValueError(
-                        f"{self.path} says a sweep on {host} (pid {pid}) is writing there; "
-                        f"remove the file if it is not running"
-                    ) from None
-                self.path.unlink(missing_ok=True)  # left by a client that was killed
-                continue
-            with os.fdopen(fd, "w") as fh:
-                fh.write(me)
-            self.mine = True
-            return
-        raise ValueError(f"cannot take the lock {self.path}")  # pragma: no cover - a race with another client
-
-    def release(self):
-        if self.mine:
-            self.path.unlink(missing_ok=True)
-            self.mine = False
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # pragma: no cover - someone else's process
-        return True
-    return True
 
 
 # ------------------------------------------------------------------- executors
@@ -499,10 +472,8 @@ def run_sweep(
     cfg = config if isinstance(config, SweepConfig) else load_config(config)
     out = Path(out)
     header = results_header(cfg)
-    _prepare_out(cfg, out)
-    lock = _Lock(out)
-    lock.acquire()
-    try:
+    with output_lock(out, what="sweep"):
+        _prepare_out(cfg, out)
         return _run_locked(
             cfg,
             out,
@@ -516,8 +487,6 @@ def run_sweep(
             max_in_flight=max_in_flight,
             on_result=on_result,
         )
-    finally:
-        lock.release()
 
 
 def _run_locked(
@@ -621,8 +590,9 @@ def read_results(path) -> dict:
         path = path / RESULTS_FILE
     if not path.exists():
         raise ValueError(f"no sweep results at {path}")
-    with open(path, newline="") as fh:
-        rows = list(csv.reader(fh))
+    if path.is_dir():
+        raise ValueError(f"{path} is a directory, not a sweep's results table")
+    rows = _csv_rows(path, _read_text(path))
     if not rows:
         raise ValueError(f"{path} is empty")
     header, body = rows[0], [r for r in rows[1:] if len(r) == len(rows[0])]

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import statmech as sm
+from statmech.core.io import PROVENANCE_KEY
 from statmech.core.state import STATE_KEYS
 
 
@@ -50,7 +51,7 @@ def test_save_load_round_trip(tmp_path):
     s = sm.State.random(5, 3, 40, vstar=[1.0, 2.0, 3.0], seed=1)
     p = s.save(tmp_path / "s.npz")
     with np.load(p) as d:
-        assert sorted(d.files) == sorted(STATE_KEYS)
+        assert sorted(d.files) == sorted((*STATE_KEYS, PROVENANCE_KEY))  # the fields and the provenance record
     assert sm.State.load(p) == s
     w = sm.Weights.random(5, 3, 40, seed=1)
     assert np.array_equal(sm.Weights.load(w.save(tmp_path / "w.npz")).W, w.W)
@@ -142,3 +143,21 @@ def test_weights_validation_names_the_array():
         Weights(W=W, Wstar=Ws, v=np.ones((2, 1)), vstar=[1])
     with pytest.raises(ValueError, match="Wstar contains NaN"):
         Weights(W=W, Wstar=np.full((1, 3), np.nan), v=[1, 1], vstar=[1])
+
+
+def test_complex_string_and_object_arrays_are_refused_by_name(tmp_path):
+    """Casting would drop an imaginary part or parse strings: refused, naming the array (also from a file)."""
+    s = sm.State.random(3, 2, 20, seed=0)
+    with pytest.raises(ValueError, match=r"^Q must be real, got complex values \(dtype complex128\)$"):
+        sm.State(s.Q + 1j * np.eye(3), s.R, s.T, s.v, s.vstar)
+    with pytest.raises(ValueError, match=r"^v must be a numeric array, got strings"):
+        sm.State(s.Q, s.R, s.T, ["1", "2", "3"], s.vstar)
+    with pytest.raises(ValueError, match=r"^vstar must be a numeric array, got Python objects"):
+        sm.State(s.Q, s.R, s.T, s.v, np.array([1.0, None]))
+    with pytest.raises(ValueError, match=r"^W must be real, got complex values"):
+        sm.Weights(W=np.ones((2, 3)) * (1 + 0j), Wstar=np.ones((1, 3)), v=[1, 1], vstar=[1])
+    np.savez(tmp_path / "c.npz", Q=s.Q, R=s.R, T=s.T, v=s.v + np.array([0.2 + 5j, 0, 0]), vstar=s.vstar)
+    with pytest.raises(ValueError, match=r"state file .*c\.npz: v must be real, got complex values"):
+        sm.State.load(tmp_path / "c.npz")
+    # real input of any numeric dtype is still accepted (ints, bools, float32)
+    assert sm.State(s.Q.astype(np.float32).astype(np.float64), s.R, s.T, np.array([1, 2, 3]), [True, True]).K == 3

@@ -286,6 +286,85 @@ def test_resume_refuses_a_different_run(tmp_path):
         read_checkpoint(tmp_path / "junk.npz")
 
 
+def _damaged_checkpoints(tmp_path, w, kw):
+    """A finished checkpoint of a short run, and copies of it broken in the ways a crash or a disk breaks files."""
+    good = tmp_path / "good.npz"
+    simulate(w, **kw, checkpoint=good)
+    data = good.read_bytes()
+    with np.load(good) as z:
+        arrays = {k: z[k] for k in z.files}
+    nan = dict(arrays, W=arrays["W"].copy())
+    nan["W"][0, 0] = np.nan
+    shape = dict(arrays, v=np.ones(7))
+    cplx = dict(arrays, v=arrays["v"] + 0.5j)
+    cases = {
+        "truncated.npz": "not a valid .npz file (truncated or corrupt",
+        "empty.npz": "it is empty (0 bytes",
+        "text.npz": "not a valid .npz file (it does not begin like a zip archive",
+        "nan.npz": "array 'W' contains NaN or infinite entries",
+        "shape.npz": "damaged (v has shape (7,), expected (3,)",
+        "complex.npz": "array 'v' has dtype complex128, expected real numbers",
+        "state.npz": "is not a checkpoint (no format 'statmech-simulate-checkpoint-1')",
+    }
+    (tmp_path / "truncated.npz").write_bytes(data[: len(data) * 2 // 3])
+    (tmp_path / "empty.npz").write_bytes(b"")
+    (tmp_path / "text.npz").write_text("step,W\n1,2\n")
+    np.savez(tmp_path / "nan.npz", **nan)
+    np.savez(tmp_path / "shape.npz", **shape)
+    np.savez(tmp_path / "complex.npz", **cplx)
+    State.random(3, 2, 20, seed=0).save(tmp_path / "state.npz")
+    return cases
+
+
+def test_resume_from_a_damaged_checkpoint_is_a_one_line_error(tmp_path):
+    """Truncated, empty, wrong format, NaN, wrong shape, complex: one line naming the file and what to do, no leak."""
+    import gc
+    import warnings
+
+    w = Weights.random(3, 2, 60, vstar=1.0, seed=4)
+    kw = dict(eta=0.5, alpha_max=1.0, seed=0, progress=False)
+    cases = _damaged_checkpoints(tmp_path, w, kw)
+    for name, message in cases.items():
+        path = tmp_path / name
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with pytest.raises(ValueError) as exc:
+                simulate(w, **kw, checkpoint=path, resume=True)
+            gc.collect()
+        text = str(exc.value)
+        assert f"checkpoint file {path}" in text and message in text, text
+        assert "delete it, or rerun without --resume" in text and "\n" not in text
+        assert not [c for c in caught if issubclass(c.category, ResourceWarning)], name
+        with pytest.raises(ValueError, match="rerun without --resume"):
+            read_checkpoint(path)
+    (tmp_path / "ckdir").mkdir()
+    with pytest.raises(ValueError, match=r"checkpoint .*ckdir is a directory; give the path of a file"):
+        simulate(w, **kw, checkpoint=tmp_path / "ckdir")
+    (tmp_path / "ckfile").write_text("")
+    with pytest.raises(ValueError, match=r"checkpoint_dir .*ckfile exists and is not a directory"):
+        simulate_seeds(w, seeds=2, **kw, workers=1, checkpoint_dir=tmp_path / "ckfile")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_cli_resume_from_a_damaged_checkpoint(tmp_path, capsys, workers):
+    """`simulate --resume` with a truncated or empty checkpoint, one process or a pool: exit 2, one line."""
+    from statmech.cli import main
+
+    out = tmp_path / "s"
+    args = ["simulate", "--K", "2", "--M", "1", "--N", "30", "--alpha-max", "2", "--runs", "2", "--points", "3"]
+    args += ["--workers", str(workers), "--out", str(out)]
+    assert main(args) == 0
+    capsys.readouterr()
+    ck = checkpoint_path(out / "checkpoints", 1)
+    data = ck.read_bytes()
+    for content, message in ((data[: len(data) // 2], "truncated or corrupt"), (b"", "it is empty")):
+        ck.write_bytes(content)
+        assert main(args + ["--resume"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert "Traceback" not in err and len(err.splitlines()) == 1, err
+        assert f"checkpoint file {ck}" in err and message in err and "rerun without --resume" in err
+
+
 def test_processes_give_the_same_runs_as_one_process(tmp_path):
     w = Weights.random(3, 2, 80, vstar=1.0, seed=1)
     kw = dict(seeds=3, eta=0.6, alpha_max=10.0, progress=False)
