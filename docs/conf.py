@@ -46,10 +46,19 @@ myst_dmath_double_inline = True
 nitpicky = True
 nitpick_ignore_regex = [
     # Types from other libraries: there is no intersphinx (offline build), so these cannot resolve.
-    (r"py:.*", r"(np|numpy|scipy|numba|pathlib|collections|typing|concurrent|dask|distributed|matplotlib|sympy|os|io)(\..*)?"),
-    (r"py:class", r"(Path|ndarray|ArrayLike|NDArray|Callable|Iterable|Iterator|Sequence|Mapping|Any|Literal|Generator|Axes|Figure|Client|optional|array|array-like|callable|.* of .*|default .*)"),
+    (
+        r"py:.*",
+        r"(np|numpy|scipy|numba|pathlib|collections|typing|concurrent|dask|distributed|matplotlib|sympy|os|io)(\..*)?",
+    ),
+    (
+        r"py:class",
+        r"(Path|ndarray|ArrayLike|NDArray|Callable|Iterable|Iterator|Sequence|Mapping|Any|Literal|Generator|Axes|Figure|Client|optional|array|array-like|callable|.* of .*|default .*)",
+    ),
     (r"py:class", r".*\._[A-Za-z].*"),  # private helper classes in signatures
-    (r"py:class", r"(float|int|str|bool|dict|list|tuple|None|object|type|bytes|Exception|ValueError|Warning|UserWarning|TypeError|KeyError|RuntimeError)"),
+    (
+        r"py:class",
+        r"(float|int|str|bool|dict|list|tuple|None|object|type|bytes|Exception|ValueError|Warning|UserWarning|TypeError|KeyError|RuntimeError)",
+    ),
 ]
 suppress_warnings = ["myst.header"]
 
@@ -134,7 +143,13 @@ def _api_pages():
         submodules = []
         for name in names:
             if name == "__version__":
-                entries += [f".. py:data:: {ns}.__version__", f"   :value: {statmech.__version__!r}", "", "   The package version.", ""]
+                entries += [
+                    f".. py:data:: {ns}.__version__",
+                    f"   :value: {statmech.__version__!r}",
+                    "",
+                    "   The package version.",
+                    "",
+                ]
                 continue
             obj = getattr(mod, name)
             if not inspect.ismodule(obj) and _trackable(obj) and id(obj) in seen:
@@ -190,7 +205,14 @@ def _api_pages():
                 elif n in documented and not _trackable(o):
                     exclude.append(n)
                     also.append(f"{{py:obj}}`{ns}.{n}`")
-            lines += [f"## `{sub.__name__}`", "", "```{eval-rst}", f".. automodule:: {sub.__name__}", "   :members:", "   :undoc-members:"]
+            lines += [
+                f"## `{sub.__name__}`",
+                "",
+                "```{eval-rst}",
+                f".. automodule:: {sub.__name__}",
+                "   :members:",
+                "   :undoc-members:",
+            ]
             if exclude:
                 lines.append(f"   :exclude-members: {', '.join(sorted(exclude))}")
             lines += ["```", ""]
@@ -198,7 +220,12 @@ def _api_pages():
                 lines += ["Also in this module: " + ", ".join(also) + ".", ""]
             for n in subnames:
                 o = getattr(sub, n, None)
-                if n not in exclude and (inspect.isclass(o) or callable(o)) and id(o) not in seen and not inspect.ismodule(o):
+                if (
+                    n not in exclude
+                    and (inspect.isclass(o) or callable(o))
+                    and id(o) not in seen
+                    and not inspect.ismodule(o)
+                ):
                     seen[id(o)] = f"{sub.__name__}.{n}"
         pages[ns] = "\n".join(lines)
     DOCUMENTED.update(seen)
@@ -346,7 +373,9 @@ def _engine_tables():
             allowed = ", ".join(map(str, p.choices)) if p.choices else ""
             if p.minimum is not None:
                 allowed = (allowed + "; " if allowed else "") + f"{'>' if p.exclusive else '>='} {p.minimum:g}"
-            default = "" if p.default is None else f"`{p.default!r}`" if not isinstance(p.default, list) else f"`{p.default}`"
+            default = (
+                "" if p.default is None else f"`{p.default!r}`" if not isinstance(p.default, list) else f"`{p.default}`"
+            )
             meaning = str(p.doc).replace("|", "\\|")
             lines.append(f"| `{pname}` | {p.kind} | {default} | {allowed} | {meaning} |")
         lines.append("")

@@ -29,7 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 GENERATED = ("_build", "notebooks", "generated")
 
-BLOCK = re.compile(r"(?:<!--\s*(?P<mark>[^>]*?)\s*-->\s*\n)?```(?P<lang>[A-Za-z0-9_+-]*)[^\n]*\n(?P<body>.*?)^```\s*$", re.S | re.M)
+BLOCK = re.compile(
+    r"(?:<!--\s*(?P<mark>[^>]*?)\s*-->\s*\n)?```(?P<lang>[A-Za-z0-9_+-]*)[^\n]*\n(?P<body>.*?)^```\s*$", re.S | re.M
+)
 
 
 def _pages() -> list[Path]:
@@ -72,7 +74,9 @@ def _parse_only(cmd: str) -> None:
 
 @pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])
 def test_page_snippets_run(page: Path, tmp_path, request, monkeypatch):
-    slow_selected = "slow" in (request.config.getoption("-m") or "") and "not slow" not in request.config.getoption("-m")
+    slow_selected = "slow" in (request.config.getoption("-m") or "") and "not slow" not in request.config.getoption(
+        "-m"
+    )
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MPLBACKEND", "Agg")
