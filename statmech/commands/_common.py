@@ -90,11 +90,16 @@ def out_dir(path: str) -> Path:
     return p
 
 
+class _GivenList(list):
+    """A list option's values from the command line (a repeated option extends it, the default is replaced)."""
+
+
 class ListAction(argparse.Action):
     """One syntax for every list option: values separated by spaces or commas (``--keep 1 2 3`` = ``--keep 1,2,3``).
 
     Use with ``nargs="+"`` and ``type=`` the type of one item: each command-line
     word is split at commas and every piece is converted (and checked) by that type.
+    A repeated option adds its values (``--keep 1 --keep 2`` = ``--keep 1,2``), so none is dropped.
     """
 
     def __init__(self, option_strings, dest, nargs="+", type=str, choices=None, **kwargs):
@@ -118,7 +123,8 @@ class ListAction(argparse.Action):
                 items.append(item)
         if not items:
             parser.error(f"argument {option_string}: expected at least one value")
-        setattr(namespace, self.dest, items)
+        current = getattr(namespace, self.dest, None)
+        setattr(namespace, self.dest, _GivenList((current if isinstance(current, _GivenList) else []) + items))
 
 
 def add_integrator_args(p: argparse.ArgumentParser) -> None:

@@ -5,11 +5,14 @@ from __future__ import annotations
 from statmech.commands._common import finite_float, nonneg_float, positive_float, positive_int
 
 
-def _teacher_args(p):
-    p.add_argument("--K", type=positive_int, default=2, help="student hidden units (default 2)")
-    p.add_argument("--M", type=positive_int, default=2, help="teacher hidden units (default 2)")
+def _teacher_args(p, *, K, M, vstar):
+    p.add_argument("--K", type=positive_int, default=K, help=f"student hidden units (default {K})")
+    p.add_argument("--M", type=positive_int, default=M, help=f"teacher hidden units (default {M})")
     p.add_argument(
-        "--vstar", type=finite_float, default=1.0, help="teacher second-layer weight, every unit (default 1); T = I"
+        "--vstar",
+        type=finite_float,
+        default=vstar,
+        help=f"teacher second-layer weight, every unit (default {vstar:g}); T = I",
     )
     p.add_argument(
         "--soft-committee",
@@ -32,8 +35,8 @@ def register(sub):
             "alpha) and its stability. --eta 0 with --soft-committee gives the small-learning-rate limit."
         ),
     )
-    _teacher_args(p)
-    p.add_argument("--eta", type=nonneg_float, default=0.1, help="first-layer learning rate (default 0.1)")
+    _teacher_args(p, K=6, M=2, vstar=4.0)  # the paper's 6:2 configuration
+    p.add_argument("--eta", type=nonneg_float, default=0.5, help="first-layer learning rate (default 0.5)")
     p.add_argument(
         "--eta-v",
         type=nonneg_float,
@@ -51,11 +54,14 @@ def register(sub):
         description=(
             "Bisection on eta for the largest learning rate at which every eigenvalue of the Jacobian at the "
             "perfect student (R = T = Q, v = vstar, T = I) has a negative real part; eta_v = eta unless "
-            "--soft-committee. --confirm integrates a perturbed perfect student (real weights, PSD) at "
+            "--soft-committee. It needs K <= M (surplus units make the perfect student marginally stable), so "
+            "the default is K = M = 2 rather than the paper's 6:2. --confirm integrates a perturbed perfect student (real weights, PSD) at "
             "eta_c (1 -+ 0.1) and reports the distance to the perfect student."
         ),
     )
-    _teacher_args(q)
+    # the 6:2 student has surplus units, whose perfect-student limit is only marginally stable
+    # (zero eigenvalues): a critical learning rate needs K <= M, hence 2:2 here
+    _teacher_args(q, K=2, M=2, vstar=1.0)
     q.add_argument(
         "--rtol", type=positive_float, default=1e-7, help="relative width of the final bracket (default 1e-7)"
     )

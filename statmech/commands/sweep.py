@@ -19,7 +19,11 @@ def register(sub):
     )
     p.add_argument("config", metavar="CONFIG.toml", help="sweep description (see README, 'Parameter sweeps')")
     p.add_argument("--out", required=True, metavar="DIR", help="results directory")
-    p.add_argument("--scheduler", metavar="ADDRESS", help="address of a running Dask scheduler (tcp://host:8786)")
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="address of a running Dask scheduler, tcp://host:8786 (default: a local cluster)",
+    )
     p.add_argument("--workers", type=positive_int, help="local workers (default: the number of cores)")
     p.add_argument("--no-dask", action="store_true", help="use plain processes (concurrent.futures) instead of Dask")
     p.add_argument("--retry-failed", action="store_true", help="run again the runs recorded as failed")

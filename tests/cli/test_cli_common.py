@@ -139,3 +139,70 @@ def test_sweep_out_is_a_file_is_a_one_line_error(tmp_path, capsys):
     blocker.write_text("")
     assert main(["sweep", str(cfg), "--no-dask", "--out", str(blocker)]) == 2
     assert "--out" in capsys.readouterr().err
+
+
+# ---------------------------------------------------- help, exit codes, pipes (every command)
+OWN_COMMANDS = ("curve", "simulate", "fixed-points", "max-lr", "derive", "reproduce", "sweep")
+
+
+def _subparsers_of(parser):
+    import argparse
+
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return sub.choices
+
+
+def _subparsers():
+    from statmech.cli import build_parser
+
+    return _subparsers_of(build_parser())
+
+
+@pytest.mark.parametrize("command", OWN_COMMANDS)
+def test_help_shows_every_default(command):
+    """Every option that takes a value says its default in --help, and a numeric default is the one shown."""
+    import argparse
+    import re
+
+    parser = _subparsers()[command]
+    flags = (argparse._StoreTrueAction, argparse._StoreFalseAction, argparse._HelpAction)
+    for action in parser._actions:
+        if not action.option_strings or isinstance(action, flags) or action.required:
+            continue
+        text = action.help or ""
+        assert "default" in text, f"{command} {action.option_strings[0]}: no default in {text!r}"
+        default = parser.get_default(action.dest)
+        if isinstance(default, (int, float)) and not isinstance(default, bool):
+            shown = re.search(r"default:? ([-+0-9.e]+)", text)
+            assert shown and float(shown.group(1).rstrip(".")) == default, (action.option_strings, text)
+
+
+def test_broken_pipe_is_quiet(tmp_path):
+    """`statmech ... | head`: the reader leaves early; the command ends without a traceback, exit 141."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "statmech.cli", "fixed-points", "--K", "2", "--M", "2", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    proc.stdout.close()  # before the command writes anything: its first flush meets a closed pipe
+    err = proc.stderr.read().decode()
+    assert proc.wait(120) == 141
+    assert err == "", err
+
+
+def test_exit_code_of_a_result_status(monkeypatch):
+    """A command may return its result: status 0 -> 0, 1 (interrupted) -> 130, -1 (failed) -> 1."""
+    from types import SimpleNamespace
+
+    from statmech import cli
+
+    assert cli.STATUS_EXIT == {0: 0, 1: 130, -1: 1}
+    for status, code in cli.STATUS_EXIT.items():
+        parser = cli.build_parser()
+        monkeypatch.setattr(cli, "build_parser", lambda p=parser: p)
+        _subparsers_of(parser)["derive"].set_defaults(func=lambda args, s=status: SimpleNamespace(status=s))
+        assert cli.main(["derive"]) == code
+        monkeypatch.undo()

@@ -127,3 +127,85 @@ def test_init_state_refuses_random_start_options(tmp_path, capsys):
     )
     assert code == 2
     assert "--K, --seed describe the random initial weights" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--method", "dopri5", "--dt", "0.5"], "--dt 0.5 is an option of --method euler, not of --method dopri5"),
+        (["--dt", "0.5"], "--dt 0.5 is an option of --method euler, not of --method dopri5"),
+        (
+            ["--method", "euler", "--rtol", "1e-3"],
+            "--rtol 0.001 is an option of --method dopri5, not of --method euler",
+        ),
+        (
+            ["--method", "euler", "--atol", "1e-6"],
+            "--atol 1e-06 is an option of --method dopri5, not of --method euler",
+        ),
+    ],
+)
+def test_option_of_the_other_method_exits_2_with_one_line(args, message, tmp_path, capsys):
+    out = tmp_path / "o"
+    assert main(["curve", "--alpha-max", "1", *args, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert not out.exists()  # refused before anything was computed or written
+
+
+def test_method_options_reach_the_integrator(tmp_path):
+    out = tmp_path / "e"
+    argv = ["curve", "--K", "2", "--M", "1", "--alpha-max", "4", "--points", "5", "--out", str(out)]
+    assert main(argv + ["--method", "euler", "--dt", "0.05"]) == 0
+    cols, params = read_table(out / "curve.csv")
+    assert params["method"] == "euler" and params["dt"] == 0.05 and params["rtol"] is None
+    ref = sm.integrate(
+        sm.State.random(2, 1, 500, vstar=4.0, seed=0),
+        eta=0.5,
+        alpha_max=4,
+        save_at=cols["alpha"],
+        method="euler",
+        dt=0.05,
+    )
+    np.testing.assert_allclose(cols["eps_g"], ref.eps_g, rtol=1e-12)
+
+
+def test_old_prune_spelling_is_the_schemes_option():
+    from statmech.cli import build_parser
+
+    old = build_parser().parse_args(["curve", "--prune", "dpp-node", "--prune", "random-edge", "--out", "x"])
+    new = build_parser().parse_args(["curve", "--schemes", "dpp-node,random-edge", "--out", "x"])
+    assert old.schemes == new.schemes == ["dpp-node", "random-edge"]
+
+
+def test_wrote_message_lists_exactly_the_files_written(tmp_path, capsys):
+    out = tmp_path / "w"
+    assert main(["curve", "--K", "2", "--M", "1", "--alpha-max", "2", "--points", "3", "--out", str(out)]) == 0
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    listed = {p.strip() for p in line.split("; wrote ")[1].split(",")}
+    assert listed == {str(p) for p in out.iterdir()}
+    assert {p.name for p in out.iterdir()} == {"curve.csv", "curve.json", "final_state.npz", "curve.png"}
+
+
+def test_ctrl_c_exits_130_and_keeps_the_partial_curve(tmp_path):
+    """A real SIGINT to `statmech curve` mid-integration: exit 130 (as every command), the points so far written."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "int"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "statmech.cli", "curve", "--alpha-max", "1e7", "--points", "400", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.time() + 120
+    while not out.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    time.sleep(3.0)  # into the integration (the run needs far longer than this)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(120) == 130, proc.stderr.read().decode()
+    assert "Traceback" not in proc.stderr.read().decode()
+    cols, params = read_table(out / "curve.csv")
+    assert params["status"] == 1 and "interrupted" in params["message"]
+    assert 0 < len(cols["alpha"]) < 401 and np.all(np.isfinite(cols["eps_g"]))

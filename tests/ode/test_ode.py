@@ -205,3 +205,103 @@ def test_bad_input(kwargs, match):
 def test_state_type_checked():
     with pytest.raises(TypeError, match="statmech.State"):
         sm.integrate({"Q": 1}, eta=0.5, alpha_max=1.0)
+
+
+@pytest.mark.parametrize(
+    "method, option, value, owner",
+    [
+        ("dopri5", "dt", 0.5, "euler"),
+        ("euler", "rtol", 1e-3, "dopri5"),
+        ("euler", "atol", 1e-6, "dopri5"),
+        ("euler", "first_step", 1e-4, "dopri5"),
+        ("euler", "max_steps", 100, "dopri5"),
+    ],
+)
+def test_option_of_the_other_method_is_refused(method, option, value, owner):
+    """An option the chosen stepper does not use is an error naming the option and both methods."""
+    from statmech.ode.masked import MaskedState, integrate_masked
+
+    s = sm.State.random(2, 1, 20, seed=0)
+    match = rf"{option}={value!r} is an option of method '{owner}', not of method '{method}'"
+    with pytest.raises(ValueError, match=match):
+        sm.integrate(s, eta=0.5, alpha_max=1, method=method, **{option: value})
+    with pytest.raises(ValueError, match=match):  # the masked retraining goes through the same driver
+        integrate_masked(MaskedState.random_masks(s, 0.5), eta=0.5, alpha_max=1, method=method, **{option: value})
+
+
+def test_issue_examples_are_refused():
+    s = sm.State.random(6, 2, 500, vstar=4.0, seed=0)
+    with pytest.raises(ValueError, match=r"dt=0\.5 .* method 'dopri5'"):
+        sm.integrate(s, eta=0.5, alpha_max=1, method="dopri5", dt=0.5)
+    with pytest.raises(ValueError, match=r"rtol=0\.001 .* method 'euler'"):
+        sm.integrate(s, eta=0.5, alpha_max=1, method="euler", rtol=1e-3)
+
+
+def test_stepper_objects_carry_their_options():
+    """method=Dopri5(...) / Euler(...) runs exactly as the same options given as keywords."""
+    from statmech.ode import Dopri5, Euler
+
+    s = sm.State.random(3, 2, 100, seed=5)
+    t = np.linspace(0, 5, 6)
+    a = sm.integrate(s, eta=0.5, alpha_max=5, save_at=t, method=Dopri5(rtol=1e-10, atol=1e-12))
+    b = sm.integrate(s, eta=0.5, alpha_max=5, save_at=t, rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(a.eps_g, b.eps_g)
+    assert a.nfev == b.nfev and a.params["rtol"] == 1e-10 and a.params["dt"] is None
+    c = sm.integrate(s, eta=0.5, alpha_max=5, save_at=t, method=Euler(dt=0.02))
+    d = sm.integrate(s, eta=0.5, alpha_max=5, save_at=t, method="euler", dt=0.02)
+    np.testing.assert_array_equal(c.eps_g, d.eps_g)
+    assert c.params["method"] == "euler" and c.params["dt"] == 0.02 and c.params["rtol"] is None
+    with pytest.raises(ValueError, match="is a stepper object with its options; do not also pass rtol"):
+        sm.integrate(s, eta=0.5, alpha_max=5, method=Dopri5(), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(first_step=0.0), "first_step must be > 0, got 0.0"),
+        (dict(max_steps=0), "max_steps must be an integer >= 1, got 0"),
+        (dict(max_steps=2.5), "max_steps must be an integer >= 1, got 2.5"),
+        (dict(rtol=-1.0), "rtol and atol must be > 0"),
+        (dict(method="euler", dt=float("inf")), "dt must be > 0, got inf"),
+        (dict(max_abs=0.0), "max_abs must be > 0, got 0.0"),
+    ],
+)
+def test_bad_stepper_options(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        sm.integrate(sm.State.random(2, 1, 20, seed=0), eta=0.5, alpha_max=1.0, **kwargs)
+
+
+def test_masked_relu_needs_positive_q_ii_like_the_standard_ode():
+    """Both front-ends refuse a ReLU unit with Q_ii = 0 (its g' is undefined), through the one driver."""
+    from statmech.ode.masked import MaskedState, integrate_masked
+
+    w = sm.Weights.random(2, 1, 40, seed=1)
+    mask = np.ones((2, 40), dtype=bool)
+    mask[1] = False  # unit 1 loses every input: Q_11 = 0
+    ms = MaskedState.from_weights(w, mask)
+    with pytest.raises(ValueError, match="activation 'relu' needs every Q_ii > 0"):
+        integrate_masked(ms, eta=0.5, alpha_max=1.0, activation="relu")
+    with pytest.raises(ValueError, match="activation 'relu' needs every Q_ii > 0"):
+        sm.integrate(ms.state(), eta=0.5, alpha_max=1.0, activation="relu")
+
+
+def test_masked_interrupt_keeps_finished_points(monkeypatch):
+    """Ctrl-C handling is the driver's: the masked ODE keeps its finished points too (status 1)."""
+    import statmech.ode.steppers as steppers
+    from statmech.ode.masked import MaskedState, integrate_masked
+
+    calls = {"n": 0}
+    real = steppers.dopri_advance
+
+    def flaky(*args):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(steppers, "dopri_advance", flaky)
+    ms = MaskedState.random_masks(sm.State.random(2, 1, 50, seed=0), 0.5)
+    res = integrate_masked(ms, eta=0.5, alpha_max=10, save_at=np.arange(11.0))
+    assert res.status == 1 and "interrupted" in res.message
+    np.testing.assert_array_equal(res.alpha, [0, 1, 2])
+    assert res.params["final_masked"] is not None

@@ -95,6 +95,11 @@ def test_grid_expansion_derived_parameters_and_ids(tmp_path):
             r"parameter 'Mx' does not exist|unknown parameter 'Mx'",
         ),
         ('engine = "ode"\nworkers = 3\n', r"unknown top-level key 'workers'"),
+        ('engine = "ode"\n[fixed]\ndt = 0.5\n', r"dt=0.5 is an option of method 'euler', not of method 'dopri5'"),
+        (
+            'engine = "ode"\n[fixed]\nmethod = "euler"\n[axes]\nrtol = [1e-6]\n',
+            r"rtol=1e-06 is an option of method 'dopri5', not of method 'euler'",
+        ),
         ('record = ["eps_g"]\n', r"missing key 'engine'"),
     ],
 )
