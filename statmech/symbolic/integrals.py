@@ -57,6 +57,10 @@ __all__ = [
     "price",
     "collapsed",
     "relu_i4_closed_forms",
+    "mean_derivative",
+    "mixed_i2",
+    "derive_mixed",
+    "mixed_i4_tilted",
 ]
 
 ACTIVATIONS = ("erf", "linear", "relu")
@@ -426,3 +430,60 @@ def collapsed(activation: str, kind: str, pattern: str) -> sp.Expr:
     if kind != "i4":  # small enough for a full simplification (about 0.1 s)
         expr = sp.simplify(expr)
     return expr
+
+
+# ------------------------------------------- fields of different activations
+def mean_derivative(activation: str) -> sp.Expr:
+    """E[g'(u_a)] for u_a ~ N(0, C_aa), integrated by sympy."""
+    gp = sp.diff(activation_function(activation), u)
+    density = sp.exp(-(u**2) / (2 * caa)) / sp.sqrt(2 * sp.pi * caa)
+    if activation == "relu":  # g' = step: integrate over u > 0
+        return sp.simplify(sp.integrate(density, (u, 0, sp.oo)))
+    return sp.simplify(sp.integrate(gp * density, (u, -sp.oo, sp.oo)))
+
+
+@cache
+def mixed_i2(act_a: str, act_b: str) -> sp.Expr:
+    """E[g_a(u_a) g_b(u_b)] with an activation per field.
+
+    Same activation: :func:`starting_i2`. Different: one of the two is odd (erf or linear), so
+    I2 = 0 at C_ab = 0, and d^2 I2 / dC_ab^2 = E[g_a'' g_b''] = 0 (a linear g'' vanishes; for
+    erf and ReLU, E[erf''(u_a) | u_b = 0] = 0 as erf'' is odd). By Price's theorem I2 is then
+    C_ab J2 at C_ab = 0, i.e. C_ab E[g_a'] E[g_b'] (:func:`mean_derivative`).
+    """
+    check_activation(act_a)
+    check_activation(act_b)
+    if act_a == act_b:
+        return starting_i2(act_a)
+    return sp.simplify(cab * mean_derivative(act_a) * _rename(mean_derivative(act_b), {"a": "b"}))
+
+
+@cache
+def derive_mixed(act_a: str, act_c: str) -> dict:
+    """I2(a,c), J2(a,c) (Price) and I3(a,b,c) (Stein + Price) for a field a with ``act_a`` and c with ``act_c``.
+
+    I3 = C_ab E[g_a'' g_c] + C_bc E[g_a' g_c'] = 2 C_ab dI2(a,c)/dC_aa + C_bc dI2(a,c)/dC_ac; I2 and
+    J2 are in the fields (a, b), I3 in :data:`ARGS` ``["i3"]`` order.
+    """
+    I2 = mixed_i2(act_a, act_c)
+    J2 = sp.simplify(price(I2, "a", "b"))
+    I2ac = _rename(I2, {"b": "c"})
+    I3 = sp.simplify(cab * price(I2ac, "a", "a") + cbc * price(I2ac, "a", "c"))
+    return {"i2": I2, "j2": J2, "i3": I3}
+
+
+@cache
+def mixed_i4_tilted(act_ab: str, act_c: str, act_d: str) -> sp.Expr:
+    """I4(a,b,c,d) for derivative fields a, b with erf or linear ``act_ab`` and any g_c, g_d.
+
+    linear: g' = 1, so I4 = I2(c,d). erf: g'(u_a) g'(u_b) tilts the Gaussian measure (mass
+    J2(a,b), covariance of (u_c, u_d) :func:`tilted_covariance`), so I4 = J2(a,b) I2(c,d) under
+    the tilted covariance, as :func:`i4_erf_tilted` derives for erf throughout.
+    """
+    if act_ab not in ("erf", "linear"):
+        raise ValueError(f"act_ab must be 'erf' or 'linear' (ReLU derivatives have no such form), got {act_ab!r}")
+    I2cd = mixed_i2(act_c, act_d)
+    if act_ab == "linear":
+        return _rename(I2cd, {"a": "c", "b": "d"})
+    S = tilted_covariance()
+    return derive("erf").j2 * I2cd.xreplace({caa: S[0, 0], cbb: S[1, 1], cab: S[0, 1]})
