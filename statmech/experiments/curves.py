@@ -135,6 +135,7 @@ def simulation_table(res: SeedsResult, *, n_test: int = 0, extra_params: dict | 
     for r, run_ in zip(res.run_ids, res.runs):
         cols[f"eps_g_seed{r}"] = run_.eps_g[: len(res.alpha)]
     if res.test_loss is not None:
+        assert res.test_mean is not None and res.test_stderr is not None  # set with test_loss
         cols["test_loss_mean"] = res.test_mean
         cols["test_loss_stderr"] = res.test_stderr
         for r, row in zip(res.run_ids, res.test_loss):
@@ -165,7 +166,7 @@ def simulation_table(res: SeedsResult, *, n_test: int = 0, extra_params: dict | 
         activation=p["activation"],
     )
     sim = [(f"SGD, N={p.get('N')}, {res.n_runs} runs (mean ± s.e.)", res.alpha, res.mean, np.nan_to_num(res.stderr))]
-    if res.test_loss is not None:
+    if res.test_loss is not None and res.test_mean is not None and res.test_stderr is not None:
         sim.append(
             (
                 f"empirical test loss − σ²/2 ({n_test} samples)",

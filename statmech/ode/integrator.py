@@ -86,6 +86,15 @@ class SavedStates:
     ``T``, ``vstar`` and ``status``.
     """
 
+    # declared for the type checker; the subclasses hold them (as dataclass fields)
+    alpha: np.ndarray
+    Q: np.ndarray
+    R: np.ndarray
+    v: np.ndarray
+    T: np.ndarray
+    vstar: np.ndarray
+    status: int
+
     @property
     def success(self) -> bool:
         return self.status == 0
@@ -229,8 +238,21 @@ def solve(
         raise ValueError("activation 'relu' needs every Q_ii > 0 (a unit with zero weights has no defined g')")
     save_at = _check_save_at(save_at, alpha_max)
     member, frac, TA = system.aux
-    problem = (system.kind, act, K, M, T, vstar, float(eta), float(eta_v), float(sigma) ** 2)
-    problem += (member, frac, TA, float(max_abs))
+    problem = (
+        system.kind,
+        act,
+        K,
+        M,
+        T,
+        vstar,
+        float(eta),
+        float(eta_v),
+        float(sigma) ** 2,
+        member,
+        frac,
+        TA,
+        float(max_abs),
+    )
     alphas: list = []
     Qs: list = []
     Rs: list = []
