@@ -5,7 +5,8 @@ points numba's on-disk cache at a directory keyed by the compiled sources.
 """
 
 from statmech.core import numba_cache  # noqa: F401  (first: numba reads the cache directory at decoration)
+from statmech.core.model import Model
 from statmech.core.state import State
 from statmech.core.weights import Weights
 
-__all__ = ["State", "Weights"]
+__all__ = ["Model", "State", "Weights"]

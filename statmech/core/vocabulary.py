@@ -51,6 +51,8 @@ __all__ = [
     "LINEAR",
     "RELU",
     "ACTIVATIONS",
+    "OUTPUT_SCALES",
+    "INITIALISATIONS",
     "PAPER_PIPELINE",
     "CLEAN_PIPELINE",
     "PIPELINE_NAMES",
@@ -107,6 +109,13 @@ ERF = "erf"  # g(u) = erf(u / sqrt 2)
 LINEAR = "linear"
 RELU = "relu"
 ACTIVATIONS = (ERF, LINEAR, RELU)
+
+# ---------------------------------------- output scaling phi = (1/s_K) sum_i v_i g(lambda_i)
+# "1": s_K = 1 (the paper's); "sqrt": s_K = sqrt(K); "K": s_K = K (the teacher likewise with M)
+OUTPUT_SCALES = ("1", "sqrt", "K")
+
+# ---------------------------------------------- initial conditions (named as Goldt et al.'s nn2pp)
+INITIALISATIONS = ("random", "small", "informed", "denoise")
 
 # ------------------------------------------------- finite-N pruning pipelines
 PAPER_PIPELINE = "paper"
