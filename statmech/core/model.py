@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from statmech.core.validation import check_int
 from statmech.core.vocabulary import ACTIVATIONS, ERF, OUTPUT_SCALES, check_choice
 
-__all__ = ["Model", "output_scale_factor"]
+__all__ = ["Model", "MODEL_FIELDS", "output_scale_factor", "resolve_model"]
 
 
 def _finite_nonneg(name: str, value) -> float:
@@ -107,3 +107,36 @@ class Model:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
+
+
+MODEL_FIELDS = (
+    "activation",
+    "teacher_activation",
+    "eta",
+    "eta_v",
+    "sigma",
+    "weight_decay",
+    "batch_size",
+    "output_scale",
+)
+
+
+def resolve_model(model: Model | None = None, **fields_given) -> Model:
+    """The one way an engine turns its arguments into a Model.
+
+    Either a ``model`` or the Model's fields as keywords (``eta=0.5, sigma=0.1``;
+    a keyword that is None counts as not given), not both: a field given beside
+    a model would be ambiguous, so it is an error naming it. Keywords that are
+    not Model fields are an error too.
+    """
+    unknown = sorted(set(fields_given) - set(MODEL_FIELDS))
+    if unknown:
+        raise ValueError(f"unknown model parameter(s) {unknown}; the Model's fields are {list(MODEL_FIELDS)}")
+    given = {k: v for k, v in fields_given.items() if v is not None}
+    if model is None:
+        return Model(**given)
+    if not isinstance(model, Model):
+        raise ValueError(f"model must be a statmech.Model, got {type(model).__name__}")
+    if given:
+        raise ValueError(f"give either model= or its fields, not both: got model and {sorted(given)}")
+    return model
