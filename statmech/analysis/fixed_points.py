@@ -43,11 +43,16 @@ there is not supported.
 **What the analysis finds** (erf, T = I, v* = 1; README "Fixed points and
 plateaus"): at eta > 0 the symmetric ansatz has two plateau solutions, with
 identical students (q = c, on the PSD boundary) and with distinct students
-(q > c, a single unstable direction: the one learning curves visit); they
-merge as eta -> 0 into Saad & Solla's plateau (:func:`saad_solla_plateau`).
-With output noise and L >= 2 surplus units (soft committee) the symmetric
-'specialised' solution is unstable and no finite stable state exists (pairs
-of surplus units turn anti-parallel with growing norms).
+(q > c); they merge as eta -> 0 into Saad & Solla's plateau
+(:func:`saad_solla_plateau`). Learning curves from small overlaps visit the
+distinct-students one (:func:`plateau_fixed_points` integrates a curve and
+matches it; at K = M = 3, eta = 1 it has eps_g = 0.06608 against 0.09417 for
+identical students). It is followed in eta from the small-eta limit by
+continuation, since a start near Saad & Solla's point converges to it only
+for small eta. With output noise and L >= 2 surplus units (soft committee)
+the symmetric 'specialised' solution is unstable and no finite stable state
+exists (pairs of surplus units turn anti-parallel with growing norms).
+Goldt et al.'s small-noise asymptotic error is :func:`goldt_small_noise_error`.
 
 **Small-learning-rate limit.** ``eta = 0`` (soft committee machine only)
 means the limit eta -> 0 of F / eta: the O(eta) part of F, extracted exactly
@@ -86,11 +91,16 @@ __all__ = [
     "perturbed_perfect_student",
     "plateau_guess",
     "plateau_fixed_points",
+    "visited_plateau",
+    "small_overlap_state",
+    "flattest_unspecialised_point",
+    "PlateauVisit",
     "saad_solla_plateau",
     "critical_learning_rate",
     "CriticalLearningRate",
     "confirm_critical_learning_rate",
     "asymptotic_fixed_point",
+    "goldt_small_noise_error",
 ]
 
 ANSATZE = ("full", "plateau", "specialised")
@@ -352,6 +362,7 @@ class FixedPoint:
     eigenvectors: np.ndarray
     coordinates: tuple
     params: dict = field(default_factory=dict)
+    visited: bool = False
 
     @property
     def max_real(self) -> float:
@@ -393,6 +404,7 @@ class FixedPoint:
             kind=self.kind,
             ansatz=self.ansatz,
             stability=self.stability,
+            visited=self.visited,
             eps_g=self.eps_g,
             residual=self.residual,
             escape_rate=self.escape_rate,
@@ -412,6 +424,7 @@ class FixedPoint:
         return (
             f"{self.kind} [{self.ansatz}]: eps_g={self.eps_g:.6g}  {self.stability}"
             f"{f'  escape rate={self.escape_rate:.4g}' if self.escape_rate > 0 else ''}"
+            f"{'  VISITED by the learning curve from small overlaps' if self.visited else ''}"
             f"  residual={self.residual:.1e}\n  {unk}\n  eigenvalues (largest real part first): {ev}{more}"
         )
 
@@ -701,51 +714,293 @@ def plateau_guess(K, M, *, T=None, vstar=None, train_v=False, spread=0.0) -> Sta
 
 PLATEAU_SPREADS = (0.0, 0.05, 0.1, 0.2, 0.4)
 
+# continuation in eta starts here (below it the two symmetric plateaus are within O(eta) of each other)
+CONTINUATION_ETA0 = 0.02
 
-def plateau_fixed_points(
-    K, M, *, eta, eta_v=0.0, sigma=0.0, T=None, vstar=None, activation="erf", tol=TOL, spreads=PLATEAU_SPREADS
-) -> list:
-    """The distinct symmetric plateau fixed points, the one with the fewest unstable directions first.
+# starts spread over the plateau ansatz: (q, c / q, r / r_max) with r_max = sqrt((q + (K - 1) c) / (K M)) the
+# largest r with a PSD covariance (T = I; scaled with T's diagonal)
+ANSATZ_STARTS = tuple((q, cq, rq) for q in (0.3, 0.7, 1.2) for cq in (0.2, 0.6) for rq in (0.5, 0.9))
 
-    At eta > 0 there are (for erf, K = M, T = I) two: one with identical
-    student vectors (q = c, on the boundary of the PSD cone; kind "plateau
-    (identical students)"), unstable also to the students drifting apart, and
-    one with distinct students (q > c, kind "plateau") whose only unstable
-    direction is the specialisation (escape) mode: learning curves from random
-    weights visit this one. At eta -> 0 they merge (q - c = O(eta)). The
-    search starts from :func:`plateau_guess` with each of ``spreads``;
-    ValueError (with every attempt's message) when none converges.
+
+def _is_identical(fpt: FixedPoint) -> bool:
+    q, c = fpt.unknowns.get("q"), fpt.unknowns.get("c", fpt.unknowns.get("q"))
+    return fpt.state.K > 1 and not (q - c > 1e-7 * max(1.0, abs(q)))
+
+
+def _plateau_state(K, M, T, vstar, train_v, q, c, r, v=None) -> State:
+    Q = np.full((K, K), c) + np.eye(K) * (q - c)
+    R = np.full((K, M), r)
+    if v is None:
+        v = np.full(K, float(np.sum(vstar)) / K) if train_v else scm_v(K, M, vstar)
+    return State(Q=Q, R=R, T=T, v=np.broadcast_to(np.asarray(v, dtype=np.float64), (K,)).copy(), vstar=vstar)
+
+
+def _continue_in_eta(K, M, *, eta, eta_v, sigma, T, vstar, activation, tol, steps=24):
+    """The distinct-students plateau (q > c) followed from eta -> 0 up to ``eta`` (eta_v / eta held fixed).
+
+    At eta -> 0 the symmetric plateau is unique (Saad & Solla's point); the
+    branch with q > c leaves it linearly in eta. It is found at
+    CONTINUATION_ETA0 from :func:`plateau_guess` and followed on a geometric
+    grid of ``steps`` learning rates, each solve started from the previous
+    root extrapolated linearly; a failed step is halved (up to 6 times).
+    Returns the FixedPoint at ``eta``, or None when the branch is lost.
     """
     train_v = eta_v > 0
-    found, errors = [], []
-    for spread in spreads:
+    ratio = eta_v / eta if eta > 0 else 0.0
+    eta0 = min(CONTINUATION_ETA0, eta)
+    start = None
+    for spread in PLATEAU_SPREADS[1:]:
         try:
-            fp = find_fixed_point(
+            p = find_fixed_point(
                 plateau_guess(K, M, T=T, vstar=vstar, train_v=train_v, spread=spread),
-                eta=eta,
-                eta_v=eta_v,
+                eta=eta0,
+                eta_v=ratio * eta0,
                 sigma=sigma,
                 ansatz="plateau",
                 activation=activation,
                 tol=tol,
             )
-        except ValueError as exc:
-            errors.append(f"spread {spread}: {exc}")
+        except ValueError:
             continue
-        if not any(_same_point(fp, p) for p in found):
-            found.append(fp)
+        if not _is_identical(p):
+            start = p
+            break
+    if start is None:
+        return None
+    path = [(eta0, start)]
+    grid = list(np.geomspace(eta0, eta, steps + 1)[1:]) if eta > eta0 else []
+    target_i = 0
+    while target_i < len(grid):
+        e_next = grid[target_i]
+        e_prev, p_prev = path[-1]
+        for _ in range(7):
+            x_prev = np.array([p_prev.unknowns[n] for n in p_prev.unknowns])
+            if len(path) >= 2:
+                e_pp, p_pp = path[-2]
+                x_pp = np.array([p_pp.unknowns[n] for n in p_pp.unknowns])
+                x_guess = x_prev + (x_prev - x_pp) * (e_next - e_prev) / (e_prev - e_pp)
+            else:
+                x_guess = x_prev
+            u = dict(zip(p_prev.unknowns, x_guess))
+            try:
+                guess = _plateau_state(
+                    K, M, T, vstar, train_v, u["q"], u.get("c", u["q"]), u["r"], u.get("v", p_prev.state.v)
+                )
+                p = find_fixed_point(
+                    guess,
+                    eta=e_next,
+                    eta_v=ratio * e_next,
+                    sigma=sigma,
+                    ansatz="plateau",
+                    activation=activation,
+                    tol=tol,
+                )
+            except ValueError:
+                p = None
+            if p is not None and not _is_identical(p):
+                break
+            e_next = 0.5 * (e_prev + e_next)
+        else:
+            return None
+        path.append((e_next, p))
+        if e_next == grid[target_i]:
+            target_i += 1
+    return path[-1][1]
+
+
+def small_overlap_state(K, M, *, T=None, vstar=None, train_v=False, scale=1e-4, seed=0) -> State:
+    """A start from small overlaps: W = B W* + G with B_in ~ scale U(0, 1), |G_i|^2 / N ~ U(0.2, 0.5).
+
+    Order parameters R = B T, Q = B T B^T + diag(s^2) (PSD by construction),
+    the initial condition of Saad & Solla (1995): unspecialised students with
+    norms of order one and overlaps with the teacher of order ``scale``.
+    v = vstar (soft committee) or v_i ~ mean(vstar) U(0.5, 1.5) when v is trained.
+    Generator: default_rng(seed).
+    """
+    K, M = _check_KM(K, M)
+    T, vstar = _teacher(M, T, vstar)
+    rng = np.random.default_rng(seed)
+    B = scale * rng.uniform(0.0, 1.0, (K, M))
+    s2 = rng.uniform(0.2, 0.5, K) * float(np.mean(np.diag(T)))
+    v = float(np.mean(vstar)) * rng.uniform(0.5, 1.5, K) if train_v else scm_v(K, M, vstar)
+    return State(Q=B @ T @ B.T + np.diag(s2), R=B @ T, T=T, v=v, vstar=vstar)
+
+
+@dataclass(frozen=True)
+class PlateauVisit:
+    """Where a learning curve from small overlaps lingers (the state at its flattest unspecialised point)."""
+
+    alpha: float
+    eps_g: float
+    slope: float
+    state: State
+
+
+def flattest_unspecialised_point(
+    K, M, *, eta, eta_v=0.0, sigma=0.0, T=None, vstar=None, activation="erf", seed=0, scale=1e-4, alpha_max=None
+) -> PlateauVisit:
+    """Integrate the ODE from :func:`small_overlap_state` and return its flattest unspecialised point.
+
+    Flattest: smallest |d ln eps_g / d ln alpha| (saved points on a log grid,
+    alpha >= 1) among states that are still unspecialised (every R_in within
+    10% of the mean R, so a noise floor reached after specialisation is not
+    taken for the plateau). ``alpha_max`` defaults to 4000 / eta. ValueError
+    when no unspecialised point with alpha >= 1 is saved.
+    """
+    K, M = _check_KM(K, M)
+    T, vstar = _teacher(M, T, vstar)
+    if not eta > 0:
+        raise ValueError(f"eta must be > 0 to integrate a learning curve, got {eta!r}")
+    start = small_overlap_state(K, M, T=T, vstar=vstar, train_v=eta_v > 0, scale=scale, seed=seed)
+    a_max = 4000.0 / eta if alpha_max is None else float(alpha_max)
+    res = integrate(
+        start,
+        eta=eta,
+        eta_v=eta_v,
+        sigma=sigma,
+        alpha_max=a_max,
+        save_at=np.geomspace(1e-2, a_max, 600),
+        activation=activation,
+        progress=False,
+    )
+    if res.status != 0:
+        raise ValueError(f"the learning curve could not be integrated: {res.message}")
+    alpha, eps = np.asarray(res.alpha), np.asarray(res.eps_g)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = np.abs(np.gradient(np.log(np.maximum(eps, 1e-300)), np.log(alpha)))
+    R = np.asarray(res.R).reshape(len(alpha), -1)
+    sym = (np.ptp(R, axis=1) <= 0.1 * np.maximum(np.abs(R.mean(axis=1)), 1e-12)) | (K == 1)
+    ok = np.where((alpha >= 1.0) & sym & np.isfinite(slope))[0]
+    if ok.size == 0:
+        raise ValueError(
+            f"the learning curve from small overlaps (K={K}, M={M}, eta={eta}) has no unspecialised point "
+            f"with alpha >= 1 up to alpha={a_max:g}"
+        )
+    i = ok[np.argmin(slope[ok])]
+    return PlateauVisit(alpha=float(alpha[i]), eps_g=float(eps[i]), slope=float(slope[i]), state=res.state_at(int(i)))
+
+
+def _visited_root(visit, *, eta, eta_v, sigma, activation, tol):
+    """The plateau-ansatz root started from the curve's flattest state (its labels averaged)."""
+    s = visit.state
+    return find_fixed_point(
+        s, eta=eta, eta_v=eta_v, sigma=sigma, ansatz="plateau" if s.K > 1 else "full", activation=activation, tol=tol
+    )
+
+
+_PLATEAU_CACHE: dict = {}
+
+
+def plateau_fixed_points(
+    K,
+    M,
+    *,
+    eta,
+    eta_v=0.0,
+    sigma=0.0,
+    T=None,
+    vstar=None,
+    activation="erf",
+    tol=TOL,
+    spreads=PLATEAU_SPREADS,
+    starts=ANSATZ_STARTS,
+    continuation=True,
+    identify=True,
+) -> list:
+    """Every symmetric plateau fixed point found, the one learning curves visit first.
+
+    Found by three routes, duplicates removed: (1) starts from
+    :func:`plateau_guess` with each of ``spreads``; (2) ``starts`` spread over
+    the ansatz ((q, c/q, r/r_max) triples, r_max the largest r with a PSD covariance); (3)
+    with ``continuation``, the distinct-students branch (q > c) followed in
+    eta from eta -> 0, where the plateau is unique (Saad & Solla's point), up
+    to ``eta`` (:func:`_continue_in_eta`). At eta > 0 there are (erf, K = M,
+    T = I) at least two: identical students (q = c, on the boundary of the PSD
+    cone; kind "plateau (identical students)") and distinct students (q > c,
+    kind "plateau"). With ``identify`` (eta > 0) a learning curve from small
+    overlaps is integrated (:func:`flattest_unspecialised_point`) and the
+    plateau-ansatz root started from its flattest state is matched to the
+    list (added when new): that point gets ``visited = True``. At eta = 0 the
+    plateau is unique and is the visited one. Order: visited first, then by
+    the number of unstable directions. ValueError when none is found.
+    """
+    K, M = _check_KM(K, M)
+    T, vstar = _teacher(M, T, vstar)
+    key = (
+        K, M, float(eta), float(eta_v), float(sigma), activation, float(tol), T.tobytes(), vstar.tobytes(),
+        tuple(spreads), tuple(starts), bool(continuation), bool(identify),
+    )  # fmt: skip
+    if key in _PLATEAU_CACHE:
+        return list(_PLATEAU_CACHE[key])
+    train_v = eta_v > 0
+    found, errors = [], []
+
+    def add(p):
+        if not any(_same_point(p, other) for other in found):
+            found.append(p)
+            return p
+        return next(other for other in found if _same_point(p, other))
+
+    guesses = [(f"spread {s}", plateau_guess(K, M, T=T, vstar=vstar, train_v=train_v, spread=s)) for s in spreads]
+    t = float(np.mean(np.diag(T)))
+    for q, cq, rq in starts:
+        r = rq * math.sqrt((q + (K - 1) * cq * q) / (K * M))
+        guesses.append((f"start {(q, cq, rq)}", _plateau_state(K, M, T, vstar, train_v, q * t, cq * q * t, r * t)))
+    for name, guess in guesses:
+        try:
+            add(
+                find_fixed_point(
+                    guess, eta=eta, eta_v=eta_v, sigma=sigma, ansatz="plateau", activation=activation, tol=tol
+                )
+            )
+        except ValueError as exc:
+            errors.append(f"{name}: {exc}")
+    if continuation and eta > 0 and K > 1:
+        p = _continue_in_eta(K, M, eta=eta, eta_v=eta_v, sigma=sigma, T=T, vstar=vstar, activation=activation, tol=tol)
+        if p is not None:
+            add(p)
+        else:
+            errors.append("continuation in eta: the distinct-students branch was lost")
+    visited = None
+    if identify and eta > 0:
+        try:
+            visit = flattest_unspecialised_point(
+                K, M, eta=eta, eta_v=eta_v, sigma=sigma, T=T, vstar=vstar, activation=activation
+            )
+            visited = add(_visited_root(visit, eta=eta, eta_v=eta_v, sigma=sigma, activation=activation, tol=tol))
+        except ValueError as exc:
+            errors.append(f"learning curve: {exc}")
     if not found:
         raise ValueError("no plateau fixed point found; " + " | ".join(errors))
-    for fp in found:
-        q, c = fp.unknowns.get("q"), fp.unknowns.get("c", fp.unknowns.get("q"))
-        fp.kind = "plateau" if (K == 1 or q - c > 1e-7 * max(1.0, abs(q))) else "plateau (identical students)"
+    for p in found:
+        p.kind = "plateau (identical students)" if _is_identical(p) else "plateau"
+        p.visited = p is visited
+    if identify and eta == 0 and len(found) == 1:
+        found[0].visited = True
     found.sort(
         key=lambda p: (
+            not p.visited,
             int(np.sum(p.eigenvalues.real > 1e-9 + 1e-7 * np.max(np.abs(p.eigenvalues)))),
             p.kind != "plateau",
         )
     )
-    return found
+    _PLATEAU_CACHE[key] = tuple(found)
+    return list(found)
+
+
+def visited_plateau(K, M, *, eta, eta_v=0.0, sigma=0.0, T=None, vstar=None, activation="erf") -> FixedPoint:
+    """The symmetric plateau fixed point that a learning curve from small overlaps visits.
+
+    See :func:`plateau_fixed_points`; ValueError when the curve's flattest
+    state does not converge to a plateau fixed point.
+    """
+    pts = plateau_fixed_points(K, M, eta=eta, eta_v=eta_v, sigma=sigma, T=T, vstar=vstar, activation=activation)
+    if not pts[0].visited:
+        raise ValueError(
+            f"no plateau fixed point matches the learning curve from small overlaps (K={K}, M={M}, eta={eta}, "
+            f"eta_v={eta_v}, sigma={sigma}); found {[round(p.eps_g, 6) for p in pts]}"
+        )
+    return pts[0]
 
 
 # ------------------------------------------------------- fixed-point search
@@ -1037,3 +1292,126 @@ def confirm_critical_learning_rate(
             message=res.message,
         )
     return out
+
+
+# -------------------------------------------- Goldt et al.'s small-noise formula
+# eps_g* / sigma^2 = P(eta, L, M) / D(eta, L, M) with L = K - M (P has the factor eta), as (power of eta, of L, of M, coefficient);
+# the exact coefficients (integers, sqrt 2, 3, 5, 6, 10, 15, 30 and powers of pi) evaluated to float64 and
+# divided by D's coefficient of eta^7 L^3.
+_GOLDT_NUM = (
+    (7, 3, 0, -0.5),
+    (6, 3, 0, -2.4206196590016114),
+    (6, 2, 1, -16.908214073035555),
+    (6, 2, 0, 5.356881588217933),
+    (5, 3, 0, 4186.663984396302),
+    (5, 2, 1, 4176.852976410029),
+    (5, 2, 0, 370.23542045442247),
+    (5, 1, 2, 888.9073939330624),
+    (5, 1, 1, 219.3470679328561),
+    (5, 1, 0, -11.894337643151204),
+    (4, 3, 0, -177648.35541479185),
+    (4, 2, 1, -208757.61294468565),
+    (4, 2, 0, -19905.253560078),
+    (4, 1, 2, -72734.57306546337),
+    (4, 1, 1, -3855.7168226087115),
+    (4, 1, 0, -1139.238318558496),
+    (4, 0, 3, -6759.125179722883),
+    (4, 0, 2, 1824.258969299895),
+    (4, 0, 1, -72.74467301399129),
+    (3, 3, 0, 2541772.3175900294),
+    (3, 2, 1, 3577505.101828938),
+    (3, 2, 0, 556931.5518210604),
+    (3, 1, 2, 1616297.8804607089),
+    (3, 1, 1, 262293.7106767441),
+    (3, 1, 0, 21213.481065903066),
+    (3, 0, 3, 229832.62635808007),
+    (3, 0, 2, 9550.66615374286),
+    (3, 0, 1, -7356.807839845061),
+    (2, 3, 0, -11279377.902378764),
+    (2, 2, 1, -18663992.68764917),
+    (2, 2, 0, -8857676.157079253),
+    (2, 1, 2, -10271944.502356151),
+    (2, 1, 1, -7453343.604075073),
+    (2, 1, 0, 3666.918694709673),
+    (2, 0, 3, -1879896.3170631274),
+    (2, 0, 2, -1449987.522872333),
+    (2, 0, 1, 101473.40221871887),
+    (1, 2, 0, 35435210.75517618),
+    (1, 1, 1, 38176133.84588017),
+    (1, 1, 0, 2740923.090703999),
+    (1, 0, 2, 10229264.234146044),
+    (1, 0, 1, 1582472.684246015),
+)
+_GOLDT_DEN = (
+    (7, 3, 0, 1.0),
+    (6, 3, 0, 4.841239318003223),
+    (6, 2, 1, 33.81642814607111),
+    (6, 2, 0, -13.85535583002566),
+    (5, 3, 0, -8373.327968792604),
+    (5, 2, 1, -8353.705952820059),
+    (5, 2, 0, -755.6800427845538),
+    (5, 1, 2, -1777.8147878661248),
+    (5, 1, 1, -609.6927957819611),
+    (5, 1, 0, 57.44695497369417),
+    (4, 3, 0, 355296.7108295837),
+    (4, 2, 1, 417515.2258893713),
+    (4, 2, 0, 66116.0927530128),
+    (4, 1, 2, 145469.14613092673),
+    (4, 1, 1, 30228.205330203167),
+    (4, 1, 0, 4604.734391113676),
+    (4, 0, 3, 13518.250359445767),
+    (4, 0, 2, -1588.3376637638967),
+    (4, 0, 1, 1581.6516401156457),
+    (4, 0, 0, -74.7343275180807),
+    (3, 3, 0, -5083544.635180059),
+    (3, 2, 1, -7155010.203657876),
+    (3, 2, 0, -2230060.640228958),
+    (3, 1, 2, -3232595.7609214177),
+    (3, 1, 1, -1505531.034086338),
+    (3, 1, 0, -167495.35883617238),
+    (3, 0, 3, -459665.25271616015),
+    (3, 0, 2, -197748.96644857497),
+    (3, 0, 1, -12516.934759210873),
+    (3, 0, 0, -7158.04546454272),
+    (2, 3, 0, 22558755.804757528),
+    (2, 2, 1, 37327985.37529834),
+    (2, 2, 0, 33685778.79423598),
+    (2, 1, 2, 20543889.004712302),
+    (2, 1, 1, 30733281.69817453),
+    (2, 1, 0, 3491970.306117394),
+    (2, 0, 3, 3759792.634126255),
+    (2, 0, 2, 6685695.187755389),
+    (2, 0, 1, 609055.1254775274),
+    (2, 0, 0, 133288.23254741452),
+    (1, 2, 0, -141740843.02070472),
+    (1, 1, 1, -152704535.3835207),
+    (1, 1, 0, -61136266.8673233),
+    (1, 0, 2, -40917056.936584175),
+    (1, 0, 1, -25934331.807829715),
+    (1, 0, 0, 23039.929665221967),
+    (0, 1, 0, 222645995.573735),
+    (0, 0, 1, 111322997.7868675),
+    (0, 0, 0, 17221727.69162063),
+)
+
+
+def goldt_small_noise_error(K: int, M: int, eta: float, sigma: float) -> float:
+    """Asymptotic eps_g of the erf soft committee machine to leading order in sigma^2, exact in eta.
+
+    Goldt, Advani, Saxe, Krzakala, Zdeborova, NeurIPS 2019 ("Dynamics of
+    stochastic gradient descent for two-layer neural networks in the
+    teacher-student setup"), companion notebook "Overparameterised ODES
+    Erf.nb" (github sgoldt/pyscm): eps_g* = sigma^2 P(eta, L, M) /
+    D(eta, L, M), L = K - M >= 0 surplus units, T = I, v = vstar = 1. To first
+    order in eta it is eta sigma^2 (L + M / sqrt 3) / (2 pi).
+    """
+    K, M = _check_KM(K, M)
+    if K < M:
+        raise ValueError(f"the formula needs K >= M (L = K - M >= 0 surplus units), got K={K}, M={M}")
+    for name, x in (("eta", eta), ("sigma", sigma)):
+        if not (np.isfinite(x) and x >= 0):
+            raise ValueError(f"{name} must be a finite number >= 0, got {x!r}")
+    L = K - M
+    num = sum(c * eta**a * L**b * M**m for a, b, m, c in _GOLDT_NUM)
+    den = sum(c * eta**a * L**b * M**m for a, b, m, c in _GOLDT_DEN)
+    return float(sigma**2 * num / den)

@@ -1,8 +1,9 @@
 """Plateaus of learning curves: detection, and the growth of their length with N (docs/theory/fixed_points.md).
 
 **Definition** (:func:`detect_plateau`). Given a reference height h (the
-eps_g of the symmetric plateau fixed point, :func:`plateau_height`, or an
-estimate from the curve), the plateau is the longest run of consecutive saved
+eps_g of the symmetric plateau fixed point that learning curves from small
+overlaps visit, :func:`plateau_height`, a FixedPoint, or an estimate from the
+curve), the plateau is the longest run of consecutive saved
 points with |eps_g / h - 1| <= ``rel_tol`` (default 5%); its *start* and *end*
 are the first and last alpha of that run, linearly interpolated to the
 crossing of the band edge between saved points, and its *length* is end -
@@ -34,7 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from statmech.analysis.fixed_points import plateau_fixed_points, scm_v
+from statmech.analysis.fixed_points import FixedPoint, scm_v, visited_plateau
 from statmech.core.state import State
 from statmech.core.weights import Weights
 from statmech.ode.integrator import integrate
@@ -116,8 +117,14 @@ def _estimate_height(alpha, eps, alpha_min, slope_tol):
     return float(np.median(e[best[0] : best[1] + 1]))
 
 
-def detect_plateau(alpha, eps_g, *, height=None, rel_tol=DEFAULT_REL_TOL, alpha_min=1.0, slope_tol=0.05) -> Plateau:
-    """The plateau of the curve (alpha, eps_g): height, start, end, length (module docstring)."""
+def detect_plateau(
+    alpha, eps_g, *, height: float | FixedPoint | None = None, rel_tol=DEFAULT_REL_TOL, alpha_min=1.0, slope_tol=0.05
+) -> Plateau:
+    """The plateau of the curve (alpha, eps_g): height, start, end, length (module docstring).
+
+    ``height``: a number, a FixedPoint (its eps_g, e.g. from
+    ``fixed_points.visited_plateau``), or None (estimated from the curve).
+    """
     alpha = np.asarray(alpha, dtype=np.float64)
     eps = np.asarray(eps_g, dtype=np.float64)
     if alpha.ndim != 1 or alpha.shape != eps.shape or alpha.size < 2:
@@ -130,6 +137,8 @@ def detect_plateau(alpha, eps_g, *, height=None, rel_tol=DEFAULT_REL_TOL, alpha_
         raise ValueError(f"rel_tol must be in (0, 1), got {rel_tol!r}")
     if height is None:
         h, source = _estimate_height(alpha, eps, alpha_min, slope_tol), "estimated"
+    elif isinstance(height, FixedPoint):
+        h, source = float(height.eps_g), "fixed point"
     else:
         if not (np.isfinite(height) and height > 0):
             raise ValueError(f"height must be a finite number > 0, got {height!r}")
@@ -177,11 +186,9 @@ def detect_plateau(alpha, eps_g, *, height=None, rel_tol=DEFAULT_REL_TOL, alpha_
 
 
 def plateau_height(K, M, *, eta, eta_v=0.0, sigma=0.0, T=None, vstar=None, activation="erf") -> float:
-    """eps_g of the plateau fixed point with the fewest unstable directions (fixed_points.plateau_fixed_points)."""
+    """eps_g of the symmetric plateau that learning curves from small overlaps visit (fixed_points.visited_plateau)."""
 
-    return plateau_fixed_points(K, M, eta=eta, eta_v=eta_v, sigma=sigma, T=T, vstar=vstar, activation=activation)[
-        0
-    ].eps_g
+    return visited_plateau(K, M, eta=eta, eta_v=eta_v, sigma=sigma, T=T, vstar=vstar, activation=activation).eps_g
 
 
 def ode_curve(state, *, eta, eta_v=0.0, sigma=0.0, alpha_max, points=400, activation="erf"):
@@ -276,9 +283,10 @@ def plateau_lengths(
 
     The soft committee machine (eta_v = 0) starts with v = vstar (the random v
     of State.random is replaced, as in Saad & Solla). ``height`` defaults to the
-    plateau fixed point's eps_g. ``alpha_max`` defaults to 20 / escape rate +
+    visited plateau fixed point's eps_g. ``alpha_max`` defaults to 20 / escape rate +
     the expected length, doubled (up to 4 times) while the curve has not left
-    the plateau. ``curve(N, seed, alpha_max) -> (alpha, eps_g)`` replaces the
+    the plateau. Height and escape rate are those of the plateau fixed point
+    the learning curves visit (fixed_points.visited_plateau). ``curve(N, seed, alpha_max) -> (alpha, eps_g)`` replaces the
     ODE (e.g. a finite-N simulation). A KeyboardInterrupt returns the rows done.
     """
     from tqdm.auto import tqdm
@@ -288,7 +296,7 @@ def plateau_lengths(
     if not Ns or not seeds or min(Ns) < 1:
         raise ValueError(f"Ns and seeds must be non-empty and every N >= 1, got Ns={Ns}, seeds={seeds}")
     vstar_arr = np.broadcast_to(np.asarray(vstar, dtype=np.float64), (M,)).copy()
-    fp = plateau_fixed_points(K, M, eta=eta, eta_v=eta_v, sigma=sigma, vstar=vstar_arr, activation=activation)[0]
+    fp = visited_plateau(K, M, eta=eta, eta_v=eta_v, sigma=sigma, vstar=vstar_arr, activation=activation)
     h = fp.eps_g if height is None else float(height)
     lam = fp.escape_rate
     if alpha_max is None:

@@ -317,10 +317,12 @@ def test_plateau_length_log_N_many_seeds():
 
 # ----------------------------------------------------------------- CLI
 def test_cli_fixed_points_and_max_lr(capsys):
-    assert main(["fixed-points", "--K", "2", "--M", "2", "--eta", "0.1", "--soft-committee"]) == 0
+    assert main(["fixed-points", "--K", "2", "--M", "2", "--eta", "0.1", "--vstar", "1", "--soft-committee"]) == 0
     out = capsys.readouterr().out
     assert "plateau [plateau]: eps_g=" in out and "unstable" in out and "perfect student" in out
-    assert main(["fixed-points", "--K", "2", "--M", "2", "--eta", "0.5", "--sigma", "0.2", "--json"]) == 0
+    assert (
+        main(["fixed-points", "--K", "2", "--M", "2", "--eta", "0.5", "--sigma", "0.2", "--vstar", "1", "--json"]) == 0
+    )
     data = json.loads(capsys.readouterr().out)
     kinds = [p["kind"] for p in data["points"]]
     assert "asymptotic" in kinds and all(p["residual"] < 1e-10 for p in data["points"])
