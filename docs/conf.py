@@ -1,5 +1,6 @@
 """Sphinx configuration of the statmech documentation (built offline: no intersphinx, no network)."""
 
+import os
 import shutil
 from pathlib import Path
 
@@ -76,11 +77,20 @@ html_theme_options = {
     "navigation_depth": 3,
     "show_toc_level": 2,
     "navbar_align": "left",
+    "header_links_before_dropdown": 8,
     "secondary_sidebar_items": ["page-toc"],
     "footer_start": ["copyright"],
     "footer_end": [],
 }
-html_sidebars = {"**": ["sidebar-nav-bs"]}
+# Pages without subpages get no (empty) left sidebar.
+html_sidebars = {
+    "**": ["sidebar-nav-bs"],
+    **{p: [] for p in ("index", "getting_started", "gallery", "performance", "architecture", "changelog")},
+}
+# MathJax comes from its CDN; for reading the built pages offline, point this at a local copy
+# (e.g. Debian's libjs-mathjax: file:///usr/share/javascript/mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML).
+if os.environ.get("STATMECH_DOCS_MATHJAX"):
+    mathjax_path = os.environ["STATMECH_DOCS_MATHJAX"]
 html_show_sourcelink = False
 
 
