@@ -17,7 +17,7 @@ from statmech.plots.style import (
 
 
 def _scheme_of(label: str) -> str:
-    """The scheme a label starts with ("dpp-node, optimal" -> "dpp-node"); "unpruned" for the unpruned student."""
+    """The scheme a label starts with ("dpp-node, optimal" -> the DPP node scheme); "unpruned" for the unpruned student."""
     if label == "unpruned":
         return label
     for s in sorted(SCHEMES, key=len, reverse=True):

@@ -38,6 +38,19 @@ import numpy as np
 
 from statmech import pruning
 from statmech.core.state import State
+from statmech.core.vocabulary import (
+    ABS_V,
+    ABS_V_SQRTQ,
+    DPP_EDGE,
+    DPP_NODE,
+    EDGE_LSQ,
+    IMPORTANCE_EDGE,
+    IMPORTANCE_NODE,
+    LINEAR_ACTIVATION,
+    LINEAR_PREACTIVATION,
+    RANDOM_EDGE,
+    RANDOM_NODE,
+)
 from statmech.integrals import activation_code, sums
 from statmech.ode.generalisation import eps_g
 from statmech.pruning import node
@@ -72,8 +85,8 @@ IDENTITY_TOLERANCE = 1e-12
 MAX_SUBSETS = 200_000
 _CHUNK = 8192
 # Scheme options with a vectorised path here; every other option goes through pruned_error.
-_FAST_SCORES = ("abs-v", "abs-v-sqrtq")
-_FAST_KERNELS = ("linear-preactivation", "linear-activation")
+_FAST_SCORES = (ABS_V, ABS_V_SQRTQ)
+_FAST_KERNELS = (LINEAR_PREACTIVATION, LINEAR_ACTIVATION)
 
 
 @dataclass(frozen=True)
@@ -140,7 +153,7 @@ class _Errors:
     def _compute(self, scheme, k, reweight) -> float:
         st, K = self.state, self.state.K
         fast = scheme in NODE_SCHEMES and reweight == NO_REWEIGHT and 1 <= k <= K
-        if fast and scheme == "random-node":
+        if fast and scheme == RANDOM_NODE:
             # E over uniform k-subsets: P(i in S) = k/K, P(i, j in S) = k(k-1)/(K(K-1)) for i != j
             p1 = k / K
             p2 = k * (k - 1) / (K * (K - 1)) if K > 1 else 0.0
@@ -148,12 +161,12 @@ class _Errors:
             Av = self.A * np.outer(v, v)
             d = float(np.trace(Av))
             return 0.5 * (p1 * d + p2 * (float(Av.sum()) - d) - 2.0 * p1 * float(v @ self.b) + self.t)
-        if fast and scheme == "importance-node" and self.importance in _FAST_SCORES:
-            scores = np.abs(st.v) if self.importance == "abs-v" else np.abs(st.v) * np.sqrt(np.diag(st.Q))
+        if fast and scheme == IMPORTANCE_NODE and self.importance in _FAST_SCORES:
+            scores = np.abs(st.v) if self.importance == ABS_V else np.abs(st.v) * np.sqrt(np.diag(st.Q))
             S, p = node.importance_distribution(scores, k)  # exact ties averaged, as pruned_error does
             return self._subset_mean(S, p)
-        if fast and scheme == "dpp-node" and self.kernel in _FAST_KERNELS and comb(K, k) <= MAX_SUBSETS:
-            L = st.Q if self.kernel == "linear-preactivation" else self.A
+        if fast and scheme == DPP_NODE and self.kernel in _FAST_KERNELS and comb(K, k) <= MAX_SUBSETS:
+            L = st.Q if self.kernel == LINEAR_PREACTIVATION else self.A
             S = _subsets(K, k)
             logw = np.empty(S.shape[0])
             for lo in range(0, S.shape[0], _CHUNK):  # memory ~ _CHUNK k^2 doubles
@@ -177,8 +190,8 @@ def pruned_eps_g(
     model: Model | None = None,
     *,
     reweight: str = NO_REWEIGHT,
-    kernel: str = "linear-preactivation",
-    importance: str = "abs-v",
+    kernel: str = LINEAR_PREACTIVATION,
+    importance: str = ABS_V,
 ) -> float:
     """Expected noise-free eps_g of ``state`` pruned by ``scheme`` at node budget k (docs/theory/pruning.md).
 
@@ -188,9 +201,9 @@ def pruned_eps_g(
     ``statmech.pruning.pruned_error`` in this package.
     """
     model = Model() if model is None else model
-    if scheme == "dpp-node":
+    if scheme == DPP_NODE:
         sch = pruning.scheme_from_name(scheme, kernel=kernel)
-    elif scheme == "importance-node":
+    elif scheme == IMPORTANCE_NODE:
         sch = pruning.scheme_from_name(scheme, score=importance)
     else:
         sch = pruning.scheme_from_name(scheme)
@@ -204,7 +217,7 @@ def pruned_eps_g(
 _LAST: dict = {}
 
 
-def errors_of(state: State, model: Model, kernel: str = "linear-preactivation", importance: str = "abs-v") -> _Errors:
+def errors_of(state: State, model: Model, kernel: str = LINEAR_PREACTIVATION, importance: str = ABS_V) -> _Errors:
     """The memoised pruned errors of ``state`` (shared by every claim evaluated on the same State object)."""
     key = (id(state), model, kernel, importance)
     hit = _LAST.get("key")
@@ -259,28 +272,28 @@ class Claim:
         return {"name": self.name, "statement": self.statement, "tolerance": self.tolerance, "schemes": self.schemes}
 
 
-def _err(state, model, scheme, k, reweight=NO_REWEIGHT, kernel="linear-preactivation", importance="abs-v"):
+def _err(state, model, scheme, k, reweight=NO_REWEIGHT, kernel=LINEAR_PREACTIVATION, importance=ABS_V):
     return errors_of(state, model, kernel, importance).get(scheme, k, reweight)
 
 
-def paper_claim(name: str, kernel: str = "linear-preactivation", importance: str = "abs-v") -> Claim:
+def paper_claim(name: str, kernel: str = LINEAR_PREACTIVATION, importance: str = ABS_V) -> Claim:
     """The paper's C1, C2, C3 or C3x at node budget k as a margin (eps_g differences, docs/theory/pruning.md)."""
-    others3 = tuple(s for s in SCHEMES if s != "dpp-edge")
-    others3x = tuple(s for s in others3 if s != "importance-edge")
+    others3 = tuple(s for s in SCHEMES if s != DPP_EDGE)
+    others3x = tuple(s for s in others3 if s != IMPORTANCE_EDGE)
 
     def e(st, mo, s, k):
         return _err(st, mo, s, k, kernel=kernel, importance=importance)
 
     if name == "C1":
-        fn = lambda st, mo, k: e(st, mo, "random-node", k) - e(st, mo, "dpp-node", k)
-        schemes = ("random-node", "dpp-node")
+        fn = lambda st, mo, k: e(st, mo, RANDOM_NODE, k) - e(st, mo, DPP_NODE, k)
+        schemes = (RANDOM_NODE, DPP_NODE)
     elif name == "C2":
-        fn = lambda st, mo, k: e(st, mo, "dpp-node", k) - e(st, mo, "random-edge", k)
-        schemes = ("dpp-node", "random-edge")
+        fn = lambda st, mo, k: e(st, mo, DPP_NODE, k) - e(st, mo, RANDOM_EDGE, k)
+        schemes = (DPP_NODE, RANDOM_EDGE)
     elif name in ("C3", "C3x"):
         others = others3 if name == "C3" else others3x
-        fn = lambda st, mo, k: min(e(st, mo, s, k) for s in others) - e(st, mo, "dpp-edge", k)
-        schemes = ("dpp-edge",) + others
+        fn = lambda st, mo, k: min(e(st, mo, s, k) for s in others) - e(st, mo, DPP_EDGE, k)
+        schemes = (DPP_EDGE,) + others
     else:
         raise ValueError(f"paper claim must be C1, C2, C3 or C3x, got {name!r}")
     return Claim(name, pruning.CLAIMS[name], fn, schemes=schemes)
@@ -316,13 +329,13 @@ def reweight_claim(scheme: str, reweight: str) -> Claim:
 
 def all_kept_claim() -> Claim:
     """Random node pruning keeping all K units equals the unpruned eps_g (margin -|difference|, budget k = K)."""
-    fn = lambda st, mo, k: -abs(_err(st, mo, "random-node", st.K) - errors_of(st, mo).unpruned())
+    fn = lambda st, mo, k: -abs(_err(st, mo, RANDOM_NODE, st.K) - errors_of(st, mo).unpruned())
     return Claim(
         "random-node-all-kept",
         "random node pruning at k = K equals the unpruned network (true by construction)",
         fn,
         tolerance=IDENTITY_TOLERANCE,
-        schemes=("random-node",),
+        schemes=(RANDOM_NODE,),
         budgets_fn=lambda K: [K],
     )
 
@@ -374,7 +387,7 @@ def goldt_claim(rtol: float = 0.1) -> Claim:
 
 
 # Reweightings of node schemes (the edge least-squares one has no effect in the limit).
-_NODE_REWEIGHTS = tuple(r for r in pruning.REWEIGHTS if r not in (NO_REWEIGHT, "edge-lsq"))
+_NODE_REWEIGHTS = tuple(r for r in pruning.REWEIGHTS if r not in (NO_REWEIGHT, EDGE_LSQ))
 
 CLAIMS = {
     **{n: paper_claim(n) for n in ("C1", "C2", "C3", "C3x")},
