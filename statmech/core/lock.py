@@ -56,7 +56,12 @@ def _busy(out: Path, what: str, host: str, pid: int) -> ValueError:
             f"{out / LOCK_FILE} says a {what} on {host} (pid {pid}) is writing to {out}; "
             f"remove the file if it is not running"
         )
-    who = f"pid {pid}" if pid > 0 else "a process that has not yet written its pid"
+    if pid <= 0:
+        who = "a process that has not yet written its pid"
+    elif pid_alive(pid):
+        who = f"pid {pid}"
+    else:  # flocked, yet the pid has exited: processes it started (workers) still hold the file open
+        who = f"pid {pid}, which has exited; processes it started still hold the lock"
     return ValueError(
         f"another {what} ({who}) is writing to {out}; wait for it to finish or stop it, or use another --out"
     )

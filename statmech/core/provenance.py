@@ -68,8 +68,6 @@ def jsonable(x):
         return x.item()
     if isinstance(x, Path):
         return str(x)
-    if isinstance(x, float) and x != x:  # NaN is not JSON; None says "no value"
-        return None
     if x is None or isinstance(x, (str, int, float, bool)):
         return x
     return repr(x)

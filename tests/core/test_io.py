@@ -271,6 +271,41 @@ def test_a_second_writer_is_refused_and_a_dead_holder_taken_over(tmp_path):
             holder.wait(30)
 
 
+_FORKING_HOLDER = (
+    "import os, sys, time\n"
+    "from statmech.core.lock import output_lock\n"
+    "with output_lock(sys.argv[1]):\n"
+    "    child = os.fork()\n"
+    "    if child == 0:\n"
+    "        time.sleep(120)\n"
+    "        os._exit(0)\n"
+    "    print(child, flush=True)\n"
+    "    os._exit(0)\n"  # dies without releasing; its forked child still holds the file
+)
+
+
+def test_a_lock_held_by_the_workers_of_a_dead_run(tmp_path):
+    out = tmp_path / "o"
+    parent = subprocess.Popen([sys.executable, "-c", _FORKING_HOLDER, str(out)], stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    parent.wait(60)
+    try:
+        with pytest.raises(ValueError, match=rf"\(pid {parent.pid}, which has exited; processes it started still hold"):
+            with output_lock(out):
+                pass
+    finally:
+        os.kill(child, signal.SIGKILL)
+    deadline = time.time() + 30
+    while time.time() < deadline:  # the orphan is reaped by init: wait until it is gone
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    with output_lock(out):  # freed with the last process that held it
+        pass
+
+
 def test_a_lock_file_of_a_live_process_is_respected(tmp_path):
     import socket
 
