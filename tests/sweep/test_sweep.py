@@ -145,6 +145,39 @@ def test_one_writer_per_results_directory(tmp_path):
     assert not (out / ".lock").exists()
 
 
+def test_corrupt_results_table_is_a_one_line_error(tmp_path, capsys):
+    """Random bytes, NUL bytes or a directory in place of results.csv: the file named, and what to do."""
+    from statmech.cli import main
+
+    text = 'engine = "ode"\n[fixed]\nalpha_max = 1.0\nK = 2\n'
+    cfg = parse_config(text)
+    out = tmp_path / "out"
+    run_sweep(cfg, out, executor="inline")
+    table = out / "results.csv"
+    damaged = {
+        "not text": np.random.default_rng(7).bytes(300) + b"\xff",
+        "NUL bytes": table.read_bytes().replace(b",", b"\x00", 3),
+    }
+    for what, content in damaged.items():
+        table.write_bytes(content)
+        for call in (lambda: run_sweep(cfg, out, executor="inline"), lambda: read_results(out)):
+            with pytest.raises(ValueError) as exc:
+                call()
+            msg = str(exc.value)
+            assert f"{table} is not a results table" in msg and "\n" not in msg, (what, msg)
+        assert "delete it to compute every run again, or use a new --out directory" in msg
+    assert main(["sweep", str(write(tmp_path, text)), "--no-dask", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err and len(err.splitlines()) == 1 and f"{table} is not a results table" in err
+    assert not (out / ".lock").exists()  # released on the error
+    table.unlink()
+    table.mkdir()
+    with pytest.raises(ValueError, match=r"results\.csv is a directory, not the results table"):
+        run_sweep(cfg, out, executor="inline")
+    with pytest.raises(ValueError, match=r"results\.csv is a directory, not a sweep's results table"):
+        read_results(out)
+
+
 # --------------------------------------------------------------- the ode engine
 def test_ode_rows_match_direct_integration(tmp_path):
     out = tmp_path / "out"
