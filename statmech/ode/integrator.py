@@ -12,6 +12,14 @@ equations are in :mod:`statmech.ode.terms`, the steppers and their options in
 points, status and message, Ctrl-C) behind :func:`integrate` and
 :func:`statmech.ode.masked.integrate_masked`. The ODE vector packs
 ``y = [Q.ravel(), R.ravel(), v]``; the teacher (T, vstar) is constant.
+
+The learning problem is a :class:`statmech.core.model.Model` (student and
+teacher activations, eta, eta_v, sigma, weight decay, batch size, output
+scaling), given as ``model=`` or as its fields in keywords
+(:func:`statmech.core.model.resolve_model`). The default model (one activation,
+B = 1, no weight decay, no output scaling) runs the ``STANDARD`` term of
+:mod:`statmech.ode.terms`; any other the ``GENERAL`` term
+(docs/theory/general_model.md). alpha counts updates / N.
 """
 
 from __future__ import annotations
@@ -21,13 +29,28 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from statmech.core.model import Model, resolve_model
 from statmech.core.state import State
 from statmech.integrals import activation_code
 from statmech.integrals.kernels import RELU
 from statmech.ode import steppers
 from statmech.ode.generalisation import eps_g_arrays
 from statmech.ode.steppers import METHODS, NO_AUX, Dopri5, Euler, Stepper, make_stepper
-from statmech.ode.terms import STANDARD, rhs_into
+from statmech.ode.terms import (
+    GENERAL,
+    N_PAR,
+    P_ETA,
+    P_ETA_V,
+    P_INV_B,
+    P_INV_SK,
+    P_INV_SM,
+    P_KAPPA,
+    P_SIGMA2,
+    STANDARD,
+    general_rhs_into,
+    rhs_into,
+    term,
+)
 
 __all__ = [
     "integrate",
@@ -36,6 +59,9 @@ __all__ = [
     "IntegrateResult",
     "rhs",
     "rhs_into",
+    "general_rhs_into",
+    "model_parameters",
+    "is_standard",
     "pack",
     "unpack",
     "default_save_at",
@@ -59,20 +85,57 @@ def unpack(y: np.ndarray, K: int, M: int):
     return Q, R, v
 
 
-def rhs(state: State, *, eta: float, eta_v: float, sigma: float = 0.0, activation: str = "erf") -> np.ndarray:
-    """Time derivatives (dQ, dR, dv) packed like :func:`pack` (for analysis and tests)."""
+def model_parameters(model: Model, K: int, M: int) -> np.ndarray:
+    """The vector ``par`` of the compiled terms: [eta, eta_v, sigma^2, kappa, 1/B, 1/s_K, 1/s_M]."""
+    par = np.empty(N_PAR)
+    par[P_ETA] = model.eta
+    par[P_ETA_V] = model.eta_v
+    par[P_SIGMA2] = model.sigma**2
+    par[P_KAPPA] = model.weight_decay
+    par[P_INV_B] = 1.0 / model.batch_size
+    par[P_INV_SK] = 1.0 / model.student_scale(K)
+    par[P_INV_SM] = 1.0 / model.teacher_scale(M)
+    return par
+
+
+def is_standard(model: Model, K: int, M: int) -> bool:
+    """Whether the fast ``STANDARD`` term applies: one activation, B = 1, no weight decay, s_K = s_M = 1."""
+    return (
+        model.teacher_activation == model.activation
+        and model.batch_size == 1
+        and model.weight_decay == 0.0
+        and model.student_scale(K) == 1.0
+        and model.teacher_scale(M) == 1.0
+    )
+
+
+def rhs(state: State, model: Model | None = None, **fields) -> np.ndarray:
+    """Time derivatives (dQ, dR, dv) packed like :func:`pack` (for analysis and tests).
+
+    ``model`` or its fields as keywords (``eta=0.5, eta_v=0.5, sigma=0.1, activation="erf",
+    teacher_activation=..., weight_decay=..., batch_size=..., output_scale=...``); the
+    same term the integrator would run (``STANDARD`` for the default model, else ``GENERAL``).
+    """
+    if not isinstance(state, State):
+        raise TypeError(f"state must be a statmech.State, got {type(state).__name__}")
+    model = resolve_model(model, **fields)
+    K, M = state.K, state.M
     y = pack(state)
     dy = np.empty_like(y)
-    rhs_into(
-        activation_code(activation),
+    member, frac, TA = NO_AUX
+    term(
+        STANDARD if is_standard(model, K, M) else GENERAL,
+        activation_code(model.activation),
+        activation_code(model.teacher_activation),
         y,
-        state.K,
-        state.M,
+        K,
+        M,
         np.ascontiguousarray(state.T),
         np.ascontiguousarray(state.vstar),
-        float(eta),
-        float(eta_v),
-        float(sigma) ** 2,
+        model_parameters(model, K, M),
+        member,
+        frac,
+        TA,
         dy,
     )
     return dy
@@ -118,7 +181,8 @@ class IntegrateResult(SavedStates):
     ``status`` is 0 (reached alpha_max), 1 (interrupted by the user; what was
     computed is kept) or -1 (failed: divergence, step-size underflow, too many
     steps, or a covariance that left the positive semi-definite cone), with
-    ``message`` saying which.
+    ``message`` saying which. ``model`` is the learning problem integrated;
+    ``params`` holds its fields, K, M, alpha_max and the method's options.
     """
 
     alpha: np.ndarray
@@ -133,6 +197,7 @@ class IntegrateResult(SavedStates):
     status: int
     message: str
     params: dict = field(default_factory=dict)
+    model: Model = field(default_factory=Model)
 
     @property
     def final(self) -> State:
@@ -174,10 +239,7 @@ class System:
     aux: tuple = NO_AUX
 
 
-def _check_rates(eta: float, eta_v: float, sigma: float, alpha_max: float, max_abs: float) -> None:
-    for name, value in (("eta", eta), ("eta_v", eta_v), ("sigma", sigma)):
-        if not (np.isfinite(value) and value >= 0):
-            raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+def _check_limits(alpha_max: float, max_abs: float) -> None:
     if not (np.isfinite(alpha_max) and alpha_max > 0):
         raise ValueError(f"alpha_max must be a finite number > 0, got {alpha_max!r}")
     if not max_abs > 0:
@@ -203,13 +265,10 @@ def _psd_violation(Q: np.ndarray, R: np.ndarray, T: np.ndarray) -> float:
 
 def solve(
     system: System,
+    model: Model,
     *,
-    eta: float,
-    eta_v: float | None = None,
-    sigma: float = 0.0,
     alpha_max: float,
     save_at=None,
-    activation: str = "erf",
     method: str | Stepper = "dopri5",
     options: dict | None = None,
     max_abs: float = 1e6,
@@ -217,19 +276,22 @@ def solve(
 ) -> tuple[IntegrateResult, np.ndarray]:
     """The one driver of every order-parameter ODE: checks, save points, stepping, status.
 
-    Checks the learning rates, the times, the activation (ReLU needs every
-    Q_ii > 0) and the method's ``options`` (:func:`statmech.ode.steppers.make_stepper`:
-    an option of another method is an error); advances ``system.y0`` through
-    ``save_at`` (default :func:`default_save_at`), recording (Q, R, v) and eps_g
-    at each; stops with status -1 and a message on divergence (|y| > max_abs or
-    non-finite), a failed step-size control or a covariance outside the PSD
-    cone; keeps the points so far on Ctrl-C (status 1). Returns the
-    :class:`IntegrateResult` and the final vector.
+    Checks the times, the activation (a ReLU student needs every Q_ii > 0) and
+    the method's ``options`` (:func:`statmech.ode.steppers.make_stepper`: an
+    option of another method is an error); advances ``system.y0`` through
+    ``save_at`` (default :func:`default_save_at`) under ``model``, recording
+    (Q, R, v) and eps_g at each; stops with status -1 and a message on
+    divergence (|y| > max_abs or non-finite), a failed step-size control or a
+    covariance outside the PSD cone; keeps the points so far on Ctrl-C
+    (status 1). Returns the :class:`IntegrateResult` and the final vector.
     """
-    eta_v = eta if eta_v is None else eta_v
-    _check_rates(eta, eta_v, sigma, alpha_max, max_abs)
+    if not isinstance(model, Model):
+        raise TypeError(f"model must be a statmech.Model, got {type(model).__name__}")
+    _check_limits(alpha_max, max_abs)
+    eta = model.eta
     stepper = make_stepper(method, dict(options or {}))
-    act = activation_code(activation)
+    act = activation_code(model.activation)
+    act_t = activation_code(model.teacher_activation)
     K, M = system.K, system.M
     T = np.ascontiguousarray(system.T, dtype=np.float64)
     vstar = np.ascontiguousarray(system.vstar, dtype=np.float64)
@@ -241,13 +303,12 @@ def solve(
     problem = (
         system.kind,
         act,
+        act_t,
         K,
         M,
         T,
         vstar,
-        float(eta),
-        float(eta_v),
-        float(sigma) ** 2,
+        model_parameters(model, K, M),
         member,
         frac,
         TA,
@@ -298,7 +359,7 @@ def solve(
             Qs.append(0.5 * (Q + Q.T))
             Rs.append(np.array(R))
             vs.append(np.array(v))
-            eps.append(eps_g_arrays(Q, R, T, v, vstar, activation))
+            eps.append(eps_g_arrays(Q, R, T, v, vstar, model))
             if not np.isfinite(eps[-1]):
                 status, message = -1, f"eps_g became non-finite at alpha={target:.6g}"
                 break
@@ -313,11 +374,9 @@ def solve(
     params = dict(
         K=K,
         M=M,
-        eta=float(eta),
-        eta_v=float(eta_v),
-        sigma=float(sigma),
+        **model.to_dict(),
         alpha_max=float(alpha_max),
-        activation=activation,
+        alpha_counts="updates / N (each update averages batch_size fresh samples)",
         method=stepper.name,
         **{name: getattr(stepper, name, None) for name in _ALL_OPTIONS},
     )
@@ -334,6 +393,7 @@ def solve(
         status=status,
         message=message,
         params=params,
+        model=model,
     )
     return result, y
 
@@ -344,13 +404,18 @@ _ALL_OPTIONS = tuple(dict.fromkeys(n for c in steppers.STEPPERS.values() for n i
 
 def integrate(
     state: State,
+    model: Model | None = None,
     *,
-    eta: float,
-    eta_v: float | None = None,
-    sigma: float = 0.0,
     alpha_max: float,
     save_at=None,
-    activation: str = "erf",
+    eta: float | None = None,
+    eta_v: float | None = None,
+    sigma: float | None = None,
+    activation: str | None = None,
+    teacher_activation: str | None = None,
+    weight_decay: float | None = None,
+    batch_size: int | None = None,
+    output_scale: str | None = None,
     method: str | Stepper = "dopri5",
     dt: float | None = None,
     rtol: float | None = None,
@@ -362,10 +427,16 @@ def integrate(
 ) -> IntegrateResult:
     """Integrate the order-parameter ODEs from ``state`` up to ``alpha_max``.
 
-    Parameters follow the paper: learning rates ``eta`` (first layer, scaled
+    The learning problem is ``model`` (a :class:`statmech.core.model.Model`) or
+    its fields as keywords, not both: learning rates ``eta`` (first layer, scaled
     eta / sqrt(N)) and ``eta_v`` (second layer, scaled eta_v / N; defaults to
     ``eta`` as in the paper, ``0`` gives the soft committee machine with fixed
-    v), output-noise standard deviation ``sigma``. ``save_at`` are the times to
+    v), output-noise standard deviation ``sigma``, the student's ``activation``
+    and the ``teacher_activation`` (default: the student's), ``weight_decay``
+    kappa (dR -= kappa R, dQ -= 2 kappa Q, dv -= kappa v per unit alpha),
+    ``batch_size`` B (the O(eta^2) terms divided by B; alpha counts updates / N)
+    and ``output_scale`` ("1", "sqrt", "K": phi = (1/s_K) sum v_i g(lambda_i), the
+    teacher with s_M); docs/theory/general_model.md. ``save_at`` are the times to
     record (default :func:`default_save_at`). ``method`` is ``"dopri5"``
     (adaptive; options ``rtol`` = 1e-8, ``atol`` = 1e-10, ``first_step`` = 1e-3,
     ``max_steps`` = 10^7; RMS over components of error / (atol + rtol |y|) <= 1),
@@ -376,24 +447,34 @@ def integrate(
     when any order parameter exceeds ``max_abs`` in magnitude, becomes
     non-finite, or the covariance leaves the PSD cone; a Ctrl-C returns what
     was computed (status 1). ``progress``: None shows a bar only on a terminal.
+    The result records the model (``result.model``, and its fields in ``result.params``).
     """
     if not isinstance(state, State):
         raise TypeError(f"state must be a statmech.State, got {type(state).__name__}")
+    model = resolve_model(
+        model,
+        eta=eta,
+        eta_v=eta_v,
+        sigma=sigma,
+        activation=activation,
+        teacher_activation=teacher_activation,
+        weight_decay=weight_decay,
+        batch_size=batch_size,
+        output_scale=output_scale,
+    )
     K, M = state.K, state.M
 
     def overlaps(y):
         return unpack(y, K, M)
 
-    system = System(kind=STANDARD, y0=pack(state), K=K, M=M, T=state.T, vstar=state.vstar, overlaps=overlaps)
+    kind = STANDARD if is_standard(model, K, M) else GENERAL
+    system = System(kind=kind, y0=pack(state), K=K, M=M, T=state.T, vstar=state.vstar, overlaps=overlaps)
     options = dict(dt=dt, rtol=rtol, atol=atol, first_step=first_step, max_steps=max_steps)
     result, _ = solve(
         system,
-        eta=eta,
-        eta_v=eta_v,
-        sigma=sigma,
+        model,
         alpha_max=alpha_max,
         save_at=save_at,
-        activation=activation,
         method=method,
         options=options,
         max_abs=max_abs,

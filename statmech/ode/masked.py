@@ -13,6 +13,10 @@ full overlaps are Q = sum_A QA, R = sum_A RA, and for k, l in A::
                     + eta^2 frac_A v_k v_l [sum_ab w_a w_b I4(k,l,a,b) + sigma^2 J2(k,l)]
     dRA_kn/dalpha = eta v_k <g'(lambda_k) Delta nu^A_n>
 
+(for the general model of docs/theory/general_model.md: v -> v / s_K in the
+error signal, eta^2 -> eta^2 / B, and -2 kappa QA, -kappa RA, -kappa v from the
+weight decay, which keeps masked weights at zero)
+
 where lambda^A_l, nu^A_n are the fields of the weights restricted to A. The
 averages are I3 integrals (linear in the restricted field's covariances by
 Stein's lemma), so no new Gaussian integrals are needed. Assumptions: N -> inf
@@ -26,6 +30,7 @@ from itertools import product
 
 import numpy as np
 
+from statmech.core.model import Model, resolve_model
 from statmech.core.state import State
 from statmech.core.weights import Weights
 from statmech.ode.integrator import IntegrateResult, System, solve
@@ -146,13 +151,18 @@ class MaskedState:
 
 def integrate_masked(
     masked: MaskedState,
+    model: Model | None = None,
     *,
-    eta: float,
-    eta_v: float | None = None,
-    sigma: float = 0.0,
     alpha_max: float,
     save_at=None,
-    activation: str = "erf",
+    eta: float | None = None,
+    eta_v: float | None = None,
+    sigma: float | None = None,
+    activation: str | None = None,
+    teacher_activation: str | None = None,
+    weight_decay: float | None = None,
+    batch_size: int | None = None,
+    output_scale: str | None = None,
     method: str | Stepper = "dopri5",
     dt: float | None = None,
     rtol: float | None = None,
@@ -162,12 +172,25 @@ def integrate_masked(
     max_abs: float = 1e6,
     progress: bool | None = None,
 ) -> IntegrateResult:
-    """Integrate the masked-student equations (module docstring); options and checks as
+    """Integrate the masked-student equations (module docstring); the model, options and checks as
     :func:`statmech.integrate` (both run :func:`statmech.ode.integrator.solve`).
 
+    Every field of the model applies: student and teacher activations, output
+    scaling, weight decay (masked weights stay zero) and the batch size.
     The result holds the full overlaps Q = sum_A QA, R = sum_A RA at the saved
     times and eps_g from them; ``params["final_masked"]`` is the last MaskedState.
     """
+    model = resolve_model(
+        model,
+        eta=eta,
+        eta_v=eta_v,
+        sigma=sigma,
+        activation=activation,
+        teacher_activation=teacher_activation,
+        weight_decay=weight_decay,
+        batch_size=batch_size,
+        output_scale=output_scale,
+    )
     if not isinstance(masked, MaskedState):
         raise TypeError(f"masked must be a MaskedState, got {type(masked).__name__}")
     K, M, nreg = masked.K, masked.M, masked.member.shape[0]
@@ -188,12 +211,9 @@ def integrate_masked(
     )
     res, y = solve(
         system,
-        eta=eta,
-        eta_v=eta_v,
-        sigma=sigma,
+        model,
         alpha_max=alpha_max,
         save_at=save_at,
-        activation=activation,
         method=method,
         options=dict(dt=dt, rtol=rtol, atol=atol, first_step=first_step, max_steps=max_steps),
         max_abs=max_abs,

@@ -12,7 +12,9 @@ The driver that walks the save points (checks, progress bar, status and
 message, Ctrl-C) is :func:`statmech.ode.integrator.solve`.
 
 The right-hand side is chosen by an integer ``kind`` of
-:mod:`statmech.ode.terms` (numba cannot cache steppers taking functions).
+:mod:`statmech.ode.terms` (numba cannot cache steppers taking functions); the
+model enters as the student and teacher activation codes and the parameter
+vector ``par`` of :mod:`statmech.ode.terms`.
 """
 
 from __future__ import annotations
@@ -42,14 +44,14 @@ def _max_abs(y):
 
 
 @njit(cache=True)
-def euler_advance(kind, act, y, alpha0, alpha1, dt, K, M, T, vstar, eta, eta_v, sigma2, member, frac, TA, max_abs):
+def euler_advance(kind, act, act_t, y, alpha0, alpha1, dt, K, M, T, vstar, par, member, frac, TA, max_abs):
     """Forward Euler from alpha0 to alpha1 in equal steps of at most dt. Returns (nfev, status)."""
     span = alpha1 - alpha0
     nsteps = max(1, int(math.ceil(span / dt - 1e-9)))
     h = span / nsteps
     dy = np.empty_like(y)
     for _ in range(nsteps):
-        term(kind, act, y, K, M, T, vstar, eta, eta_v, sigma2, member, frac, TA, dy)
+        term(kind, act, act_t, y, K, M, T, vstar, par, member, frac, TA, dy)
         for j in range(y.shape[0]):
             y[j] += h * dy[j]
         m = _max_abs(y)
@@ -73,6 +75,7 @@ _E1, _E3, _E4, _E5, _E6, _E7 = 71 / 57600, -71 / 16695, 71 / 1920, -17253 / 3392
 def dopri_advance(
     kind,
     act,
+    act_t,
     y,
     f0,
     alpha0,
@@ -82,9 +85,7 @@ def dopri_advance(
     M,
     T,
     vstar,
-    eta,
-    eta_v,
-    sigma2,
+    par,
     member,
     frac,
     TA,
@@ -119,22 +120,22 @@ def dopri_advance(
             return h, nfev, nsteps, UNDERFLOW
         for j in range(n):
             yt[j] = y[j] + hs * _A21 * f0[j]
-        term(kind, act, yt, K, M, T, vstar, eta, eta_v, sigma2, member, frac, TA, k2)
+        term(kind, act, act_t, yt, K, M, T, vstar, par, member, frac, TA, k2)
         for j in range(n):
             yt[j] = y[j] + hs * (_A31 * f0[j] + _A32 * k2[j])
-        term(kind, act, yt, K, M, T, vstar, eta, eta_v, sigma2, member, frac, TA, k3)
+        term(kind, act, act_t, yt, K, M, T, vstar, par, member, frac, TA, k3)
         for j in range(n):
             yt[j] = y[j] + hs * (_A41 * f0[j] + _A42 * k2[j] + _A43 * k3[j])
-        term(kind, act, yt, K, M, T, vstar, eta, eta_v, sigma2, member, frac, TA, k4)
+        term(kind, act, act_t, yt, K, M, T, vstar, par, member, frac, TA, k4)
         for j in range(n):
             yt[j] = y[j] + hs * (_A51 * f0[j] + _A52 * k2[j] + _A53 * k3[j] + _A54 * k4[j])
-        term(kind, act, yt, K, M, T, vstar, eta, eta_v, sigma2, member, frac, TA, k5)
+        term(kind, act, act_t, yt, K, M, T, vstar, par, member, frac, TA, k5)
         for j in range(n):
             yt[j] = y[j] + hs * (_A61 * f0[j] + _A62 * k2[j] + _A63 * k3[j] + _A64 * k4[j] + _A65 * k5[j])
-        term(kind, act, yt, K, M, T, vstar, eta, eta_v, sigma2, member, frac, TA, k6)
+        term(kind, act, act_t, yt, K, M, T, vstar, par, member, frac, TA, k6)
         for j in range(n):
             ynew[j] = y[j] + hs * (_B1 * f0[j] + _B3 * k3[j] + _B4 * k4[j] + _B5 * k5[j] + _B6 * k6[j])
-        term(kind, act, ynew, K, M, T, vstar, eta, eta_v, sigma2, member, frac, TA, k7)
+        term(kind, act, act_t, ynew, K, M, T, vstar, par, member, frac, TA, k7)
         nfev += 6
         nsteps += 1
         err = 0.0
@@ -175,12 +176,12 @@ class Euler:
 
     def advancer(self, problem: tuple, y: np.ndarray):
         """``(alpha0, alpha1) -> (nfev, nsteps, code)`` advancing ``y`` in place, and the evaluations spent so far."""
-        kind, act, K, M, T, vstar, eta, eta_v, sigma2, member, frac, TA, max_abs = problem
+        kind, act, act_t, K, M, T, vstar, par, member, frac, TA, max_abs = problem
         dt = float(self.dt)
 
         def advance(alpha0: float, alpha1: float):
             n_ev, code = euler_advance(
-                kind, act, y, alpha0, alpha1, dt, K, M, T, vstar, eta, eta_v, sigma2, member, frac, TA, max_abs
+                kind, act, act_t, y, alpha0, alpha1, dt, K, M, T, vstar, par, member, frac, TA, max_abs
             )
             return n_ev, n_ev, code
 
@@ -212,9 +213,9 @@ class Dopri5:
     def advancer(self, problem: tuple, y: np.ndarray):
         """``(alpha0, alpha1) -> (nfev, nsteps, code)`` advancing ``y`` in place (the step size carries
         over between calls), and the evaluations spent so far (F at the start)."""
-        kind, act, K, M, T, vstar, eta, eta_v, sigma2, member, frac, TA, max_abs = problem
+        kind, act, act_t, K, M, T, vstar, par, member, frac, TA, max_abs = problem
         f0 = np.empty_like(y)
-        term(kind, act, y, K, M, T, vstar, eta, eta_v, sigma2, member, frac, TA, f0)
+        term(kind, act, act_t, y, K, M, T, vstar, par, member, frac, TA, f0)
         carry = {"h": float(self.first_step), "steps_left": int(self.max_steps)}
         rtol, atol = float(self.rtol), float(self.atol)
 
@@ -222,6 +223,7 @@ class Dopri5:
             h, n_ev, n_st, code = dopri_advance(
                 kind,
                 act,
+                act_t,
                 y,
                 f0,
                 alpha0,
@@ -231,9 +233,7 @@ class Dopri5:
                 M,
                 T,
                 vstar,
-                eta,
-                eta_v,
-                sigma2,
+                par,
                 member,
                 frac,
                 TA,
