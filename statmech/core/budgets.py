@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any, cast
 
 __all__ = [
     "Budget",
@@ -24,7 +25,7 @@ __all__ = [
 ]
 
 
-def check_keep(keep, K: int) -> int:
+def check_keep(keep: object, K: int) -> int:
     """keep as an int in 1..K, else ValueError naming the range."""
     if (
         isinstance(keep, bool)
@@ -32,13 +33,13 @@ def check_keep(keep, K: int) -> int:
         and not (hasattr(keep, "__index__") and not isinstance(keep, float))
     ):
         raise ValueError(f"keep (number of kept units k) must be an integer in 1..K={K}, got {keep!r}")
-    k = int(keep)
+    k = int(cast(Any, keep))  # an int or an object with __index__, checked above
     if not 1 <= k <= K:
         raise ValueError(f"keep (number of kept units k) must be in 1..K={K}, got {k}")
     return k
 
 
-def _check_N(N) -> int:
+def _check_N(N: Any) -> int:
     if isinstance(N, bool) or not isinstance(N, int) and not hasattr(N, "__index__"):
         raise ValueError(f"N (input dimension) must be an integer >= 1, got {N!r}")
     N = int(N)
@@ -70,7 +71,7 @@ def units_for_edges(edges: int, K: int, N: int, outputs: int = 1) -> int:
     return min(K, max(1, int(round(K * (e + outputs) / (N + outputs)))))
 
 
-def _check_edges(edges, N) -> int:
+def _check_edges(edges: Any, N: int) -> int:
     if isinstance(edges, bool) or not isinstance(edges, int) and not hasattr(edges, "__index__"):
         raise ValueError(f"edges (edges kept per unit e) must be an integer in 1..N={N}, got {edges!r}")
     e = int(edges)
@@ -87,7 +88,7 @@ def keep_fraction_for_nodes(keep: int, K: int, N: int | None = None) -> float:
     return edges_per_unit(k, K, N) / _check_N(N)
 
 
-def check_keep_fraction(keep_fraction) -> float:
+def check_keep_fraction(keep_fraction: Any) -> float:
     """keep_fraction as a float in (0, 1], else ValueError naming the range."""
     try:
         c = float(keep_fraction)
@@ -128,7 +129,7 @@ class Budget:
     edges: int | None = None
     N: int | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         given = [n for n in ("keep", "fraction", "edges") if getattr(self, n) is not None]
         if len(given) != 1:
             raise ValueError(
@@ -150,10 +151,17 @@ class Budget:
                 raise ValueError(f"edges (edges kept per unit e) must be an integer in 1..N, got {e!r}")
             if self.N is not None:
                 _check_edges(e, self.N)
-            object.__setattr__(self, "edges", int(e))
+            object.__setattr__(self, "edges", int(cast(int, e)))  # exactly one given: here edges, checked above
 
     @classmethod
-    def of(cls, budget=None, *, keep=None, keep_fraction=None, N=None) -> Budget:
+    def of(
+        cls,
+        budget: Budget | int | float | None = None,
+        *,
+        keep: int | None = None,
+        keep_fraction: float | None = None,
+        N: int | None = None,
+    ) -> Budget:
         """A Budget from a Budget, an int k or a float c (``budget``), or from the keywords ``keep`` / ``keep_fraction``."""
         if budget is None:
             if keep is None and keep_fraction is None:
@@ -178,9 +186,9 @@ class Budget:
             raise ValueError(
                 f"budget must be a Budget, an integer k (units kept) or a float c in (0, 1], got {budget!r}"
             )
-        return cls(keep=int(budget), N=N)
+        return cls(keep=int(cast(int, budget)), N=N)  # a Budget or a float returned above
 
-    def _n(self, N) -> int | None:
+    def _n(self, N: int | None) -> int | None:
         if N is None:
             return self.N
         N = _check_N(N)
@@ -194,6 +202,7 @@ class Budget:
             return check_keep(self.keep, K)
         if self.edges is not None:
             raise ValueError(f"edges={self.edges} (edges per unit) is an edge budget; node schemes take keep=k units")
+        assert self.fraction is not None  # __post_init__: exactly one of keep, fraction, edges
         k = self.fraction * K
         if abs(k - round(k)) > 1e-9 or round(k) < 1:
             raise ValueError(
@@ -220,20 +229,20 @@ class Budget:
 
     def edges_per_unit(self, K: int, N: int, outputs: int = 1) -> int:
         """e at input dimension N: the paper's matching of k units, round(c N) (at least 1), or ``edges``."""
-        N = self._n(N)
+        N = cast(int, self._n(N))  # N given, so _n returns it (checked)
         if self.keep is not None:
             return edges_per_unit(check_keep(self.keep, K), K, N, outputs)
         if self.fraction is not None:
             return max(1, int(round(self.fraction * N)))
         return _check_edges(self.edges, N)
 
-    def label(self) -> dict:
+    def label(self) -> dict[str, float | None]:
         """{"k": k}, {"c": c} or {"e": e} for tables."""
         if self.keep is not None:
             return {"k": self.keep}
         return {"c": self.fraction} if self.fraction is not None else {"e": self.edges}
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, float]:
         return {
             k: v
             for k, v in (("keep", self.keep), ("fraction", self.fraction), ("edges", self.edges), ("N", self.N))

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
+from types import FrameType
 
 __all__ = ["sigint_flag"]
 
 
 @contextmanager
-def sigint_flag():
+def sigint_flag() -> Iterator[dict[str, bool]]:
     """Turn Ctrl-C into a flag checked between chunks (a second Ctrl-C raises at once)."""
     flag = {"stop": False}
     if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
@@ -18,7 +20,7 @@ def sigint_flag():
         yield flag
         return
 
-    def handler(signum, frame):
+    def handler(signum: int, frame: FrameType | None) -> None:
         if flag["stop"]:
             raise KeyboardInterrupt
         flag["stop"] = True

@@ -37,7 +37,7 @@ def configure() -> str | None:
     except OSError:
         return None  # unwritable home: numba falls back to __pycache__ beside the sources
 
-    config.CACHE_DIR = str(path)
+    config.CACHE_DIR = str(path)  # type: ignore[attr-defined]  # numba.config sets its attributes at run time
     return str(path)
 
 

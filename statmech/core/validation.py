@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = ["as_float_array", "check_nonneg", "check_int"]
 
 
-def as_float_array(name: str, x, ndim: int) -> np.ndarray:
+def as_float_array(name: str, x: ArrayLike, ndim: int) -> np.ndarray:
     """``x`` as a float64 array of ``ndim`` dimensions with finite entries, or a ValueError naming ``name``.
 
     Complex values are refused (casting would drop the imaginary part), and
@@ -38,7 +40,7 @@ def as_float_array(name: str, x, ndim: int) -> np.ndarray:
     return a
 
 
-def check_nonneg(name, value):
+def check_nonneg(name: str, value: Any) -> float:
     """``value`` as a float that is finite and >= 0, or a ValueError naming ``name``."""
     try:
         value = float(value)
@@ -49,7 +51,7 @@ def check_nonneg(name, value):
     return value
 
 
-def check_int(name: str, value, minimum: int = 1) -> int:
+def check_int(name: str, value: Any, minimum: int = 1) -> int:
     """``value`` as an int >= ``minimum`` (bools refused), or a ValueError naming ``name``."""
     try:
         ok = not isinstance(value, bool) and int(value) == value and int(value) >= minimum

@@ -13,6 +13,7 @@ typo is a NameError rather than a silently unmatched string.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 __all__ = [
     "RANDOM_NODE",
@@ -131,7 +132,7 @@ def is_edge_scheme(name: str) -> bool:
     return name in EDGE_SCHEMES
 
 
-def check_choice(what: str, value, choices: Iterable[str]) -> str:
+def check_choice(what: str, value: object, choices: Iterable[str]) -> str:
     """``value`` if it is one of ``choices``, else ValueError naming ``what``, the value and the choices."""
     choices = tuple(choices)
     if not isinstance(value, str) or value not in choices:
@@ -139,7 +140,7 @@ def check_choice(what: str, value, choices: Iterable[str]) -> str:
     return value
 
 
-def split_names(value, what: str) -> list:
+def split_names(value: str | Iterable[Any], what: str) -> list[Any]:
     """A comma-separated string or a sequence -> list of (stripped) names."""
     if isinstance(value, str):
         return [s.strip() for s in value.split(",") if s.strip()]
@@ -149,7 +150,7 @@ def split_names(value, what: str) -> list:
         raise ValueError(f"{what} must be a name, a comma-separated string or a list of names; got {value!r}") from None
 
 
-def parse_schemes(schemes) -> tuple:
+def parse_schemes(schemes: str | Iterable[Any]) -> tuple[str, ...]:
     """``"all"``, one name, a comma-separated string or a sequence of names (or ``all``) -> tuple of scheme names.
 
     Scheme objects (``statmech.pruning.schemes``) pass through as their names.
@@ -157,7 +158,7 @@ def parse_schemes(schemes) -> tuple:
     names = [getattr(s, "name", s) for s in split_names(schemes, "schemes")]
     if not names:
         raise ValueError(f"schemes must be {ALL!r} or names from {', '.join(SCHEMES)}; got an empty list")
-    out: list = []
+    out: list[str] = []
     for s in names:
         for t in SCHEMES if s == ALL else (check_choice("scheme", s, SCHEMES + (ALL,)),):
             if t not in out:
@@ -165,13 +166,13 @@ def parse_schemes(schemes) -> tuple:
     return tuple(out)
 
 
-def parse_reweights(reweights, allowed: Iterable[str] = REWEIGHTS) -> tuple:
+def parse_reweights(reweights: str | Iterable[str], allowed: Iterable[str] = REWEIGHTS) -> tuple[str, ...]:
     """One reweighting name, a comma-separated string or a sequence -> tuple of names from ``allowed``."""
     names = split_names(reweights, "reweight")
     if not names:
         raise ValueError(f"reweight must name at least one of {', '.join(allowed)}")
     allowed = tuple(allowed)
-    out: list = []
+    out: list[str] = []
     for r in names:
         if r in REWEIGHTS and r not in allowed:
             raise ValueError(f"reweight {r!r} is not available here; choose from {', '.join(allowed)}")
