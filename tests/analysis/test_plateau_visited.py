@@ -2,9 +2,10 @@
 
 Independent route: the learning curve itself. Each test integrates the ODE
 from its own small-overlap start (R_in ~ 1e-6 U(0, 1), Q_ii ~ U(0.1, 0.5),
-T = I, soft committee), takes the curve's flattest point (smallest
-|d ln eps_g / d ln alpha| with alpha >= 1 and eps_g > 1e-8) as the plateau
-level, and compares it with the eps_g of the fixed point labelled visited,
+T = I, soft committee), takes the curve's flattest point (smallest maximum
+of |d ln eps_g / d ln alpha| over a window of +-0.25 in ln alpha, with
+alpha >= 1 and eps_g > 1e-8; the window keeps a turning point of the initial
+transient at large eta from counting as flat) as the plateau level, and compares it with the eps_g of the fixed point labelled visited,
 which is a root of the flow found by the search (continuation in eta and
 starts over the ansatz, then matched to a different curve). On the plateau
 the curve's rate of change is below 5e-3 in ln eps_g per ln alpha
@@ -32,8 +33,13 @@ def curve_plateau_level(K, eta, seed=11):
     res = sm.integrate(start, eta=eta, eta_v=0.0, alpha_max=a_max, save_at=np.geomspace(1e-2, a_max, 3000))
     a, e = res.alpha, res.eps_g
     ok = (a >= 1) & (e > 1e-8)
-    slope = np.abs(np.gradient(np.log(np.maximum(e, 1e-300)), np.log(a)))
-    i = np.where(ok)[0][np.argmin(slope[ok])]
+    la = np.log(a)
+    slope = np.abs(np.gradient(np.log(np.maximum(e, 1e-300)), la))
+    # flatness over a window of +-0.25 in ln alpha: a plateau is flat over a stretch, a turning point of the
+    # initial transient (large eta) only at one point
+    idx = np.where(ok)[0]
+    flat = [np.max(slope[idx[np.abs(la[idx] - la[i]) <= 0.25]]) for i in idx]
+    i = idx[int(np.argmin(flat))]
     return e[i], a, e
 
 
