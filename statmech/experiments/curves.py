@@ -157,14 +157,7 @@ def simulation_table(res: SeedsResult, *, n_test: int = 0, extra_params: dict | 
         sgd_steps_per_second_per_run=sgd_rate,
     )
     alpha_end = float(res.alpha[-1]) if res.alpha[-1] > 0 else p["alpha_max"]
-    dense = integrate(
-        res.runs[0].initial_state,
-        eta=p["eta"],
-        eta_v=p["eta_v"],
-        sigma=sigma,
-        alpha_max=alpha_end,
-        activation=p["activation"],
-    )
+    dense = ode_reference(res, save_at=None, alpha_max=alpha_end)
     sim = [(f"SGD, N={p.get('N')}, {res.n_runs} runs (mean ± s.e.)", res.alpha, res.mean, np.nan_to_num(res.stderr))]
     if res.test_loss is not None and res.test_mean is not None and res.test_stderr is not None:
         sim.append(

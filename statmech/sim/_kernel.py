@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit
 
 from statmech.integrals.kernels import ERF, LINEAR
-from statmech.sim._rng import fill_normals
+from statmech.sim._rng import fill_normals, next_u64
 
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -228,3 +228,169 @@ def test_loss_kernel(act, W, v, Wstar, vstar, sigma, s, P, x):
 def fresh_buffers(K: int, N: int):
     """Work buffers for :func:`sgd_steps`: two of length N + 1, four of length K."""
     return np.empty(N + 1), np.empty(N + 1), np.empty(K), np.empty(K), np.empty(K), np.empty(K)
+
+
+# ------------------------------------------------------------- the general model
+# Activations of student and teacher chosen separately, weight decay kappa, mini-batches of B samples,
+# output scaling phi = (1/s_K) sum_k v_k g(lambda_k) (teacher likewise with 1/s_M) and a finite training
+# set. The default model runs the fused kernels above instead, so its numbers and speed do not change.
+NO_DATA = np.zeros((0, 0))  # "no training set": online SGD, a fresh sample every time
+
+
+@njit(cache=True)
+def model_sgd_steps(
+    act,
+    act_t,
+    W,
+    v,
+    Wstar,
+    vstar,
+    s,
+    nsteps,
+    eta,
+    eta_v,
+    sigma,
+    kappa,
+    batch,
+    inv_sk,
+    inv_sm,
+    mask,
+    X,
+    Y,
+    x,
+    lam,
+    g,
+    gW,
+    gv,
+):
+    """Run ``nsteps`` SGD updates of the general model in place on (W, v) and the RNG state s.
+
+    One update (Goldt et al.'s nn2pp conventions), every gradient from the pre-update (W, v):
+
+        Delta_b = y_b - (1/s_K) sum_k v_k g(lambda_k^b),   y_b = (1/s_M) sum_m v*_m g*(nu_m^b) + sigma zeta_b
+        w_k <- (1 - kappa/N) w_k + (eta / sqrt N) (1/B) sum_b (1/s_K) v_k g'(lambda_k^b) Delta_b x_b
+        v_k <- (1 - kappa/N) v_k + (eta_v / N)   (1/B) sum_b (1/s_K) g(lambda_k^b) Delta_b
+
+    over a mini-batch of ``batch`` = B samples; alpha counts updates / N. Online
+    (``X`` empty, shape (0, 0)): every sample is fresh, N + 1 normals (x, then zeta)
+    from the stream s. With a training set (``X`` P x N, ``Y`` its P labels, noise
+    included): each sample is row p of X, p drawn uniformly from the stream (with
+    replacement). ``mask`` (K x N booleans, or (0, 0)): weights outside it are
+    neither updated nor decayed, so they stay exactly zero. ``x`` (N + 1),
+    ``lam``, ``g``, ``gv`` (K) and ``gW`` (K x N) are work buffers. Returns the
+    updates done: fewer than ``nsteps`` only when a Delta stopped being finite
+    (that update is not applied).
+    """
+    K, N = W.shape
+    M = Wstar.shape[0]
+    P = X.shape[0]
+    masked = mask.shape[0] > 0
+    inv_sqrt_n = 1.0 / math.sqrt(N)
+    lr_w = eta * inv_sqrt_n / batch
+    lr_v = eta_v / N / batch
+    decay = 1.0 - kappa / N
+    for t in range(nsteps):
+        gW[...] = 0.0
+        gv[...] = 0.0
+        for b in range(batch):
+            if P > 0:
+                p = np.int64(next_u64(s) % np.uint64(P))
+                xs = X[p]
+                y = Y[p]
+            else:
+                fill_normals(s, x, N + 1)
+                xs = x
+                y = 0.0
+                for m in range(M):
+                    y += vstar[m] * _g(act_t, _dot(Wstar[m], xs, N) * inv_sqrt_n)
+                y = y * inv_sm + sigma * x[N]
+            phi = 0.0
+            for k in range(K):
+                lam[k] = _dot(W[k], xs, N) * inv_sqrt_n
+                g[k] = _g(act, lam[k])
+                phi += v[k] * g[k]
+            delta = y - phi * inv_sk
+            if not (abs(delta) < 1e300):  # inf or NaN: stop before it reaches the weights
+                return t
+            for k in range(K):
+                c = v[k] * _gprime(act, lam[k]) * delta * inv_sk
+                gWk = gW[k]
+                for i in range(N):
+                    gWk[i] += c * xs[i]
+                gv[k] += g[k] * delta * inv_sk
+        for k in range(K):
+            Wk = W[k]
+            gWk = gW[k]
+            if masked:
+                mk = mask[k]
+                for i in range(N):
+                    if mk[i]:
+                        Wk[i] = decay * Wk[i] + lr_w * gWk[i]
+            else:
+                for i in range(N):
+                    Wk[i] = decay * Wk[i] + lr_w * gWk[i]
+            v[k] = decay * v[k] + lr_v * gv[k]
+    return nsteps
+
+
+@njit(cache=True)
+def draw_train_set(act_t, Wstar, vstar, inv_sm, sigma, s, X, Y, x):
+    """Fill X (P x N) with inputs and Y (P) with their noisy labels (1/s_M) sum_m v*_m g*(nu_m) + sigma zeta.
+
+    Each sample takes N + 1 normals from the stream s (x, then zeta), as an
+    online step does; the noise is drawn once here and kept with the sample.
+    """
+    P, N = X.shape
+    M = Wstar.shape[0]
+    inv_sqrt_n = 1.0 / math.sqrt(N)
+    for p in range(P):
+        fill_normals(s, x, N + 1)
+        y = 0.0
+        for m in range(M):
+            y += vstar[m] * _g(act_t, _dot(Wstar[m], x, N) * inv_sqrt_n)
+        Xp = X[p]
+        for i in range(N):
+            Xp[i] = x[i]
+        Y[p] = y * inv_sm + sigma * x[N]
+
+
+@njit(cache=True)
+def train_loss_kernel(act, W, v, inv_sk, X, Y):
+    """Mean of (phi - y)^2 / 2 over the training set (X, Y), labels as drawn (noise included)."""
+    K, N = W.shape
+    P = X.shape[0]
+    inv_sqrt_n = 1.0 / math.sqrt(N)
+    total = 0.0
+    for p in range(P):
+        phi = 0.0
+        for k in range(K):
+            phi += v[k] * _g(act, _dot(W[k], X[p], N) * inv_sqrt_n)
+        d = phi * inv_sk - Y[p]
+        total += 0.5 * d * d
+    return total / P
+
+
+@njit(cache=True)
+def model_test_loss_kernel(act, act_t, W, v, Wstar, vstar, inv_sk, inv_sm, sigma, s, P, x):
+    """:func:`test_loss_kernel` for the general model: expectation eps_g + sigma^2 / 2."""
+    K, N = W.shape
+    M = Wstar.shape[0]
+    inv_sqrt_n = 1.0 / math.sqrt(N)
+    total = 0.0
+    for p in range(P):
+        fill_normals(s, x, N + 1)
+        y = 0.0
+        for m in range(M):
+            y += vstar[m] * _g(act_t, _dot(Wstar[m], x, N) * inv_sqrt_n)
+        y = y * inv_sm + sigma * x[N]
+        phi = 0.0
+        for k in range(K):
+            phi += v[k] * _g(act, _dot(W[k], x, N) * inv_sqrt_n)
+        d = phi * inv_sk - y
+        total += 0.5 * d * d
+    return total / P
+
+
+def model_buffers(K: int, N: int):
+    """Work buffers for :func:`model_sgd_steps`: x (N + 1), lam, g (K), gW (K x N), gv (K)."""
+    return np.empty(N + 1), np.empty(K), np.empty(K), np.empty((K, N)), np.empty(K)

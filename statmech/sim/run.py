@@ -27,20 +27,33 @@ import numpy as np
 
 from statmech.core.interrupt import sigint_flag
 from statmech.core.io import read_npz, write_npz
+from statmech.core.model import MODEL_FIELDS, Model, resolve_model
 from statmech.core.state import State
-from statmech.core.validation import check_nonneg
 from statmech.core.weights import Weights
 from statmech.integrals import activation_code
+from statmech.integrals.kernels import RELU
 from statmech.ode.generalisation import eps_g_arrays
 from statmech.ode.integrator import SavedStates, default_save_at
-from statmech.sim._kernel import fresh_buffers, masked_sgd_steps, sgd_steps, test_loss_kernel
+from statmech.sim._kernel import (
+    NO_DATA,
+    draw_train_set,
+    fresh_buffers,
+    masked_sgd_steps,
+    model_buffers,
+    model_sgd_steps,
+    model_test_loss_kernel,
+    sgd_steps,
+    test_loss_kernel,
+    train_loss_kernel,
+)
 from statmech.sim._rng import seed_state
 
 __all__ = ["simulate", "SimulationResult", "save_steps", "DEFAULT_POINTS"]
 
 DEFAULT_POINTS = 50  # log-spaced save points by default (plus alpha = 0)
 CHECKPOINT_FORMAT = "statmech-simulate-checkpoint-1"
-TRAIN_STREAM, TEST_STREAM = 0, 1
+TRAIN_STREAM, TEST_STREAM, TRAIN_SET_STREAM = 0, 1, 2
+_NO_MASK = np.zeros((0, 0), dtype=np.bool_)
 
 # One compiled call does about this many multiply-adds (~30 ms at N = 500):
 # short enough for a responsive Ctrl-C, long enough that the Python-side
@@ -62,7 +75,10 @@ class SimulationResult(SavedStates):
     the paper's measure. ``weights`` are the final weights (for a failed run:
     the last ones that passed the checks), ``initial_weights`` the start.
     ``status``: 0 done, 1 interrupted (saved points kept), -1 failed
-    (diverged), with ``message`` saying which.
+    (diverged), with ``message`` saying which. ``model`` is the learning
+    problem (:class:`~statmech.Model`); ``train_loss`` (or None without a
+    finite training set) the mean of (phi - y)^2 / 2 over the training set,
+    labels as drawn (noise included).
     """
 
     alpha: np.ndarray
@@ -81,6 +97,8 @@ class SimulationResult(SavedStates):
     message: str
     params: dict = field(default_factory=dict)
     sgd_seconds: float = 0.0
+    model: Model = field(default_factory=Model)
+    train_loss: np.ndarray | None = None
 
     @property
     def N(self) -> int:
@@ -148,17 +166,14 @@ def save_steps(save_at, alpha_max: float, N: int) -> np.ndarray:
 
 
 def _trajectory_params(
-    weights, eta, eta_v, sigma, activation, alpha_max, steps, seed, test_seed, test_size, max_abs, mask=None
+    weights, model, alpha_max, steps, seed, test_seed, test_size, max_abs, mask=None, train_set=None
 ):
-    """The parameters that fix a run's trajectory (compared on resume)."""
+    """The parameters that fix a run's trajectory (compared on resume): the model's fields among them."""
     params = dict(
         K=weights.K,
         M=weights.M,
         N=weights.N,
-        eta=eta,
-        eta_v=eta_v,
-        sigma=sigma,
-        activation=activation,
+        **model.to_dict(),
         alpha_max=alpha_max,
         save_steps=[int(s) for s in steps],
         seed=list(seed) if isinstance(seed, tuple) else seed,
@@ -170,7 +185,40 @@ def _trajectory_params(
     if mask is not None:  # only masked runs carry it: unmasked parameters (and old checkpoints) are unchanged
         params["mask"] = "sha256:" + hashlib.sha256(np.packbits(mask).tobytes()).hexdigest()
         params["mask_fraction"] = float(mask.mean())
+    if train_set is not None:  # likewise only runs on a finite training set
+        params["train_set"] = train_set
+        params["train_samples"] = train_samples(train_set, weights.N)
     return params
+
+
+def train_samples(train_set: float, N: int) -> int:
+    """P = round(ts N) samples of a finite training set of ts samples per input dimension."""
+    return max(1, int(round(train_set * N)))
+
+
+def check_train_set(train_set) -> float | None:
+    """The training-set size ts (samples per input dimension, P = ts N), or None for online SGD."""
+    if train_set is None:
+        return None
+    try:
+        ts = float(train_set)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"train_set must be a finite number > 0 (samples per input dimension), got {train_set!r}"
+        ) from None
+    if isinstance(train_set, bool) or not (math.isfinite(ts) and ts > 0):
+        raise ValueError(f"train_set must be a finite number > 0 (samples per input dimension), got {train_set!r}")
+    return ts
+
+
+def is_default_model(model: Model) -> bool:
+    """Whether the fused kernels of the paper's model run (one activation, no decay, B = 1, no scaling)."""
+    return (
+        model.teacher_activation == model.activation
+        and model.weight_decay == 0
+        and model.batch_size == 1
+        and model.output_scale == "1"
+    )
 
 
 def check_mask(mask, weights: Weights):
@@ -238,6 +286,8 @@ def _write_checkpoint(path: Path, *, params, W, v, initial, rng, step, rec, stat
         status=np.array(status, dtype=np.int64),
         message=np.array(message),
     )
+    if "train_set" in params:  # only runs on a finite training set have a training error
+        arrays["train_loss"] = np.array(rec["train_loss"], dtype=np.float64)
     write_npz(path, arrays, params)
 
 
@@ -294,22 +344,25 @@ def read_checkpoint(path) -> dict:
         raise broken(f"test_loss has shape {data['test_loss'].shape}, expected (0,) or ({n},)")
     if data["saved_steps"].dtype.kind not in "iu" or data["step"] < 0 or data["status"] not in (-1, 0, 1):
         raise broken(f"step {data['step']} or status {data['status']} out of range")
+    if "train_set" in params:
+        extra = read_npz(path, ["train_loss"], "checkpoint", remedy=CHECKPOINT_REMEDY, finite=["train_loss"])
+        data["train_loss"] = extra["train_loss"]
+        if data["train_loss"].shape != (n,):
+            raise broken(f"train_loss has shape {data['train_loss'].shape}, expected ({n},)")
     return data
 
 
 # ------------------------------------------------------------------------ run
 def simulate(
     weights: Weights | None,
+    model: Model | None = None,
     *,
-    eta: float,
-    eta_v: float | None = None,
-    sigma: float = 0.0,
     alpha_max: float,
     save_at=None,
-    activation: str = "erf",
     seed=0,
     test_seed=None,
     test_size: int = 0,
+    train_set: float | None = None,
     max_abs: float = 1e6,
     checkpoint=None,
     resume: bool = False,
@@ -318,12 +371,32 @@ def simulate(
     mask=None,
     _stop=None,
     _on_progress=None,
+    **model_fields,
 ) -> SimulationResult:
     """Train a K-unit student on an M-unit teacher by online SGD at finite N.
 
     Step rule (docs/theory/model.md): w_k += (eta/sqrt N) v_k g'(lambda_k) Delta x,
     v_k += (eta_v/N) g(lambda_k) Delta, Delta = y - phi, with a fresh
     x ~ N(0, I_N) and label noise sigma zeta every step; alpha = steps / N.
+
+    ``model``: the learning problem (:class:`~statmech.Model`), or its fields
+    as keywords (``eta=0.5, sigma=0.1, activation="erf"``, ...;
+    :func:`~statmech.core.model.resolve_model`). The general model (Goldt et
+    al.'s nn2pp conventions): phi = (1/s_K) sum_k v_k g(lambda_k) with the
+    student's g, the teacher (1/s_M) sum_m v*_m g*(nu_m) with its own g*; an
+    update averages the gradient of B = ``batch_size`` fresh samples and
+    decays both layers, w <- (1 - kappa/N) w + (eta/sqrt N) grad,
+    v <- (1 - kappa/N) v + (eta_v/N) grad with kappa = ``weight_decay``;
+    alpha counts updates / N (B N samples per unit alpha). The paper's
+    model (one activation, kappa = 0, B = 1, s = 1) runs a fused kernel.
+
+    ``train_set``: ts > 0 trains on a finite training set of P = round(ts N)
+    samples drawn once from the seed's stream (labels with their output noise
+    fixed at the draw) instead of fresh samples: every sample of an update is
+    drawn uniformly from the set (with replacement), an epoch being P samples
+    (P / B updates); ``train_loss`` then records the training error at the
+    save points beside eps_g (the test error). No online ODE describes this
+    regime (samples are reused, so the weights become correlated with them).
 
     ``weights``: the initial :class:`~statmech.Weights` (student W, v and
     teacher Wstar, vstar); ``Weights.random(K, M, N, vstar, seed)`` is the
@@ -349,9 +422,10 @@ def simulate(
     one is returned as is; ``weights`` may then be None). ``progress``: None
     shows a bar only on a terminal.
     """
-    eta = check_nonneg("eta", eta)
-    eta_v = eta if eta_v is None else check_nonneg("eta_v", eta_v)
-    sigma = check_nonneg("sigma", sigma)
+    model = resolve_model(model, **model_fields)
+    eta, eta_v, sigma, activation = model.eta, model.eta_v, model.sigma, model.activation
+    train_set = check_train_set(train_set)
+    fast = is_default_model(model) and train_set is None
     max_abs = float(max_abs)
     if not max_abs > 0:
         raise ValueError(f"max_abs must be > 0, got {max_abs!r}")
@@ -359,6 +433,7 @@ def simulate(
     seed = _check_seed("seed", seed)
     test_seed = seed if test_seed is None else _check_seed("test_seed", test_seed)
     act = activation_code(activation)
+    act_t = activation_code(model.teacher_activation)
     checkpoint = Path(checkpoint) if checkpoint is not None else None
     if checkpoint is not None and checkpoint.is_dir():
         raise ValueError(
@@ -377,21 +452,27 @@ def simulate(
         raise ValueError("weights (the initial Weights) are required unless resuming from an existing checkpoint")
     if not isinstance(weights, Weights):
         raise TypeError(f"weights must be a statmech.Weights, got {type(weights).__name__}")
-    if act == 2 and np.any(np.all(weights.W == 0, axis=1)):
+    if act == RELU and np.any(np.all(weights.W == 0, axis=1)):
         raise ValueError("activation 'relu' needs every student row w_k to be non-zero")
     K, M, N = weights.K, weights.M, weights.N
     mask = None if mask is None else check_mask(mask, weights)
     steps_plan = save_steps(save_at, alpha_max, N)
     params = _trajectory_params(
-        weights, eta, eta_v, sigma, activation, float(alpha_max), steps_plan, seed, test_seed, test_size, max_abs, mask
+        weights, model, float(alpha_max), steps_plan, seed, test_seed, test_size, max_abs, mask, train_set
     )
+    inv_sk, inv_sm = 1.0 / model.student_scale(K), 1.0 / model.teacher_scale(M)
 
     T = weights.Wstar @ weights.Wstar.T / N
     T = 0.5 * (T + T.T)
     Wstar = np.ascontiguousarray(weights.Wstar)
     vstar = np.ascontiguousarray(weights.vstar)
     test_state = seed_state(test_seed, TEST_STREAM)
-    rec = {"steps": [], "Q": [], "R": [], "v": [], "eps_g": [], "test_loss": []}
+    rec = {"steps": [], "Q": [], "R": [], "v": [], "eps_g": [], "test_loss": [], "train_loss": []}
+    X, Y = NO_DATA, np.zeros(0)
+    if train_set is not None:  # drawn once from its own stream of the seed; labels keep their noise
+        P = params["train_samples"]
+        X, Y = np.empty((P, N)), np.empty(P)
+        draw_train_set(act_t, Wstar, vstar, inv_sm, sigma, seed_state(seed, TRAIN_SET_STREAM), X, Y, np.empty(N + 1))
 
     if ck is not None:
         _check_resume(checkpoint, ck, params, weights)
@@ -406,18 +487,20 @@ def simulate(
             rec["v"].append(ck["v_saved"][i])
             rec["eps_g"].append(float(ck["eps_g"][i]))
         rec["test_loss"] = [float(x) for x in ck["test_loss"]]
+        rec["train_loss"] = [float(x) for x in ck.get("train_loss", ())]
         status, message = ck["status"], ck["message"]
         if status in (0, -1):  # finished or failed: nothing to continue
-            return _make_result(rec, W, v, weights, T, step, status, message, params, test_size, 0.0)
+            return _make_result(rec, W, v, weights, T, step, status, message, params, test_size, 0.0, model)
     else:
         W = weights.W.copy()
         v = weights.v.copy()
         rng = seed_state(seed, TRAIN_STREAM)
         step = 0
 
-    buffers = fresh_buffers(K, N)
+    buffers = fresh_buffers(K, N) if fast else model_buffers(K, N)
     x = buffers[0]
-    chunk = max(1, _CHUNK_WORK // (N * (2 * K + M + 1)))
+    work = N * (2 * K + M + 1) if fast else N * model.batch_size * (3 * K + (0 if train_set else M + 1)) + 2 * K * N
+    chunk = max(1, _CHUNK_WORK // work)
     total = int(steps_plan[-1])
     good_W, good_v = W.copy(), v.copy()
     status, message = 0, "reached alpha_max"
@@ -432,11 +515,18 @@ def simulate(
         rec["Q"].append(Q)
         rec["R"].append(R)
         rec["v"].append(v.copy())
-        rec["eps_g"].append(eps_g_arrays(Q, R, T, v, vstar, activation))
-        if test_size:
+        rec["eps_g"].append(eps_g_arrays(Q, R, T, v, vstar, model))
+        if test_size and fast:
             rec["test_loss"].append(
                 float(test_loss_kernel(act, W, v, Wstar, vstar, sigma, test_state.copy(), test_size, x))
             )
+        elif test_size:
+            loss = model_test_loss_kernel(
+                act, act_t, W, v, Wstar, vstar, inv_sk, inv_sm, sigma, test_state.copy(), test_size, x
+            )
+            rec["test_loss"].append(float(loss))
+        if train_set is not None:
+            rec["train_loss"].append(float(train_loss_kernel(act, W, v, inv_sk, X, Y)))
 
     def write(st, msg):
         if checkpoint is not None:
@@ -476,7 +566,31 @@ def simulate(
                         raise _Stop
                     n = min(chunk, target - step)
                     t0 = time.perf_counter()
-                    if mask is None:
+                    if not fast:
+                        done = int(
+                            model_sgd_steps(
+                                act,
+                                act_t,
+                                W,
+                                v,
+                                Wstar,
+                                vstar,
+                                rng,
+                                n,
+                                eta,
+                                eta_v,
+                                sigma,
+                                model.weight_decay,
+                                model.batch_size,
+                                inv_sk,
+                                inv_sm,
+                                _NO_MASK if mask is None else mask,
+                                X,
+                                Y,
+                                *buffers,
+                            )
+                        )
+                    elif mask is None:
                         done = int(sgd_steps(act, W, v, Wstar, vstar, rng, n, eta, eta_v, sigma, *buffers))
                     else:
                         done = int(masked_sgd_steps(act, W, v, Wstar, vstar, rng, n, eta, eta_v, sigma, mask, *buffers))
@@ -516,7 +630,7 @@ def simulate(
             bar.close()
     # A second Ctrl-C raises KeyboardInterrupt straight through: the last checkpoint on disk stays valid.
     write(status, message)
-    return _make_result(rec, W, v, weights, T, step, status, message, params, test_size, sgd_seconds)
+    return _make_result(rec, W, v, weights, T, step, status, message, params, test_size, sgd_seconds, model)
 
 
 class _Stop(Exception):
@@ -534,7 +648,9 @@ def _check_weights(W, v, N, max_abs):
 
 
 def _check_resume(path, ck, params, weights):
-    old = ck["params"]
+    # a checkpoint of the paper's model may predate the general model's fields: they had their defaults
+    old = {**Model(activation=ck["params"].get("activation", "erf")).to_dict(), **ck["params"]}
+    old = {k: v for k, v in old.items() if k in ck["params"] or k in MODEL_FIELDS}
     diff = sorted(k for k in set(old) | set(params) if old.get(k) != params.get(k))
     if diff:
         shown = ", ".join(f"{k}: checkpoint {old.get(k)!r} vs now {params.get(k)!r}" for k in diff if k != "save_steps")
@@ -554,7 +670,7 @@ def _check_resume(path, ck, params, weights):
             raise ValueError(f"checkpoint {path} was started from different initial weights ({name} differs)")
 
 
-def _make_result(rec, W, v, initial, T, step, status, message, params, test_size, sgd_seconds):
+def _make_result(rec, W, v, initial, T, step, status, message, params, test_size, sgd_seconds, model):
     K, M = initial.K, initial.M
     n = len(rec["steps"])
     steps = np.array(rec["steps"], dtype=np.int64)
@@ -575,4 +691,6 @@ def _make_result(rec, W, v, initial, T, step, status, message, params, test_size
         message=message,
         params=dict(params),
         sgd_seconds=float(sgd_seconds),
+        model=model,
+        train_loss=np.array(rec["train_loss"], dtype=np.float64) if "train_set" in params else None,
     )

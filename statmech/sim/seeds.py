@@ -27,10 +27,17 @@ import numpy as np
 
 from statmech.core.interrupt import sigint_flag
 from statmech.core.io import ensure_dir
-from statmech.core.validation import check_nonneg
+from statmech.core.model import Model, resolve_model
 from statmech.core.weights import Weights
 from statmech.ode.integrator import integrate
-from statmech.sim.run import SimulationResult, check_mask, read_checkpoint, save_steps, simulate
+from statmech.sim.run import (
+    SimulationResult,
+    check_mask,
+    check_train_set,
+    read_checkpoint,
+    save_steps,
+    simulate,
+)
 
 __all__ = ["simulate_seeds", "SeedsResult", "ode_reference", "checkpoint_path"]
 
@@ -44,8 +51,10 @@ class SeedsResult:
     per-run noise-free errors, ``mean`` and ``stderr`` (standard deviation
     with ddof=1 over sqrt(runs); NaN for a single run) their statistics;
     ``test_loss`` / ``test_mean`` / ``test_stderr`` likewise for the empirical
-    noisy test loss (None without a test set). ``status`` is the worst run
-    status (-1 failed, 1 interrupted, 0 done) and ``message`` says which runs.
+    noisy test loss (None without a test set), ``train_loss`` / ``train_mean`` /
+    ``train_stderr`` for the training error on a finite training set (None
+    online). ``status`` is the worst run status (-1 failed, 1 interrupted,
+    0 done) and ``message`` says which runs; ``model`` is the learning problem.
     """
 
     runs: list
@@ -61,6 +70,10 @@ class SeedsResult:
     message: str
     params: dict = field(default_factory=dict)
     wall_seconds: float = 0.0
+    model: Model = field(default_factory=Model)
+    train_loss: np.ndarray | None = None
+    train_mean: np.ndarray | None = None
+    train_stderr: np.ndarray | None = None
 
     @property
     def n_runs(self) -> int:
@@ -111,16 +124,14 @@ def _worker_run(index, kwargs):
 
 def simulate_seeds(
     weights: Weights,
+    model: Model | None = None,
     *,
     seeds=5,
     seed: int = 0,
-    eta: float,
-    eta_v: float | None = None,
-    sigma: float = 0.0,
     alpha_max: float,
     save_at=None,
-    activation: str = "erf",
     test_size: int = 0,
+    train_set: float | None = None,
     max_abs: float = 1e6,
     workers: int | None = None,
     checkpoint_dir=None,
@@ -128,6 +139,7 @@ def simulate_seeds(
     checkpoint_every: float = 60.0,
     progress=None,
     mask=None,
+    **model_fields,
 ) -> SeedsResult:
     """Run :func:`~statmech.sim.simulate` for several seeds from the same ``weights``.
 
@@ -138,8 +150,12 @@ def simulate_seeds(
     ``checkpoint_dir``: each run writes ``seed<r>.npz`` there; ``resume=True``
     continues them. Ctrl-C stops every run at its next chunk boundary and
     returns the partial result (status 1). ``mask``: K x N booleans for
-    masked SGD (as :func:`~statmech.sim.simulate`). Other arguments as for simulate.
+    masked SGD (as :func:`~statmech.sim.simulate`). ``model`` or its fields
+    as keywords, ``train_set`` and the other arguments as for simulate
+    (with ``train_set``, run r also draws its own training set from seed (``seed``, r)).
     """
+    model = resolve_model(model, **model_fields)
+    train_set = check_train_set(train_set)
     if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
         if seeds < 1:
             raise ValueError(f"seeds must be >= 1 (the number of independent runs), got {seeds}")
@@ -162,12 +178,10 @@ def simulate_seeds(
     if resume and checkpoint_dir is None:
         raise ValueError("resume=True needs checkpoint_dir")
     common = dict(
-        eta=eta,
-        eta_v=eta_v,
-        sigma=sigma,
+        model=model,
         alpha_max=alpha_max,
         save_at=save_at,
-        activation=activation,
+        train_set=train_set,
         test_seed=int(seed),
         test_size=test_size,
         max_abs=max_abs,
@@ -189,11 +203,6 @@ def simulate_seeds(
     if weights is not None and not isinstance(weights, Weights):
         raise TypeError(f"weights must be a statmech.Weights, got {type(weights).__name__}")
     # validate everything once here, so bad input fails before any process starts
-
-    check_nonneg("eta", eta)
-    if eta_v is not None:
-        check_nonneg("eta_v", eta_v)
-    check_nonneg("sigma", sigma)
     if weights is not None:
         save_steps(save_at, alpha_max, weights.N)
         if mask is not None:
@@ -285,6 +294,10 @@ def _combine(runs, run_ids, extra, wall) -> SeedsResult:
     if started[0][0].test_loss is not None:
         test = np.array([r.test_loss[:n] for r, _ in started])
         test_mean, test_stderr = _mean_stderr(test)
+    train = train_mean = train_stderr = None
+    if started[0][0].train_loss is not None:
+        train = np.array([r.train_loss[:n] for r, _ in started])
+        train_mean, train_stderr = _mean_stderr(train)
     statuses = [r.status for r in runs]
     status = -1 if -1 in statuses else (1 if (1 in statuses or missing) else 0)
     parts = []
@@ -321,15 +334,23 @@ def _combine(runs, run_ids, extra, wall) -> SeedsResult:
         message="; ".join(parts),
         params=params,
         wall_seconds=wall,
+        model=started[0][0].model,
+        train_loss=train,
+        train_mean=train_mean,
+        train_stderr=train_stderr,
     )
 
 
-def ode_reference(result, *, method: str = "dopri5", **kwargs):
+def ode_reference(result, *, method: str = "dopri5", save_at="result", alpha_max: float | None = None, **kwargs):
     """The ODE solution started from the simulation's initial state, saved at its alphas.
 
-    ``result`` is a :class:`SimulationResult` or :class:`SeedsResult`; eta,
-    eta_v, sigma and the activation are taken from its parameters. Returns a
-    :class:`statmech.IntegrateResult`.
+    ``result`` is a :class:`SimulationResult` or :class:`SeedsResult`; the
+    model (activations, rates, noise, weight decay, batch size, scaling) is
+    the run's. ``save_at``: the result's alphas (default), or times of one's
+    own (None: :func:`statmech.ode.default_save_at`) up to ``alpha_max``
+    (default: the last saved alpha). A run on a finite
+    training set has no online ODE (its samples are reused): a ValueError.
+    Returns a :class:`statmech.IntegrateResult`.
     """
 
     run = result if isinstance(result, SimulationResult) else result.runs[0]
@@ -340,15 +361,13 @@ def ode_reference(result, *, method: str = "dopri5", **kwargs):
             "(statmech.ode.masked.integrate_masked(MaskedState.from_weights(weights, mask)), or "
             "statmech.pruning.retraining.retrain_ode(weights, mask))"
         )
+    if "train_set" in p:
+        raise ValueError(
+            "no online ODE describes SGD on a finite training set (train_set): its samples are reused, so "
+            "the weights become correlated with them; compare the training and test errors instead"
+        )
     alpha = np.asarray(result.alpha, dtype=np.float64)
-    return integrate(
-        run.initial_state,
-        eta=p["eta"],
-        eta_v=p["eta_v"],
-        sigma=p["sigma"],
-        alpha_max=float(alpha[-1]) if alpha[-1] > 0 else 1e-9,
-        save_at=alpha,
-        activation=p["activation"],
-        method=method,
-        **kwargs,
-    )
+    if alpha_max is None:
+        alpha_max = float(alpha[-1]) if alpha[-1] > 0 else 1e-9
+    times = alpha if isinstance(save_at, str) and save_at == "result" else save_at
+    return integrate(run.initial_state, run.model, alpha_max=alpha_max, save_at=times, method=method, **kwargs)
