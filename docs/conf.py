@@ -1,6 +1,5 @@
 """Sphinx configuration of the statmech documentation (built offline: no intersphinx, no network)."""
 
-import os
 import shutil
 from pathlib import Path
 
@@ -21,6 +20,7 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",  # ships MathJax 3 into _static: formulas render with no network
     "sphinx.ext.viewcode",
 ]
 
@@ -73,6 +73,8 @@ napoleon_numpy_docstring = True
 
 html_theme = "pydata_sphinx_theme"
 html_title = f"statmech {release}"
+html_static_path = ["_static"]
+html_css_files = ["statmech.css"]
 html_theme_options = {
     "navigation_depth": 3,
     "show_toc_level": 2,
@@ -87,10 +89,6 @@ html_sidebars = {
     "**": ["sidebar-nav-bs"],
     **{p: [] for p in ("index", "getting_started", "gallery", "performance", "architecture", "changelog")},
 }
-# MathJax comes from its CDN; for reading the built pages offline, point this at a local copy
-# (e.g. Debian's libjs-mathjax: file:///usr/share/javascript/mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML).
-if os.environ.get("STATMECH_DOCS_MATHJAX"):
-    mathjax_path = os.environ["STATMECH_DOCS_MATHJAX"]
 html_show_sourcelink = False
 
 

@@ -10,7 +10,9 @@ Snippet rules (read by this runner from the Markdown):
 - ``<!-- slow -->`` right before a block: it runs only under ``-m slow``;
 - ``<!-- parse-only ... -->`` right before a block: its ``statmech`` lines take minutes to hours, so they
   are only parsed by the command's own argument parser (an unknown or renamed option fails);
-- ``<!-- file: NAME -->`` right before a block: the block is written to NAME in the working directory.
+- ``<!-- file: NAME -->`` right before a block: the block is written to NAME in the working directory;
+- ``<!-- exit: N -->`` right before a bash block: its commands are expected to exit with N (e.g. 1 for
+  ``statmech verify`` finding a counterexample).
 """
 
 from __future__ import annotations
@@ -98,8 +100,18 @@ def test_page_snippets_run(page: Path, tmp_path, request, monkeypatch):
                     _parse_only(cmd)
                     continue
                 argv = [sys.executable, "-m", "statmech.cli", *shlex.split(cmd)[1:]]
-                res = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
-                assert res.returncode == 0, f"{where}: `{cmd}` exited {res.returncode}:\n{res.stderr[-2000:]}"
+                res = subprocess.run(
+                    argv,
+                    cwd=tmp_path,
+                    env={**env, "PYTHONPATH": str(tmp_path)},
+                    capture_output=True,
+                    text=True,
+                    timeout=900,
+                )
+                expected = int(mark.split(":", 1)[1]) if mark.startswith("exit:") else 0
+                assert res.returncode == expected, (
+                    f"{where}: `{cmd}` exited {res.returncode}, expected {expected}:\n{res.stderr[-2000:]}"
+                )
 
 
 def test_parse_only_blocks_parse():
@@ -170,3 +182,14 @@ def test_no_reference_to_files_outside_the_repository():
             if EXTERNAL.search(line) or "shared/spec" in line:
                 bad.append(f"{f}:{n}: {line.strip()[:120]}")
     assert not bad, "references to files outside the repository:\n" + "\n".join(bad[:50])
+
+
+def test_every_shell_block_is_one_the_runner_runs():
+    """Shell snippets are ```bash (run or parsed); a ```console/```sh/```shell block would go unchecked."""
+    unchecked = [
+        f"{page.relative_to(ROOT)}: ```{b['lang']}"
+        for page in _pages()
+        for b in _blocks(page)
+        if b["lang"] in ("console", "sh", "shell", "zsh", "shell-session")
+    ]
+    assert not unchecked, unchecked
