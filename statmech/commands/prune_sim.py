@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from statmech.commands._common import finite_float, nonneg_float, out_dir, positive_float, positive_int
+from statmech.commands._common import ListAction, finite_float, nonneg_float, out_dir, positive_float, positive_int
+from statmech.core import vocabulary as V
 from statmech.core.lock import output_lock
 
 
@@ -29,7 +30,9 @@ def register(sub):
     p.add_argument("--eta", type=nonneg_float, default=0.5, help="first-layer learning rate (default 0.5)")
     p.add_argument("--eta-v", type=nonneg_float, default=0.5, help="second-layer learning rate (default 0.5)")
     p.add_argument(
+        "--alpha-max",
         "--alpha",
+        dest="alpha_max",
         type=positive_float,
         default=1600.0,
         help="training time alpha; P = alpha N training samples (default 1600)",
@@ -37,12 +40,14 @@ def register(sub):
     p.add_argument(
         "--sigma",
         type=nonneg_float,
-        nargs="+",
+        action=ListAction,
         default=[0.0],
         help="output-noise standard deviation(s), training and test labels (default 0)",
     )
-    p.add_argument("--activation", choices=["erf", "linear", "relu"], default="erf", help="g (default erf)")
-    p.add_argument("--seeds", type=positive_int, default=3, help="number of trained students (default 3)")
+    p.add_argument("--activation", choices=V.ACTIVATIONS, default=V.ERF, help="g (default erf)")
+    p.add_argument(
+        "--runs", "--seeds", dest="runs", type=positive_int, default=3, help="number of trained students (default 3)"
+    )
     p.add_argument("--seed", type=int, default=0, help="first student seed (default 0)")
     p.add_argument(
         "--weights",
@@ -52,39 +57,53 @@ def register(sub):
     )
     p.add_argument(
         "--pipeline",
-        choices=["paper", "clean"],
-        default="paper",
+        choices=V.PIPELINE_NAMES,
+        default=V.PAPER_PIPELINE,
         help="paper: rows renormalised, signed-v importance, 5 masks, noisy test loss; "
         "clean: as trained, |v| importance, 10 masks, eps_g (default paper)",
     )
-    p.add_argument("--schemes", default="all", help="'all' or a comma-separated list of scheme names")
-    p.add_argument("--keep", type=positive_int, nargs="+", help="node budgets k (default 1..K-1)")
+    p.add_argument(
+        "--schemes",
+        "--scheme",
+        dest="schemes",
+        action=ListAction,
+        choices=V.SCHEMES + (V.ALL,),
+        default=[V.ALL],
+        help="pruning schemes, separated by spaces or commas, or all (default all)",
+    )
+    p.add_argument("--keep", type=positive_int, action=ListAction, help="node budgets k (default 1..K-1)")
     p.add_argument("--masks", type=positive_int, help="masks per scheme and budget (default: 5 paper, 10 clean)")
     p.add_argument(
+        "--score",
         "--importance",
-        choices=["abs-v", "signed-v", "abs-v-sqrtq"],
-        help="node importance score (default: signed-v paper, abs-v clean)",
+        dest="score",
+        choices=V.IMPORTANCE_SCORES,
+        help="importance-node score (default: signed-v paper, abs-v clean)",
     )
     p.add_argument(
+        "--kernel",
         "--node-kernel",
-        choices=["linear-preactivation", "linear-activation", "gaussian"],
-        default="linear-preactivation",
-        help="DPP-node kernel (default: the paper's linear kernel)",
+        dest="kernel",
+        choices=V.NODE_KERNELS,
+        default=None,
+        help=f"DPP-node kernel (default {V.LINEAR_PREACTIVATION}, the paper's linear kernel)",
     )
-    p.add_argument("--beta", type=positive_float, default=1.0, help="Gaussian node kernel width (default 1)")
-    p.add_argument("--eps", type=nonneg_float, default=0.0, help="Gaussian node kernel ridge (default 0)")
+    p.add_argument("--beta", type=positive_float, default=None, help="Gaussian node kernel width (default 1)")
+    p.add_argument("--eps", type=nonneg_float, default=None, help="Gaussian node kernel ridge (default 0)")
+    p.add_argument("--jitter", type=nonneg_float, default=None, help="ridge added to the DPP node kernel (default 0)")
     p.add_argument(
         "--edge-kernel",
-        choices=["data", "diagonal"],
-        default="data",
-        help="DPP-edge kernel: diag(w) (X^T X/P) diag(w) from data (default) or its white limit diag(w^2)",
+        choices=V.EDGE_KERNELS,
+        default=None,
+        help="DPP-edge kernel: diag(w) (X^T X/P) diag(w) from data (data, default) or its white limit diag(w^2)",
     )
     p.add_argument(
         "--reweight",
-        nargs="+",
-        default=["none"],
-        choices=["none", "fuse-preactivation", "fuse-activation", "edge-lsq"],
-        help="variants scored for every mask (default none)",
+        action=ListAction,
+        default=[V.NO_REWEIGHT],
+        choices=V.REWEIGHTS,
+        help="reweightings scored for every mask, each applied to the schemes it belongs to "
+        "(optimal-readout: N -> infinity theory only; default none)",
     )
     p.add_argument(
         "--input-corr",
@@ -98,7 +117,7 @@ def register(sub):
         "--inclusion-masks",
         type=int,
         default=400,
-        help="DPP-edge masks for the inclusion-probability check of unit 0 at k = K/2 (0: skip)",
+        help="DPP-edge masks for the inclusion-probability check of unit 0 at k = K/2 (0: skip; default 400)",
     )
     p.add_argument("--no-theory", action="store_true", help="skip the N -> infinity predictions")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
@@ -106,37 +125,39 @@ def register(sub):
 
 
 def run(args):
-    import numpy as np
 
-    from statmech import Weights
     from statmech.core.io import write_table
     from statmech.experiments.published import published_6_2
     from statmech.plots import prune_sim as fig
     from statmech.pruning.finite import masks as pw
     from statmech.pruning.finite import students as ps
 
-    schemes = ps.parse_schemes(args.schemes)
+    schemes = ps.pipeline_schemes(
+        args.pipeline,
+        args.schemes,
+        score=args.score,
+        kernel=args.kernel,
+        beta=args.beta,
+        eps=args.eps,
+        jitter=args.jitter,
+        edge_kernel=args.edge_kernel,
+    )
+    reweight = ps.check_reweights(args.reweight, schemes)
     if not -1 < args.input_corr < 1:
         raise ValueError(f"--input-corr must lie in (-1, 1), got {args.input_corr}")
     if args.inclusion_masks < 0:
         raise ValueError(f"--inclusion-masks must be >= 0, got {args.inclusion_masks}")
-    students = None
-    if args.weights:
-        students = [Weights.load(f) for f in args.weights]
-        shapes = {(w.K, w.M, w.N) for w in students}
-        if len(shapes) > 1:
-            raise ValueError(f"--weights files must share (K, M, N), got {sorted(shapes)}")
-        K, M, N = shapes.pop()
-        if (args.K, args.M, args.N) != (K, M, N):
-            print(f"note: K, M, N taken from the weights files: {K}, {M}, {N}")
-        args.K, args.M, args.N = K, M, N
+    students, (K, M, N) = (None, (args.K, args.M, args.N)) if not args.weights else ps.load_students(args.weights)
+    if students is not None and (args.K, args.M, args.N) != (K, M, N):
+        print(f"note: K, M, N taken from the weights files: {K}, {M}, {N}")
     if args.keep:
         for k in args.keep:
-            pw.check_node_budget(k, args.K)
-    cov = pw.toeplitz_covariance(args.N, args.input_corr) if args.input_corr != 0 else None
+            pw.check_node_budget(k, K)
+    cov = pw.toeplitz_covariance(N, args.input_corr) if args.input_corr != 0 else None
     out = out_dir(args.out)
     with output_lock(out):
         params = {k: v for k, v in vars(args).items() if k not in ("func",)}
+        params.update(K=K, M=M, N=N)
         prune_kwargs = dict(
             schemes=schemes,
             keep=args.keep,
@@ -144,12 +165,7 @@ def run(args):
             n_kernel=args.n_kernel,
             n_test=args.n_test,
             input_covariance=cov,
-            node_kernel=args.node_kernel,
-            beta=args.beta,
-            eps=args.eps,
-            importance=args.importance,
-            edge_kernel_from_data=args.edge_kernel == "data",
-            reweight=tuple(args.reweight),
+            reweight=reweight,
             theory=not args.no_theory,
         )
         measure = ps.PIPELINES[args.pipeline].measure
@@ -175,13 +191,13 @@ def run(args):
             with warnings.catch_warnings():
                 # the deterministic-scheme note is printed once below
                 warnings.simplefilter("ignore", pw.DeterministicMasksWarning)
-                result = ps.run_experiment(
-                    K=args.K,
-                    M=args.M,
-                    N=args.N,
-                    alpha=args.alpha,
+                result = ps.prune_students(
+                    K=K,
+                    M=M,
+                    N=N,
+                    alpha=args.alpha_max,
                     sigmas=args.sigma,
-                    seeds=args.seeds,
+                    seeds=args.runs,
                     seed0=args.seed,
                     students=students,
                     vstar=args.vstar,
@@ -198,16 +214,11 @@ def run(args):
         summ = result["summary"]
         published = (
             published_6_2()
-            if (
-                args.pipeline == "paper"
-                and (args.K, args.M, args.N) == (6, 2, 500)
-                and measure == "test_loss"
-                and cov is None
-            )
+            if (args.pipeline == "paper" and (K, M, N) == (6, 2, 500) and measure == "test_loss" and cov is None)
             else None
         )
         title = (
-            f"{args.pipeline} pipeline: K={args.K}, M={args.M}, N={args.N}, alpha={args.alpha:g}, "
+            f"{args.pipeline} pipeline: K={K}, M={M}, N={N}, alpha={args.alpha_max:g}, "
             f"{len(result['results']) // len(args.sigma)} students"
             + (f", inputs rho={args.input_corr}" if cov is not None else "")
         )
@@ -219,29 +230,14 @@ def run(args):
             published=published,
             title=title,
         )
-        if len(args.reweight) > 1:
+        if len(reweight) > 1:
             panels = [(f"sigma = {s:g}", {c: v[summ["sigma"] == s] for c, v in summ.items()}) for s in args.sigma]
             fig.reweighting_effect(panels, out / "prune_sim_reweighting.png", measure=measure)
         # Gaussian-coordinate hypothesis on every student; figure of the first
-        cols = {"student": [], "name": [], "ks": [], "ks_pvalue": [], "excess_kurtosis": [], "kurtosis_stderr": []}
-        checks = []
-        for i, res in enumerate(result["results"]):
-            chk = ps.coordinate_check(res.weights)
-            checks.append(chk)
-            mg = chk["marginals"]
-            rows = list(zip(mg["name"], mg["ks"], mg["ks_pvalue"], mg["excess_kurtosis"], mg["kurtosis_stderr"]))
-            rows += [
-                (n, k, p, np.nan, np.nan)
-                for n, k, p in zip(chk["pairs"]["pair"], chk["pairs"]["ks"], chk["pairs"]["ks_pvalue"])
-            ]
-            rows += [("whitened (pooled)", chk["whitened_ks"], chk["whitened_ks_pvalue"], np.nan, np.nan)]
-            for r in rows:
-                cols["student"].append(i)
-                for c, x in zip(list(cols)[1:], r):
-                    cols[c].append(x)
+        checks = [ps.coordinate_check(res.weights) for res in result["results"]]
         write_table(
             out / "prune_sim_coordinates.csv",
-            cols,
+            ps.coordinate_table(checks),
             dict(params, ks_critical_1pct=checks[0]["ks_critical_1pct"]),
             descriptions=_DESCRIPTIONS,
         )
@@ -251,11 +247,11 @@ def run(args):
         )
         msg = ""
         r0 = result["results"][0]
-        if args.inclusion_masks > 0 and "dpp-edge" in schemes and r0.moments is not None and r0.moments.Sxx is not None:
-            from statmech.core.budgets import edges_per_unit
+        dpp_edge = any(s.name == V.DPP_EDGE for s in schemes)
+        if args.inclusion_masks > 0 and dpp_edge and r0.moments is not None and r0.moments.Sxx is not None:
+            from statmech.core.budgets import Budget
 
-            k = max(1, args.K // 2)
-            e = edges_per_unit(k, args.K, args.N)
+            e = Budget(keep=max(1, K // 2), N=N).edges_per_unit(K, N)
             inc = ps.inclusion_check(w0.W[0], r0.moments.Sxx, e, args.inclusion_masks, rng=args.seed)
             fig.inclusion_probabilities(
                 [

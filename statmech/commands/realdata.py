@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from statmech.commands._common import out_dir, positive_int
+from statmech.commands._common import ListAction, out_dir, positive_int
+from statmech.core import vocabulary as V
 from statmech.core.lock import output_lock
 
 
@@ -24,25 +25,47 @@ def register(sub):
         "or a path to an .npz with X_train, y_train, X_test, y_test",
     )
     p.add_argument(
-        "--hidden", type=positive_int, nargs="+", default=[100, 100], help="hidden layer widths (default 100 100)"
+        "--hidden",
+        type=positive_int,
+        action=ListAction,
+        default=[100, 100],
+        help="hidden layer widths (default 100 100)",
     )
-    p.add_argument("--schemes", nargs="+", default=["all"], help="schemes to run, or 'all' (default)")
+    p.add_argument(
+        "--schemes",
+        "--scheme",
+        dest="schemes",
+        action=ListAction,
+        choices=V.SCHEMES + (V.ALL,),
+        default=[V.ALL],
+        help="pruning schemes, separated by spaces or commas, or all (default all)",
+    )
     p.add_argument(
         "--fractions",
         type=float,
-        nargs="+",
+        action=ListAction,
         default=[0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
-        help="fractions of each unit's input edges kept (node budgets matched by parameters)",
+        help="fractions of each unit's input edges kept, node budgets matched by parameters (default 0.2 ... 0.9)",
     )
-    p.add_argument("--rounds", type=positive_int, default=5, help="masks per scheme and budget (default 5)")
+    p.add_argument(
+        "--masks",
+        "--rounds",
+        dest="masks",
+        type=positive_int,
+        default=5,
+        help="masks per scheme and budget (default 5)",
+    )
     p.add_argument(
         "--reweight",
-        choices=["none", "yes", "both"],
-        default="both",
-        help="least-squares reweighting after pruning: none, yes, or both (default)",
+        action=ListAction,
+        choices=V.REWEIGHTS,
+        default=[V.NO_REWEIGHT, V.FUSE_ACTIVATION, V.EDGE_LSQ],
+        help="reweightings after pruning, each applied to the schemes it belongs to: fuse-activation (node "
+        "fusion on activations), edge-lsq (edge least squares); fuse-preactivation and optimal-readout are "
+        "not available for the MLP (default none fuse-activation edge-lsq)",
     )
     p.add_argument("--max-iter", type=positive_int, default=500, help="training epochs of the MLP (default 500)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the split, the training and the masks")
+    p.add_argument("--seed", type=int, default=0, help="seed of the split, the training and the masks (default 0)")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     p.set_defaults(func=run)
 
@@ -53,11 +76,9 @@ def run(args):
     from statmech.plots.realdata import realdata_errors
     from statmech.pruning.finite import mlp as rd
 
-    schemes = list(rd.SCHEMES) if args.schemes == ["all"] else args.schemes
-    bad = [s for s in schemes if s not in rd.SCHEMES]
-    if bad:
-        raise ValueError(f"unknown scheme(s) {bad}; choose from {list(rd.SCHEMES)} or 'all'")
-    rd.budgets(1, 1, 1, args.fractions)  # validates the fractions before any training
+    schemes = rd.mlp_schemes(args.schemes)
+    reweight = rd.check_reweights(args.reweight, schemes)  # checked before any training
+    rd.budgets(1, 1, 1, args.fractions)
     out = out_dir(args.out)  # and the output directory
     with output_lock(out):
         data = rd.load_dataset(args.dataset, seed=args.seed)
@@ -70,7 +91,7 @@ def run(args):
             n_train=len(data.y_train),
             n_test=len(data.y_test),
             unpruned_error=unpruned,
-            rounds=args.rounds,
+            rounds=args.masks,
             seed=args.seed,
             max_iter=args.max_iter,
             beta="10/|train| (Gaussian node kernel on activations)",
@@ -95,14 +116,14 @@ def run(args):
             rows.append(row)
             write_table(out / "realdata.csv", {c: [r[c] for r in rows] for c in cols}, params)
 
-        rd.run_experiment(
+        rd.prune_mlp(
             data,
             mlp,
             classes,
             schemes=schemes,
             fractions=args.fractions,
-            rounds=args.rounds,
-            reweight=args.reweight,
+            rounds=args.masks,
+            reweight=reweight,
             seed=args.seed,
             on_row=on_row,
         )
