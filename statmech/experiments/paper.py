@@ -56,7 +56,7 @@ from statmech.core.vocabulary import (
     RANDOM_NODE,
 )
 from statmech.core.weights import Weights
-from statmech.experiments.authors import gap_finding
+from statmech.experiments.authors import CLAIM_VERDICTS, gap_finding
 from statmech.experiments.published import published, reading_error, teacher_student_losses
 from statmech.ode.generalisation import eps_g_arrays
 from statmech.ode.integrator import default_save_at
@@ -852,6 +852,8 @@ def _findings(t, quick: bool = False) -> list:
             "- Not reproduced as a strict ordering at every budget (ties within the errors or reversals in "
             "theory or simulation; see the table): " + "; ".join(mixed) + "."
         )
+    if not quick:
+        out += [f"- {verdict}." for verdict in CLAIM_VERDICTS]
 
     def mean_of(cfg, sigma, col, schemes=(RANDOM_EDGE, DPP_NODE)):
         sel = (t["config"] == cfg) & (t["sigma"] == sigma) & np.isin(t["scheme"], schemes)

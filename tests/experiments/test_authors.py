@@ -77,3 +77,19 @@ def test_read_legacy_torch_state_roundtrip(tmp_path):
 
 def _rebuild_tensor_v2(*args):  # stands in for torch._utils._rebuild_tensor_v2 when writing the test file
     return args
+
+
+def test_f1_reasons_are_only_what_was_shown():
+    """Every 'likely reason' in the committed F1 summary is a recorded finding or says it was not investigated."""
+    from pathlib import Path
+
+    from statmech.experiments.authors import CLAIM_VERDICTS, GAP_FINDINGS, gap_finding
+
+    shown = {text for *_, text in GAP_FINDINGS} | {"not investigated"}
+    summary = (Path(__file__).resolve().parents[2] / "figures" / "F1_summary.md").read_text()
+    rows = [line for line in summary.splitlines() if line.startswith("| 6:2") or line.startswith("| 5:20")]
+    reasons = {line.rstrip(" |").rsplit("|", 1)[1].strip() for line in rows if line.count("|") >= 10}
+    assert reasons and reasons <= shown, reasons - shown
+    assert gap_finding("6:2", 0.0, "random-edge").startswith("the published curve lies 0.20 below")
+    assert gap_finding("9:9", 0.0, "random-edge") == "not investigated"
+    assert all(f"- {v}." in summary for v in CLAIM_VERDICTS)
