@@ -25,9 +25,12 @@ the same pruned weights, and reports the deviation in standard errors.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from statmech import pruning
 from statmech.core import vocabulary as V
@@ -61,7 +64,7 @@ __all__ = [
 
 
 # ---------------------------------------------------------------- budgets
-def budget_arguments(scheme, K: int, budget: Budget) -> dict:
+def budget_arguments(scheme: Scheme | str, K: int, budget: Budget) -> dict:
     """The budget of one scheme as ``pruned_error`` keywords: {"keep": k} (node), {"keep": k, "N": N} or
     {"keep_fraction": c} (edge), checked against K (a fraction c gives node schemes k = cK when whole;
     a budget of edges per unit is refused for node schemes)."""
@@ -78,7 +81,7 @@ def budget_arguments(scheme, K: int, budget: Budget) -> dict:
 _SAMPLING = ("exact", "n_samples", "max_subsets")
 
 
-def _split_sampling(schemes, options: dict) -> dict:
+def _split_sampling(schemes: Sequence[Scheme], options: dict) -> dict:
     """{scheme name: options}: the sampling options go to the schemes that sample; unused ones are errors."""
     sampled = {k: options[k] for k in _SAMPLING if options.get(k) is not None}
     rest = {k: v for k, v in options.items() if k not in _SAMPLING}
@@ -124,16 +127,16 @@ class PrunedCurves:
 
 
 def pruned_along(
-    result,
-    schemes=V.ALL,
-    budget=None,
+    result: IntegrateResult,
+    schemes: Scheme | str | Sequence[Scheme | str] = V.ALL,
+    budget: Budget | int | float | None = None,
     *,
-    keep=None,
-    keep_fraction=None,
-    N=None,
-    activation=None,
-    progress=None,
-    **options,
+    keep: int | None = None,
+    keep_fraction: float | None = None,
+    N: int | None = None,
+    activation: str | None = None,
+    progress: bool | None = None,
+    **options: Any,
 ) -> PrunedCurves:
     """eps_g of each scheme's pruned network as a function of the time alpha of pruning.
 
@@ -156,18 +159,20 @@ def pruned_along(
     b = Budget.of(budget, keep=keep, keep_fraction=keep_fraction, N=N)
     budgets = {s.name: budget_arguments(s, K, b) for s in objs}  # all checked before any work
     per_scheme = _split_sampling(objs, options)
-    for s in objs:
-        check_reweight(per_scheme[s.name].get("reweight", V.NO_REWEIGHT), node=s.node)
-    schemes = tuple(s.name for s in objs)
+    for o in objs:
+        check_reweight(per_scheme[o.name].get("reweight", V.NO_REWEIGHT), node=o.node)
+    names = tuple(s.name for s in objs)
     # sampled kept sets (exact=False or too many subsets): the same seeded stream at every time (common random
     # numbers, so the curve is smooth in alpha and reproducible)
     options.setdefault("rng", 0)
     from tqdm.auto import tqdm
 
-    eps, se, secs = {}, {}, {}
-    status, message = 0, f"{len(schemes)} schemes at {len(states)} saved times"
+    eps: dict[str, np.ndarray] = {}
+    se: dict[str, np.ndarray] = {}
+    secs: dict[str, float] = {}
+    status, message = 0, f"{len(names)} schemes at {len(states)} saved times"
     bar = tqdm(
-        total=len(schemes) * len(states),
+        total=len(names) * len(states),
         disable=(None if progress is None else not progress),
         desc="pruned along alpha",
         leave=False,
@@ -227,16 +232,16 @@ _ODE_KEYS = (
 
 def retrain_nodes(
     state: State,
-    kept,
+    kept: ArrayLike,
     *,
     reweight: str = V.NO_REWEIGHT,
     eta: float,
-    eta_v=None,
+    eta_v: float | None = None,
     sigma: float = 0.0,
     alpha_max: float,
-    save_at=None,
+    save_at: ArrayLike | None = None,
     activation: str = V.ERF,
-    **ode,
+    **ode: Any,
 ) -> IntegrateResult:
     """Continue the ODE from the node-pruned state Q[S,S], R[S,:], v_S (after reweighting).
 
@@ -256,7 +261,7 @@ def retrain_nodes(
     )
 
 
-def _reweighted_v(state, subsets, reweight, activation):
+def _reweighted_v(state: State, subsets: np.ndarray, reweight: str, activation: str) -> np.ndarray:
     reweight = check_reweight(reweight, node=True)
     if reweight == V.NO_REWEIGHT:
         return state.v[subsets]
@@ -296,21 +301,21 @@ class RetrainResult:
 
 def retrain_scheme(
     state: State,
-    scheme,
-    budget=None,
+    scheme: Scheme | str,
+    budget: Budget | int | float | None = None,
     *,
-    keep=None,
-    keep_fraction=None,
-    N=None,
+    keep: int | None = None,
+    keep_fraction: float | None = None,
+    N: int | None = None,
     reweight: str = V.NO_REWEIGHT,
     eta: float,
-    eta_v=None,
+    eta_v: float | None = None,
     sigma: float = 0.0,
     alpha_max: float,
-    save_at=None,
+    save_at: ArrayLike | None = None,
     activation: str = V.ERF,
-    prune_options=None,
-    **ode,
+    prune_options: dict[str, Any] | None = None,
+    **ode: Any,
 ) -> RetrainResult:
     """Prune ``state`` with ``scheme`` (N -> infinity) and retrain: expected eps_g(alpha).
 
@@ -328,7 +333,7 @@ def retrain_scheme(
     obj = as_scheme(scheme)
     scheme = obj.name
     K = state.K
-    budget = budget_arguments(obj, K, Budget.of(budget, keep=keep, keep_fraction=keep_fraction, N=N))
+    budget_kw = budget_arguments(obj, K, Budget.of(budget, keep=keep, keep_fraction=keep_fraction, N=N))
     opts = dict(prune_options or {})
     opts.setdefault("rng", 0)  # sampled kept sets are reproducible
     if save_at is None:
@@ -341,10 +346,11 @@ def retrain_scheme(
         )
     if obj.name not in (V.RANDOM_NODE, V.DPP_NODE):
         opts.pop("rng")  # nothing to sample
-    pr = pruning.pruned_error(state, obj, reweight=reweight, activation=activation, **budget, **opts)
+    pr = pruning.pruned_error(state, obj, reweight=reweight, activation=activation, **budget_kw, **opts)
     if scheme == V.RANDOM_EDGE:
-        ms = MaskedState.random_masks(state, pr.keep_fraction)
+        ms = MaskedState.random_masks(state, cast(float, pr.keep_fraction))  # an edge result carries it
         if reweight != V.NO_REWEIGHT:
+            assert pr.pruned is not None  # an edge result carries its pruned State
             ms = MaskedState(
                 member=ms.member, frac=ms.frac, QA=ms.QA, RA=ms.RA, TA=ms.TA, T=ms.T, v=pr.pruned.v, vstar=ms.vstar
             )
@@ -361,9 +367,13 @@ def retrain_scheme(
             pruned_eps_g=pr.eps_g,
             status=res.status,
             message=res.message,
-            params=dict(budget, reweight=reweight, keep_fraction=pr.keep_fraction, **res.params),
+            params=dict(budget_kw, reweight=reweight, keep_fraction=pr.keep_fraction, **res.params),
         )
-    curves, status, messages, alpha = [], 0, [], None
+    # a node result keeps its distribution (keep_distribution defaults to True)
+    assert pr.subsets is not None and pr.v_kept is not None and pr.probs is not None
+    curve_list: list[np.ndarray] = []
+    status, alpha = 0, None
+    messages: list[str] = []
     for S, vS in zip(pr.subsets, pr.v_kept):
         start = pruning.node_state(state, S, vS)
         res = integrate(start, **odekw)
@@ -372,10 +382,11 @@ def retrain_scheme(
             messages.append(f"kept set {S.tolist()}: {res.message}")
             break
         alpha = res.alpha
-        curves.append(res.eps_g)
+        curve_list.append(res.eps_g)
     if status != 0:
         raise ValueError("retraining failed: " + "; ".join(messages))
-    curves = np.array(curves)
+    assert alpha is not None  # a node distribution has at least one kept set
+    curves = np.array(curve_list)
     probs = np.asarray(pr.probs, dtype=np.float64)
     mean = probs @ curves
     if pr.exact:
@@ -395,7 +406,7 @@ def retrain_scheme(
         status=0,
         message=f"{len(curves)} kept sets retrained to alpha={alpha[-1]:g}",
         params=dict(
-            budget,
+            budget_kw,
             reweight=reweight,
             exact=pr.exact,
             eta=eta,
@@ -409,15 +420,15 @@ def retrain_scheme(
 # ------------------------------------------------ real weights (finite N)
 def prune_real(
     weights: Weights,
-    scheme,
-    budget=None,
+    scheme: Scheme | str,
+    budget: Budget | int | float | None = None,
     *,
-    keep=None,
-    keep_fraction=None,
+    keep: int | None = None,
+    keep_fraction: float | None = None,
     reweight: str = V.NO_REWEIGHT,
-    rng=0,
+    rng: np.random.Generator | int | None = 0,
     activation: str = V.ERF,
-):
+) -> tuple[Weights, np.ndarray]:
     """One pruned network of ``scheme`` (name or scheme object) on real weights: (pruned Weights, mask).
 
     Node schemes return the K = k student (W[S], v_S) and the (K,) boolean
@@ -450,7 +461,7 @@ def prune_real(
             L = _node.node_kernel(Q, I2s, obj.kernel, beta=obj.width, eps=obj.ridge, jitter=obj.jitter)
             mask = pw.dpp_node_masks(L, k, 1, rng)[0]
         elif isinstance(obj, DPPNode):
-            L = Q if isinstance(obj.kernel, str) else obj.kernel
+            L = Q if isinstance(obj.kernel, str) else cast(np.ndarray, obj.kernel)  # DPPNode stores arrays as ndarray
             mask = pw.dpp_node_masks(L + obj.jitter * np.eye(K), k, 1, rng)[0]
         elif isinstance(obj, ImportanceNode):
             if obj.ties not in (None, V.TIES_LOWEST_INDEX):
@@ -472,7 +483,7 @@ def prune_real(
     return weights.replace(W=np.where(mask, W, 0.0)), mask
 
 
-def _white_input_schemes(schemes) -> tuple:
+def _white_input_schemes(schemes: Scheme | str | Sequence[Scheme | str]) -> tuple[Scheme, ...]:
     """Scheme objects for real weights without a data set: the name dpp-edge means its white-input kernel."""
     items = [schemes] if isinstance(schemes, (str, Scheme)) else list(schemes)
     out: list = []
@@ -484,7 +495,7 @@ def _white_input_schemes(schemes) -> tuple:
     return schemes_with(out)
 
 
-def _check_mask(weights: Weights, mask):
+def _check_mask(weights: Weights, mask: ArrayLike | None) -> np.ndarray | None:
     if mask is None:
         return None
     mask = np.asarray(mask)
@@ -500,15 +511,15 @@ def _check_mask(weights: Weights, mask):
 
 def retrain_ode(
     weights: Weights,
-    mask=None,
+    mask: ArrayLike | None = None,
     *,
     eta: float,
-    eta_v=None,
+    eta_v: float | None = None,
     sigma: float = 0.0,
     alpha_max: float,
-    save_at=None,
+    save_at: ArrayLike | None = None,
     activation: str = V.ERF,
-    **ode,
+    **ode: Any,
 ) -> IntegrateResult:
     """ODE started from pruned real weights: ``integrate(weights.state())``, or with an edge
     ``mask`` (K x N) the masked-student ODE from ``MaskedState.from_weights(weights, mask)``."""
@@ -547,18 +558,18 @@ class RetrainCheck:
 
 def retrain_check(
     weights: Weights,
-    mask=None,
+    mask: ArrayLike | None = None,
     *,
-    seeds=5,
+    seeds: int = 5,
     seed: int = 0,
     eta: float,
-    eta_v=None,
+    eta_v: float | None = None,
     sigma: float = 0.0,
     alpha_max: float,
-    save_at=None,
+    save_at: ArrayLike | None = None,
     activation: str = V.ERF,
-    workers=None,
-    progress=None,
+    workers: int | None = None,
+    progress: bool | None = None,
     rtol: float = 1e-10,
     atol: float = 1e-12,
 ) -> RetrainCheck:
@@ -568,7 +579,9 @@ def retrain_check(
     if not isinstance(weights, Weights):
         raise TypeError(f"weights must be a statmech.Weights, got {type(weights).__name__}")
     mask = _check_mask(weights, mask)
-    kw = dict(eta=eta, eta_v=eta_v, sigma=sigma, alpha_max=alpha_max, save_at=save_at, activation=activation)
+    kw: dict[str, Any] = dict(
+        eta=eta, eta_v=eta_v, sigma=sigma, alpha_max=alpha_max, save_at=save_at, activation=activation
+    )
     if mask is not None:
         kw["mask"] = mask
     sim = simulate_seeds(weights, seeds=seeds, seed=seed, workers=workers, progress=progress, **kw)
@@ -620,20 +633,20 @@ def retrain_check(
 # ------------------------------------------- pruning real SGD students along alpha
 def simulate_pruned_along(
     weights: Weights,
-    schemes=V.ALL,
-    budget=None,
+    schemes: Scheme | str | Sequence[Scheme | str] = V.ALL,
+    budget: Budget | int | float | None = None,
     *,
-    keep=None,
-    keep_fraction=None,
-    save_at,
-    seeds=5,
+    keep: int | None = None,
+    keep_fraction: float | None = None,
+    save_at: ArrayLike,
+    seeds: int = 5,
     seed: int = 0,
     eta: float,
-    eta_v=None,
+    eta_v: float | None = None,
     sigma: float = 0.0,
     activation: str = V.ERF,
     n_masks: int = 10,
-    progress=None,
+    progress: bool | None = None,
 ) -> dict:
     """Finite-N counterpart of :func:`pruned_along`: SGD students pruned with real masks at each time.
 
@@ -648,19 +661,19 @@ def simulate_pruned_along(
     """
 
     objs = _white_input_schemes(schemes)
-    schemes = tuple(s.name for s in objs)
+    names = tuple(s.name for s in objs)
     if not isinstance(weights, Weights):
         raise TypeError(f"weights must be a statmech.Weights, got {type(weights).__name__}")
     b = Budget.of(budget, keep=keep, keep_fraction=keep_fraction)
-    for s in objs:
-        budget_arguments(s, weights.K, b)
+    for o in objs:
+        budget_arguments(o, weights.K, b)
     times = np.asarray(save_at, dtype=np.float64)
     if times.ndim != 1 or times.size == 0 or np.any(np.diff(times) <= 0) or times[0] < 0:
         raise ValueError("save_at must be a non-empty increasing sequence of times >= 0")
     n_runs = int(seeds)
     from tqdm.auto import tqdm
 
-    per = {s: [] for s in ("unpruned",) + schemes}
+    per: dict[str, list[list[float]]] = {s: [] for s in ("unpruned",) + names}
     bar = tqdm(
         total=n_runs * times.size,
         disable=(None if progress is None else not progress),
@@ -671,7 +684,7 @@ def simulate_pruned_along(
         for r in range(n_runs):
             rng = np.random.default_rng((seed, r, 10**6))
             w, now = weights, 0.0
-            rows = {s: [] for s in per}
+            rows: dict[str, list[float]] = {s: [] for s in per}
             for i, t in enumerate(times):
                 if t > now:
                     res = simulate(
@@ -706,15 +719,15 @@ def simulate_pruned_along(
     done = len(per["unpruned"])
     if done == 0:
         raise ValueError("interrupted before the first run finished")
-    out = {"alpha": times, "runs": done}
-    for s, rows in per.items():
-        a = np.array(rows[:done])
+    out: dict[str, Any] = {"alpha": times, "runs": done}
+    for s, run_rows in per.items():
+        a = np.array(run_rows[:done])
         se = a.std(axis=0, ddof=1) / np.sqrt(done) if done > 1 else np.full(times.size, np.nan)
         out[s] = (a.mean(axis=0), se)
     return out
 
 
-def weights_for_state(state: State, N: int, rng=None) -> Weights:
+def weights_for_state(state: State, N: int, rng: np.random.Generator | int | None = None) -> Weights:
     """Real weights (W, Wstar) at input dimension N whose overlaps are exactly ``state``'s Q, R, T.
 
     [W; Wstar] = L Z with L L^T = [[Q, R], [R^T, T]] (Cholesky, or eigen-decomposition when

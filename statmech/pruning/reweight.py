@@ -22,6 +22,7 @@ All functions take a batch of subsets (n, k) and return new v_S as (n, k).
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from statmech.core import vocabulary as V
 from statmech.core.vocabulary import EDGE_REWEIGHTS, NODE_REWEIGHTS, REWEIGHTS
@@ -51,7 +52,7 @@ def check_reweight(reweight: str, node: bool | None = None) -> str:
     return reweight
 
 
-def complement(subsets, K: int) -> np.ndarray:
+def complement(subsets: ArrayLike, K: int) -> np.ndarray:
     """Rows of the units not in each subset, (n, K - k), ascending."""
     subsets = np.asarray(subsets)
     n = subsets.shape[0]
@@ -60,7 +61,7 @@ def complement(subsets, K: int) -> np.ndarray:
     return np.nonzero(mask)[1].reshape(n, K - subsets.shape[1])
 
 
-def fuse(G, v, subsets) -> np.ndarray:
+def fuse(G: ArrayLike, v: ArrayLike, subsets: ArrayLike) -> np.ndarray:
     """v_S + G[S,S]^+ G[S,Sc] v_Sc for every row S of ``subsets`` (docs/theory/pruning.md; Diversity Networks).
 
     ``v`` is (K,) or (K, H2) (outgoing weights of an MLP unit); the
@@ -82,7 +83,7 @@ def fuse(G, v, subsets) -> np.ndarray:
     return vS + np.einsum("nij,nj...->ni...", np.linalg.pinv(GSS, rcond=_PINV_RCOND, hermitian=True), rhs)
 
 
-def optimal_readout(A, b, subsets) -> np.ndarray:
+def optimal_readout(A: ArrayLike, b: ArrayLike, subsets: ArrayLike) -> np.ndarray:
     """argmin_{v_S} eps_g = I2[S,S]^+ (I2[S,teacher] vstar); A = I2 student block, b = I2[:K,K:] vstar."""
     A = np.asarray(A, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)

@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from statmech.core import vocabulary as V
 
@@ -91,7 +93,7 @@ class ImportanceNode(Scheme):
     score: str = V.ABS_V
     ties: str | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         V.check_choice("score (importance-node score)", self.score, V.IMPORTANCE_SCORES)
         if self.ties is not None:
             V.check_choice("ties (importance-node tie-breaking)", self.ties, V.TIES)
@@ -117,12 +119,12 @@ class DPPNode(Scheme):
     """
 
     name: ClassVar[str] = V.DPP_NODE
-    kernel: object = V.LINEAR_PREACTIVATION
+    kernel: str | ArrayLike = V.LINEAR_PREACTIVATION
     beta: float | None = None
     eps: float | None = None
     jitter: float = 0.0
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if isinstance(self.kernel, str):
             V.check_choice("kernel (DPP node kernel)", self.kernel, V.NODE_KERNELS)
         else:
@@ -184,14 +186,14 @@ class DPPEdge(Scheme):
     node: ClassVar[bool] = False
     edge_kernel: str = V.DATA_KERNEL
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         V.check_choice("edge_kernel (DPP edge kernel)", self.edge_kernel, V.EDGE_KERNELS)
 
 
 SCHEME_TYPES = {cls.name: cls for cls in (RandomNode, ImportanceNode, DPPNode, RandomEdge, ImportanceEdge, DPPEdge)}
 
 
-def scheme_from_name(name: str, **options) -> Scheme:
+def scheme_from_name(name: str, **options: Any) -> Scheme:
     """The scheme ``name`` with ``options``; an option it does not take is a ValueError naming both."""
     V.check_choice("scheme", name, V.SCHEMES)
     cls = SCHEME_TYPES[name]
@@ -203,7 +205,7 @@ def scheme_from_name(name: str, **options) -> Scheme:
     return cls(**options)
 
 
-def as_scheme(scheme, **options) -> Scheme:
+def as_scheme(scheme: Scheme | str, **options: Any) -> Scheme:
     """A Scheme from a Scheme (no further options) or a name (with ``options``, see :func:`scheme_from_name`)."""
     if isinstance(scheme, Scheme):
         if options:
@@ -214,7 +216,7 @@ def as_scheme(scheme, **options) -> Scheme:
     return scheme_from_name(scheme, **options)
 
 
-def schemes_with(schemes, **options) -> tuple:
+def schemes_with(schemes: Scheme | str | Iterable[Scheme | str], **options: Any) -> tuple[Scheme, ...]:
     """Scheme objects for ``schemes`` (``"all"``, names or objects), each with those of ``options`` it takes.
 
     Options whose value is None count as not given. An option that none of the
@@ -224,7 +226,8 @@ def schemes_with(schemes, **options) -> tuple:
     if isinstance(schemes, Scheme):
         schemes = [schemes]
     items = [schemes] if isinstance(schemes, str) else list(schemes)
-    out, used = [], set()
+    out: list[Scheme] = []
+    used: set[str] = set()
     for item in items:
         if isinstance(item, Scheme):
             out.append(item)

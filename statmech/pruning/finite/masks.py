@@ -25,10 +25,13 @@ re-implements it.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from math import sqrt
+from typing import Any, cast, overload
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import linalg as sla
 from scipy import sparse
 from scipy.special import erf as _erf
@@ -40,7 +43,7 @@ from statmech.core.vocabulary import EDGE_SCHEMES, IMPORTANCE_SCORES, NODE_KERNE
 from statmech.dpp.kdpp import KDPP, DiagonalKDPP
 from statmech.ode.generalisation import eps_g_arrays
 from statmech.pruning.reweight import fuse
-from statmech.pruning.schemes import DPPEdge, DPPNode, ImportanceNode, as_scheme
+from statmech.pruning.schemes import DPPEdge, DPPNode, ImportanceNode, Scheme, as_scheme
 from statmech.pruning.theory import node as _theory_node
 from statmech.pruning.theory.node import importance_distribution, importance_scores
 
@@ -94,7 +97,12 @@ class PaperBugWarning(UserWarning):
 
 
 # --------------------------------------------------------------------- inputs
-def activation_function(activation):
+# An activation by name (erf, linear, relu) or as a numpy function of the pre-activations.
+_Activation = str | Callable[[np.ndarray], np.ndarray]
+_Rng = np.random.Generator | int | None
+
+
+def activation_function(activation: _Activation) -> Callable[[np.ndarray], np.ndarray]:
     """g as a numpy function: ``"erf"`` (erf(u/sqrt 2)), ``"linear"``, ``"relu"``, or a callable."""
     if callable(activation):
         return activation
@@ -116,7 +124,7 @@ def toeplitz_covariance(N: int, rho: float) -> np.ndarray:
     return float(rho) ** np.abs(idx[:, None] - idx[None, :])
 
 
-def _int_at_least(name, value, minimum):
+def _int_at_least(name: str, value: Any, minimum: int) -> int:
     if isinstance(value, np.bool_):
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return check_int(name, value, minimum)
@@ -128,8 +136,10 @@ class GaussianInputs:
     Drawn on the fly in blocks (x = z A^T with Sigma = A A^T), never stored.
     """
 
-    def __init__(self, N: int, covariance=None):
+    def __init__(self, N: int, covariance: ArrayLike | None = None) -> None:
         self.N = _int_at_least("N", N, 1)
+        self.covariance: np.ndarray | None
+        self._chol: np.ndarray | None
         if covariance is None:
             self.covariance = None
             self._chol = None
@@ -149,11 +159,11 @@ class GaussianInputs:
     def white(self) -> bool:
         return self.covariance is None
 
-    def sample(self, n: int, rng) -> np.ndarray:
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         z = rng.standard_normal((int(n), self.N))
         return z if self._chol is None else z @ self._chol.T
 
-    def blocks(self, P: int, rng=None, block_size: int = _DEFAULT_BLOCK):
+    def blocks(self, P: int, rng: _Rng = None, block_size: int = _DEFAULT_BLOCK) -> Iterator[np.ndarray]:
         """Yield P inputs as arrays of at most ``block_size`` rows."""
         P = _int_at_least("P (number of inputs)", P, 1)
         rng = np.random.default_rng(rng)
@@ -163,14 +173,14 @@ class GaussianInputs:
             yield self.sample(b, rng)
             done += b
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"GaussianInputs(N={self.N}, {'white' if self.white else 'correlated'})"
 
 
 class ArrayInputs:
     """A fixed data set X (P x N), e.g. the training inputs of a real-data MLP."""
 
-    def __init__(self, X):
+    def __init__(self, X: ArrayLike) -> None:
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[0] < 1 or X.shape[1] < 1:
             raise ValueError(f"X must be a non-empty 2-D array (P x N), got shape {X.shape}")
@@ -184,7 +194,8 @@ class ArrayInputs:
     def white(self) -> bool:
         return False
 
-    def blocks(self, P=None, rng=None, block_size: int = _DEFAULT_BLOCK):
+    def blocks(self, P: int | None = None, rng: _Rng = None, block_size: int = _DEFAULT_BLOCK) -> Iterator[np.ndarray]:
+        """Yield the first P rows of X (all when P is None) in blocks of at most ``block_size``; ``rng`` is unused."""
         P = self.X.shape[0] if P is None else _int_at_least("P (number of inputs)", P, 1)
         if P > self.X.shape[0]:
             raise ValueError(f"P={P} inputs requested but the data set has only {self.X.shape[0]}")
@@ -192,7 +203,11 @@ class ArrayInputs:
             yield self.X[s : min(P, s + block_size)]
 
 
-def _check_W(W, v=None):
+@overload
+def _check_W(W: ArrayLike, v: None = None) -> np.ndarray: ...
+@overload
+def _check_W(W: ArrayLike, v: ArrayLike) -> tuple[np.ndarray, np.ndarray]: ...
+def _check_W(W: ArrayLike, v: ArrayLike | None = None) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     W = np.asarray(W, dtype=np.float64)
     if W.ndim != 2 or W.shape[0] < 1 or W.shape[1] < 1:
         raise ValueError(f"W must be a non-empty K x N matrix, got shape {W.shape}")
@@ -225,17 +240,17 @@ class DataMoments:
 
 
 def data_moments(
-    W,
-    inputs,
-    P=None,
+    W: ArrayLike,
+    inputs: GaussianInputs | ArrayInputs | np.ndarray,
+    P: int | None = None,
     *,
-    rng=None,
-    activation="erf",
-    input_scale=None,
-    bias=None,
-    second_moment=True,
-    block_size=_DEFAULT_BLOCK,
-    progress=None,
+    rng: _Rng = None,
+    activation: _Activation = "erf",
+    input_scale: float | None = None,
+    bias: ArrayLike | None = None,
+    second_moment: bool = True,
+    block_size: int = _DEFAULT_BLOCK,
+    progress: bool | None = None,
 ) -> DataMoments:
     """Stream P inputs once and accumulate S = X^T X/P, (1/P) sum lambda lambda^T, (1/P) sum g g^T.
 
@@ -282,7 +297,11 @@ def data_moments(
 
 
 def node_kernel(
-    moments: DataMoments, kind=V.LINEAR_PREACTIVATION, beta: float = 1.0, eps: float = 0.0, jitter: float = 0.0
+    moments: DataMoments,
+    kind: str | ArrayLike = V.LINEAR_PREACTIVATION,
+    beta: float = 1.0,
+    eps: float = 0.0,
+    jitter: float = 0.0,
 ) -> np.ndarray:
     """K x K node kernel estimated from data (docs/theory/pruning.md), by the theory's one implementation.
 
@@ -297,35 +316,37 @@ def node_kernel(
     return _theory_node.node_kernel(moments.G_pre, moments.G_act, kind, beta=beta, eps=eps, jitter=jitter)
 
 
-def edge_kernel(w, Sxx) -> np.ndarray:
+def edge_kernel(w: ArrayLike, Sxx: np.ndarray) -> np.ndarray:
     """Unit i's edge kernel (1/P) sum_mu (x_mu * w)(x_mu * w)^T = diag(w) (X^T X / P) diag(w)."""
     w = np.asarray(w, dtype=np.float64)
     return w[:, None] * Sxx * w[None, :]
 
 
 # -------------------------------------------------------------------- budgets
-def check_node_budget(k, K) -> int:
+def check_node_budget(k: Any, K: int) -> int:
+    """k as an int in 1..K (bools refused), else ValueError naming the range."""
     if isinstance(k, (bool, np.bool_)) or not float(k).is_integer() or not 1 <= int(k) <= K:
         raise ValueError(f"k (units kept) must be an integer in 1..K={K}, got {k!r}")
     return int(k)
 
 
-def check_edge_budget(e, N) -> int:
+def check_edge_budget(e: Any, N: int) -> int:
+    """e as an int in 1..N (bools refused), else ValueError naming the range."""
     if isinstance(e, (bool, np.bool_)) or not float(e).is_integer() or not 1 <= int(e) <= N:
         raise ValueError(f"e (edges kept per unit) must be an integer in 1..N={N}, got {e!r}")
     return int(e)
 
 
-def is_deterministic(scheme) -> bool:
+def is_deterministic(scheme: Scheme | str) -> bool:
     """Importance schemes give one mask; random and DPP schemes are distributions."""
     return as_scheme(scheme).deterministic
 
 
-def _check_n_masks(n_masks):
+def _check_n_masks(n_masks: Any) -> int:
     return _int_at_least("n_masks", n_masks, 1)
 
 
-def _deterministic_count(scheme, n_masks):
+def _deterministic_count(scheme: str, n_masks: int) -> int:
     if n_masks > 1:
         warnings.warn(
             f"{scheme} is deterministic: it has one mask, returned once instead of {n_masks} identical copies",
@@ -336,7 +357,7 @@ def _deterministic_count(scheme, n_masks):
 
 
 # ---------------------------------------------------------------- node masks
-def random_node_masks(K: int, k: int, n_masks: int = 1, rng=None) -> np.ndarray:
+def random_node_masks(K: int, k: int, n_masks: int = 1, rng: _Rng = None) -> np.ndarray:
     """n_masks independent uniform k-subsets of the K units, as (n_masks, K) booleans."""
     k = check_node_budget(k, K)
     n = _check_n_masks(n_masks)
@@ -347,7 +368,7 @@ def random_node_masks(K: int, k: int, n_masks: int = 1, rng=None) -> np.ndarray:
     return masks
 
 
-def importance_node_mask(v, k: int, score: str = V.ABS_V, Q_diag=None) -> np.ndarray:
+def importance_node_mask(v: ArrayLike, k: int, score: str = V.ABS_V, Q_diag: ArrayLike | None = None) -> np.ndarray:
     """Keep the k units with the largest score (ties: lower index first). Returns (K,) booleans."""
     s = importance_scores(v, score, Q_diag)
     k = check_node_budget(k, s.shape[0])
@@ -356,7 +377,7 @@ def importance_node_mask(v, k: int, score: str = V.ABS_V, Q_diag=None) -> np.nda
     return mask
 
 
-def dpp_node_masks(L, k: int, n_masks: int = 1, rng=None) -> np.ndarray:
+def dpp_node_masks(L: ArrayLike, k: int, n_masks: int = 1, rng: _Rng = None) -> np.ndarray:
     """n_masks exact k-DPP samples over the K units, P(S) = det(L_S) / e_k(L)."""
 
     L = np.asarray(L, dtype=np.float64)
@@ -374,7 +395,7 @@ def dpp_node_masks(L, k: int, n_masks: int = 1, rng=None) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- edge masks
-def random_edge_masks(K: int, N: int, e: int, n_masks: int = 1, rng=None) -> np.ndarray:
+def random_edge_masks(K: int, N: int, e: int, n_masks: int = 1, rng: _Rng = None) -> np.ndarray:
     """Each weight kept independently with probability e/N (docs/theory/pruning.md): (n_masks, K, N)."""
     e = check_edge_budget(e, N)
     n = _check_n_masks(n_masks)
@@ -382,7 +403,7 @@ def random_edge_masks(K: int, N: int, e: int, n_masks: int = 1, rng=None) -> np.
     return rng.random((n, K, N)) < e / N
 
 
-def importance_edge_mask(W, e: int) -> np.ndarray:
+def importance_edge_mask(W: ArrayLike, e: int) -> np.ndarray:
     """Keep the e largest |w_ij| of each unit (ties: lower index first): (K, N) booleans."""
     W = _check_W(W)
     e = check_edge_budget(e, W.shape[1])
@@ -392,7 +413,9 @@ def importance_edge_mask(W, e: int) -> np.ndarray:
     return mask
 
 
-def dpp_edge_masks(W, e: int, n_masks: int = 1, rng=None, *, Sxx=None) -> np.ndarray:
+def dpp_edge_masks(
+    W: ArrayLike, e: int, n_masks: int = 1, rng: _Rng = None, *, Sxx: ArrayLike | None = None
+) -> np.ndarray:
     """Per unit i, n_masks exact k-DPP samples (k = e) over its N incoming edges.
 
     Kernel diag(w_i) S diag(w_i) with S = X^T X / P from data (``Sxx``); with
@@ -423,7 +446,7 @@ def dpp_edge_masks(W, e: int, n_masks: int = 1, rng=None, *, Sxx=None) -> np.nda
     return masks
 
 
-def mask_budget(scheme, budget, K: int, N: int) -> int:
+def mask_budget(scheme: Scheme | str, budget: Budget | int, K: int, N: int) -> int:
     """The mask-level count of a budget: k units (node schemes) or e edges per unit (edge schemes).
 
     ``budget``: a :class:`~statmech.core.budgets.Budget` (k units are matched to e
@@ -437,12 +460,12 @@ def mask_budget(scheme, budget, K: int, N: int) -> int:
 
 
 def sample_masks(
-    scheme,
-    W,
-    v,
-    budget,
+    scheme: Scheme | str,
+    W: ArrayLike,
+    v: ArrayLike,
+    budget: Budget | int,
     n_masks: int = 1,
-    rng=None,
+    rng: _Rng = None,
     *,
     moments: DataMoments | None = None,
 ) -> np.ndarray:
@@ -483,7 +506,7 @@ def sample_masks(
                 )
             L = node_kernel(moments, scheme.kernel, scheme.width, scheme.ridge, scheme.jitter)
         else:
-            L = scheme.kernel + scheme.jitter * np.eye(K)
+            L = cast(np.ndarray, scheme.kernel) + scheme.jitter * np.eye(K)  # DPPNode stores an array kernel as ndarray
         return dpp_node_masks(L, b, n, rng)
     if name == V.RANDOM_EDGE:
         return random_edge_masks(K, N, b, n, rng)
@@ -502,7 +525,7 @@ def sample_masks(
 
 
 # -------------------------------------------------------- pruning, reweighting
-def prune_nodes(W, v, keep):
+def prune_nodes(W: ArrayLike, v: ArrayLike, keep: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """The pruned network (W[S], v[S]): removed units are gone, not zeroed and left active."""
     W, v = _check_W(W, v)
     keep = np.asarray(keep, dtype=bool)
@@ -511,7 +534,7 @@ def prune_nodes(W, v, keep):
     return W[keep], v[keep]
 
 
-def prune_edges(W, mask):
+def prune_edges(W: ArrayLike, mask: ArrayLike) -> np.ndarray:
     """m * W: every unit keeps the edges its mask row marks."""
     W = _check_W(W)
     mask = np.asarray(mask, dtype=bool)
@@ -520,7 +543,7 @@ def prune_edges(W, mask):
     return np.where(mask, W, 0.0)
 
 
-def fuse_nodes(G, v, keep) -> np.ndarray:
+def fuse_nodes(G: ArrayLike, v: ArrayLike, keep: ArrayLike) -> np.ndarray:
     """Least-squares fusion v_S <- v_S + G_SS^+ G_{S,Sc} v_Sc (docs/theory/pruning.md; Diversity Networks).
 
     Regresses the removed units' contribution sum_{j in Sc} v_j s_j on the kept
@@ -532,7 +555,14 @@ def fuse_nodes(G, v, keep) -> np.ndarray:
     return fuse(G, v, np.flatnonzero(keep)[None, :])[0]
 
 
-def reweight_nodes(W, v, keep, moments: DataMoments, signal: str = "preactivation", keep_pruned_active: bool = False):
+def reweight_nodes(
+    W: ArrayLike,
+    v: ArrayLike,
+    keep: ArrayLike,
+    moments: DataMoments,
+    signal: str = "preactivation",
+    keep_pruned_active: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
     """Prune to the kept units and fuse the removed ones into them by least squares on data.
 
     ``signal``: ``"preactivation"`` (G = (1/P) sum lambda lambda^T) or
@@ -565,7 +595,7 @@ def reweight_nodes(W, v, keep, moments: DataMoments, signal: str = "preactivatio
     return prune_nodes(W, v, keep)[0], vS
 
 
-def reweight_edges(W, mask, Sxx) -> np.ndarray:
+def reweight_edges(W: ArrayLike, mask: ArrayLike, Sxx: ArrayLike) -> np.ndarray:
     """Per unit, regress the removed part of the pre-activation on the kept inputs (least squares).
 
     w_i[K] <- w_i[K] + S_KK^+ S_KR w_i[R], w_i[R] <- 0, with S = X^T X / P
@@ -597,7 +627,9 @@ def reweight_edges(W, mask, Sxx) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ errors
-def order_parameters(W, Wstar, covariance=None):
+def order_parameters(
+    W: ArrayLike, Wstar: ArrayLike, covariance: ArrayLike | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(Q, R, T) = (W S W^T, W S W*^T, W* S W*^T) / N, S the input covariance (I by default)."""
     W = _check_W(W)
     Wstar = _check_W(Wstar)
@@ -613,7 +645,14 @@ def order_parameters(W, Wstar, covariance=None):
     return 0.5 * (Q + Q.T), A @ Wstar.T / N, 0.5 * (B @ Wstar.T + (B @ Wstar.T).T) / N
 
 
-def pruned_eps_g(W, v, Wstar, vstar, covariance=None, activation: str = "erf") -> float:
+def pruned_eps_g(
+    W: ArrayLike,
+    v: ArrayLike,
+    Wstar: ArrayLike,
+    vstar: ArrayLike,
+    covariance: ArrayLike | None = None,
+    activation: str = "erf",
+) -> float:
     """eps_g of the (pruned) network from its order parameters (docs/theory/pruning.md; exact for Gaussian x)."""
 
     W, v = _check_W(W, v)
@@ -622,18 +661,18 @@ def pruned_eps_g(W, v, Wstar, vstar, covariance=None, activation: str = "erf") -
 
 
 def test_losses(
-    networks,
-    Wstar,
-    vstar,
-    inputs,
+    networks: Sequence[tuple[ArrayLike, ArrayLike]],
+    Wstar: ArrayLike,
+    vstar: ArrayLike,
+    inputs: GaussianInputs | ArrayInputs,
     n_test: int,
     *,
     sigma: float = 0.0,
-    rng=None,
-    activation="erf",
+    rng: _Rng = None,
+    activation: _Activation = "erf",
     block_size: int = _DEFAULT_BLOCK,
-    progress=None,
-):
+    progress: bool | None = None,
+) -> dict[str, np.ndarray]:
     """Empirical losses of many networks on one streamed test set of ``n_test`` inputs.
 
     ``networks``: list of (W, v). Labels y = sum v* g(nu) + sigma zeta. Returns
@@ -692,4 +731,4 @@ def test_losses(
     return {"test_loss": mean, "test_loss_stderr": np.sqrt(var / max(n_test - 1, 1)), "eps_emp": e1 / n_test}
 
 
-test_losses.__test__ = False  # not a pytest test despite the name
+test_losses.__test__ = False  # type: ignore[attr-defined]  # not a pytest test despite the name

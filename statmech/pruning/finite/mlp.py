@@ -32,10 +32,13 @@ for vector-valued outgoing weights).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.special import expit
 
 from statmech.core import vocabulary as V
@@ -43,7 +46,7 @@ from statmech.core.budgets import Budget, units_for_edges
 from statmech.core.state import read_npz
 from statmech.core.vocabulary import SCHEMES
 from statmech.pruning.finite import masks as pw
-from statmech.pruning.schemes import DPPNode, ImportanceNode, Scheme, schemes_with
+from statmech.pruning.schemes import DPPEdge, DPPNode, ImportanceNode, Scheme, schemes_with
 
 __all__ = [
     "Dataset",
@@ -77,7 +80,7 @@ class Dataset:
     X_test: np.ndarray
     y_test: np.ndarray
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         Xtr, Xte = np.asarray(self.X_train, dtype=np.float64), np.asarray(self.X_test, dtype=np.float64)
         ytr, yte = np.asarray(self.y_train), np.asarray(self.y_test)
         if Xtr.ndim != 2 or Xte.ndim != 2:
@@ -146,25 +149,27 @@ class MLP:
     coefs: tuple
     intercepts: tuple
 
-    def hidden(self, X):
+    def hidden(self, X: np.ndarray) -> np.ndarray:
         """First-layer activations sigma(X W1 + b1) (P x H)."""
         return expit(X @ self.coefs[0] + self.intercepts[0])
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         a = np.asarray(X, dtype=np.float64)
         for W, b in zip(self.coefs[:-1], self.intercepts[:-1]):
             a = expit(a @ W + b)
         return np.argmax(a @ self.coefs[-1] + self.intercepts[-1], axis=1)
 
-    def error(self, X, y, classes) -> float:
+    def error(self, X: ArrayLike, y: ArrayLike, classes: ArrayLike) -> float:
         """Test error (fraction misclassified)."""
         return float(np.mean(np.asarray(classes)[self.predict(X)] != y))
 
-    def with_first_layer(self, W1, b1, W2, b2) -> MLP:
+    def with_first_layer(self, W1: np.ndarray, b1: np.ndarray, W2: np.ndarray, b2: np.ndarray) -> MLP:
         return MLP(coefs=(W1, W2) + tuple(self.coefs[2:]), intercepts=(b1, b2) + tuple(self.intercepts[2:]))
 
 
-def train_mlp(data: Dataset, hidden=(100, 100), *, seed: int = 0, max_iter: int = 500):
+def train_mlp(
+    data: Dataset, hidden: Iterable[int] = (100, 100), *, seed: int = 0, max_iter: int = 500
+) -> tuple[MLP, np.ndarray]:
     """Train scikit-learn's MLPClassifier (logistic hidden units, adam); returns (MLP, classes)."""
     hidden = tuple(int(h) for h in hidden)
     if len(hidden) == 0 or any(h < 1 for h in hidden):
@@ -179,20 +184,20 @@ def train_mlp(data: Dataset, hidden=(100, 100), *, seed: int = 0, max_iter: int 
     return MLP(tuple(np.array(c) for c in clf.coefs_), tuple(np.array(b) for b in clf.intercepts_)), clf.classes_
 
 
-def budgets(D: int, H: int, H2: int, fractions) -> list:
+def budgets(D: int, H: int, H2: int, fractions: Iterable[float]) -> list[tuple[float, int, int]]:
     """[(fraction, e, n)]: e = round(fraction D) edges per unit and n units with H e + H H2 = n (D + H2)."""
-    out = []
+    out: list[tuple[float, int, int]] = []
     for f in fractions:
         try:
             b = Budget(fraction=f)
         except ValueError:
             raise ValueError(f"fractions must lie in (0, 1], got {f}") from None
         e = b.edges_per_unit(H, D)
-        out.append((b.fraction, e, units_for_edges(e, H, D, outputs=H2)))
+        out.append((cast(float, b.fraction), e, units_for_edges(e, H, D, outputs=H2)))  # a fraction budget
     return out
 
 
-def mlp_schemes(schemes=V.ALL, **options) -> tuple:
+def mlp_schemes(schemes: Scheme | str | Sequence[Scheme | str] = V.ALL, **options: Any) -> tuple[Scheme, ...]:
     """Scheme objects for the MLP: names get the real-data DPP node defaults (``MLP_DPP_NODE``) unless options say.
 
     Only the outgoing-weight-norm importance (``abs-v``) and ``ties="lowest-index"``
@@ -215,7 +220,7 @@ def mlp_schemes(schemes=V.ALL, **options) -> tuple:
 class _Layer:
     """First-layer quantities shared by all masks: augmented weights, data moments, kernels."""
 
-    def __init__(self, mlp: MLP, X_train):
+    def __init__(self, mlp: MLP, X_train: np.ndarray) -> None:
         W1, b1 = mlp.coefs[0], mlp.intercepts[0]
         self.D, self.H = W1.shape
         self.W = np.ascontiguousarray(W1.T)  # H x D
@@ -223,6 +228,7 @@ class _Layer:
         self.Waug = np.hstack([self.W, self.b[:, None]])  # bias as an always-kept input
         Xaug = np.hstack([X_train, np.ones((X_train.shape[0], 1))])
         self.moments = pw.data_moments(self.Waug, Xaug, activation=expit, input_scale=1.0)
+        assert self.moments.Sxx is not None  # data_moments computes it by default (second_moment=True)
         self.Sxx_aug = self.moments.Sxx
         S = self.Sxx_aug[: self.D, : self.D]
         self.Sxx_kernel = S + 1e-8 * np.mean(np.diag(S)) * np.eye(self.D)
@@ -233,7 +239,7 @@ class _Layer:
         self.importance = np.linalg.norm(self.W2, axis=1)  # outgoing-weight norm, the MLP's |v_i|
 
 
-def check_reweights(reweight, schemes) -> tuple:
+def check_reweights(reweight: str | Iterable[str], schemes: Sequence[Scheme]) -> tuple[str, ...]:
     """Reweighting names of ``REWEIGHTS``, each applying to at least one of the scheme objects ``schemes``."""
     reweight = V.parse_reweights(reweight, REWEIGHTS)
     node_any, edge_any = any(s.node for s in schemes), any(s.edge for s in schemes)
@@ -246,7 +252,9 @@ def check_reweights(reweight, schemes) -> tuple:
     return reweight
 
 
-def prune_first_layer(mlp: MLP, layer: _Layer, scheme, mask, reweight: str = V.NO_REWEIGHT) -> MLP:
+def prune_first_layer(
+    mlp: MLP, layer: _Layer, scheme: Scheme | str, mask: ArrayLike, reweight: str = V.NO_REWEIGHT
+) -> MLP:
     """The MLP with its first layer pruned by ``mask`` ((H,) for nodes, (H, D) for edges).
 
     ``reweight``: ``none``, ``fuse-activation`` (node schemes) or ``edge-lsq`` (edge schemes).
@@ -275,12 +283,12 @@ def prune_first_layer(mlp: MLP, layer: _Layer, scheme, mask, reweight: str = V.N
     return mlp.with_first_layer(np.ascontiguousarray(W.T), b, L.W2, L.b2)
 
 
-def _masks(layer: _Layer, scheme: Scheme, budget: int, rounds: int, rng):
+def _masks(layer: _Layer, scheme: Scheme, budget: int, rounds: int, rng: np.random.Generator) -> np.ndarray:
     L = layer
     if isinstance(scheme, DPPNode) and isinstance(scheme.kernel, str):
         L_ = pw.node_kernel(L.moments, scheme.kernel, scheme.width, scheme.ridge, scheme.jitter)[: L.H, : L.H]
         return pw.dpp_node_masks(L_, budget, rounds, rng)
-    if scheme.name == V.DPP_EDGE and scheme.edge_kernel == V.DATA_KERNEL:
+    if scheme.name == V.DPP_EDGE and cast(DPPEdge, scheme).edge_kernel == V.DATA_KERNEL:  # the name fixes the type
         return pw.dpp_edge_masks(L.W, budget, rounds, rng, Sxx=L.Sxx_kernel)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", pw.DeterministicMasksWarning)  # one mask, reported via n_distinct
@@ -290,16 +298,16 @@ def _masks(layer: _Layer, scheme: Scheme, budget: int, rounds: int, rng):
 def prune_mlp(
     data: Dataset,
     mlp: MLP,
-    classes,
+    classes: ArrayLike,
     *,
-    schemes=V.ALL,
-    fractions=(0.2, 0.5, 0.8),
+    schemes: Scheme | str | Sequence[Scheme | str] = V.ALL,
+    fractions: Iterable[float] = (0.2, 0.5, 0.8),
     rounds: int = 5,
-    reweight=REWEIGHTS,
+    reweight: str | Iterable[str] = REWEIGHTS,
     seed: int = 0,
-    on_row=None,
-    progress=None,
-) -> list:
+    on_row: Callable[[dict[str, Any]], object] | None = None,
+    progress: bool | None = None,
+) -> list[dict[str, Any]]:
     """Test error of every scheme and budget, for every reweighting that applies to it; a list of dict rows.
 
     ``schemes``: names (with the real-data defaults, :func:`mlp_schemes`) or

@@ -25,10 +25,14 @@ Pipelines (README "Pruning real students (finite N)"):
 
 from __future__ import annotations
 
+import os
 import warnings
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats
 from scipy.optimize import brentq
 
@@ -39,7 +43,7 @@ from statmech.core.validation import check_int
 from statmech.core.weights import Weights
 from statmech.ode.generalisation import eps_g_arrays
 from statmech.pruning.finite import masks as pw
-from statmech.pruning.schemes import DPPEdge, DPPNode, Scheme, schemes_with
+from statmech.pruning.schemes import DPPEdge, DPPNode, ImportanceNode, Scheme, schemes_with
 from statmech.sim import simulate
 
 __all__ = [
@@ -92,7 +96,9 @@ def _pipeline(pipeline: str) -> PruningPipeline:
     return PIPELINES[V.check_choice("pipeline", pipeline, V.PIPELINE_NAMES)]
 
 
-def pipeline_schemes(pipeline: str = V.CLEAN_PIPELINE, schemes=V.ALL, **options) -> tuple:
+def pipeline_schemes(
+    pipeline: str = V.CLEAN_PIPELINE, schemes: Scheme | str | Sequence[Scheme | str] = V.ALL, **options: Any
+) -> tuple[Scheme, ...]:
     """Scheme objects for ``schemes`` (names or objects) with ``options`` and the pipeline's defaults.
 
     A name ``importance-node`` gets the pipeline's score (signed v for ``paper``,
@@ -108,7 +114,9 @@ def pipeline_schemes(pipeline: str = V.CLEAN_PIPELINE, schemes=V.ALL, **options)
     return schemes_with(items, **options)
 
 
-def check_reweights(reweight, schemes, allowed=REWEIGHTS) -> tuple:
+def check_reweights(
+    reweight: str | Iterable[str], schemes: Sequence[Scheme], allowed: Iterable[str] = REWEIGHTS
+) -> tuple[str, ...]:
     """Reweighting names from ``allowed``, each applying to at least one of ``schemes`` (else it would be ignored)."""
     reweight = V.parse_reweights(reweight, allowed)
     node = any(s.node for s in schemes)
@@ -121,7 +129,7 @@ def check_reweights(reweight, schemes, allowed=REWEIGHTS) -> tuple:
     return reweight
 
 
-def renormalise_rows(W) -> np.ndarray:
+def renormalise_rows(W: ArrayLike) -> np.ndarray:
     """w_i <- sqrt(N) w_i / |w_i| so that Q_ii = 1 (the paper code's step before pruning)."""
     W = np.asarray(W, dtype=np.float64)
     norms = np.linalg.norm(W, axis=1)
@@ -139,7 +147,7 @@ class PrunedStudent:
     weights: Weights
     params: dict
     theory: dict = field(default_factory=dict)
-    moments: object = None  # the prune_weights.DataMoments the kernels came from (None if not needed)
+    moments: pw.DataMoments | None = None  # the DataMoments the kernels came from (None if not needed)
     trained: Weights | None = None  # the student as given (before the paper pipeline's renormalisation)
 
 
@@ -148,18 +156,18 @@ def prune_student(
     *,
     n_train: int,
     pipeline: str = V.CLEAN_PIPELINE,
-    schemes=V.ALL,
-    keep=None,
-    n_masks=None,
+    schemes: Scheme | str | Sequence[Scheme | str] = V.ALL,
+    keep: Iterable[int] | None = None,
+    n_masks: int | None = None,
     sigma: float = 0.0,
-    n_kernel=None,
-    n_test=None,
-    input_covariance=None,
-    reweight=(V.NO_REWEIGHT,),
+    n_kernel: int | None = None,
+    n_test: int | None = None,
+    input_covariance: ArrayLike | None = None,
+    reweight: str | Iterable[str] = (V.NO_REWEIGHT,),
     activation: str = V.ERF,
-    seed=0,
+    seed: int | Sequence[int] = 0,
     theory: bool = True,
-    progress=None,
+    progress: bool | None = None,
 ) -> PrunedStudent:
     """Prune one trained student with every scheme and budget and score every pruned network.
 
@@ -210,10 +218,10 @@ def prune_student(
         else None
     )
 
-    rows = {c: [] for c in ("scheme", "k", "budget", "param_fraction", "mask", "reweight", "eps_g")}
-    nets = []
+    rows: dict[str, Any] = {c: [] for c in ("scheme", "k", "budget", "param_fraction", "mask", "reweight", "eps_g")}
+    nets: list[tuple[np.ndarray, np.ndarray]] = []
 
-    def add(scheme, k, budget, frac, t, rw, Wp, vp):
+    def add(scheme: str, k: int, budget: int, frac: float, t: int, rw: str, Wp: np.ndarray, vp: np.ndarray) -> None:
         rows["scheme"].append(scheme)
         rows["k"].append(k)
         rows["budget"].append(budget)
@@ -224,7 +232,7 @@ def prune_student(
         nets.append((Wp, vp))
 
     add("unpruned", K, K, 1.0, 0, V.NO_REWEIGHT, W, wts.v)
-    notes = []
+    notes: list[tuple[str, str]] = []
     for scheme in schemes:
         node = scheme.node
         for k in keep:
@@ -241,13 +249,15 @@ def prune_student(
                         Wp, vp = pw.prune_nodes(W, wts.v, m) if node else (pw.prune_edges(W, m), wts.v)
                     elif node and rw in (V.FUSE_PREACTIVATION, V.FUSE_ACTIVATION):
                         signal = "preactivation" if rw == V.FUSE_PREACTIVATION else "activation"
+                        assert moments is not None  # need_moments: every fusion reweighting
                         Wp, vp = pw.reweight_nodes(W, wts.v, m, moments, signal=signal)
                     elif not node and rw == V.EDGE_LSQ:
+                        assert moments is not None and moments.Sxx is not None  # need_sxx: edge-lsq
                         Wp, vp = pw.reweight_edges(W, m, moments.Sxx), wts.v
                     else:
                         continue
                     add(scheme.name, k, budget, frac, t, rw, Wp, vp)
-    for scheme, msg in notes:
+    for _name, msg in notes:
         # said once per scheme, not once per budget (the scheme is deterministic at every budget)
         warnings.warn(msg, pw.DeterministicMasksWarning, stacklevel=2)
     tl = pw.test_losses(
@@ -265,7 +275,7 @@ def prune_student(
         n_test=n_test,
         n_masks=n_masks,
         sigma=sigma,
-        importance=next((s.score for s in schemes if s.name == V.IMPORTANCE_NODE), pipe.importance),
+        importance=next((s.score for s in schemes if isinstance(s, ImportanceNode)), pipe.importance),
         scheme_options={s.name: s.options() for s in schemes},
         input_covariance="white" if cov is None else "given",
         activation=activation,
@@ -285,7 +295,14 @@ def prune_student(
     return res
 
 
-def theory_predictions(weights: Weights, schemes, keep, *, activation: str = V.ERF, reweight=(V.NO_REWEIGHT,)) -> dict:
+def theory_predictions(
+    weights: Weights,
+    schemes: Scheme | str | Sequence[Scheme | str],
+    keep: Iterable[int],
+    *,
+    activation: str = V.ERF,
+    reweight: Sequence[str] = (V.NO_REWEIGHT,),
+) -> dict:
     """N -> infinity pruned eps_g (statmech.pruning) from the measured order parameters of ``weights``.
 
     ``schemes``: names or scheme objects (the theory takes the same objects);
@@ -295,7 +312,7 @@ def theory_predictions(weights: Weights, schemes, keep, *, activation: str = V.E
     """
     state = weights.state()
     K, N = weights.K, weights.N
-    out = {
+    out: dict[str, list[Any]] = {
         "scheme": ["unpruned"],
         "k": [K],
         "reweight": [V.NO_REWEIGHT],
@@ -325,7 +342,11 @@ def theory_predictions(weights: Weights, schemes, keep, *, activation: str = V.E
 
 
 # --------------------------------------------------------------- aggregation
-def aggregate(records: dict, by=("sigma", "scheme", "k", "reweight"), measures=("eps_g", "test_loss")) -> dict:
+def aggregate(
+    records: dict,
+    by: Sequence[str] = ("sigma", "scheme", "k", "reweight"),
+    measures: Sequence[str] = ("eps_g", "test_loss"),
+) -> dict:
     """Mean and standard errors per setting: over masks within a seed, then over seeds.
 
     For each group of ``by`` (plus ``seed``): the mean over masks; then
@@ -340,7 +361,7 @@ def aggregate(records: dict, by=("sigma", "scheme", "k", "reweight"), measures=(
     by = [b for b in by if b in cols]
     seeds = cols["seed"] if "seed" in cols else np.zeros(n, dtype=int)
     keys = sorted({tuple(cols[b][i] for b in by) for i in range(n)}, key=lambda t: tuple(map(str, t)))
-    out = {b: [] for b in by}
+    out: dict[str, list[Any]] = {b: [] for b in by}
     out["n_seeds"] = []
     out["n_masks"] = []
     for m in measures:
@@ -356,12 +377,12 @@ def aggregate(records: dict, by=("sigma", "scheme", "k", "reweight"), measures=(
         out["n_seeds"].append(len(useeds))
         out["n_masks"].append(int(sel.sum() // max(len(useeds), 1)))
         for m in measures:
-            per_seed, mask_se = [], []
+            seed_means, mask_se = [], []
             for s in useeds:
                 x = cols[m][sel & (seeds == s)].astype(float)
-                per_seed.append(x.mean())
+                seed_means.append(x.mean())
                 mask_se.append(x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else 0.0)
-            per_seed = np.asarray(per_seed)
+            per_seed = np.asarray(seed_means)
             out[f"{m}_mean"].append(per_seed.mean())
             if len(per_seed) > 1:
                 out[f"{m}_stderr"].append(per_seed.std(ddof=1) / np.sqrt(len(per_seed)))
@@ -395,7 +416,7 @@ def coordinate_check(weights: Weights) -> dict:
     N, D = Z.shape
     C = st.covariance()
     names = [f"w{i}" for i in range(st.K)] + [f"w*{n}" for n in range(st.M)]
-    out = {"name": [], "ks": [], "ks_pvalue": [], "excess_kurtosis": [], "kurtosis_stderr": []}
+    out: dict[str, list[Any]] = {"name": [], "ks": [], "ks_pvalue": [], "excess_kurtosis": [], "kurtosis_stderr": []}
     for a in range(D):
         z = Z[:, a] / np.sqrt(C[a, a])
         ks = stats.kstest(z, "norm")
@@ -404,7 +425,7 @@ def coordinate_check(weights: Weights) -> dict:
         out["ks_pvalue"].append(ks.pvalue)
         out["excess_kurtosis"].append(float(np.mean(z**4) - 3.0))
         out["kurtosis_stderr"].append(np.sqrt(24.0 / N))
-    pairs = {"pair": [], "ks": [], "ks_pvalue": []}
+    pairs: dict[str, list[Any]] = {"pair": [], "ks": [], "ks_pvalue": []}
     for i in range(st.K):
         for n in range(st.M):
             b = st.R[i, n] / st.T[n, n]
@@ -428,7 +449,9 @@ def coordinate_check(weights: Weights) -> dict:
     }
 
 
-def inclusion_check(w, Sxx, e: int, n_masks: int, rng=None) -> dict:
+def inclusion_check(
+    w: ArrayLike, Sxx: ArrayLike, e: int, n_masks: int, rng: np.random.Generator | int | None = None
+) -> dict:
     """Inclusion frequencies of DPP-edge masks from the real kernel vs lam w^2 / (1 + lam w^2).
 
     lam solves sum_j lam w_j^2 / (1 + lam w_j^2) = e (docs/theory/pruning.md at finite
@@ -457,7 +480,18 @@ def inclusion_check(w, Sxx, e: int, n_masks: int, rng=None) -> dict:
 
 # ------------------------------------------------------------- experiments
 def train_student(
-    K, M, N, alpha, sigma, seed, *, vstar=4.0, eta=0.5, eta_v=0.5, activation="erf", progress=None
+    K: int,
+    M: int,
+    N: int,
+    alpha: float,
+    sigma: float,
+    seed: int,
+    *,
+    vstar: float | ArrayLike = 4.0,
+    eta: float = 0.5,
+    eta_v: float = 0.5,
+    activation: str = "erf",
+    progress: bool | None = None,
 ) -> Weights:
     """A student trained by online SGD (statmech.sim) from Weights.random(K, M, N, vstar, seed)."""
 
@@ -470,29 +504,29 @@ def train_student(
     return r.weights
 
 
-def _concat(parts):
+def _concat(parts: Sequence[dict[str, Any]]) -> dict[str, np.ndarray]:
     keys = list(parts[0])
     return {k: np.concatenate([np.asarray(p[k]) for p in parts]) for k in keys}
 
 
 def prune_students(
     *,
-    K=6,
-    M=2,
-    N=500,
-    alpha=1600.0,
-    sigmas=(0.0,),
-    seeds=3,
-    seed0=0,
-    students=None,
-    vstar=4.0,
-    eta=0.5,
-    eta_v=0.5,
-    activation=V.ERF,
-    pipeline=V.PAPER_PIPELINE,
-    on_student=None,
-    progress=None,
-    **prune_kwargs,
+    K: int = 6,
+    M: int = 2,
+    N: int = 500,
+    alpha: float = 1600.0,
+    sigmas: float | Sequence[float] = (0.0,),
+    seeds: int = 3,
+    seed0: int = 0,
+    students: Iterable[Weights] | None = None,
+    vstar: float | ArrayLike = 4.0,
+    eta: float = 0.5,
+    eta_v: float = 0.5,
+    activation: str = V.ERF,
+    pipeline: str = V.PAPER_PIPELINE,
+    on_student: Callable[[dict[str, Any]], object] | None = None,
+    progress: bool | None = None,
+    **prune_kwargs: Any,
 ) -> dict:
     """Train (or take) students, prune each with every scheme and budget, and compare with the theory.
 
@@ -514,8 +548,11 @@ def prune_students(
     else:
         seed_list = list(range(seed0, seed0 + check_int("runs (number of students)", seeds, 1)))
     n_train = max(1, int(round(alpha * N)))
-    recs, ths, results, notes = [], [], [], []
-    out = {}
+    recs: list[dict[str, Any]] = []
+    ths: list[dict[str, Any]] = []
+    results: list[PrunedStudent] = []
+    notes: list[str] = []
+    out: dict[str, Any] = {}
     for si, sigma in enumerate(sigmas):
         for j, seed in enumerate(seed_list):
             w = (
@@ -593,7 +630,12 @@ def summarise(records: dict, theory: dict) -> dict:
 
 
 def gaussian_surrogate_errors(
-    weights: Weights, scheme: str, e: int, n_draws: int = 20, rng=None, activation: str = "erf"
+    weights: Weights,
+    scheme: Scheme | str,
+    e: int,
+    n_draws: int = 20,
+    rng: np.random.Generator | int | None = None,
+    activation: str = "erf",
 ) -> np.ndarray:
     """Finite-N spread of an edge scheme's pruned eps_g if the coordinates were exactly Gaussian.
 
@@ -606,7 +648,7 @@ def gaussian_surrogate_errors(
     """
     name = V.check_choice("scheme", getattr(scheme, "name", scheme), V.EDGE_SCHEMES)
     # DPP edge with its white-input kernel diag(w^2): the surrogate has no data set
-    scheme = DPPEdge(edge_kernel=V.DIAGONAL_KERNEL) if name == V.DPP_EDGE else name
+    surrogate: Scheme | str = DPPEdge(edge_kernel=V.DIAGONAL_KERNEL) if name == V.DPP_EDGE else name
     rng = np.random.default_rng(rng)
     st = weights.state()
     K, N = weights.K, weights.N
@@ -619,12 +661,12 @@ def gaussian_surrogate_errors(
         W, Wstar = Z[:K], Z[K:]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", pw.DeterministicMasksWarning)
-            m = pw.sample_masks(scheme, W, st.v, e, 1, rng)[0]
+            m = pw.sample_masks(surrogate, W, st.v, e, 1, rng)[0]
         out[t] = pw.pruned_eps_g(pw.prune_edges(W, m), st.v, Wstar, st.vstar, activation=activation)
     return out
 
 
-def load_students(paths) -> tuple:
+def load_students(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Weights], tuple[int, int, int]]:
     """(list of Weights, (K, M, N)) from ``statmech.Weights`` files, which must share (K, M, N)."""
     students = [Weights.load(f) for f in paths]
     if not students:
@@ -635,9 +677,16 @@ def load_students(paths) -> tuple:
     return students, shapes.pop()
 
 
-def coordinate_table(checks) -> dict:
+def coordinate_table(checks: Iterable[dict[str, Any]]) -> dict:
     """One table of :func:`coordinate_check` results (one per student): marginals, pairs and the pooled test."""
-    cols = {"student": [], "name": [], "ks": [], "ks_pvalue": [], "excess_kurtosis": [], "kurtosis_stderr": []}
+    cols: dict[str, list[Any]] = {
+        "student": [],
+        "name": [],
+        "ks": [],
+        "ks_pvalue": [],
+        "excess_kurtosis": [],
+        "kurtosis_stderr": [],
+    }
     for i, chk in enumerate(checks):
         mg = chk["marginals"]
         rows = list(zip(mg["name"], mg["ks"], mg["ks_pvalue"], mg["excess_kurtosis"], mg["kurtosis_stderr"]))

@@ -23,7 +23,9 @@ ties on this student (all |v_i| equal) and equals random node pruning.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from math import comb
+from typing import Any
 
 import numpy as np
 
@@ -78,13 +80,13 @@ def _verdict(a, b, se):
 
 def claims(
     state: State,
-    keeps=None,
+    keeps: Iterable[int] | None = None,
     *,
     N: int | None = None,
     activation: str = ERF,
     dpp_node: DPPNode | None = None,
     importance_node: ImportanceNode | None = None,
-    rng=None,
+    rng: np.random.Generator | int | None = None,
     n_samples: int = N_SAMPLES,
 ) -> dict:
     """C1, C2, C3 for ``state`` at node budgets ``keeps`` (default 1..K-1).
@@ -108,7 +110,7 @@ def claims(
         IMPORTANCE_NODE: importance_node,
         DPP_NODE: dpp_node,
     }
-    out = {
+    out: dict[str, Any] = {
         "keep": keeps,
         "keep_fraction": [],
         "eps_g": {s: [] for s in SCHEMES},
@@ -133,7 +135,7 @@ def claims(
             if s in EDGE_SCHEMES:
                 r = pruned_error(state, s, Budget(fraction=c), activation=activation)
             else:
-                sampled = {} if s == IMPORTANCE_NODE else {"n_samples": n_samples}
+                sampled: dict[str, Any] = {} if s == IMPORTANCE_NODE else {"n_samples": n_samples}
                 r = pruned_error(
                     state, schemes[s], k, activation=activation, rng=rng, keep_distribution=False, **sampled
                 )
@@ -210,7 +212,7 @@ def idealised_errors(M: int, z: int, vstar: float = 1.0, activation: str = "erf"
     K = st.K
     I2full = _node.field_i2(st.Q, st.R, st.T, activation)
     A, b, t = _node.error_terms(I2full, K, st.vstar)
-    out = {"z": z, "K": K, "M": M, "keep": [], "keep_fraction": [], "eps_g": {s: [] for s in SCHEMES}}
+    out: dict[str, Any] = {"z": z, "K": K, "M": M, "keep": [], "keep_fraction": [], "eps_g": {s: [] for s in SCHEMES}}
     for k in range(1, K):
         out["keep"].append(k)
         out["keep_fraction"].append(k / K)
@@ -238,9 +240,11 @@ def _claims_from_errors(e: dict, n: int):
     return c1, c2, c3, c3x
 
 
-def idealised_phase_diagram(z_values=range(1, 11), M: int = 2, vstar: float = 1.0, activation: str = "erf") -> dict:
+def idealised_phase_diagram(
+    z_values: Iterable[int] = range(1, 11), M: int = 2, vstar: float = 1.0, activation: str = "erf"
+) -> dict:
     """Claims C1-C3 over (z, k/K) for the idealised student; flat lists, one row per (z, k)."""
-    rows = {
+    rows: dict[str, Any] = {
         "z": [],
         "K": [],
         "keep": [],
@@ -270,7 +274,7 @@ def idealised_phase_diagram(z_values=range(1, 11), M: int = 2, vstar: float = 1.
 
 
 def trained_phase_diagram(
-    K_values,
+    K_values: Iterable[int],
     M: int = 2,
     *,
     N: int = 500,
@@ -280,7 +284,7 @@ def trained_phase_diagram(
     eta_v: float = 0.5,
     alpha_max: float = 1600.0,
     activation: str = "erf",
-    progress=None,
+    progress: bool | None = None,
 ) -> dict:
     """Claims C1-C3 over (z = K/M, k/K) for ODE-trained students (State.random(K, M, N, vstar, seed)).
 
@@ -289,7 +293,7 @@ def trained_phase_diagram(
     """
     from tqdm import tqdm
 
-    rows = {
+    rows: dict[str, Any] = {
         "z": [],
         "K": [],
         "keep": [],
@@ -339,7 +343,7 @@ def trained_phase_diagram(
     return rows
 
 
-def z_crit_c2(keep_fraction, M: int = 1, activation: str = "erf") -> float:
+def z_crit_c2(keep_fraction: float, M: int = 1, activation: str = "erf") -> float:
     """Redundancy above which random edge beats balanced DPP node pruning (C2), idealised student.
 
     For the idealised student random edge gives eps_re(z) = A + B / z exactly

@@ -34,7 +34,10 @@ requested absolute error 1e-12; the estimated error is returned.
 
 from __future__ import annotations
 
+from typing import Literal, overload
+
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import integrate, optimize, special
 
 from statmech.core import vocabulary as V
@@ -62,7 +65,7 @@ def _scheme_name(scheme) -> str:
     return V.check_choice("edge scheme", getattr(scheme, "name", scheme), EDGE_SCHEMES)
 
 
-def magnitude_threshold(keep_fraction) -> float:
+def magnitude_threshold(keep_fraction: float) -> float:
     """Standardised threshold z with P(|Z| > z) = c for Z ~ N(0, 1): z = Phi^{-1}(1 - c/2)."""
     c = check_keep_fraction(keep_fraction)
     return float(special.ndtri(1.0 - 0.5 * c)) if c < 1.0 else 0.0
@@ -102,7 +105,7 @@ def _dpp_moments(mu):
     return c, d
 
 
-def dpp_edge_mu(keep_fraction) -> float:
+def dpp_edge_mu(keep_fraction: float) -> float:
     """mu = lam Q_ii such that E[pi(x)] = c, pi(x) = mu x^2 / (1 + mu x^2) (docs/theory/pruning.md).
 
     E[pi] = 1 - E[1/(1 + mu x^2)] is increasing in mu; solved by Brent's method
@@ -121,7 +124,7 @@ def dpp_edge_mu(keep_fraction) -> float:
     return float(np.exp(t))
 
 
-def diagonal_factor(scheme: str, keep_fraction) -> float:
+def diagonal_factor(scheme: str, keep_fraction: float) -> float:
     """d(c) = E[m(x) x^2] for x ~ N(0,1): Q'_ii = d Q_ii and R'_in = d R_in (docs/theory/pruning.md)."""
     name = _scheme_name(scheme)
     c = check_keep_fraction(keep_fraction)
@@ -173,7 +176,17 @@ def _inner_dpp(x, rho, s, mu):
     return out
 
 
-def pair_factor(scheme: str, keep_fraction, rho, return_error: bool = False):
+@overload
+def pair_factor(
+    scheme: str, keep_fraction: float, rho: ArrayLike, return_error: Literal[False] = False
+) -> np.ndarray: ...
+@overload
+def pair_factor(
+    scheme: str, keep_fraction: float, rho: ArrayLike, return_error: Literal[True]
+) -> tuple[np.ndarray, float]: ...
+def pair_factor(
+    scheme: str, keep_fraction: float, rho: ArrayLike, return_error: bool = False
+) -> np.ndarray | tuple[np.ndarray, float]:
     """F(c, rho) = E[m(x) m(y) x y] for standard (x, y) with correlation rho (docs/theory/pruning.md).
 
     Q'_ik = sqrt(Q_ii Q_kk) F(c, rho_ik), i != k. ``rho`` may be an array
@@ -218,7 +231,17 @@ def pair_factor(scheme: str, keep_fraction, rho, return_error: bool = False):
     return (out, float(err)) if return_error else out
 
 
-def edge_overlaps(Q, R, keep_fraction, scheme: str, return_error: bool = False):
+@overload
+def edge_overlaps(
+    Q: ArrayLike, R: ArrayLike, keep_fraction: float, scheme: str, return_error: Literal[False] = False
+) -> tuple[np.ndarray, np.ndarray]: ...
+@overload
+def edge_overlaps(
+    Q: ArrayLike, R: ArrayLike, keep_fraction: float, scheme: str, return_error: Literal[True]
+) -> tuple[np.ndarray, np.ndarray, float]: ...
+def edge_overlaps(
+    Q: ArrayLike, R: ArrayLike, keep_fraction: float, scheme: str, return_error: bool = False
+) -> tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, float]:
     """Pruned overlaps (Q', R') of edge pruning with keep fraction c (docs/theory/pruning.md).
 
     Q'_ii = d Q_ii, R' = d R (d = ``diagonal_factor``), Q'_ik = sqrt(Q_ii Q_kk)

@@ -9,10 +9,13 @@ magnitude-dependent masks (see ``statmech.pruning.theory.edge``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from math import comb
+from typing import Any, Literal, overload
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from statmech.core import vocabulary as V
 from statmech.core.budgets import Budget, check_keep
@@ -85,6 +88,7 @@ class PrunedError:
         """{(j_1, ..., j_M): probability} of the numbers of kept copies of each teacher unit."""
         if self.copies is None:
             return {}
+        assert self.probs is not None  # set with copies (pruned_error keeps or drops the distribution whole)
         out: dict = {}
         for j, p in zip(map(tuple, self.copies.tolist()), self.probs):
             out[j] = out.get(j, 0.0) + float(p)
@@ -92,7 +96,7 @@ class PrunedError:
 
     def as_dict(self, max_subsets: int = 50) -> dict:
         """JSON-ready summary (the most probable ``max_subsets`` kept sets for node schemes)."""
-        d = {
+        d: dict[str, Any] = {
             "scheme": self.scheme,
             "eps_g": self.eps_g,
             "stderr": self.stderr,
@@ -106,6 +110,8 @@ class PrunedError:
             "params": self.params,
         }
         if self.subsets is not None:
+            # set with subsets (pruned_error keeps or drops the distribution whole)
+            assert self.probs is not None and self.errors is not None and self.copies is not None
             order = np.argsort(-self.probs, kind="stable")[:max_subsets]
             d["subsets"] = [
                 {
@@ -120,7 +126,7 @@ class PrunedError:
         return d
 
 
-def _check_state(state) -> State:
+def _check_state(state: object) -> State:
     if not isinstance(state, State):
         raise TypeError(f"expected a statmech.State, got {type(state).__name__}")
     return state
@@ -139,7 +145,7 @@ def rescale_rows(state: State) -> State:
     return state.replace(Q=state.Q / np.outer(q, q), R=state.R / q[:, None])
 
 
-def node_state(state: State, kept, v=None) -> State:
+def node_state(state: State, kept: ArrayLike, v: ArrayLike | None = None) -> State:
     """Pruned order parameters of a kept set S: Q[S,S], R[S,:], v[S] (or the given new v_S)."""
     state = _check_state(state)
     S = np.asarray(kept, dtype=np.int64)
@@ -149,7 +155,17 @@ def node_state(state: State, kept, v=None) -> State:
     return State(Q=state.Q[np.ix_(S, S)], R=state.R[S], T=state.T, v=vS, vstar=state.vstar)
 
 
-def edge_state(state: State, scheme, keep_fraction: float, return_error: bool = False):
+@overload
+def edge_state(
+    state: State, scheme: Scheme | str, keep_fraction: float, return_error: Literal[False] = False
+) -> State: ...
+@overload
+def edge_state(
+    state: State, scheme: Scheme | str, keep_fraction: float, return_error: Literal[True]
+) -> tuple[State, float]: ...
+def edge_state(
+    state: State, scheme: Scheme | str, keep_fraction: float, return_error: bool = False
+) -> State | tuple[State, float]:
     """Pruned State of an edge scheme: (Q', R') of ``statmech.pruning.theory.edge.edge_overlaps``, v unchanged."""
     state = _check_state(state)
     name = V.check_choice("edge scheme", getattr(scheme, "name", scheme), EDGE_SCHEMES)
@@ -187,16 +203,16 @@ def _sampling(scheme: Scheme, exact, n_samples, max_subsets) -> tuple:
 
 def node_distribution(
     state: State,
-    scheme,
+    scheme: Scheme | str,
     keep: int,
     *,
-    I2full=None,
+    I2full: np.ndarray | None = None,
     activation: str = V.ERF,
-    exact=None,
+    exact: bool | None = None,
     max_subsets: int = MAX_SUBSETS,
     n_samples: int = N_SAMPLES,
-    rng=None,
-):
+    rng: np.random.Generator | int | None = None,
+) -> tuple[np.ndarray, np.ndarray, bool]:
     """Distribution over kept sets of a node ``scheme`` (name or Scheme): (subsets (n, k), weights (n,), exact).
 
     Exact: weights are probabilities summing to 1 (all sets with P > 0 for random
@@ -247,8 +263,8 @@ def node_distribution(
 
 def pruned_error(
     state: State,
-    scheme,
-    budget=None,
+    scheme: Scheme | str,
+    budget: Budget | int | float | None = None,
     *,
     keep: int | None = None,
     keep_fraction: float | None = None,
@@ -258,7 +274,7 @@ def pruned_error(
     exact: bool | None = None,
     n_samples: int | None = None,
     max_subsets: int | None = None,
-    rng=None,
+    rng: np.random.Generator | int | None = None,
     keep_distribution: bool = True,
 ) -> PrunedError:
     """Expected noise-free eps_g of ``state`` pruned by ``scheme`` (docs/theory/pruning.md).
@@ -284,6 +300,8 @@ def pruned_error(
     budget = Budget.of(budget, keep=keep, keep_fraction=keep_fraction, N=N)
     K, M = state.K, state.M
     params = {"activation": activation, "reweight": reweight, "budget": budget.as_dict(), **scheme.options()}
+    pruned: State | None  # the pruned State when it is unique (edge schemes, a single kept set)
+
     if scheme.edge:
         c = budget.edge_fraction(K)
         pruned, qerr = edge_state(state, scheme, c, return_error=True)
@@ -331,6 +349,10 @@ def pruned_error(
         n_samples=n_samples,
         rng=rng,
     )
+    U: np.ndarray | None
+    probs: np.ndarray | None
+    vk: np.ndarray | None
+    errs: np.ndarray | None
     if is_exact:
         U, probs, inv = S, w, None
     else:  # evaluate each distinct sampled set once
@@ -379,7 +401,9 @@ def pruned_error(
     )
 
 
-def pruned_error_series(states, scheme, budget=None, **kwargs):
+def pruned_error_series(
+    states: Iterable[State], scheme: Scheme | str, budget: Budget | int | float | None = None, **kwargs: Any
+) -> tuple[np.ndarray, np.ndarray]:
     """``pruned_error`` over a sequence of states (e.g. the saved times of an ODE run).
 
     Returns (eps_g (n,), stderr (n,)); options as ``pruned_error`` (kept-set

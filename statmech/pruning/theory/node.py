@@ -26,6 +26,7 @@ import itertools
 from math import comb
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from statmech.core import vocabulary as V
 from statmech.core.vocabulary import IMPORTANCE_SCORES, NODE_KERNELS, NODE_SCHEMES
@@ -50,13 +51,13 @@ __all__ = [
 _CHUNK = 8192  # subsets per vectorised block: memory ~ _CHUNK * k^2 * 8 bytes
 
 
-def field_i2(Q, R, T, activation: str = "erf") -> np.ndarray:
+def field_i2(Q: ArrayLike, R: ArrayLike, T: ArrayLike, activation: str = "erf") -> np.ndarray:
     """I2[a, b] = E[g(u_a) g(u_b)] over all K + M fields, covariance [[Q, R], [R^T, T]]."""
     C = np.block([[np.asarray(Q), np.asarray(R)], [np.asarray(R).T, np.asarray(T)]])
     return I2(C, activation)
 
 
-def error_terms(I2full, K: int, vstar):
+def error_terms(I2full: ArrayLike, K: int, vstar: ArrayLike) -> tuple[np.ndarray, np.ndarray, float]:
     """(A, b, t): A = I2[:K,:K], b = I2[:K,K:] vstar, t = vstar^T I2[K:,K:] vstar."""
     I2full = np.asarray(I2full, dtype=np.float64)
     vstar = np.asarray(vstar, dtype=np.float64)
@@ -66,7 +67,7 @@ def error_terms(I2full, K: int, vstar):
     return A, b, t
 
 
-def subset_errors(A, b, t, subsets, v_sub) -> np.ndarray:
+def subset_errors(A: np.ndarray, b: np.ndarray, t: float, subsets: ArrayLike, v_sub: ArrayLike) -> np.ndarray:
     """eps_g of every kept set: (1/2)(v_S^T A[S,S] v_S - 2 v_S^T b[S] + t); v_sub is (n, k)."""
     subsets = np.asarray(subsets)
     v_sub = np.asarray(v_sub, dtype=np.float64)
@@ -81,7 +82,12 @@ def subset_errors(A, b, t, subsets, v_sub) -> np.ndarray:
 
 
 def node_kernel(
-    Q, I2_students, kernel=V.LINEAR_PREACTIVATION, beta: float = 1.0, eps: float = 0.0, jitter: float = 0.0
+    Q: ArrayLike,
+    I2_students: ArrayLike,
+    kernel: str | ArrayLike = V.LINEAR_PREACTIVATION,
+    beta: float = 1.0,
+    eps: float = 0.0,
+    jitter: float = 0.0,
 ) -> np.ndarray:
     """K x K DPP kernel L from the units' pre-activation Gram ``Q`` and activation Gram ``I2_students`` (docs/theory/pruning.md).
 
@@ -122,7 +128,7 @@ def node_kernel(
     return L + jitter * np.eye(K)
 
 
-def teacher_assignment(Q, R, T) -> np.ndarray:
+def teacher_assignment(Q: ArrayLike, R: ArrayLike, T: ArrayLike) -> np.ndarray:
     """Teacher unit each student unit copies: argmax_n |R_in| / sqrt(Q_ii T_nn)."""
     Q, R, T = (np.asarray(a, dtype=np.float64) for a in (Q, R, T))
     q = np.sqrt(np.maximum(np.diag(Q), 1e-300))
@@ -130,14 +136,14 @@ def teacher_assignment(Q, R, T) -> np.ndarray:
     return np.argmax(np.abs(R) / q[:, None] / t[None, :], axis=1)
 
 
-def count_copies(subsets, teacher_of, M: int) -> np.ndarray:
+def count_copies(subsets: ArrayLike, teacher_of: ArrayLike, M: int) -> np.ndarray:
     """j[s, m] = number of kept units of subset s that copy teacher m, (n, M) ints."""
     subsets = np.asarray(subsets)
     t = np.asarray(teacher_of)[subsets]
     return np.stack([(t == m).sum(axis=1) for m in range(M)], axis=1)
 
 
-def importance_scores(v, score: str = V.ABS_V, Q_diag=None) -> np.ndarray:
+def importance_scores(v: ArrayLike, score: str = V.ABS_V, Q_diag: ArrayLike | None = None) -> np.ndarray:
     """|v_i| (``abs-v``), |v_i| sqrt(Q_ii) (``abs-v-sqrtq``, needs ``Q_diag``) or v_i (``signed-v``, the paper code's quirk)."""
     V.check_choice("score (importance-node score)", score, IMPORTANCE_SCORES)
     v = np.asarray(v, dtype=np.float64)
@@ -150,7 +156,9 @@ def importance_scores(v, score: str = V.ABS_V, Q_diag=None) -> np.ndarray:
     return v.copy()
 
 
-def importance_distribution(scores, k: int, ties: str = V.TIES_AVERAGE, rtol: float = 1e-12):
+def importance_distribution(
+    scores: ArrayLike, k: int, ties: str = V.TIES_AVERAGE, rtol: float = 1e-12
+) -> tuple[np.ndarray, np.ndarray]:
     """Kept sets of importance pruning: the k largest scores.
 
     Scores equal within ``rtol`` to the k-th largest are ties; ``ties="average"``

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -26,7 +28,15 @@ class PruneRow:
     result: PrunedError
 
 
-def budget_grid(scheme: Scheme, K: int, *, keep=None, fraction=None, edges=None, N=None) -> list:
+def budget_grid(
+    scheme: Scheme,
+    K: int,
+    *,
+    keep: Sequence[int] | None = None,
+    fraction: Sequence[float] | None = None,
+    edges: Sequence[int] | None = None,
+    N: int | None = None,
+) -> list[tuple[dict[str, float], Budget]]:
     """[(label, Budget)] of one scheme: node schemes keep k in ``keep`` (default 1..K-1); edge schemes
     keep each fraction c, each e of ``edges`` (e/N, needs N) or each k of ``keep`` (the paper's matched
     e = round((kN + k - K)/K) with N, else c = k/K)."""
@@ -44,17 +54,21 @@ def budget_grid(scheme: Scheme, K: int, *, keep=None, fraction=None, edges=None,
         if N is not None:
             raise ValueError("N matches keep=k to edges or turns edges e into e/N; with a fraction it has no role")
         return [({"c": c}, Budget(fraction=c)) for c in fraction]
-    out = []
+    out: list[tuple[dict[str, float], Budget]] = []
     for k in keep or range(1, K):
-        b = Budget(keep=check_keep(k, K), N=N)
-        lab = {"k": b.keep}
+        kept = check_keep(k, K)
+        b = Budget(keep=kept, N=N)
+        lab: dict[str, float] = {"k": kept}
+
         if N is not None:
             lab["e"] = b.edges_per_unit(K, N)
         out.append((lab, b))
     return out
 
 
-def table_schemes(schemes, *, edge_budget: bool = False, **options) -> tuple:
+def table_schemes(
+    schemes: Scheme | str | Sequence[Scheme | str], *, edge_budget: bool = False, **options: Any
+) -> tuple[Scheme, ...]:
     """Scheme objects of a table; ``"all"`` with a fraction or edge budget means the three edge schemes."""
     names = [schemes] if isinstance(schemes, (str, Scheme)) else list(schemes)
     if edge_budget and any(isinstance(s, str) and V.ALL in V.split_names(s, "schemes") for s in names):
@@ -64,17 +78,17 @@ def table_schemes(schemes, *, edge_budget: bool = False, **options) -> tuple:
 
 def pruned_error_table(
     state: State,
-    schemes,
+    schemes: Sequence[Scheme],
     *,
-    keep=None,
-    fraction=None,
-    edges=None,
-    N=None,
-    reweight=(V.NO_REWEIGHT,),
+    keep: Sequence[int] | None = None,
+    fraction: Sequence[float] | None = None,
+    edges: Sequence[int] | None = None,
+    N: int | None = None,
+    reweight: str | Sequence[str] = (V.NO_REWEIGHT,),
     activation: str = V.ERF,
     n_samples: int | None = None,
-    rng=None,
-) -> list:
+    rng: np.random.Generator | int | None = None,
+) -> list[PruneRow]:
     """``pruned_error`` of every scheme object at every budget of :func:`budget_grid`, for every reweighting
     that applies to it (a reweighting that applies to none of the schemes is an error, as is
     ``n_samples`` when no scheme samples kept sets). Returns [PruneRow]."""
@@ -91,7 +105,7 @@ def pruned_error_table(
     grids = [(s, budget_grid(s, state.K, keep=keep, fraction=fraction, edges=edges, N=N)) for s in schemes]
     rows = []
     for s, grid in grids:
-        extra = {"n_samples": n_samples, "rng": rng} if s in sampled else {}
+        extra: dict[str, Any] = {"n_samples": n_samples, "rng": rng} if s in sampled else {}
         for lab, b in grid:
             for r in reweight:
                 if r in (V.NODE_REWEIGHTS if s.node else V.EDGE_REWEIGHTS):
@@ -103,4 +117,7 @@ def pruned_error_table(
 def parameter_fraction(row: PruneRow, K: int) -> float:
     """k/K for node budgets, the kept fraction c = e/N (or c) for edges (the paper's parameter matching)."""
     r = row.result
-    return r.keep_fraction if r.keep_fraction is not None else r.keep / K
+    if r.keep_fraction is not None:
+        return r.keep_fraction
+    assert r.keep is not None  # a node result carries keep
+    return r.keep / K
