@@ -723,7 +723,10 @@ ANSATZ_STARTS = tuple((q, cq, rq) for q in (0.3, 0.7, 1.2) for cq in (0.2, 0.6) 
 
 
 def _is_identical(fpt: FixedPoint) -> bool:
-    q, c = fpt.unknowns.get("q"), fpt.unknowns.get("c", fpt.unknowns.get("q"))
+    q = fpt.unknowns.get("q")
+    if q is None:
+        return False
+    c = fpt.unknowns.get("c", q)
     return fpt.state.K > 1 and not (q - c > 1e-7 * max(1.0, abs(q)))
 
 
@@ -933,7 +936,8 @@ def plateau_fixed_points(
     if key in _PLATEAU_CACHE:
         return list(_PLATEAU_CACHE[key])
     train_v = eta_v > 0
-    found, errors = [], []
+    found: list = []
+    errors: list = []
 
     def add(p):
         if not any(_same_point(p, other) for other in found):

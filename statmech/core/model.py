@@ -78,7 +78,7 @@ class Model:
     @property
     def trains_v(self) -> bool:
         """Whether the second layer learns (eta_v > 0)."""
-        return self.eta_v > 0
+        return self.eta_v is not None and self.eta_v > 0
 
     def student_scale(self, K: int) -> float:
         """s_K of the student's output."""

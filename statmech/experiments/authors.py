@@ -146,6 +146,8 @@ def _rebuild(storage, offset, size, stride, *_):
 
 class _LegacyUnpickler(pickle.Unpickler):
     # only the names a legacy state dict of float tensors needs; anything else is refused
+    storages: dict
+
     def find_class(self, module, name):
         if name == "_rebuild_tensor_v2":
             return _rebuild
