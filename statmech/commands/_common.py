@@ -6,6 +6,12 @@ import argparse
 import math
 from pathlib import Path
 
+import numpy as np
+
+from statmech.core.initial import check_vstar, initial_weights, teacher_overlaps
+from statmech.core.model import Model
+from statmech.core.vocabulary import ACTIVATIONS, ERF, INITIALISATIONS, OUTPUT_SCALES
+from statmech.core.weights import Weights
 from statmech.ode.steppers import METHODS, STEPPERS, Stepper, make_stepper, stepper_options
 
 
@@ -37,12 +43,10 @@ def positive_float(text: str) -> float:
 
 
 def add_teacher_student_args(p: argparse.ArgumentParser, *, N_default=500) -> None:
-    """--K --M --vstar --eta --eta-v --sigma --N --seed --activation, as in the paper."""
+    """--K --M --vstar --eta --eta-v --sigma --N --seed, the model options and the teacher and start options."""
     p.add_argument("--K", type=positive_int, default=6, help="student hidden units (default 6)")
     p.add_argument("--M", type=positive_int, default=2, help="teacher hidden units (default 2)")
-    p.add_argument(
-        "--vstar", type=finite_float, default=4.0, help="teacher second-layer weight, every unit (default 4)"
-    )
+    add_vstar_arg(p, default=4.0)
     p.add_argument(
         "--eta", type=nonneg_float, default=0.5, help="first-layer learning rate, scaled eta/sqrt(N) (default 0.5)"
     )
@@ -60,12 +64,155 @@ def add_teacher_student_args(p: argparse.ArgumentParser, *, N_default=500) -> No
         help=f"input dimension of the random initial weights (default {N_default})",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the random initial weights (default 0)")
+    add_model_args(p)
+    add_teacher_args(p)
+    p.add_argument(
+        "--init",
+        choices=INITIALISATIONS,
+        default="random",
+        help="initial condition (named as nn2pp's): random N(0,1) weights (default), small weights "
+        "(variance 1/2000), informed (student units 1..M near the teacher's), denoise (unit k copies teacher "
+        "unit k mod M, v shared among the copies); K >= M for informed and denoise",
+    )
+
+
+def add_vstar_arg(p: argparse.ArgumentParser, *, default: float) -> None:
+    """--vstar: one value (every teacher unit) or M values."""
+    p.add_argument(
+        "--vstar",
+        action=ListAction,
+        type=finite_float,
+        default=default,
+        metavar="V",
+        help=f"teacher second-layer weights: one value for every unit or M values (default {default:g})",
+    )
+
+
+def add_model_args(p: argparse.ArgumentParser) -> None:
+    """--activation --teacher-activation --weight-decay --batch-size --output-scale (the Model beyond eta, sigma)."""
+    names = ", ".join(ACTIVATIONS)
     p.add_argument(
         "--activation",
-        choices=["erf", "linear", "relu"],
-        default="erf",
-        help="g(u): erf(u/sqrt 2) (default), linear, relu",
+        choices=ACTIVATIONS,
+        default=ERF,
+        help=f"student activation g(u), one of {names}; erf is erf(u/sqrt 2) (default erf)",
     )
+    p.add_argument(
+        "--teacher-activation",
+        choices=ACTIVATIONS,
+        default=None,
+        help="teacher activation g*(u) (default: the student's)",
+    )
+    p.add_argument(
+        "--weight-decay",
+        type=nonneg_float,
+        default=0.0,
+        metavar="KAPPA",
+        help="weight decay kappa >= 0 on both layers: w <- (1 - kappa/N) w + ... (default 0)",
+    )
+    p.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=1,
+        metavar="B",
+        help="samples averaged per SGD update; alpha counts updates / N (default 1)",
+    )
+    p.add_argument(
+        "--output-scale",
+        choices=OUTPUT_SCALES,
+        default="1",
+        help="phi = (1/s_K) sum_i v_i g(lambda_i) with s_K = 1, sqrt(K) or K (teacher likewise with M) (default 1)",
+    )
+
+
+def add_teacher_args(p: argparse.ArgumentParser) -> None:
+    """--teacher-overlap RHO: teacher overlaps T = (1 - rho) I + rho 11^T."""
+    p.add_argument(
+        "--teacher-overlap",
+        type=finite_float,
+        default=None,
+        metavar="RHO",
+        help="correlated teacher: T = (1 - rho) I + rho 11^T, rho in (-1/(M-1), 1) "
+        "(default: i.i.d. N(0,1) teacher weights, T = I + O(1/sqrt N))",
+    )
+
+
+# The option of each Model field beyond eta, eta_v, sigma (named in refusals)
+MODEL_OPTIONS = {
+    "teacher_activation": "--teacher-activation",
+    "weight_decay": "--weight-decay",
+    "batch_size": "--batch-size",
+    "output_scale": "--output-scale",
+}
+
+
+def model_from_args(args: argparse.Namespace, *, supported=None, command: str = "") -> Model:
+    """The Model of the command-line options: the one place every command builds it.
+
+    ``supported``: the Model fields (of :data:`MODEL_OPTIONS`) the command's
+    engine takes; any other field set away from its default is a ValueError
+    naming the option, never silently ignored.
+    """
+    model = Model(
+        activation=getattr(args, "activation", ERF),
+        teacher_activation=getattr(args, "teacher_activation", None),
+        eta=getattr(args, "eta", 0.5),
+        eta_v=getattr(args, "eta_v", None),
+        sigma=getattr(args, "sigma", 0.0),
+        weight_decay=getattr(args, "weight_decay", 0.0),
+        batch_size=getattr(args, "batch_size", 1),
+        output_scale=getattr(args, "output_scale", "1"),
+    )
+    if supported is not None:
+        default = Model(activation=model.activation)
+        for name, option in MODEL_OPTIONS.items():
+            if name not in supported and getattr(model, name) != getattr(default, name):
+                raise ValueError(
+                    f"{option} {getattr(model, name)} is not supported by {command or 'this command'} "
+                    f"(its engine takes the default, {getattr(default, name)})"
+                )
+    return model
+
+
+def vstar_from_args(args: argparse.Namespace, M: int) -> np.ndarray:
+    """The M teacher second-layer weights of --vstar (one value means every unit)."""
+    values = args.vstar if isinstance(args.vstar, list) else [args.vstar]
+    if len(values) not in (1, M):
+        raise ValueError(f"--vstar takes 1 value (every teacher unit) or M={M} values, got {len(values)}")
+    return check_vstar(values, M)
+
+
+def teacher_T_from_args(args: argparse.Namespace, M: int) -> np.ndarray | None:
+    """T of --teacher-overlap (None without it); a rho outside (-1/(M-1), 1) is a ValueError naming the option."""
+    rho = getattr(args, "teacher_overlap", None)
+    if rho is None:
+        return None
+    try:
+        return teacher_overlaps(M, rho)
+    except ValueError as exc:
+        raise ValueError(f"--{str(exc).replace('_', '-')}") from None
+
+
+def weights_from_args(args: argparse.Namespace, K: int, M: int, N: int, seed: int) -> Weights:
+    """Initial weights of --init, --vstar and --teacher-overlap (:func:`statmech.core.initial.initial_weights`)."""
+    init = getattr(args, "init", "random")
+    if init in ("informed", "denoise") and K < M:
+        raise ValueError(f"--init {init} copies teacher units into student units and needs K >= M, got --K {K} --M {M}")
+    return initial_weights(
+        K, M, N, init=init, vstar=vstar_from_args(args, M), T=teacher_T_from_args(args, M), seed=seed
+    )
+
+
+def start_options_given(args: argparse.Namespace) -> list:
+    """The options describing the generated start that were set (refused beside --init-state)."""
+    given = []
+    if getattr(args, "init", "random") != "random":
+        given.append("--init")
+    if getattr(args, "teacher_overlap", None) is not None:
+        given.append("--teacher-overlap")
+    if isinstance(getattr(args, "vstar", None), list):
+        given.append("--vstar")
+    return given
 
 
 def finite_float(text: str) -> float:

@@ -6,10 +6,13 @@ from statmech.commands._common import (
     ListAction,
     add_integrator_args,
     add_teacher_student_args,
+    model_from_args,
     out_dir,
     positive_float,
     positive_int,
+    start_options_given,
     stepper_from_args,
+    weights_from_args,
 )
 from statmech.core.lock import output_lock
 
@@ -82,12 +85,14 @@ def run(args):
     if args.schemes is None and (args.keep is not None or args.fraction is not None):
         raise ValueError("--keep and --fraction are budgets for --schemes")
     stepper = stepper_from_args(args)
+    model = model_from_args(args)
     if args.init_state:
         given = [f"--{name}" for name in ("K", "M", "vstar", "seed") if getattr(args, name) is not None]
+        given += [o for o in start_options_given(args) if o not in given]
         if given:
             raise ValueError(
                 f"{', '.join(given)} describe the random initial weights; with --init-state the "
-                f"state (K, M, vstar) comes from the file"
+                f"state (K, M, T, vstar) comes from the file"
             )
         N = args.N
         out = out_dir(args.out)
@@ -97,17 +102,21 @@ def run(args):
         opts = {k: (getattr(args, k) if getattr(args, k) is not None else d) for k, d in RANDOM_START_DEFAULTS.items()}
         N = opts["N"]
         out = out_dir(args.out)
-        state = State.random(opts["K"], opts["M"], N, vstar=opts["vstar"], seed=opts["seed"])
-        init = {"N": N, "seed": opts["seed"], "vstar": opts["vstar"]}
+        args.vstar = opts["vstar"]
+        state = weights_from_args(args, opts["K"], opts["M"], N, opts["seed"]).state()
+        init = {
+            "N": N,
+            "seed": opts["seed"],
+            "vstar": state.vstar.tolist() if len(set(state.vstar.tolist())) > 1 else float(state.vstar[0]),
+            "init": args.init,
+            "teacher_overlap": args.teacher_overlap,
+        }
     with output_lock(out):
         table = ode_curve_table(
             state,
-            eta=args.eta,
-            eta_v=args.eta_v,
-            sigma=args.sigma,
+            model,
             alpha_max=args.alpha_max,
             points=args.points,
-            activation=args.activation,
             method=stepper,
             schemes=args.schemes,
             keep=args.keep,

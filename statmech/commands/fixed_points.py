@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
-from statmech.commands._common import finite_float, nonneg_float, positive_float, positive_int
+from statmech.commands._common import (
+    add_model_args,
+    add_teacher_args,
+    add_vstar_arg,
+    model_from_args,
+    nonneg_float,
+    positive_float,
+    positive_int,
+    teacher_T_from_args,
+    vstar_from_args,
+)
 
 
 def _teacher_args(p, *, K, M, vstar):
     p.add_argument("--K", type=positive_int, default=K, help=f"student hidden units (default {K})")
     p.add_argument("--M", type=positive_int, default=M, help=f"teacher hidden units (default {M})")
-    p.add_argument(
-        "--vstar",
-        type=finite_float,
-        default=vstar,
-        help=f"teacher second-layer weight, every unit (default {vstar:g}); T = I",
-    )
+    add_vstar_arg(p, default=vstar)
+    add_teacher_args(p)
     p.add_argument(
         "--soft-committee",
         action="store_true",
         help="soft committee machine: second layer fixed (eta_v = 0, v = vstar)",
     )
-    p.add_argument("--activation", choices=["erf", "linear", "relu"], default="erf", help="g(u) (default erf)")
+    add_model_args(p)
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 
@@ -70,9 +76,12 @@ def register(sub):
 
 
 def _vstar(args):
-    import numpy as np
+    return vstar_from_args(args, args.M)
 
-    return np.full(args.M, float(args.vstar))
+
+def _model(args, command):
+    # the fixed-point engine takes eta, eta_v, sigma, one activation, T and vstar; other options are refused
+    return model_from_args(args, supported=(), command=command)
 
 
 def run_fixed_points(args):
@@ -89,12 +98,14 @@ def run_fixed_points(args):
         raise ValueError(f"--soft-committee fixes the second layer; --eta-v must be 0 or absent, got {args.eta_v}")
     if args.eta == 0 and eta_v != 0:
         raise ValueError("--eta 0 (the small-learning-rate limit) needs --soft-committee")
+    _model(args, "fixed-points")
     found = find_fixed_points(
         args.K,
         args.M,
         eta=args.eta,
         eta_v=eta_v,
         sigma=args.sigma,
+        T=teacher_T_from_args(args, args.M),
         vstar=_vstar(args),
         activation=args.activation,
         starts=args.starts,
@@ -104,7 +115,7 @@ def run_fixed_points(args):
         print(json.dumps(dict(points=[p.to_dict() for p in found.points], failed=found.failed), indent=1))
     else:
         print(
-            f"K={args.K} M={args.M} eta={args.eta} eta_v={eta_v} sigma={args.sigma} vstar={args.vstar} "
+            f"K={args.K} M={args.M} eta={args.eta} eta_v={eta_v} sigma={args.sigma} vstar={_vstar(args).tolist()} "
             f"activation={args.activation} ({'soft committee' if eta_v == 0 else 'both layers trained'}); "
             f"eps_g is noise-free, eigenvalues are rates per unit {'eta*alpha' if args.eta == 0 else 'alpha'}"
         )
@@ -128,8 +139,15 @@ def run_max_lr(args):
     from statmech.analysis.fixed_points import confirm_critical_learning_rate, critical_learning_rate
 
     ratio = 0.0 if args.soft_committee else 1.0
+    _model(args, "max-lr")
     crit = critical_learning_rate(
-        args.K, args.M, vstar=_vstar(args), eta_v_ratio=ratio, activation=args.activation, rtol=args.rtol
+        args.K,
+        args.M,
+        T=teacher_T_from_args(args, args.M),
+        vstar=_vstar(args),
+        eta_v_ratio=ratio,
+        activation=args.activation,
+        rtol=args.rtol,
     )
     out = crit.to_dict()
     if args.confirm:
@@ -138,7 +156,7 @@ def run_max_lr(args):
         print(json.dumps(out, indent=1))
         return 0
     print(
-        f"K={args.K} M={args.M} vstar={args.vstar} activation={args.activation} "
+        f"K={args.K} M={args.M} vstar={_vstar(args).tolist()} activation={args.activation} "
         f"({'soft committee' if ratio == 0 else 'eta_v = eta'}): eta_c = {crit.eta_c:.7g} "
         f"(bracket [{crit.lower:.7g}, {crit.upper:.7g}], largest real part {crit.max_real_lower:.2e} / "
         f"{crit.max_real_upper:.2e})"
