@@ -37,6 +37,7 @@ TYPED_SCOPE: tuple[str, ...] = (
     "statmech.core.validation",
     "statmech.core.vocabulary",
     "statmech.pruning",
+    "statmech.verify",
 )
 
 

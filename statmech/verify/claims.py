@@ -284,9 +284,11 @@ def paper_claim(name: str, kernel: str = LINEAR_PREACTIVATION, importance: str =
     def e(st, mo, s, k):
         return _err(st, mo, s, k, kernel=kernel, importance=importance)
 
+    schemes: tuple[str, ...]
     if name == "C1":
         fn = lambda st, mo, k: e(st, mo, RANDOM_NODE, k) - e(st, mo, DPP_NODE, k)
         schemes = (RANDOM_NODE, DPP_NODE)
+
     elif name == "C2":
         fn = lambda st, mo, k: e(st, mo, DPP_NODE, k) - e(st, mo, RANDOM_EDGE, k)
         schemes = (DPP_NODE, RANDOM_EDGE)
@@ -402,7 +404,11 @@ def claim_names() -> list:
     return list(CLAIMS)
 
 
-def as_claim(obj, name: str | None = None, tolerance: float = INEQUALITY_TOLERANCE) -> Claim:
+def as_claim(
+    obj: Claim | str | Callable[[State, Model, int], float],
+    name: str | None = None,
+    tolerance: float = INEQUALITY_TOLERANCE,
+) -> Claim:
     """A Claim from a Claim, a callable ``f(state, model, keep) -> margin``, or a name (see :func:`get_claim`)."""
     if isinstance(obj, Claim):
         return obj

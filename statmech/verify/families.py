@@ -24,9 +24,12 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
+from typing import Any, cast
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from statmech.core.state import State
 from statmech.core.validation import check_int
@@ -43,7 +46,7 @@ __all__ = [
 ]
 
 # The paper's teacher-student configurations (Acharyya et al. 2020, published values).
-PAPER_CONFIGS = {
+PAPER_CONFIGS: dict[str, dict[str, Any]] = {
     "6:2": dict(K=6, M=2, N=500, vstar=4.0, eta=0.5, eta_v=0.5, alpha_max=1600.0),
     "5:20": dict(K=20, M=5, N=500, vstar=4.0, eta=0.5, eta_v=0.5, alpha_max=3000.0),
 }
@@ -73,7 +76,16 @@ class OrderParameterFamily:
 
     kind = "order-parameters"
 
-    def __init__(self, K: int, M: int, *, q_range=(0.05, 4.0), v_max: float = 3.0, vstar=1.0, model=None):
+    def __init__(
+        self,
+        K: int,
+        M: int,
+        *,
+        q_range: tuple[float, float] = (0.05, 4.0),
+        v_max: float = 3.0,
+        vstar: float | ArrayLike = 1.0,
+        model: Model | None = None,
+    ) -> None:
         self.K, self.M = check_int("K", K), check_int("M", M)
         self.q_range = _range("q_range (bounds of Q_ii)", q_range, lo_min=0.0)
         if not (math.isfinite(v_max) and v_max > 0):
@@ -82,7 +94,7 @@ class OrderParameterFamily:
         self.vstar = _vstar(vstar, self.M)
         self.model = Model() if model is None else model
         K, M = self.K, self.M
-        self._dir_slices = []
+        self._dir_slices: list[slice] = []
         start = 2 * K
         for i in range(K):
             self._dir_slices.append(slice(start, start + M + i + 1))
@@ -103,7 +115,7 @@ class OrderParameterFamily:
             f"vstar={_fmt_vec(self.vstar)})"
         )
 
-    def state(self, x) -> State:
+    def state(self, x: ArrayLike) -> State:
         x = np.asarray(x, dtype=np.float64)
         K, M = self.K, self.M
         d = x[2 * K :].copy()
@@ -119,8 +131,8 @@ class OrderParameterFamily:
         G[self._rows, self._cols] = d * (np.sqrt(x[:K]) / norms)[self._rows]
         return State(Q=G @ G.T, R=G[:, :M].copy(), T=np.eye(M), v=x[K : 2 * K].copy(), vstar=self.vstar)
 
-    def describe(self, x=None) -> dict:
-        d = {
+    def describe(self, x: ArrayLike | None = None) -> dict:
+        d: dict[str, Any] = {
             "family": self.kind,
             "name": self.name,
             "K": self.K,
@@ -150,13 +162,13 @@ class SpecialisedFamily:
         M: int,
         *,
         min_group: int = 1,
-        teacher_overlap=(0.0, 0.999),
-        q_range=(0.25, 4.0),
-        v_range=(-3.0, 3.0),
+        teacher_overlap: tuple[float, float] = (0.0, 0.999),
+        q_range: tuple[float, float] = (0.25, 4.0),
+        v_range: tuple[float, float] = (-3.0, 3.0),
         share_max: float = 0.999,
-        vstar=1.0,
-        model=None,
-    ):
+        vstar: float | ArrayLike = 1.0,
+        model: Model | None = None,
+    ) -> None:
         self.K, self.M = check_int("K", K), check_int("M", M)
         self.min_group = check_int("min_group", min_group, minimum=0)
         self.groups = compositions(self.K, self.M, self.min_group)
@@ -176,7 +188,12 @@ class SpecialisedFamily:
         self.vstar = _vstar(vstar, self.M)
         self.model = Model() if model is None else model
         # x = [group index, a, share of d^2, share of b^2, q, v_1..v_M]
-        self.bounds = [(0, len(self.groups) - 1), self.teacher_overlap, (0.0, self.share_max), (0.0, self.share_max)]
+        self.bounds: list[tuple[float, float]] = [
+            (0, len(self.groups) - 1),
+            self.teacher_overlap,
+            (0.0, self.share_max),
+            (0.0, self.share_max),
+        ]
         self.bounds += [self.q_range] + [self.v_range] * self.M
         self.dim = len(self.bounds)
         self.integrality = np.zeros(self.dim, dtype=bool)
@@ -190,7 +207,7 @@ class SpecialisedFamily:
             f"{self.q_range[1]:g}], v in [{self.v_range[0]:g}, {self.v_range[1]:g}], vstar={_fmt_vec(self.vstar)})"
         )
 
-    def parameters(self, x) -> dict:
+    def parameters(self, x: ArrayLike) -> dict:
         """The physical parameters of the point x (group sizes, overlaps, q, v per group)."""
         x = np.asarray(x, dtype=np.float64)
         g = int(np.clip(round(x[0]), 0, len(self.groups) - 1))
@@ -206,7 +223,7 @@ class SpecialisedFamily:
             "v_per_group": [float(t) for t in x[5 : 5 + self.M]],
         }
 
-    def state(self, x) -> State:
+    def state(self, x: ArrayLike) -> State:
         p = self.parameters(x)
         K, M = self.K, self.M
         a = p["teacher_overlap"]
@@ -228,8 +245,8 @@ class SpecialisedFamily:
         G *= math.sqrt(p["q"])
         return State(Q=G @ G.T, R=G[:, :M].copy(), T=np.eye(M), v=v, vstar=self.vstar)
 
-    def describe(self, x=None) -> dict:
-        d = {
+    def describe(self, x: ArrayLike | None = None) -> dict:
+        d: dict[str, Any] = {
             "family": self.kind,
             "name": self.name,
             "K": self.K,
@@ -264,7 +281,7 @@ class TrainedConfig:
     activation: str = "erf"
     method: str = "dopri5"
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         check_int("K", self.K)
         check_int("M", self.M)
         check_int("N", self.N)
@@ -334,17 +351,27 @@ class TrainedFamily:
 
     kind = "trained"
 
-    def __init__(self, configs, label: str = ""):
+    def __init__(self, configs: Iterable[TrainedConfig | Mapping[str, Any]], label: str = "") -> None:
         self.configs = [c if isinstance(c, TrainedConfig) else TrainedConfig(**c) for c in configs]
         if not self.configs:
             raise ValueError("a trained family needs at least one configuration")
         self.label = label
 
     @classmethod
-    def grid(cls, K, M, *, eta=(0.5,), eta_v=(0.5,), sigma=(0.0,), seeds=(0,), **common) -> TrainedFamily:
+    def grid(
+        cls,
+        K: int | Sequence[int],
+        M: int | Sequence[int],
+        *,
+        eta: Iterable[float] = (0.5,),
+        eta_v: Iterable[float] = (0.5,),
+        sigma: Iterable[float] = (0.0,),
+        seeds: Iterable[int] = (0,),
+        **common: Any,
+    ) -> TrainedFamily:
         """Cartesian product over (K, M) pairs (ints or lists of equal length), eta, eta_v, sigma, seeds."""
-        Ks = [K] if np.ndim(K) == 0 else list(K)
-        Ms = [M] if np.ndim(M) == 0 else list(M)
+        Ks = _as_list(K)
+        Ms = _as_list(M)
         if len(Ms) == 1 and len(Ks) > 1:
             Ms = Ms * len(Ks)
         if len(Ks) != len(Ms):
@@ -357,25 +384,41 @@ class TrainedFamily:
 
     @classmethod
     def sample(
-        cls, n: int, *, K, M, eta=(0.1, 1.0), eta_v=(0.1, 1.0), sigma=(0.0, 0.5), seed: int = 0, **common
+        cls,
+        n: int,
+        *,
+        K: int | Sequence[int],
+        M: int | Sequence[int],
+        eta: tuple[float, float] = (0.1, 1.0),
+        eta_v: tuple[float, float] = (0.1, 1.0),
+        sigma: tuple[float, float] = (0.0, 0.5),
+        seed: int = 0,
+        **common: Any,
     ) -> TrainedFamily:
         """``n`` configurations with eta, eta_v, sigma uniform in their ranges, (K, M) drawn from the pairs given."""
         n = check_int("n (configurations)", n)
         rng = np.random.default_rng(seed)
-        Ks = [K] if np.ndim(K) == 0 else list(K)
-        Ms = [M] if np.ndim(M) == 0 else list(M)
+        Ks = _as_list(K)
+        Ms = _as_list(M)
         if len(Ms) == 1 and len(Ks) > 1:
             Ms = Ms * len(Ks)
         ranges = {k: _range(k, r, lo_min=0.0) for k, r in (("eta", eta), ("eta_v", eta_v), ("sigma", sigma))}
         cfgs = []
         for i in range(n):
             j = int(rng.integers(len(Ks)))
-            draw = {k: float(rng.uniform(*r)) for k, r in ranges.items()}
+            draw: dict[str, Any] = {k: float(rng.uniform(*r)) for k, r in ranges.items()}
             cfgs.append(TrainedConfig(K=int(Ks[j]), M=int(Ms[j]), seed=int(rng.integers(2**31)), **draw, **common))
         return cls(cfgs, label=f"sample of {n}")
 
     @classmethod
-    def paper(cls, names=("6:2",), *, sigmas=PAPER_SIGMAS, seeds=(0,), points: int = 20) -> TrainedFamily:
+    def paper(
+        cls,
+        names: Sequence[str] = ("6:2",),
+        *,
+        sigmas: Iterable[float] = PAPER_SIGMAS,
+        seeds: Iterable[int] = (0,),
+        points: int = 20,
+    ) -> TrainedFamily:
         """The paper's configurations (6:2: K=6, M=2; 5:20: K=20, M=5; N=500, vstar=4, eta=eta_v=0.5)."""
         cfgs = []
         for name in names:
@@ -406,6 +449,12 @@ class TrainedFamily:
 
     def __len__(self) -> int:
         return len(self.configs)
+
+
+def _as_list(x: int | Sequence[int]) -> list[int]:
+    """[x] for a scalar (Python or numpy), else the list of its items."""
+    # np.ndim (not isinstance) so that numpy integers count as scalars; mypy cannot narrow on it
+    return [cast(int, x)] if np.ndim(x) == 0 else list(cast(Sequence[int], x))
 
 
 def _fmt_vec(a) -> str:

@@ -17,8 +17,10 @@ import json
 import math
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy.optimize import differential_evolution
@@ -47,7 +49,7 @@ class SearchResult:
     """
 
     claim: Claim
-    family: object
+    family: OrderParameterFamily | SpecialisedFamily | TrainedFamily
     method: str
     seed: int | None
     budgets: list
@@ -77,7 +79,7 @@ class SearchResult:
             )
         return f"no counterexample in {self.n_evaluations} evaluations over {self.family.name}"
 
-    def recheck_command(self, path=None) -> str:
+    def recheck_command(self, path: str | Path | None = None) -> str:
         """The ``statmech prune`` command that recomputes the pruned errors behind the margin."""
         path = path or self.path or "STATE.npz"
         schemes = self.claim.schemes
@@ -126,7 +128,7 @@ class SearchResult:
             "statmech_version": __version__,
         }
 
-    def save(self, path) -> Path:
+    def save(self, path: str | Path) -> Path:
         """Write the arg-min state as an .npz: Q, R, T, v, vstar (State.load reads it) plus the metadata JSON."""
         if self.state is None:
             raise ValueError("no state was evaluated successfully: nothing to save")
@@ -136,10 +138,10 @@ class SearchResult:
         meta = self.metadata()
         meta["recheck"] = self.recheck_command(path)
         meta["verdict"] = self.verdict()
+        arrays: dict[str, Any] = {k: getattr(self.state, k) for k in STATE_KEYS}
+        arrays[METADATA_KEY] = np.array(json.dumps(meta))
         with open(path, "wb") as fh:
-            np.savez(
-                fh, **{k: getattr(self.state, k) for k in STATE_KEYS}, **{METADATA_KEY: np.array(json.dumps(meta))}
-            )
+            np.savez(fh, **arrays)
         return path
 
     def summary(self) -> dict:
@@ -150,7 +152,7 @@ class SearchResult:
         return d
 
 
-def load_counterexample(path) -> tuple:
+def load_counterexample(path: str | Path) -> tuple[State, dict]:
     """(State, metadata dict) of a file written by :meth:`SearchResult.save`."""
     state = State.load(path)
     meta = read_npz(path, (METADATA_KEY,), "counterexample")[METADATA_KEY]
@@ -163,11 +165,14 @@ class _Tracker:
     class Exhausted(Exception):
         pass
 
-    def __init__(self, claim, max_evals):
+    def __init__(self, claim: Claim, max_evals: int | None) -> None:
         self.claim, self.max_evals = claim, max_evals
         self.n = self.n_states = self.n_invalid = 0
         self.best = math.inf
-        self.best_state = self.best_model = self.best_keep = None
+        self.best_state: State | None = None
+        self.best_model: Model | None = None
+        self.best_keep: int | None = None
+
         self.best_where: dict = {}
         self.per_budget: dict = {}
         self.invalid_message = ""
@@ -211,17 +216,17 @@ class _Tracker:
 
 
 def search(
-    claim,
-    family,
+    claim: Claim | str | Callable[[State, Model, int], float],
+    family: OrderParameterFamily | SpecialisedFamily | TrainedFamily,
     *,
-    budgets=None,
+    budgets: int | Sequence[int] | None = None,
     method: str | None = None,
     evaluations: int = 2000,
     seed: int = 0,
     popsize: int = 5,
     executor: str = "inline",
     workers: int | None = None,
-    sweep_dir=None,
+    sweep_dir: str | Path | None = None,
 ) -> SearchResult:
     """Search ``family`` for the minimum margin of ``claim`` (a Claim, a name, ``module:function`` or a callable).
 
@@ -272,7 +277,9 @@ def search(
             rng = np.random.default_rng(seed)
             while True:
                 x = lo + (hi - lo) * rng.random(family.dim)
-                x[family.integrality] = rng.integers(lo[family.integrality], hi[family.integrality] + 1)
+                # float bounds of whole numbers: numpy's integers takes them, its stubs want int arrays
+                x[family.integrality] = rng.integers(lo[family.integrality], hi[family.integrality] + 1)  # type: ignore[arg-type]
+
                 objective(x)
         else:
             # differential_evolution needs a non-degenerate box: fixed coordinates get a zero-width slack
