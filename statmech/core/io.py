@@ -21,7 +21,9 @@ import os
 import secrets
 import zipfile
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 
@@ -47,7 +49,8 @@ _NPY_MAGIC = b"\x93NUMPY"
 _CORRUPT = (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, zlib.error, NotImplementedError, UnicodeError)
 
 
-def sidecar_path(path) -> Path:
+def sidecar_path(path: str | os.PathLike) -> Path:
+    """The JSON sidecar of a table: ``path`` with the suffix ``.json``."""
     return Path(path).with_suffix(".json")
 
 
@@ -66,7 +69,7 @@ def _fsync_dir(directory: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_write(path, mode: str = "wb", **open_kwargs):
+def atomic_write(path: str | os.PathLike, mode: str = "wb", **open_kwargs) -> Iterator[IO]:
     """Open a temporary file beside ``path`` for writing; on success fsync it and rename it onto ``path``.
 
     Either the whole new file is at ``path`` afterwards or the old one (if
@@ -108,7 +111,7 @@ def atomic_write(path, mode: str = "wb", **open_kwargs):
     _fsync_dir(parent)
 
 
-def ensure_dir(path, what: str = "output directory") -> Path:
+def ensure_dir(path: str | os.PathLike, what: str = "output directory") -> Path:
     """``path`` as an existing directory (created with its parents when missing), or a ``ValueError`` naming it."""
     path = Path(path)
     if path.exists() and not path.is_dir():
@@ -122,20 +125,21 @@ def ensure_dir(path, what: str = "output directory") -> Path:
     return path
 
 
-def write_text(path, text: str) -> Path:
+def write_text(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` (UTF-8) to ``path`` atomically."""
     with atomic_write(path, "w", encoding="utf-8") as fh:
         fh.write(text)
     return Path(path)
 
 
-def write_npz(path, arrays: dict, params: dict | None = None) -> Path:
+def write_npz(path: str | os.PathLike, arrays: dict, params: dict | None = None) -> Path:
     """Save ``arrays`` as an ``.npz`` atomically, with the provenance record (and ``params``) under PROVENANCE_KEY."""
     if PROVENANCE_KEY in arrays:
         raise ValueError(f"{PROVENANCE_KEY!r} is reserved for the provenance record")
-    record = np.array(json.dumps(provenance(params), sort_keys=True))
+    payload: dict[str, Any] = dict(arrays)
+    payload[PROVENANCE_KEY] = np.array(json.dumps(provenance(params), sort_keys=True))
     with atomic_write(path, "wb") as fh:
-        np.savez(fh, **arrays, **{PROVENANCE_KEY: record})
+        np.savez(fh, **payload)
     return Path(path)
 
 
@@ -187,7 +191,7 @@ def _get(data, k: str, name: str, remedy: str) -> np.ndarray:
 
 
 def read_npz(
-    path,
+    path: str | os.PathLike,
     keys,
     what: str,
     *,
@@ -225,7 +229,7 @@ def read_npz(
     return out
 
 
-def read_provenance(path) -> dict | None:
+def read_provenance(path: str | os.PathLike) -> dict | None:
     """The provenance record of a file written by statmech (an ``.npz``, a table or its ``.json`` sidecar), or None."""
     path = Path(path)
     if path.suffix == ".npz":

@@ -12,6 +12,7 @@ import contextlib
 import os
 import socket
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from statmech.core.io import ensure_dir
@@ -19,7 +20,7 @@ from statmech.core.io import ensure_dir
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not POSIX: the pid in the file is the only guard
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]
 
 __all__ = ["output_lock", "LOCK_FILE", "pid_alive"]
 
@@ -106,7 +107,7 @@ def _acquire(out: Path, what: str) -> int:
 
 
 @contextlib.contextmanager
-def output_lock(out_dir, what: str = "statmech run"):
+def output_lock(out_dir: str | os.PathLike, what: str = "statmech run") -> Iterator[Path]:
     """Hold ``OUT/.lock`` while the block runs: one run writes into a directory at a time.
 
     A second run on the same directory gets a ``ValueError`` naming the

@@ -7,6 +7,7 @@ file read alone says which code, which environment and which command made it.
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import functools
 import importlib.metadata
@@ -14,7 +15,9 @@ import os
 import platform
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -23,10 +26,10 @@ __all__ = ["provenance", "set_command_line", "cli_run", "command_line", "jsonabl
 _GIT_TIMEOUT_S = 2.0  # a provenance record must never hold up a run
 _DEPENDENCIES = ("numpy", "scipy", "numba")
 # The command line of this process's CLI run, registered by the CLI entry point.
-_COMMAND = {"argv": None, "options": None}
+_COMMAND: dict[str, Any] = {"argv": None, "options": None}
 
 
-def set_command_line(argv, options: dict | None = None) -> None:
+def set_command_line(argv: list | None, options: dict | None = None) -> None:
     """Register the command line (and the parsed options, defaults included) of a CLI run.
 
     Recorded in every file written afterwards by this process; ``argv=None``
@@ -36,7 +39,7 @@ def set_command_line(argv, options: dict | None = None) -> None:
     _COMMAND["options"] = None if options is None else jsonable({k: v for k, v in options.items() if not callable(v)})
 
 
-def cli_run(func, args, argv=None):
+def cli_run(func: Callable, args: argparse.Namespace, argv: list | None = None):
     """``func(args)`` with the command line recorded in every file written meanwhile (the CLI's entry point).
 
     ``argv``: the arguments after the program name (None: this process's
@@ -56,7 +59,7 @@ def command_line() -> list | None:
     return None if _COMMAND["argv"] is None else list(_COMMAND["argv"])
 
 
-def jsonable(x):
+def jsonable(x: Any) -> Any:
     """``x`` with numpy arrays and scalars, paths and tuples turned into plain JSON values."""
     if isinstance(x, dict):
         return {str(k): jsonable(v) for k, v in x.items()}
