@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from statmech.commands._common import ListAction, finite_float, nonneg_float, out_dir, positive_float, positive_int
+from statmech.core.io import write_text
 
 _FAMILIES = ("order-parameters", "specialised", "trained", "paper")
 
@@ -127,7 +128,7 @@ def run(args):
     result = search(args.claim, family, budgets=args.keep, **opts)
     if result.state is not None:
         result.save(out / "argmin.npz")
-    (out / "verify.json").write_text(json.dumps(result.summary(), indent=1, default=float) + "\n")
+    write_text(out / "verify.json", json.dumps(result.summary(), indent=1, default=float) + "\n")
     print(
         f"# {result.claim.name}: {result.claim.statement}; {result.n_evaluations} evaluations on "
         f"{result.n_states} states in {result.seconds:.3g} s ({result.method}); minimum margin {result.margin:.6g}"

@@ -46,7 +46,7 @@ from statmech import pruning as P
 from statmech.core import vocabulary as V
 from statmech.core.budgets import Budget, edges_per_unit
 from statmech.core.digest import source_digest
-from statmech.core.io import ensure_dir, write_table
+from statmech.core.io import atomic_write, ensure_dir, write_table, write_text
 from statmech.core.vocabulary import (
     DPP_EDGE,
     DPP_NODE,
@@ -233,10 +233,8 @@ class Pipeline:
 
     @staticmethod
     def _dump(path, obj):
-        tmp = path.with_suffix(".tmp")
-        with open(tmp, "wb") as fh:
+        with atomic_write(path, "wb") as fh:  # an interrupt never leaves a truncated cache file
             pickle.dump(obj, fh)
-        tmp.replace(path)  # atomic: an interrupt never leaves a truncated cache file
 
     def _cached(self, path):
         """A stage's cached result (its compute time counted in stage_seconds), or None."""
@@ -1005,8 +1003,8 @@ def reproduce(
                 ),
                 descriptions=F1_DESCRIPTIONS,
             )
-            (out / "F1_summary.md").write_text(
-                summary_markdown(tab, sizes=sizes, configs=configs, wall_seconds=wall, seed=seed)
+            write_text(
+                out / "F1_summary.md", summary_markdown(tab, sizes=sizes, configs=configs, wall_seconds=wall, seed=seed)
             )
             return tab
 
@@ -1057,14 +1055,15 @@ def replot(out, *, only=None, log=print) -> dict:
             tab[c] = tab[c].astype(int)
         sizes = Sizes(**params["sizes"])
         configs = {n: Config(**c) for n, c in params["configs"].items()}
-        (out / "F1_summary.md").write_text(
+        write_text(
+            out / "F1_summary.md",
             summary_markdown(
                 tab,
                 sizes=sizes,
                 configs=configs,
                 wall_seconds=params.get("compute_seconds"),
                 seed=int(params.get("seed", 0)),
-            )
+            ),
         )
         written.append(out / "F1_summary.md")
     msg = written_message(written, out).replace("reproduce:", "replot:", 1)

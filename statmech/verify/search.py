@@ -26,6 +26,7 @@ import numpy as np
 from scipy.optimize import differential_evolution
 
 from statmech import __version__
+from statmech.core.io import write_npz
 from statmech.core.state import STATE_KEYS, State, read_npz
 from statmech.sweep import Engine, Outcome, Param, parse_config, read_results, register_engine, run_sweep
 from statmech.verify.claims import Claim, Model, as_claim, get_claim
@@ -140,8 +141,7 @@ class SearchResult:
         meta["verdict"] = self.verdict()
         arrays: dict[str, Any] = {k: getattr(self.state, k) for k in STATE_KEYS}
         arrays[METADATA_KEY] = np.array(json.dumps(meta))
-        with open(path, "wb") as fh:
-            np.savez(fh, **arrays)
+        write_npz(path, arrays, params={"verify": meta})
         return path
 
     def summary(self) -> dict:
@@ -172,7 +172,6 @@ class _Tracker:
         self.best_state: State | None = None
         self.best_model: Model | None = None
         self.best_keep: int | None = None
-
         self.best_where: dict = {}
         self.per_budget: dict = {}
         self.invalid_message = ""
@@ -279,7 +278,6 @@ def search(
                 x = lo + (hi - lo) * rng.random(family.dim)
                 # float bounds of whole numbers: numpy's integers takes them, its stubs want int arrays
                 x[family.integrality] = rng.integers(lo[family.integrality], hi[family.integrality] + 1)  # type: ignore[arg-type]
-
                 objective(x)
         else:
             # differential_evolution needs a non-degenerate box: fixed coordinates get a zero-width slack
