@@ -36,6 +36,7 @@ TYPED_SCOPE: tuple[str, ...] = (
     "statmech.core.numba_cache",
     "statmech.core.validation",
     "statmech.core.vocabulary",
+    "statmech.plots",
     "statmech.pruning",
     "statmech.verify",
 )

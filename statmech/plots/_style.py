@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from statmech.core.io import atomic_write
 
 
-def pyplot():
+def pyplot() -> Any:
     """matplotlib.pyplot with a non-interactive backend unless one is already active."""
     import matplotlib
 
@@ -21,7 +22,7 @@ def pyplot():
     return plt
 
 
-def save(fig, path, pdf: bool = False):
+def save(fig: Any, path: str | Path, pdf: bool = False) -> Path:
     """Save a figure as PNG (and PDF beside it on request), each written atomically, then close it."""
 
     path = Path(path)

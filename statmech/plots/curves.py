@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from statmech.plots.style import pyplot, save, series_style, simulation_points, theory_line
 
 
-def learning_curve(curves, path, *, title=None, simulation=None, pdf=False):
+def learning_curve(
+    curves: Sequence[tuple[str, ArrayLike, ArrayLike]],
+    path: str | Path,
+    *,
+    title: str | None = None,
+    simulation: Sequence[tuple[str, ArrayLike, ArrayLike, ArrayLike]] | None = None,
+    pdf: bool = False,
+) -> Path:
     """Log-log plot of eps_g(alpha).
 
     ``curves``: list of (label, alpha, eps_g) lines (alpha = 0 is dropped on

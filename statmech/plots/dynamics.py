@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from statmech.core.vocabulary import SCHEMES, is_node_scheme
 from statmech.plots.style import (
@@ -15,6 +21,9 @@ from statmech.plots.style import (
     theory_line,
 )
 
+if TYPE_CHECKING:
+    from statmech.pruning.retraining import PrunedCurves
+
 
 def _scheme_of(label: str) -> str:
     """The scheme a label starts with ("dpp-node, optimal" -> the DPP node scheme); "unpruned" for the unpruned student."""
@@ -26,12 +35,12 @@ def _scheme_of(label: str) -> str:
     raise ValueError(f"label must start with a scheme name ({', '.join(SCHEMES)}); got {label!r}")
 
 
-def _style_kw(label):
+def _style_kw(label: str) -> dict[str, Any]:
     s = _scheme_of(label)
     return {"style": UNPRUNED} if s == "unpruned" else {"scheme": s}
 
 
-def _positive(alpha, *ys):
+def _positive(alpha: ArrayLike, *ys: ArrayLike) -> tuple[Any, ...]:  # arrays, splatted into plot calls
     alpha = np.asarray(alpha, dtype=np.float64)
     keep = alpha > 0
     return (alpha[keep],) + tuple(np.asarray(y, dtype=np.float64)[keep] for y in ys)
@@ -47,17 +56,17 @@ def _spread_note(curves: dict) -> str:
 
 
 def pruning_dynamics(
-    curves,
-    path,
+    curves: PrunedCurves | SimpleNamespace,
+    path: str | Path,
     *,
-    sim_pruned=None,
-    retrained=None,
-    sim_retrained=None,
-    limit=None,
-    alpha_prune=None,
-    title=None,
-    pdf=False,
-):
+    sim_pruned: Mapping[str, tuple[ArrayLike, ArrayLike, ArrayLike]] | None = None,
+    retrained: Mapping[str, tuple[ArrayLike, ArrayLike]] | None = None,
+    sim_retrained: Mapping[str, tuple[ArrayLike, ArrayLike, ArrayLike]] | None = None,
+    limit: Mapping[str, tuple[ArrayLike, ArrayLike]] | None = None,
+    alpha_prune: float | None = None,
+    title: str | None = None,
+    pdf: bool = False,
+) -> Path:
     """Two or three panels, log-log; styles of :mod:`statmech.plots.style`, one legend below the panels.
 
     (a) eps_g vs alpha of the unpruned student and of each scheme pruned at
@@ -126,7 +135,15 @@ def pruning_dynamics(
     return save(fig, path, pdf=pdf)
 
 
-def masked_deviation(Ns, deviations, path, *, labels=None, title=None, pdf=False):
+def masked_deviation(
+    Ns: ArrayLike,
+    deviations: Mapping[str, tuple[ArrayLike, ArrayLike]],
+    path: str | Path,
+    *,
+    labels: Mapping[str, str] | None = None,
+    title: str | None = None,
+    pdf: bool = False,
+) -> Path:
     """RMS deviation |masked SGD - masked ODE| against N, log-log, with the 1/sqrt(N) slope for reference.
 
     ``deviations``: {label: (rms (n_N,), rms_error (n_N,))}, labels starting with a scheme name.

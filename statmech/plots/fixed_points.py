@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from statmech.plots.style import pyplot, save, series_style, simulation_points, theory_line
 
 
-def errors_vs_eta(lines, path, *, eta_c=None, title=None, pdf=False):
+def errors_vs_eta(
+    lines: Sequence[tuple[str, ArrayLike, ArrayLike, ArrayLike | None]],
+    path: str | Path,
+    *,
+    eta_c: float | None = None,
+    title: str | None = None,
+    pdf: bool = False,
+) -> Path:
     """eps_g (noise-free) of fixed points against the learning rate eta, log y axis.
 
     ``lines``: list of (label, eta, eps_g, stable) with ``stable`` a boolean
@@ -41,7 +53,14 @@ def errors_vs_eta(lines, path, *, eta_c=None, title=None, pdf=False):
     return save(fig, path, pdf=pdf)
 
 
-def plateau_length_vs_log_n(sets, path, *, predicted_slope=None, title=None, pdf=False):
+def plateau_length_vs_log_n(
+    sets: Sequence[tuple[str, ArrayLike, ArrayLike, Any]],
+    path: str | Path,
+    *,
+    predicted_slope: float | None = None,
+    title: str | None = None,
+    pdf: bool = False,
+) -> Path:
     """Plateau length against ln N: points per run and the fitted line a + b ln N.
 
     ``sets``: list of (label, N, length, fit) with ``fit`` a

@@ -5,6 +5,10 @@ Each function takes computed results (statmech.experiments) and only draws.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 
 from statmech.core.vocabulary import DPP_EDGE, DPP_NODE, IMPORTANCE_EDGE, IMPORTANCE_NODE, RANDOM_EDGE, RANDOM_NODE
@@ -61,7 +65,15 @@ def f1_sizes_note(configs: dict, seeds: int, masks: int) -> str:
     return "; ".join(parts) + f"; {seeds} students x {masks} masks"
 
 
-def f1_grid(table, path, *, title=None, sizes_note="", configs=None, pdf=False):
+def f1_grid(
+    table: Mapping[str, Any],
+    path: str | Path,
+    *,
+    title: str | None = None,
+    sizes_note: str = "",
+    configs: Mapping[str, Any] | None = None,
+    pdf: bool = False,
+) -> Path:
     """F1: test loss vs parameters remaining (%), 2 x 3 panels; per scheme and sigma the N -> infinity theory
     (line), the simulation (filled markers, +- standard error) and the published points (hollow markers).
 
@@ -181,7 +193,9 @@ def _unit_labels(units, teacher):
     return [f"{u} (T{n})" for u, n in zip(units, teacher)]
 
 
-def f2_heatmaps(data, path, *, k=3, title=None, pdf=False):
+def f2_heatmaps(
+    data: Mapping[str, Any], path: str | Path, *, k: int = 3, title: str | None = None, pdf: bool = False
+) -> Path:
     """F2: |Q| (top) and |R| (bottom) of the student, rows permuted into teacher groups: unpruned, after DPP
     node pruning (most probable kept set, budget k) and expected over DPP edge masks (same budget).
 
@@ -217,7 +231,7 @@ def f2_heatmaps(data, path, *, k=3, title=None, pdf=False):
     return save(fig, path, pdf=pdf)
 
 
-def f2_budgets(data, path, *, title=None, pdf=False):
+def f2_budgets(data: Mapping[str, Any], path: str | Path, *, title: str | None = None, pdf: bool = False) -> Path:
     """F2 supplement: one row per budget k: |Q|, |R| after DPP node (most probable set) and DPP edge (expected)."""
     plt = pyplot()
     ks = sorted(data["node"])
@@ -244,7 +258,9 @@ def f2_budgets(data, path, *, title=None, pdf=False):
     return save(fig, path, pdf=pdf)
 
 
-def f3_kernels(data, path, *, zoom=40, title=None, pdf=False):
+def f3_kernels(
+    data: Mapping[str, Any], path: str | Path, *, zoom: int = 40, title: str | None = None, pdf: bool = False
+) -> Path:
     """F3: the DPP-node kernel L = (1/P) sum lambda lambda^T (K x K, rows in teacher groups) and one unit's
     DPP-edge kernel diag(w) (X^T X / P) diag(w) (N x N; full and the first ``zoom`` inputs)."""
     plt = pyplot()
@@ -285,7 +301,14 @@ def f3_kernels(data, path, *, zoom=40, title=None, pdf=False):
     return save(fig, path, pdf=pdf)
 
 
-def f4_learning_curves(table, path, *, title=None, configs=None, pdf=False):
+def f4_learning_curves(
+    table: Mapping[str, Any],
+    path: str | Path,
+    *,
+    title: str | None = None,
+    configs: Mapping[str, Any] | None = None,
+    pdf: bool = False,
+) -> Path:
     """F4: eps_g(alpha), ODE lines and SGD points (mean +- standard error over runs), one panel per config.
 
     sigma = 0 and 0.25 differ in colour, line style and marker (:func:`statmech.plots.style.series_style`).

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from statmech.core.vocabulary import NO_REWEIGHT, SCHEMES, is_node_scheme
 from statmech.plots.style import (
@@ -26,17 +31,17 @@ def _measure_label(measure):
 
 
 def pruned_errors(
-    summary,
-    path,
+    summary: Mapping[str, Any],
+    path: str | Path,
     *,
-    measure="eps_g",
-    theory_column=None,
-    published=None,
-    unpruned=True,
-    reweight="none",
-    title=None,
-    pdf=False,
-):
+    measure: str = "eps_g",
+    theory_column: str | None = None,
+    published: Mapping[float, Mapping[str, Sequence[float]]] | None = None,
+    unpruned: bool = True,
+    reweight: str = "none",
+    title: str | None = None,
+    pdf: bool = False,
+) -> Path:
     """Pruned error vs node budget k, one panel per sigma: simulation points with error bars
     (``<measure>_mean`` +- ``<measure>_stderr``), theory lines (``theory_column``), published points.
 
@@ -110,7 +115,9 @@ def _coincide(s, measure, sch, rw):
     return bool(np.all(np.abs(ya - yb) <= np.hypot(np.nan_to_num(ea), np.nan_to_num(eb)) + 1e-12))
 
 
-def reweighting_effect(panels, path, *, measure="eps_g", pdf=False):
+def reweighting_effect(
+    panels: Sequence[tuple[str, Mapping[str, Any]]], path: str | Path, *, measure: str = "eps_g", pdf: bool = False
+) -> Path:
     """Pruned error with and without reweighting: node schemes in the top row, edge schemes below, one
     column per entry of ``panels`` (list of (title, summary) with columns scheme, k, reweight,
     ``<measure>_mean``, ``<measure>_stderr``; one sigma each).
@@ -188,7 +195,16 @@ def reweighting_effect(panels, path, *, measure="eps_g", pdf=False):
     return save(fig, path, pdf=pdf)
 
 
-def coordinate_histograms(W, Wstar, C, path, *, check=None, max_units=6, pdf=False):
+def coordinate_histograms(
+    W: ArrayLike,
+    Wstar: ArrayLike,
+    C: ArrayLike,
+    path: str | Path,
+    *,
+    check: Mapping[str, Any] | None = None,
+    max_units: int = 6,
+    pdf: bool = False,
+) -> Path:
     """Gaussian-coordinate hypothesis (docs/theory/pruning.md): histograms of the coordinates w_ij of each
     student unit against N(0, Q_ii), and 2-D histograms of (w_ij, w*_nj) against the 1, 2, 3
     sigma ellipses of N(0, [[Q_ii, R_in], [R_in, T_nn]]). ``C`` = [[Q, R], [R^T, T]];
@@ -246,7 +262,9 @@ def coordinate_histograms(W, Wstar, C, path, *, check=None, max_units=6, pdf=Fal
     return save(fig, path, pdf=pdf)
 
 
-def inclusion_probabilities(results, path, *, pdf=False):
+def inclusion_probabilities(
+    results: Sequence[tuple[str, ArrayLike, ArrayLike, ArrayLike, int]], path: str | Path, *, pdf: bool = False
+) -> Path:
     """DPP-edge inclusion frequencies from the real kernel vs lam w^2 / (1 + lam w^2).
 
     ``results``: list of (label, w, freq, pi, n_masks)."""

@@ -6,7 +6,12 @@ tables written by ``statmech prune``), never compute them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from statmech.core.vocabulary import SCHEMES
 from statmech.plots.style import (
@@ -35,12 +40,12 @@ _CLAIM_TITLES = {
 def phase_diagram(
     idealised: dict,
     trained: dict | None,
-    zcrit=None,
-    path="pruning_phase_diagram.png",
+    zcrit: tuple[ArrayLike, ArrayLike] | None = None,
+    path: str | Path = "pruning_phase_diagram.png",
     *,
-    claims=("C1", "C2", "C3", "C3x"),
-    pdf=False,
-):
+    claims: Sequence[str] = ("C1", "C2", "C3", "C3x"),
+    pdf: bool = False,
+) -> Path:
     """Where each claim holds over (z = K/M, kept fraction k/K): one column per claim.
 
     ``idealised`` / ``trained``: row dicts of ``idealised_phase_diagram`` /
@@ -98,18 +103,18 @@ def phase_diagram(
 
 
 def pruned_errors(
-    fractions,
-    errors: dict,
-    path,
+    fractions: ArrayLike,
+    errors: Mapping[str, Any],
+    path: str | Path,
     *,
-    unpruned=None,
+    unpruned: float | None = None,
     published: dict | None = None,
     published_offset: float = 0.0,
-    title=None,
-    ylabel=None,
-    log=False,
-    pdf=False,
-):
+    title: str | None = None,
+    ylabel: str | None = None,
+    log: bool = False,
+    pdf: bool = False,
+) -> Path:
     """eps_g vs fraction of parameters kept: one theory line per scheme, published values as hollow markers.
 
     ``errors``: {scheme: sequence}; ``published``: optional {scheme: sequence} of the paper's values

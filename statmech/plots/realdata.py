@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 
 from statmech.core.vocabulary import NO_REWEIGHT, SCHEMES
@@ -32,7 +36,15 @@ def _reweighted(value) -> bool:
     return str(value) not in (NO_REWEIGHT, "False", "0", "")
 
 
-def realdata_errors(rows, unpruned_error, path, *, dataset="digits", published=None, pdf=False):
+def realdata_errors(
+    rows: Sequence[Mapping[str, Any]],
+    unpruned_error: float,
+    path: str | Path,
+    *,
+    dataset: str = "digits",
+    published: Mapping[str, Any] | None = None,
+    pdf: bool = False,
+) -> Path:
     """Panels of test error (%) vs fraction of first-layer edges kept (node budgets matched by parameters).
 
     ``rows``: dicts from :func:`statmech.pruning.finite.mlp.prune_mlp`; one panel per reweighting

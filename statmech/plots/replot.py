@@ -12,6 +12,7 @@ Published reference values live above this layer (:mod:`statmech.experiments.pub
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -244,12 +245,12 @@ _DRAW = {
 
 
 def replot(
-    figures_dir,
+    figures_dir: str | Path,
     *,
-    only=None,
-    out_dir=None,
+    only: Iterable[str] | None = None,
+    out_dir: str | Path | None = None,
     published_6_2: dict | None = None,
-    published_losses=None,
+    published_losses: Callable[[str, float], dict] | None = None,
     published_mnist: dict | None = None,
 ) -> list:
     """Redraw every figure of :data:`FROM_TABLES` whose tables are in ``figures_dir``; the paths written.

@@ -26,9 +26,12 @@ in the full colour, sigma = 0.25 lighter (:func:`tint`); legends say so.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from statmech.core.vocabulary import (
     DPP_EDGE,
@@ -45,6 +48,13 @@ from statmech.core.vocabulary import (
     SCHEMES,
 )
 from statmech.plots._style import pyplot, save
+
+if TYPE_CHECKING:  # matplotlib is imported where a figure is drawn
+    from matplotlib.axes import Axes
+    from matplotlib.axis import Axis
+    from matplotlib.container import ErrorbarContainer
+    from matplotlib.legend import Legend
+    from matplotlib.lines import Line2D
 
 __all__ = [
     "Style",
@@ -105,7 +115,7 @@ SERIES = (
     Style("#CC79A7", "v", (0, (8, 2, 1, 2)), ""),
 )
 # reweighting after pruning: the line style and the marker fill (never hollow: hollow means published)
-REWEIGHT_LINES = {
+REWEIGHT_LINES: dict[str, tuple[Any, Literal["full", "left", "right", "bottom", "top", "none"]]] = {
     NO_REWEIGHT: ("-", "full"),
     FUSE_PREACTIVATION: ((0, (5, 2)), "left"),
     FUSE_ACTIVATION: ((0, (1, 1.5)), "bottom"),
@@ -142,7 +152,7 @@ def series_style(i: int) -> Style:
     return SERIES[int(i) % len(SERIES)]
 
 
-def tint(color, amount: float):
+def tint(color: str | tuple[float, float, float], amount: float) -> tuple[float, float, float]:
     """``color`` mixed with ``amount`` (0..1) of white: an RGB tuple."""
     from matplotlib.colors import to_rgb
 
@@ -157,13 +167,26 @@ def sigma_tone(sigma: float) -> float:
     return SIGMA_TONE.get(float(sigma), 0.5 if sigma else 0.0)
 
 
-def _resolve(scheme, style):
+def _resolve(scheme: str | None, style: Style | None) -> Style:
     if style is None and scheme is None:
         raise ValueError("give scheme or style")
-    return style if style is not None else scheme_style(scheme)
+    if style is not None:
+        return style
+    assert scheme is not None  # one of the two is given (checked above)
+    return scheme_style(scheme)
 
 
-def theory_line(ax, x, y, scheme=None, *, style=None, tone=0.0, label=None, **kw):
+def theory_line(
+    ax: Axes,
+    x: ArrayLike,
+    y: ArrayLike,
+    scheme: str | None = None,
+    *,
+    style: Style | None = None,
+    tone: float = 0.0,
+    label: str | None = None,
+    **kw: Any,
+) -> Line2D:
     """Theory (N -> infinity or ODE): a line in the scheme's colour and line style, no marker."""
     st = _resolve(scheme, style)
     kw.setdefault("lw", THEORY_LW)
@@ -171,7 +194,19 @@ def theory_line(ax, x, y, scheme=None, *, style=None, tone=0.0, label=None, **kw
     return ax.plot(np.asarray(x, float), np.asarray(y, float), color=tint(st.color, tone), label=label, **kw)[0]
 
 
-def simulation_points(ax, x, y, yerr=None, scheme=None, *, style=None, tone=0.0, label=None, join=False, **kw):
+def simulation_points(
+    ax: Axes,
+    x: ArrayLike,
+    y: ArrayLike,
+    yerr: ArrayLike | None = None,
+    scheme: str | None = None,
+    *,
+    style: Style | None = None,
+    tone: float = 0.0,
+    label: str | None = None,
+    join: bool = False,
+    **kw: Any,
+) -> ErrorbarContainer:
     """Simulation: filled markers of the scheme's shape, +- ``yerr`` (one standard error) as error bars.
 
     ``join``: a thin line in the scheme's line style through the points (only where no theory line is drawn).
@@ -194,7 +229,17 @@ def simulation_points(ax, x, y, yerr=None, scheme=None, *, style=None, tone=0.0,
     return ax.errorbar(x, y, yerr=yerr, color=col, mfc=col, ecolor=col, label=label, **kw)
 
 
-def published_points(ax, x, y, scheme=None, *, style=None, tone=0.0, label=None, **kw):
+def published_points(
+    ax: Axes,
+    x: ArrayLike,
+    y: ArrayLike,
+    scheme: str | None = None,
+    *,
+    style: Style | None = None,
+    tone: float = 0.0,
+    label: str | None = None,
+    **kw: Any,
+) -> Line2D:
     """Published values: hollow markers of the scheme's shape (larger than the simulation markers)."""
     st = _resolve(scheme, style)
     kw.setdefault("ms", PUB_MS)
@@ -211,7 +256,7 @@ def published_points(ax, x, y, scheme=None, *, style=None, tone=0.0, label=None,
     )[0]
 
 
-def scheme_handles(schemes, *, lines: bool = True, markers: bool = True) -> list:
+def scheme_handles(schemes: Iterable[str], *, lines: bool = True, markers: bool = True) -> list[Line2D]:
     """Legend handles, one per scheme, showing its colour, marker and line style."""
     from matplotlib.lines import Line2D
 
@@ -235,7 +280,13 @@ def scheme_handles(schemes, *, lines: bool = True, markers: bool = True) -> list
     return out
 
 
-def source_handles(*, theory="theory", simulation=r"simulation $\pm$ s.e.", published="published", tone=None):
+def source_handles(
+    *,
+    theory: str | None = "theory",
+    simulation: str | None = r"simulation $\pm$ s.e.",
+    published: str | None = "published",
+    tone: Mapping[str, float] | None = None,
+) -> list[Line2D]:
     """Legend handles for the three sources in neutral grey; pass None to leave one out.
 
     ``tone``: optional {label suffix: white fraction} adding the sigma tones (e.g. F1's two sigmas).
@@ -270,14 +321,14 @@ def source_handles(*, theory="theory", simulation=r"simulation $\pm$ s.e.", publ
     return out
 
 
-def integer_axis(axis) -> None:
+def integer_axis(axis: Axis) -> None:
     """Only integer ticks on ``axis`` (ax.xaxis / ax.yaxis): budgets, counts."""
     from matplotlib.ticker import MaxNLocator
 
     axis.set_major_locator(MaxNLocator(integer=True))
 
 
-def integer_ticks_if_integral(ax, values, which: str = "x") -> bool:
+def integer_ticks_if_integral(ax: Axes, values: ArrayLike, which: str = "x") -> bool:
     """Integer ticks on the linear ``which`` axis when every value drawn there is an integer."""
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
@@ -289,7 +340,9 @@ def integer_ticks_if_integral(ax, values, which: str = "x") -> bool:
     return False
 
 
-def legend_outside(ax, handles=None, labels=None, **kw):
+def legend_outside(
+    ax: Axes, handles: Sequence[Any] | None = None, labels: Sequence[str] | None = None, **kw: Any
+) -> Legend:
     """A legend to the right of ``ax``, outside the axes (never over the data)."""
     if handles is None:
         handles, labels = ax.get_legend_handles_labels()
@@ -300,7 +353,7 @@ def legend_outside(ax, handles=None, labels=None, **kw):
     return ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, **kw)
 
 
-def config_label(name: str, K=None, M=None) -> str:
+def config_label(name: str, K: int | None = None, M: int | None = None) -> str:
     """``"K:M = 6:2"``: one convention (K student units, M teacher units) for the paper's configurations.
 
     The paper labels its second configuration "5:20" (M:K); it reads ``"K:M = 20:5 (paper's 5:20)"``.

@@ -7,7 +7,12 @@ filtered, e.g. with :func:`statmech.sweep.tables.select`); repeated points
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from statmech.plots.style import integer_ticks_if_integral, pyplot, save, series_style, simulation_points
 from statmech.sweep.tables import aggregate, pivot
@@ -18,16 +23,16 @@ __all__ = ["against_parameter", "heatmap", "heatmap_grid"]
 def against_parameter(
     table: dict,
     x: str,
-    path,
+    path: str | Path,
     *,
     y: str = "eps_g",
     line: str | None = None,
-    logx=False,
-    logy=True,
-    title=None,
-    ylabel=None,
-    pdf=False,
-):
+    logx: bool = False,
+    logy: bool = True,
+    title: str | None = None,
+    ylabel: str | None = None,
+    pdf: bool = False,
+) -> Path:
     """``y`` (default eps_g) against parameter ``x``, one line per value of ``line``; mean +- standard error.
 
     Points in :func:`statmech.plots.style.series_style` order; an integer parameter gets integer ticks."""
@@ -64,7 +69,7 @@ def against_parameter(
     return save(fig, path, pdf=pdf)
 
 
-def heatmap(table: dict, x: str, y: str, path, *, value: str = "eps_g", **kw):
+def heatmap(table: dict, x: str, y: str, path: str | Path, *, value: str = "eps_g", **kw: Any) -> Path:
     """Mean of ``value`` over the (``x``, ``y``) grid of a sweep table as a heatmap (options of :func:`heatmap_grid`)."""
     xs, ys, Z = pivot(table, x, y, value)
     kw.setdefault("label", value)
@@ -72,20 +77,20 @@ def heatmap(table: dict, x: str, y: str, path, *, value: str = "eps_g", **kw):
 
 
 def heatmap_grid(
-    xs,
-    ys,
-    Z,
-    path,
+    xs: Sequence[Any],
+    ys: Sequence[Any],
+    Z: ArrayLike,
+    path: str | Path,
     *,
-    xlabel="",
-    ylabel="",
-    label="",
-    diverging=False,
-    zero_contour=False,
-    title=None,
-    annotate=False,
-    pdf=False,
-):
+    xlabel: str = "",
+    ylabel: str = "",
+    label: str = "",
+    diverging: bool = False,
+    zero_contour: bool = False,
+    title: str | None = None,
+    annotate: bool = False,
+    pdf: bool = False,
+) -> Path:
     """Heatmap of Z[j, i] at (xs[i], ys[j]) (from :func:`statmech.sweep.tables.pivot` or ``difference``).
 
     ``diverging=True`` centres a red-blue colour map on 0 (for a difference of
