@@ -288,7 +288,6 @@ def paper_claim(name: str, kernel: str = LINEAR_PREACTIVATION, importance: str =
     if name == "C1":
         fn = lambda st, mo, k: e(st, mo, RANDOM_NODE, k) - e(st, mo, DPP_NODE, k)
         schemes = (RANDOM_NODE, DPP_NODE)
-
     elif name == "C2":
         fn = lambda st, mo, k: e(st, mo, DPP_NODE, k) - e(st, mo, RANDOM_EDGE, k)
         schemes = (DPP_NODE, RANDOM_EDGE)

@@ -301,7 +301,6 @@ def pruned_error(
     K, M = state.K, state.M
     params = {"activation": activation, "reweight": reweight, "budget": budget.as_dict(), **scheme.options()}
     pruned: State | None  # the pruned State when it is unique (edge schemes, a single kept set)
-
     if scheme.edge:
         c = budget.edge_fraction(K)
         pruned, qerr = edge_state(state, scheme, c, return_error=True)

@@ -59,7 +59,6 @@ def budget_grid(
         kept = check_keep(k, K)
         b = Budget(keep=kept, N=N)
         lab: dict[str, float] = {"k": kept}
-
         if N is not None:
             lab["e"] = b.edges_per_unit(K, N)
         out.append((lab, b))
