@@ -36,6 +36,8 @@ TYPED_SCOPE: tuple[str, ...] = (
     "statmech.core.numba_cache",
     "statmech.core.validation",
     "statmech.core.vocabulary",
+    "statmech.experiments.paper",
+    "statmech.experiments.published",
     "statmech.plots",
     "statmech.pruning",
     "statmech.verify",

@@ -36,8 +36,10 @@ import json
 import pickle
 import time
 import warnings
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -47,6 +49,7 @@ from statmech.core import vocabulary as V
 from statmech.core.budgets import Budget, edges_per_unit
 from statmech.core.digest import source_digest
 from statmech.core.io import atomic_write, ensure_dir, write_table, write_text
+from statmech.core.state import State
 from statmech.core.vocabulary import (
     DPP_EDGE,
     DPP_NODE,
@@ -187,7 +190,15 @@ class Pipeline:
     streams (seed, run) and the masks; ``workers`` the processes for the SGD
     runs (simulate_seeds)."""
 
-    def __init__(self, sizes: Sizes, cache_dir, *, seed: int = 0, workers: int | None = None, log=print):
+    def __init__(
+        self,
+        sizes: Sizes,
+        cache_dir: str | Path,
+        *,
+        seed: int = 0,
+        workers: int | None = None,
+        log: Callable[[str], object] = print,
+    ) -> None:
         if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
             raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
         self.sizes, self.seed, self.workers, self.log = sizes, int(seed), workers, log
@@ -310,7 +321,7 @@ class Pipeline:
             f"pruned {name} sigma={sigma:g} student {run + 1}/{self.sizes.seeds} in {{seconds:.0f}} s",
         )
 
-    def pruned_if_cached(self, name: str, sigma: float, run: int):
+    def pruned_if_cached(self, name: str, sigma: float, run: int) -> dict | None:
         return self._cached(self._key("prune", self.config(name), sigma, extra=(run,)))
 
     @property
@@ -320,7 +331,7 @@ class Pipeline:
 
 
 # ---------------------------------------------------------------- computations
-def train_group(cfg: Config, sigma: float, *, seeds: int, seed: int, points: int, workers=None) -> dict:
+def train_group(cfg: Config, sigma: float, *, seeds: int, seed: int, points: int, workers: int | None = None) -> dict:
     """Train ``seeds`` SGD students from Weights.random(K, M, N, v*, seed) (streams (seed, r)) and integrate
     the ODE from the same initial state. Returns curves (alpha, eps_g per run / ODE) and final weights/state."""
 
@@ -364,14 +375,14 @@ def train_group(cfg: Config, sigma: float, *, seeds: int, seed: int, points: int
     }
 
 
-def theory_group(state, cfg: Config, schemes) -> dict:
+def theory_group(state: State, cfg: Config, schemes: Iterable[str]) -> dict:
     """N -> infinity pruned eps_g (statmech.pruning) of the ODE-trained ``state`` with rows rescaled to
     Q_ii = 1 (paper pipeline), k = 1..5 (edges e = round((kN + k - K)/K) per unit). Noise free."""
 
     rs = P.rescale_rows(state)
-    out = {"unpruned": eps_g_arrays(rs.Q, rs.R, rs.T, rs.v, rs.vstar, V.ERF)}
+    out: dict[str, Any] = {"unpruned": eps_g_arrays(rs.Q, rs.R, rs.T, rs.v, rs.vstar, V.ERF)}
     for s in schemes:
-        scheme = ImportanceNode(score=IMPORTANCE) if s == IMPORTANCE_NODE else s
+        scheme: ImportanceNode | str = ImportanceNode(score=IMPORTANCE) if s == IMPORTANCE_NODE else s
         # node schemes keep k units; edge schemes the paper's matched e = round((kN + k - K)/K) per unit
         budgets = [Budget(keep=k, N=None if s in V.NODE_SCHEMES else cfg.N) for k in BUDGETS]
         out[s] = [P.pruned_error(rs, scheme, b, keep_distribution=False).eps_g for b in budgets]
@@ -379,7 +390,16 @@ def theory_group(state, cfg: Config, schemes) -> dict:
 
 
 def prune_group(
-    weights, cfg: Config, sigma: float, schemes, *, masks: int, n_kernel, n_test, seed, keep_kernels: bool = False
+    weights: Weights,
+    cfg: Config,
+    sigma: float,
+    schemes: Sequence[str],
+    *,
+    masks: int,
+    n_kernel: int | None,
+    n_test: int | None,
+    seed: int | Sequence[int],
+    keep_kernels: bool = False,
 ) -> dict:
     """prune_sim.prune_student (paper pipeline) on one SGD student; records, theory from its measured
     order parameters, and (``keep_kernels``) the estimated node kernel and unit 0's edge kernel for F3."""
@@ -427,7 +447,7 @@ def f1_table(rows_by_group: dict) -> dict:
     across students of their mean over masks), ``sim_test_loss_*`` (empirical noisy test loss),
     ``published`` (paper, read off its figure, +-0.05)."""
 
-    cols = {
+    cols: dict[str, list[Any]] = {
         c: []
         for c in (
             "config",
@@ -474,7 +494,7 @@ def f1_table(rows_by_group: dict) -> dict:
                 ]
             )
             summ = ps.summarise(recs, ths)
-            counts = {}
+            counts: dict[tuple[str, int], int] = {}
             for sch, k in zip(recs["scheme"], recs["k"]):
                 counts[(sch, int(k))] = counts.get((sch, int(k)), 0) + 1
         entries = [("unpruned", cfg.K)] + [(s, k) for s in F1_SCHEMES[name] for k in BUDGETS]
@@ -535,7 +555,9 @@ F1_DESCRIPTIONS = {
 
 def f4_table(curves: dict) -> dict:
     """Tidy learning curves from {(config, sigma): train_group output}: source 'ode' or 'sgd'."""
-    cols = {c: [] for c in ("config", "sigma", "source", "alpha", "eps_g", "stderr", "n_runs", "N")}
+    cols: dict[str, list[Any]] = {
+        c: [] for c in ("config", "sigma", "source", "alpha", "eps_g", "stderr", "n_runs", "N")
+    }
     for (name, sigma), tr in curves.items():
         for src, a, e, se, n in (
             ("ode", tr["ode_alpha"], tr["ode_eps_g"], np.zeros(len(tr["ode_alpha"])), 0),
@@ -553,7 +575,7 @@ def f4_table(curves: dict) -> dict:
     return {c: np.asarray(v) for c, v in cols.items()}
 
 
-def f2_data(state, cfg: Config, budgets=BUDGETS) -> dict:
+def f2_data(state: State, cfg: Config, budgets: Iterable[int] = BUDGETS) -> dict:
     """|Q|, |R| of the ODE-trained student (rows rescaled to Q_ii = 1, permuted into teacher groups), after DPP
     node pruning (the most probable kept set of the k-DPP, L = Q) and expected over DPP edge masks (theory)."""
 
@@ -570,6 +592,8 @@ def f2_data(state, cfg: Config, budgets=BUDGETS) -> dict:
     }
     for k in budgets:
         r = P.pruned_error(rs, DPP_NODE, Budget(keep=k))
+        # a node result keeps its distribution over kept sets (keep_distribution defaults to True)
+        assert r.probs is not None and r.subsets is not None and r.errors is not None
         i = int(np.argmax(r.probs))
         S = np.array(sorted(r.subsets[i], key=lambda u: int(np.flatnonzero(order == u)[0])))
         out["node"][k] = {
@@ -581,6 +605,7 @@ def f2_data(state, cfg: Config, budgets=BUDGETS) -> dict:
             "eps_g": float(r.errors[i]),
         }
         e = P.pruned_error(rs, DPP_EDGE, Budget(keep=k, N=cfg.N), keep_distribution=False)
+        assert e.pruned is not None and e.keep_fraction is not None  # an edge result carries both
         out["edge"][k] = {
             "Q": np.abs(e.pruned.Q[np.ix_(order, order)]),
             "R": np.abs(e.pruned.R[order]),
@@ -893,7 +918,9 @@ def _with_sidecar(path) -> list:
     return [path, path.with_suffix(".json")]
 
 
-def written_message(written, out, *, sizes: Sizes | None = None, wall_seconds: float | None = None) -> str:
+def written_message(
+    written: Iterable[str | Path], out: str | Path, *, sizes: Sizes | None = None, wall_seconds: float | None = None
+) -> str:
     """'reproduce (quick): wrote 10 files to DIR in 0.9 min: F4.csv, ...', from the paths actually written."""
     names = []
     for p in written:
@@ -908,7 +935,14 @@ def written_message(written, out, *, sizes: Sizes | None = None, wall_seconds: f
 
 
 def reproduce(
-    out, *, figures=FIGURES, quick: bool = False, seed: int = 0, workers=None, cache_dir=None, log=print
+    out: str | Path,
+    *,
+    figures: Iterable[str] = FIGURES,
+    quick: bool = False,
+    seed: int = 0,
+    workers: int | None = None,
+    cache_dir: str | Path | None = None,
+    log: Callable[[str], object] = print,
 ) -> dict:
     """Compute what ``figures`` need and write them into ``out`` (PNG, tidy CSV + JSON, F1_summary.md).
 
@@ -981,7 +1015,7 @@ def reproduce(
         )
         log(f"wrote {out / 'F3.png'}")
     if "F1" in figures:
-        groups = {
+        groups: dict[tuple[str, float], dict[str, Any]] = {
             (n, s): {"cfg": configs[n], "theory": pipe.theory(n, s), "pruned": [None] * sizes.seeds}
             for n in F1_SCHEMES
             for s in SIGMAS
@@ -1031,7 +1065,7 @@ def reproduce(
     }
 
 
-def replot(out, *, only=None, log=print) -> dict:
+def replot(out: str | Path, *, only: Iterable[str] | None = None, log: Callable[[str], object] = print) -> dict:
     """Redraw the figures in ``out`` from their committed tables and rewrite F1_summary.md from F1.csv.
 
     Nothing is trained or pruned: statmech.plots.replot reads each figure's CSV (seconds); the published
