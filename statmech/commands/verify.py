@@ -61,7 +61,7 @@ _TRAINED = ("configs", "eta", "eta_v", "sigma", "seeds", "alpha_max", "points", 
 
 def _family(args):
     from statmech.verify import OrderParameterFamily, SpecialisedFamily, TrainedFamily
-    from statmech.verify.claims import Model
+    from statmech.verify.claims import ClaimContext
 
     continuous = args.family in ("order-parameters", "specialised")
     wrong = _TRAINED if continuous else _BOX + ("method", "evaluations")
@@ -101,7 +101,7 @@ def _family(args):
             seeds=args.seeds or [0],
             **common,
         )
-    model = Model(N=args.N)
+    model = ClaimContext(N=args.N)
     vstar = 1.0 if args.vstar is None else args.vstar
     if args.family == "order-parameters":
         kw = {"q_range": args.q_range} if args.q_range else {}

@@ -31,12 +31,14 @@ from __future__ import annotations
 import importlib
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from math import comb
 
 import numpy as np
 
 from statmech import pruning
+from statmech.analysis.fixed_points import goldt_small_noise_error
+from statmech.core.model import Model
 from statmech.core.state import State
 from statmech.core.vocabulary import (
     ABS_V,
@@ -56,7 +58,7 @@ from statmech.ode.generalisation import eps_g
 from statmech.pruning import node
 
 __all__ = [
-    "Model",
+    "ClaimContext",
     "Claim",
     "CLAIMS",
     "get_claim",
@@ -68,7 +70,6 @@ __all__ = [
     "reweight_claim",
     "all_kept_claim",
     "goldt_claim",
-    "goldt_asymptotic_error",
 ]
 
 SCHEMES = pruning.SCHEMES
@@ -90,26 +91,45 @@ _FAST_KERNELS = (LINEAR_PREACTIVATION, LINEAR_ACTIVATION)
 
 
 @dataclass(frozen=True)
-class Model:
+class ClaimContext:
     """What a claim may need besides the order parameters.
 
-    ``activation``: g(u); ``N``: input dimension, used to match a node budget k
-    to e = round((kN + k - K)/K) edges per unit (None: c = k/K, the limit).
-    Trained states also carry the training parameters ``eta``, ``eta_v``,
-    ``sigma`` (output noise), the time ``alpha`` of the state and the ``seed``
-    of the initial weights (None for states that were not trained).
+    ``model``: the learning problem (:class:`statmech.Model`: activations,
+    eta, eta_v, sigma, ...); ``N``: input dimension, used to match a node budget
+    k to e = round((kN + k - K)/K) edges per unit (None: c = k/K, the limit);
+    for trained states the time ``alpha`` of the state and the ``seed`` of the
+    initial weights (None for states that were not trained: then the model's
+    training parameters describe no training and claims about trained states
+    refuse them).
     """
 
-    activation: str = "erf"
+    model: Model = field(default_factory=Model)
     N: int | None = None
-    eta: float | None = None
-    eta_v: float | None = None
-    sigma: float | None = None
     alpha: float | None = None
     seed: int | None = None
 
+    @property
+    def trained(self) -> bool:
+        return self.alpha is not None
+
+    @property
+    def activation(self) -> str:
+        return self.model.activation
+
+    @property
+    def eta(self) -> float:
+        return self.model.eta
+
+    @property
+    def eta_v(self) -> float:
+        return float(self.model.eta_v or 0.0)
+
+    @property
+    def sigma(self) -> float:
+        return self.model.sigma
+
     def as_dict(self) -> dict:
-        return asdict(self)
+        return {"model": self.model.to_dict(), "N": self.N, "alpha": self.alpha, "seed": self.seed}
 
 
 # ------------------------------------------------------------- pruned errors
@@ -126,7 +146,7 @@ def _subsets(K: int, k: int) -> np.ndarray:
 class _Errors:
     """eps_g of the pruned copies of one state, memoised per (scheme, k, reweight)."""
 
-    def __init__(self, state: State, model: Model, kernel: str, importance: str):
+    def __init__(self, state: State, model: ClaimContext, kernel: str, importance: str):
         self.state, self.model, self.kernel, self.importance = state, model, kernel, importance
         K = state.K
         C = np.empty((K + state.M, K + state.M))
@@ -187,7 +207,7 @@ def pruned_eps_g(
     state: State,
     scheme: str,
     keep: int,
-    model: Model | None = None,
+    model: ClaimContext | None = None,
     *,
     reweight: str = NO_REWEIGHT,
     kernel: str = LINEAR_PREACTIVATION,
@@ -200,7 +220,7 @@ def pruned_eps_g(
     200,000) use seed 0, as ``statmech prune`` does by default. The one call of
     ``statmech.pruning.pruned_error`` in this package.
     """
-    model = Model() if model is None else model
+    model = ClaimContext() if model is None else model
     if scheme == DPP_NODE:
         sch = pruning.scheme_from_name(scheme, kernel=kernel)
     elif scheme == IMPORTANCE_NODE:
@@ -217,7 +237,9 @@ def pruned_eps_g(
 _LAST: dict = {}
 
 
-def errors_of(state: State, model: Model, kernel: str = LINEAR_PREACTIVATION, importance: str = ABS_V) -> _Errors:
+def errors_of(
+    state: State, model: ClaimContext, kernel: str = LINEAR_PREACTIVATION, importance: str = ABS_V
+) -> _Errors:
     """The memoised pruned errors of ``state`` (shared by every claim evaluated on the same State object)."""
     key = (id(state), model, kernel, importance)
     hit = _LAST.get("key")
@@ -251,9 +273,9 @@ class Claim:
     def budgets(self, K: int) -> list:
         return list(self.budgets_fn(K)) if self.budgets_fn is not None else list(range(1, K))
 
-    def margin(self, state: State, model: Model | None = None, keep: int | None = None) -> float:
+    def margin(self, state: State, model: ClaimContext | None = None, keep: int | None = None) -> float:
         """The margin at one point; a ValueError (never a NaN) when it cannot be computed."""
-        model = Model() if model is None else model
+        model = ClaimContext() if model is None else model
         m = self.margin_fn(state, model, keep)
         try:
             m = float(m)
@@ -341,15 +363,6 @@ def all_kept_claim() -> Claim:
     )
 
 
-def goldt_asymptotic_error(K: int, M: int, eta: float, sigma: float) -> float:
-    """eps_g* = eta sigma^2 (L + M / sqrt 3) / (2 pi), L = K - M (Goldt et al. 2019, NeurIPS).
-
-    The asymptotic noise-free error of an erf soft committee machine (v = vstar = 1
-    fixed, T = I) to first order in eta and in sigma^2.
-    """
-    return eta * sigma**2 * ((K - M) + M / math.sqrt(3.0)) / (2.0 * math.pi)
-
-
 def goldt_claim(rtol: float = 0.1) -> Claim:
     """|eps_g - eps_g*| <= rtol eps_g* for the final state of a soft committee machine (Goldt et al. 2019).
 
@@ -360,8 +373,8 @@ def goldt_claim(rtol: float = 0.1) -> Claim:
         raise ValueError(f"goldt claim: rtol must be a finite number > 0, got {rtol!r}")
 
     def fn(st, mo, k):
-        if mo.eta is None or mo.sigma is None or mo.alpha is None:
-            raise ValueError("claim goldt is about trained states: the model needs eta, sigma and alpha")
+        if not mo.trained:
+            raise ValueError("claim goldt is about trained states: the context needs the time alpha of the state")
         if not mo.sigma > 0 or mo.eta_v != 0 or mo.activation != "erf":
             raise ValueError(
                 f"claim goldt needs an erf soft committee machine with noise: sigma > 0, eta_v = 0, activation erf "
@@ -373,7 +386,7 @@ def goldt_claim(rtol: float = 0.1) -> Claim:
             and np.allclose(st.vstar, 1.0, atol=1e-9)
         ):
             raise ValueError("claim goldt needs T = I and v = vstar = 1 (the soft committee machine of Goldt et al.)")
-        f = goldt_asymptotic_error(st.K, st.M, mo.eta, mo.sigma)
+        f = goldt_small_noise_error(st.K, st.M, mo.eta, mo.sigma)
         return rtol * f - abs(eps_g(st, mo.activation) - f)
 
     return Claim(
@@ -404,7 +417,7 @@ def claim_names() -> list:
 
 
 def as_claim(
-    obj: Claim | str | Callable[[State, Model, int], float],
+    obj: Claim | str | Callable[[State, ClaimContext, int], float],
     name: str | None = None,
     tolerance: float = INEQUALITY_TOLERANCE,
 ) -> Claim:

@@ -31,10 +31,11 @@ from typing import Any, cast
 import numpy as np
 from numpy.typing import ArrayLike
 
+from statmech.core.model import Model
 from statmech.core.state import State
 from statmech.core.validation import check_int
 from statmech.ode.integrator import IntegrateResult, default_save_at, integrate
-from statmech.verify.claims import Model
+from statmech.verify.claims import ClaimContext
 
 __all__ = [
     "OrderParameterFamily",
@@ -84,7 +85,7 @@ class OrderParameterFamily:
         q_range: tuple[float, float] = (0.05, 4.0),
         v_max: float = 3.0,
         vstar: float | ArrayLike = 1.0,
-        model: Model | None = None,
+        model: ClaimContext | None = None,
     ) -> None:
         self.K, self.M = check_int("K", K), check_int("M", M)
         self.q_range = _range("q_range (bounds of Q_ii)", q_range, lo_min=0.0)
@@ -92,7 +93,7 @@ class OrderParameterFamily:
             raise ValueError(f"v_max (bound of |v_i|) must be a finite number > 0, got {v_max!r}")
         self.v_max = float(v_max)
         self.vstar = _vstar(vstar, self.M)
-        self.model = Model() if model is None else model
+        self.model = ClaimContext() if model is None else model
         K, M = self.K, self.M
         self._dir_slices: list[slice] = []
         start = 2 * K
@@ -167,7 +168,7 @@ class SpecialisedFamily:
         v_range: tuple[float, float] = (-3.0, 3.0),
         share_max: float = 0.999,
         vstar: float | ArrayLike = 1.0,
-        model: Model | None = None,
+        model: ClaimContext | None = None,
     ) -> None:
         self.K, self.M = check_int("K", K), check_int("M", M)
         self.min_group = check_int("min_group", min_group, minimum=0)
@@ -186,7 +187,7 @@ class SpecialisedFamily:
         self.v_range = _range("v_range", v_range)
         self.share_max = float(share_max)
         self.vstar = _vstar(vstar, self.M)
-        self.model = Model() if model is None else model
+        self.model = ClaimContext() if model is None else model
         # x = [group index, a, share of d^2, share of b^2, q, v_1..v_M]
         self.bounds: list[tuple[float, float]] = [
             (0, len(self.groups) - 1),
@@ -331,13 +332,12 @@ class TrainedConfig:
             progress=False,
         )
 
-    def model(self, alpha: float | None = None) -> Model:
-        return Model(
-            activation=self.activation,
+    def model(self, alpha: float | None = None) -> ClaimContext:
+        return ClaimContext(
+            model=Model(
+                activation=self.activation, eta=float(self.eta), eta_v=float(self.eta_v), sigma=float(self.sigma)
+            ),
             N=self.N,
-            eta=float(self.eta),
-            eta_v=float(self.eta_v),
-            sigma=float(self.sigma),
             alpha=None if alpha is None else float(alpha),
             seed=int(self.seed),
         )

@@ -29,7 +29,7 @@ from statmech import __version__
 from statmech.core.io import write_npz
 from statmech.core.state import STATE_KEYS, State, read_npz
 from statmech.sweep import Engine, Outcome, Param, parse_config, read_results, register_engine, run_sweep
-from statmech.verify.claims import Claim, Model, as_claim, get_claim
+from statmech.verify.claims import Claim, ClaimContext, as_claim, get_claim
 from statmech.verify.families import OrderParameterFamily, SpecialisedFamily, TrainedConfig, TrainedFamily
 
 __all__ = ["SearchResult", "search", "load_counterexample", "METADATA_KEY", "METHODS"]
@@ -56,7 +56,7 @@ class SearchResult:
     budgets: list
     margin: float
     state: State | None
-    model: Model | None
+    model: ClaimContext | None
     keep: int | None
     where: dict
     n_evaluations: int
@@ -170,7 +170,7 @@ class _Tracker:
         self.n = self.n_states = self.n_invalid = 0
         self.best = math.inf
         self.best_state: State | None = None
-        self.best_model: Model | None = None
+        self.best_model: ClaimContext | None = None
         self.best_keep: int | None = None
         self.best_where: dict = {}
         self.per_budget: dict = {}
@@ -215,7 +215,7 @@ class _Tracker:
 
 
 def search(
-    claim: Claim | str | Callable[[State, Model, int], float],
+    claim: Claim | str | Callable[[State, ClaimContext, int], float],
     family: OrderParameterFamily | SpecialisedFamily | TrainedFamily,
     *,
     budgets: int | Sequence[int] | None = None,
