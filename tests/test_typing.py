@@ -36,10 +36,13 @@ TYPED_SCOPE: tuple[str, ...] = (
     "statmech.core.numba_cache",
     "statmech.core.validation",
     "statmech.core.vocabulary",
+    "statmech.dpp",
     "statmech.experiments.paper",
     "statmech.experiments.published",
+    "statmech.integrals",
     "statmech.plots",
     "statmech.pruning",
+    "statmech.symbolic",
     "statmech.verify",
 )
 

@@ -43,9 +43,11 @@ from __future__ import annotations
 import itertools
 import math
 import operator
+from typing import Literal, overload
 
 import numpy as np
 from numba import njit
+from numpy.typing import ArrayLike
 
 from statmech.core.validation import as_float_array
 
@@ -345,7 +347,7 @@ def _check_size(size):
     return size
 
 
-def _as_rng(rng):
+def _as_rng(rng: object) -> np.random.Generator:
     if isinstance(rng, np.random.Generator):
         return rng
     if rng is None or isinstance(rng, (int, np.integer, np.random.SeedSequence)) and not isinstance(rng, bool):
@@ -390,7 +392,7 @@ def _check_subset(S, n: int, k: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- public ESPs
-def log_elementary_symmetric(eigvals, k) -> np.ndarray:
+def log_elementary_symmetric(eigvals: ArrayLike, k: int) -> np.ndarray:
     """log e_j(eigvals) for j = 0..k (-inf where e_j = 0), stable at any scale.
 
     e_j(x) = sum_{|S| = j} prod_{i in S} x_i, by the recursion
@@ -411,13 +413,19 @@ def log_elementary_symmetric(eigvals, k) -> np.ndarray:
     return _log_esp(x, k)
 
 
-def elementary_symmetric(eigvals, k) -> np.ndarray:
+def elementary_symmetric(eigvals: ArrayLike, k: int) -> np.ndarray:
     """e_j(eigvals) for j = 0..k, exp of :func:`log_elementary_symmetric` (inf only where the true value overflows)."""
     with np.errstate(over="ignore"):
         return np.exp(log_elementary_symmetric(eigvals, k))
 
 
-def diagonal_inclusion_limit(weights, k, return_lambda: bool = False):
+@overload
+def diagonal_inclusion_limit(weights: ArrayLike, k: int, return_lambda: Literal[False] = False) -> np.ndarray: ...
+@overload
+def diagonal_inclusion_limit(weights: ArrayLike, k: int, return_lambda: Literal[True]) -> tuple[np.ndarray, float]: ...
+def diagonal_inclusion_limit(
+    weights: ArrayLike, k: int, return_lambda: bool = False
+) -> np.ndarray | tuple[np.ndarray, float]:
     """Large-n inclusion probabilities of a diagonal k-DPP: pi_j = lam w_j / (1 + lam w_j), sum_j pi_j = k.
 
     docs/theory/pruning.md (DPP edge, with weights w_j = w_ij^2). This is the
@@ -544,7 +552,7 @@ def _batches(size: int, per_sample: int):
         yield min(b, size - start)
 
 
-def all_subsets(n: int, k: int, max_subsets=None) -> np.ndarray:
+def all_subsets(n: int, k: int, max_subsets: int | None = None) -> np.ndarray:
     """All C(n, k) k-subsets of range(n) as sorted rows, lexicographic order (at most ``max_subsets``)."""
     count = math.comb(n, k)
     if max_subsets is not None and count > max_subsets:
@@ -571,19 +579,19 @@ class KDPP:
     the distribution unchanged.
     """
 
-    def __init__(self, L, k):
-        L = _float_array(L, "L", 2)
-        n = L.shape[0]
-        if L.shape != (n, n) or n == 0:
-            raise ValueError(f"L must be a square non-empty matrix, got shape {L.shape}")
-        scale = np.abs(L).max()
-        asym = np.abs(L - L.T).max()
+    def __init__(self, L: ArrayLike, k: int) -> None:
+        Lm = _float_array(L, "L", 2)
+        n = Lm.shape[0]
+        if Lm.shape != (n, n) or n == 0:
+            raise ValueError(f"L must be a square non-empty matrix, got shape {Lm.shape}")
+        scale = np.abs(Lm).max()
+        asym = np.abs(Lm - Lm.T).max()
         if asym > _SYM_RTOL * scale:
             raise ValueError(
                 f"L must be symmetric: max|L - L^T| = {asym:.3g} exceeds {_SYM_RTOL:g} max|L| = {_SYM_RTOL * scale:.3g}"
             )
-        L = 0.5 * (L + L.T)
-        lam, V = np.linalg.eigh(L)
+        Lm = 0.5 * (Lm + Lm.T)
+        lam, V = np.linalg.eigh(Lm)
         tol = _PSD_FACTOR * n * np.finfo(float).eps * (np.abs(lam).max() if n else 0.0)
         if lam[0] < -tol:
             raise ValueError(
@@ -591,7 +599,7 @@ class KDPP:
                 f"(tolerance {_PSD_FACTOR:g} n eps max|eigenvalue|)"
             )
         lam = np.where(lam > tol, lam, 0.0)
-        self._init(L, lam, V, k)
+        self._init(Lm, lam, V, k)
 
     def _init(self, L, lam, V, k):
         self.L = L
@@ -609,7 +617,7 @@ class KDPP:
         self._VT = np.ascontiguousarray(V.T)
         self._inclusion = None
 
-    def with_k(self, k) -> KDPP:
+    def with_k(self, k: int) -> KDPP:
         """The k-DPP of the same kernel with another k, reusing the eigendecomposition."""
         new = object.__new__(type(self))
         new._init(self.L, self.eigenvalues, self.eigenvectors, k)
@@ -620,13 +628,13 @@ class KDPP:
         """log e_k(eigenvalues of L)."""
         return self._cb.log_ek
 
-    def probability(self, S) -> float:
+    def probability(self, S: ArrayLike) -> float:
         """P(S) = det(L_S) / e_k(eigenvalues), via slogdet (no overflow for large or ill-scaled L)."""
         s = _check_subset(S, self.n, self.k)
         sign, logdet = np.linalg.slogdet(self.L[np.ix_(s, s)])
         return float(np.exp(logdet - self.log_normaliser)) if sign > 0 else 0.0
 
-    def enumerate(self, max_subsets=200_000):
+    def enumerate(self, max_subsets: int = 200_000) -> tuple[np.ndarray, np.ndarray]:
         """All k-subsets (rows sorted, lexicographic order) and P(S) = det(L_S) / e_k; probabilities sum to 1.
 
         The sum is a check (Cauchy-Binet: sum_S det(L_S) = e_k), not a normalisation.
@@ -653,7 +661,7 @@ class KDPP:
             self._inclusion.setflags(write=False)
         return self._inclusion
 
-    def sample(self, rng=None, size=None) -> np.ndarray:
+    def sample(self, rng: np.random.Generator | int | None = None, size: int | None = None) -> np.ndarray:
         """Exact k-DPP samples: sorted int64 indices, shape (k,) or (size, k).
 
         Alg. 8 of Kulesza & Taskar 2012: eigenvectors chosen by the (tilted,
@@ -676,7 +684,7 @@ class KDPP:
             pos += b
         return out[0] if size_ is None else out
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"KDPP(n={self.n}, k={self.k}, rank={self.rank})"
 
 
@@ -692,7 +700,7 @@ class DiagonalKDPP:
     weights.
     """
 
-    def __init__(self, weights, k):
+    def __init__(self, weights: ArrayLike, k: int) -> None:
         w = _float_array(weights, "weights", 1)
         if w.size == 0:
             raise ValueError("weights must be non-empty")
@@ -706,7 +714,7 @@ class DiagonalKDPP:
             raise ValueError("weights are all zero: no k-subset has positive probability")
         self.k = _check_k(k, self.rank, "the number of positive weights")
         self._cb = _CondBernoulli(w, self.k)
-        self._inclusion = None
+        self._inclusion: np.ndarray | None = None
 
     @property
     def eigenvalues(self) -> np.ndarray:
@@ -722,10 +730,10 @@ class DiagonalKDPP:
         """log e_k(weights)."""
         return self._cb.log_ek
 
-    def with_k(self, k) -> DiagonalKDPP:
+    def with_k(self, k: int) -> DiagonalKDPP:
         return DiagonalKDPP(self.weights, k)
 
-    def probability(self, S) -> float:
+    def probability(self, S: ArrayLike) -> float:
         """P(S) = prod_{j in S} w_j / e_k(w)."""
         s = _check_subset(S, self.n, self.k)
         ws = self.weights[s]
@@ -733,7 +741,7 @@ class DiagonalKDPP:
             return 0.0
         return float(np.exp(np.sum(np.log(ws)) - self.log_normaliser))
 
-    def enumerate(self, max_subsets=200_000):
+    def enumerate(self, max_subsets: int = 200_000) -> tuple[np.ndarray, np.ndarray]:
         """All k-subsets (sorted rows) and P(S) = prod w_S / e_k; probabilities sum to 1 (a check, not a normalisation)."""
         subsets = all_subsets(self.n, self.k, max_subsets)
         with np.errstate(divide="ignore"):
@@ -748,7 +756,7 @@ class DiagonalKDPP:
             self._inclusion.setflags(write=False)
         return self._inclusion
 
-    def sample(self, rng=None, size=None) -> np.ndarray:
+    def sample(self, rng: np.random.Generator | int | None = None, size: int | None = None) -> np.ndarray:
         """Exact samples: sorted int64 indices, shape (k,) or (size, k). O(n) per sample after the table."""
         rng = _as_rng(rng)
         size_ = _check_size(size)
@@ -762,5 +770,5 @@ class DiagonalKDPP:
             pos += b
         return out[0] if size_ is None else out
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"DiagonalKDPP(n={self.n}, k={self.k})"

@@ -20,6 +20,7 @@ functions here return whole arrays over index grids, for analysis and tests.
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from statmech.integrals import kernels as _k
 from statmech.integrals import mixed, sums
@@ -28,21 +29,21 @@ from statmech.integrals.kernels import ACTIVATIONS, activation_code
 __all__ = ["I2", "J2", "I3", "I4", "ACTIVATIONS", "activation_code", "check_covariance", "mixed", "sums"]
 
 
-def check_covariance(C, name: str = "C") -> np.ndarray:
+def check_covariance(C: ArrayLike, name: str = "C") -> np.ndarray:
     """C as a float64 symmetric PSD matrix, else a ``ValueError`` naming the problem."""
-    C = np.array(C, dtype=np.float64)
-    if C.ndim != 2 or C.shape[0] != C.shape[1] or C.shape[0] < 1:
-        raise ValueError(f"{name} must be a non-empty square matrix, got shape {C.shape}")
-    if not np.all(np.isfinite(C)):
+    A = np.array(C, dtype=np.float64)
+    if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[0] < 1:
+        raise ValueError(f"{name} must be a non-empty square matrix, got shape {A.shape}")
+    if not np.all(np.isfinite(A)):
         raise ValueError(f"{name} contains NaN or infinite entries")
-    scale = max(1.0, float(np.max(np.abs(C))))
-    if np.max(np.abs(C - C.T)) > 1e-9 * scale:
+    scale = max(1.0, float(np.max(np.abs(A))))
+    if np.max(np.abs(A - A.T)) > 1e-9 * scale:
         raise ValueError(f"{name} must be symmetric")
-    C = 0.5 * (C + C.T)
-    lam = np.linalg.eigvalsh(C)[0]
+    A = 0.5 * (A + A.T)
+    lam = np.linalg.eigvalsh(A)[0]
     if lam < -1e-9 * scale:
         raise ValueError(f"{name} must be positive semi-definite (smallest eigenvalue {lam:.3g})")
-    return C
+    return A
 
 
 def _codes(activation, activations, n: int) -> np.ndarray:
@@ -66,7 +67,7 @@ def _check_derivative_fields(C, codes, what):
         )
 
 
-def I2(C, activation: str | None = None, activations: Sequence[str] | None = None) -> np.ndarray:
+def I2(C: ArrayLike, activation: str | None = None, activations: Sequence[str] | None = None) -> np.ndarray:
     """Matrix I2[a, b] = E[g_a(u_a) g_b(u_b)] for u ~ N(0, C).
 
     ``activation`` (default erf) for every field, or ``activations``, one name per field.
@@ -84,7 +85,7 @@ def I2(C, activation: str | None = None, activations: Sequence[str] | None = Non
     return out
 
 
-def J2(C, activation: str | None = None, activations: Sequence[str] | None = None) -> np.ndarray:
+def J2(C: ArrayLike, activation: str | None = None, activations: Sequence[str] | None = None) -> np.ndarray:
     """Matrix J2[a, b] = E[g_a'(u_a) g_b'(u_b)] for u ~ N(0, C) (activations as :func:`I2`)."""
     C = check_covariance(C)
     g = _codes(activation, activations, C.shape[0])
@@ -100,7 +101,7 @@ def J2(C, activation: str | None = None, activations: Sequence[str] | None = Non
     return out
 
 
-def I3(C, activation: str | None = None, activations: Sequence[str] | None = None) -> np.ndarray:
+def I3(C: ArrayLike, activation: str | None = None, activations: Sequence[str] | None = None) -> np.ndarray:
     """Tensor I3[a, b, c] = E[g_a'(u_a) u_b g_c(u_c)] for u ~ N(0, C) (activations as :func:`I2`)."""
     C = check_covariance(C)
     g = _codes(activation, activations, C.shape[0])
@@ -114,7 +115,7 @@ def I3(C, activation: str | None = None, activations: Sequence[str] | None = Non
     return out
 
 
-def I4(C, activation: str | None = None, activations: Sequence[str] | None = None) -> np.ndarray:
+def I4(C: ArrayLike, activation: str | None = None, activations: Sequence[str] | None = None) -> np.ndarray:
     """Tensor I4[a, b, c, d] = E[g_a'(u_a) g_b'(u_b) g_c(u_c) g_d(u_d)] for u ~ N(0, C) (activations as :func:`I2`)."""
     C = check_covariance(C)
     g = _codes(activation, activations, C.shape[0])

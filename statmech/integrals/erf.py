@@ -8,6 +8,8 @@ same formulas and are tested against these kernels.
 The symbolic module (``statmech.symbolic``) re-derives and checks them.
 """
 
+from __future__ import annotations
+
 import math
 
 import numpy as np
@@ -21,7 +23,7 @@ ASIN_SLACK = 1e-9
 
 
 @njit(cache=True, inline="always")
-def safe_asin(x):
+def safe_asin(x: float) -> float:
     if x > 1.0 and x < 1.0 + ASIN_SLACK:
         x = 1.0
     elif x < -1.0 and x > -1.0 - ASIN_SLACK:
@@ -30,26 +32,37 @@ def safe_asin(x):
 
 
 @njit(cache=True)
-def i2(caa, cbb, cab):
+def i2(caa: float, cbb: float, cab: float) -> float:
     """E[g(u_a) g(u_b)] = (2/pi) asin(C_ab / sqrt((1+C_aa)(1+C_bb)))."""
     return TWO_OVER_PI * safe_asin(cab / math.sqrt((1.0 + caa) * (1.0 + cbb)))
 
 
 @njit(cache=True)
-def j2(caa, cbb, cab):
+def j2(caa: float, cbb: float, cab: float) -> float:
     """E[g'(u_a) g'(u_b)] = (2/pi) / sqrt((1+C_aa)(1+C_bb) - C_ab^2)."""
     return TWO_OVER_PI / math.sqrt((1.0 + caa) * (1.0 + cbb) - cab * cab)
 
 
 @njit(cache=True)
-def i3(caa, cbb, ccc, cab, cac, cbc):
+def i3(caa: float, cbb: float, ccc: float, cab: float, cac: float, cbc: float) -> float:
     """E[g'(u_a) u_b g(u_c)] = (2/pi) (C_bc (1+C_aa) - C_ab C_ac) / ((1+C_aa) sqrt(L3))."""
     l3 = (1.0 + caa) * (1.0 + ccc) - cac * cac
     return TWO_OVER_PI / math.sqrt(l3) * (cbc * (1.0 + caa) - cab * cac) / (1.0 + caa)
 
 
 @njit(cache=True)
-def i4(caa, cbb, ccc, cdd, cab, cac, cad, cbc, cbd, ccd):
+def i4(
+    caa: float,
+    cbb: float,
+    ccc: float,
+    cdd: float,
+    cab: float,
+    cac: float,
+    cad: float,
+    cbc: float,
+    cbd: float,
+    ccd: float,
+) -> float:
     """E[g'(u_a) g'(u_b) g(u_c) g(u_d)] = (4/pi^2) asin(L0 / sqrt(L1 L2)) / sqrt(L4)."""
     l4 = (1.0 + caa) * (1.0 + cbb) - cab * cab
     l0 = l4 * ccd - cbc * cbd * (1.0 + caa) - cac * cad * (1.0 + cbb) + cab * cac * cbd + cab * cad * cbc

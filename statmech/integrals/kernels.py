@@ -5,6 +5,8 @@ them through: see :data:`ACTIVATIONS`. The formulas themselves live in the
 per-activation modules ``erf``, ``linear`` and ``relu`` of this package.
 """
 
+from __future__ import annotations
+
 from numba import njit
 
 from statmech.core import vocabulary
@@ -14,7 +16,7 @@ ERF, LINEAR, RELU = 0, 1, 2
 ACTIVATIONS = dict(zip(vocabulary.ACTIVATIONS, (ERF, LINEAR, RELU)))  # name -> code, the vocabulary's order
 
 
-def activation_code(activation) -> int:
+def activation_code(activation: object) -> int:
     """The integer code of an activation name; ``ValueError`` for unknown names."""
     if isinstance(activation, str) and activation in ACTIVATIONS:
         return ACTIVATIONS[activation]
@@ -22,7 +24,7 @@ def activation_code(activation) -> int:
 
 
 @njit(cache=True)
-def i2(act, caa, cbb, cab):
+def i2(act: int, caa: float, cbb: float, cab: float) -> float:
     if act == ERF:
         return erf.i2(caa, cbb, cab)
     elif act == LINEAR:
@@ -31,7 +33,7 @@ def i2(act, caa, cbb, cab):
 
 
 @njit(cache=True)
-def j2(act, caa, cbb, cab):
+def j2(act: int, caa: float, cbb: float, cab: float) -> float:
     if act == ERF:
         return erf.j2(caa, cbb, cab)
     elif act == LINEAR:
@@ -40,7 +42,7 @@ def j2(act, caa, cbb, cab):
 
 
 @njit(cache=True)
-def i3(act, caa, cbb, ccc, cab, cac, cbc):
+def i3(act: int, caa: float, cbb: float, ccc: float, cab: float, cac: float, cbc: float) -> float:
     if act == ERF:
         return erf.i3(caa, cbb, ccc, cab, cac, cbc)
     elif act == LINEAR:
@@ -49,7 +51,19 @@ def i3(act, caa, cbb, ccc, cab, cac, cbc):
 
 
 @njit(cache=True)
-def i4(act, caa, cbb, ccc, cdd, cab, cac, cad, cbc, cbd, ccd):
+def i4(
+    act: int,
+    caa: float,
+    cbb: float,
+    ccc: float,
+    cdd: float,
+    cab: float,
+    cac: float,
+    cad: float,
+    cbc: float,
+    cbd: float,
+    ccd: float,
+) -> float:
     if act == ERF:
         return erf.i4(caa, cbb, ccc, cdd, cab, cac, cad, cbc, cbd, ccd)
     elif act == LINEAR:

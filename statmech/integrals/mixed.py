@@ -34,6 +34,8 @@ Otherwise (docs/theory/mixed_integrals.md):
 A ReLU field entering through g' needs a positive variance (NaN otherwise, as ``relu``).
 """
 
+from __future__ import annotations
+
 import math
 
 import numpy as np
@@ -49,7 +51,7 @@ TWO_PI = 2.0 * math.pi
 
 
 @njit(cache=True)
-def mean_gprime(act, caa):
+def mean_gprime(act: int, caa: float) -> float:
     """E[g'(u)] for u ~ N(0, C_aa): erf sqrt(2/pi) / sqrt(1 + C_aa), linear 1, ReLU 1/2."""
     if act == ERF:
         return SQRT_2_OVER_PI / math.sqrt(1.0 + caa)
@@ -59,7 +61,7 @@ def mean_gprime(act, caa):
 
 
 @njit(cache=True)
-def i2(act_a, act_b, caa, cbb, cab):
+def i2(act_a: int, act_b: int, caa: float, cbb: float, cab: float) -> float:
     """E[g_a(u_a) g_b(u_b)]; different activations: C_ab J2(a, b) (Stein's lemma, see the module)."""
     if act_a == act_b:
         return kernels.i2(act_a, caa, cbb, cab)
@@ -67,7 +69,7 @@ def i2(act_a, act_b, caa, cbb, cab):
 
 
 @njit(cache=True)
-def j2(act_a, act_b, caa, cbb, cab):
+def j2(act_a: int, act_b: int, caa: float, cbb: float, cab: float) -> float:
     """E[g_a'(u_a) g_b'(u_b)]; different activations: m_erf h (module docstring), NaN for a ReLU of zero variance."""
     if act_a == act_b:
         return kernels.j2(act_a, caa, cbb, cab)
@@ -77,7 +79,7 @@ def j2(act_a, act_b, caa, cbb, cab):
 
 
 @njit(cache=True)
-def i3(act_a, act_c, caa, cbb, ccc, cab, cac, cbc):
+def i3(act_a: int, act_c: int, caa: float, cbb: float, ccc: float, cab: float, cac: float, cbc: float) -> float:
     """E[g_a'(u_a) u_b g_c(u_c)] = C_ab E[g_a'' g_c] + C_bc J2(a, c) (Stein's lemma on u_b)."""
     if act_a == act_c:
         return kernels.i3(act_a, caa, cbb, ccc, cab, cac, cbc)
@@ -120,7 +122,18 @@ def _clip(x, bound2):
 
 
 @njit(cache=True)
-def orthant4(caa, cbb, ccc, cdd, cab, cac, cad, cbc, cbd, ccd):
+def orthant4(
+    caa: float,
+    cbb: float,
+    ccc: float,
+    cdd: float,
+    cab: float,
+    cac: float,
+    cad: float,
+    cbc: float,
+    cbd: float,
+    ccd: float,
+) -> float:
     """P(u_a > 0, u_b > 0, u_c > 0, u_d > 0) = 1/16 + int_0^1 sum_p rho_p phi_p(t) P2_p(t) dt.
 
     Plackett (1954): dP4/drho_p = phi2(0, 0; rho_p) P(complement > 0 | pair p = 0), integrated
@@ -444,7 +457,22 @@ def _tilt(cee, cxe, cye, cxy):
 
 
 @njit(cache=True)
-def i4(act_a, act_b, act_c, act_d, caa, cbb, ccc, cdd, cab, cac, cad, cbc, cbd, ccd):
+def i4(
+    act_a: int,
+    act_b: int,
+    act_c: int,
+    act_d: int,
+    caa: float,
+    cbb: float,
+    ccc: float,
+    cdd: float,
+    cab: float,
+    cac: float,
+    cad: float,
+    cbc: float,
+    cbd: float,
+    ccd: float,
+) -> float:
     """E[g_a'(u_a) g_b'(u_b) g_c(u_c) g_d(u_d)], an activation per field (module docstring for the forms)."""
     if act_a == act_b and act_c == act_a and act_d == act_a:
         return kernels.i4(act_a, caa, cbb, ccc, cdd, cab, cac, cad, cbc, cbd, ccd)

@@ -7,6 +7,8 @@ I3 = C_ab E[delta(u_a) relu(u_c)] + C_bc E[step(u_a) step(u_c)]. The variances
 C_aa of the fields entering g' or g must be positive.
 """
 
+from __future__ import annotations
+
 import math
 
 import numpy as np
@@ -23,7 +25,7 @@ def _cos_angle(caa, cbb, cab):
 
 
 @njit(cache=True)
-def i2(caa, cbb, cab):
+def i2(caa: float, cbb: float, cab: float) -> float:
     """E[relu(u_a) relu(u_b)] = sqrt(C_aa C_bb) (sin t + (pi - t) cos t) / (2 pi), cos t = rho_ab.
 
     A field of zero variance is identically 0, and relu(0) = 0: then I2 = 0 exactly.
@@ -36,7 +38,7 @@ def i2(caa, cbb, cab):
 
 
 @njit(cache=True)
-def j2(caa, cbb, cab):
+def j2(caa: float, cbb: float, cab: float) -> float:
     """P(u_a > 0, u_b > 0) = 1/4 + asin(rho_ab) / (2 pi); NaN for a zero variance (step(0) undefined, as I4)."""
     if not (caa > 0.0 and cbb > 0.0):
         return math.nan
@@ -44,7 +46,7 @@ def j2(caa, cbb, cab):
 
 
 @njit(cache=True)
-def i3(caa, cbb, ccc, cab, cac, cbc):
+def i3(caa: float, cbb: float, ccc: float, cab: float, cac: float, cbc: float) -> float:
     """E[step(u_a) u_b relu(u_c)] = C_ab sqrt(C_aa C_cc - C_ac^2) / (2 pi C_aa) + C_bc J2(a, c).
 
     NaN when C_aa = 0 (step(0) undefined, as I4); 0 when C_cc = 0 (relu(u_c) = 0).
@@ -179,7 +181,18 @@ def _clip(x, bound2):
 
 
 @njit(cache=True)
-def i4(caa, cbb, ccc, cdd, cab, cac, cad, cbc, cbd, ccd):
+def i4(
+    caa: float,
+    cbb: float,
+    ccc: float,
+    cdd: float,
+    cab: float,
+    cac: float,
+    cad: float,
+    cbc: float,
+    cbd: float,
+    ccd: float,
+) -> float:
     """E[step(u_a) step(u_b) relu(u_c) relu(u_d)] = sqrt(C_cc C_dd) (1/(8 pi) + rho_cd/16 + int_0^1 g dt).
 
     Price's theorem along R(t) = t R + (1 - t) I plus Plackett's identity for the

@@ -21,6 +21,9 @@ that LLVM turns into SIMD); otherwise the scalar kernels are looped over with
 the symmetries I4(i,k,c,d) = I4(i,k,d,c) = I4(k,i,c,d) exploited.
 """
 
+from __future__ import annotations
+
+import numpy as np
 from numba import njit
 
 from statmech.integrals import erf, mixed
@@ -28,7 +31,7 @@ from statmech.integrals.kernels import ERF, i2, i3, i4, j2
 
 
 @njit(cache=True)
-def i2_matrix(act, C, out):
+def i2_matrix(act: int, C: np.ndarray, out: np.ndarray) -> None:
     if act == ERF:
         erf._i2_matrix(C, out)
         return
@@ -41,7 +44,7 @@ def i2_matrix(act, C, out):
 
 
 @njit(cache=True)
-def j2_matrix(act, C, out):
+def j2_matrix(act: int, C: np.ndarray, out: np.ndarray) -> None:
     n = C.shape[0]
     for a in range(n):
         for b in range(a, n):
@@ -51,7 +54,7 @@ def j2_matrix(act, C, out):
 
 
 @njit(cache=True)
-def i3_weighted(act, C, K, w, out):
+def i3_weighted(act: int, C: np.ndarray, K: int, w: np.ndarray, out: np.ndarray) -> None:
     """out[i, b] = sum_c w_c I3(i, b, c), i < K, b over all fields."""
     n = C.shape[0]
     if act == ERF:
@@ -89,7 +92,7 @@ def _i4_pair_generic(act, C, i, k, w):
 
 
 @njit(cache=True)
-def i4_weighted(act, C, K, w, out):
+def i4_weighted(act: int, C: np.ndarray, K: int, w: np.ndarray, out: np.ndarray) -> None:
     """out[i, k] = sum_{c,d} w_c w_d I4(i, k, c, d) for students i, k (symmetric)."""
     if act == ERF:
         erf._i4_weighted(C, K, w, out)
@@ -102,7 +105,7 @@ def i4_weighted(act, C, K, w, out):
 
 
 @njit(cache=True)
-def eps_g_cov(act, C, s):
+def eps_g_cov(act: int, C: np.ndarray, s: np.ndarray) -> float:
     """(1/2) sum_{a,b} s_a s_b I2(a, b); s = (v, -vstar) gives eps_g (docs/theory/equations.md)."""
     n = C.shape[0]
     total = 0.0
@@ -124,7 +127,7 @@ def _act(act_s, act_t, K, a):
 
 
 @njit(cache=True)
-def i2_matrix_mixed(act_s, act_t, C, K, out):
+def i2_matrix_mixed(act_s: int, act_t: int, C: np.ndarray, K: int, out: np.ndarray) -> None:
     """out[a, b] = E[g_a(u_a) g_b(u_b)], g_a the student's activation for a < K, the teacher's otherwise."""
     if act_s == act_t:
         i2_matrix(act_s, C, out)
@@ -139,7 +142,7 @@ def i2_matrix_mixed(act_s, act_t, C, K, out):
 
 
 @njit(cache=True)
-def j2_matrix_mixed(act_s, act_t, C, K, out):
+def j2_matrix_mixed(act_s: int, act_t: int, C: np.ndarray, K: int, out: np.ndarray) -> None:
     """out[a, b] = E[g_a'(u_a) g_b'(u_b)] with an activation per field (as ``i2_matrix_mixed``)."""
     if act_s == act_t:
         j2_matrix(act_s, C, out)
@@ -154,7 +157,7 @@ def j2_matrix_mixed(act_s, act_t, C, K, out):
 
 
 @njit(cache=True)
-def i3_weighted_mixed(act_s, act_t, C, K, w, out):
+def i3_weighted_mixed(act_s: int, act_t: int, C: np.ndarray, K: int, w: np.ndarray, out: np.ndarray) -> None:
     """out[i, b] = sum_c w_c E[g'(u_i) u_b g_c(u_c)], students i < K with the student's g."""
     if act_s == act_t:
         i3_weighted(act_s, C, K, w, out)
@@ -171,7 +174,7 @@ def i3_weighted_mixed(act_s, act_t, C, K, w, out):
 
 
 @njit(cache=True)
-def i4_weighted_mixed(act_s, act_t, C, K, w, out):
+def i4_weighted_mixed(act_s: int, act_t: int, C: np.ndarray, K: int, w: np.ndarray, out: np.ndarray) -> None:
     """out[i, k] = sum_{c,d} w_c w_d E[g'(u_i) g'(u_k) g_c(u_c) g_d(u_d)] for students i, k (symmetric)."""
     if act_s == act_t:
         i4_weighted(act_s, C, K, w, out)
@@ -230,7 +233,7 @@ def i4_weighted_mixed(act_s, act_t, C, K, w, out):
 
 
 @njit(cache=True)
-def eps_g_cov_mixed(act_s, act_t, C, K, s):
+def eps_g_cov_mixed(act_s: int, act_t: int, C: np.ndarray, K: int, s: np.ndarray) -> float:
     """(1/2) sum_{a,b} s_a s_b I2(a, b) with the student's g for a < K and the teacher's for a >= K.
 
     s = (v, -vstar) gives eps_g = (1/2)[v I2_ss v - 2 v I2_st vstar + vstar I2_tt vstar].

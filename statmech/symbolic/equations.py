@@ -20,13 +20,17 @@ expressions.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import sympy as sp
+from numpy.typing import ArrayLike
 
 from statmech.core.model import Model, output_scale_factor, resolve_model
+from statmech.core.state import State
 from statmech.core.vocabulary import OUTPUT_SCALES, check_choice
 from statmech.integrals import kernels, mixed
 from statmech.symbolic.integrals import C as _C
@@ -100,7 +104,7 @@ class Equations:
         """[dQ.ravel(), dR.ravel(), dv]: the order of ``statmech.ode.pack``."""
         return [*self.dQ, *self.dR, *self.dv]
 
-    def function(self, modules="numpy"):
+    def function(self, modules: str = "numpy") -> Callable[..., Any]:
         """A callable f(*arguments) -> [*packed, eps_g], lambdified with common subexpressions."""
         return _lambdify(self, modules)
 
@@ -119,7 +123,7 @@ class Equations:
             B,
         ]
 
-    def model(self, **fields) -> Model:
+    def model(self, **fields: Any) -> Model:
         """The :class:`statmech.core.model.Model` of these equations with the numbers ``fields``."""
         return Model(
             activation=self.activation,
@@ -148,7 +152,7 @@ class Equations:
             raise ValueError(f"batch_size={model.batch_size} but the equations were derived for B = 1")
         return model.eta, model.eta_v, model.sigma, model.weight_decay, float(model.batch_size)
 
-    def rhs(self, state, model: Model | None = None, *, modules="numpy", **fields) -> np.ndarray:
+    def rhs(self, state: State, model: Model | None = None, *, modules: str = "numpy", **fields: Any) -> np.ndarray:
         """The right-hand side at a ``statmech.State``, packed like ``statmech.ode.rhs``.
 
         ``model`` (its activations and output scaling must be these equations') or the
@@ -159,15 +163,23 @@ class Equations:
         out = self.function(modules)(*self._values(state.Q, state.R, state.T, state.v, state.vstar, *numbers))
         return np.array([float(x) for x in out[:-1]])
 
-    def eps_g_at(self, state, modules="numpy") -> float:
+    def eps_g_at(self, state: State, modules: str = "numpy") -> float:
         """eps_g at a ``statmech.State`` from the symbolic expression."""
         self._check_state(state)
         out = self.function(modules)(*self._values(state.Q, state.R, state.T, state.v, state.vstar, 0, 0, 0))
         return float(out[-1])
 
     def packed_rhs(
-        self, T, vstar, *, eta: float, eta_v: float, sigma: float = 0.0, weight_decay: float = 0.0, batch_size: int = 1
-    ):
+        self,
+        T: ArrayLike,
+        vstar: ArrayLike,
+        *,
+        eta: float,
+        eta_v: float,
+        sigma: float = 0.0,
+        weight_decay: float = 0.0,
+        batch_size: int = 1,
+    ) -> Callable[[float, np.ndarray], np.ndarray]:
         """f(alpha, y) for ``scipy.integrate.solve_ivp``, y packed like ``statmech.ode.pack``."""
         _check_rates(eta, eta_v, sigma)
         _, _, _, kappa, B = self._numbers(

@@ -93,7 +93,7 @@ class Integrals(NamedTuple):
     i4: sp.Expr | None
 
 
-def check_activation(activation) -> str:
+def check_activation(activation: str) -> str:
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {list(ACTIVATIONS)}, got {activation!r}")
     return activation
@@ -302,6 +302,7 @@ def i4_special_cases() -> tuple:
     """
     ints = derive("erf")
     I4 = ints.i4
+    assert I4 is not None  # erf has a closed-form I4 (None only for ReLU)
     indep = I4.xreplace({cac: 0, cad: 0, cbc: 0, cbd: 0})
     prod = ints.j2 * _rename(ints.i2, {"a": "c", "b": "d"})
     c_alone = I4.xreplace({cac: 0, cbc: 0, ccd: 0})
