@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from statmech.core.model import Model, resolve_model
 from statmech.core.state import State
 from statmech.ode.integrator import IntegrateResult, default_save_at, integrate
 from statmech.ode.steppers import Stepper
@@ -20,6 +21,7 @@ from statmech.sim import SeedsResult, ode_reference
 __all__ = ["CurveTable", "ode_curve_table", "simulation_table"]
 
 EPS_G_DOC = "noise-free generalisation error (test loss on noisy labels adds sigma^2/2)"
+ALPHA_DOC = "training time: updates / N (each update averages batch_size fresh samples)"
 
 
 @dataclass
@@ -40,13 +42,18 @@ class CurveTable:
 
 def ode_curve_table(
     state: State,
+    model: Model | None = None,
     *,
-    eta: float,
+    eta: float | None = None,
     eta_v: float | None = None,
-    sigma: float = 0.0,
+    sigma: float | None = None,
     alpha_max: float,
     points: int = 200,
-    activation: str = "erf",
+    activation: str | None = None,
+    teacher_activation: str | None = None,
+    weight_decay: float | None = None,
+    batch_size: int | None = None,
+    output_scale: str | None = None,
     method: str | Stepper = "dopri5",
     schemes=None,
     keep: int | None = None,
@@ -58,7 +65,27 @@ def ode_curve_table(
     ``schemes`` the N -> infinity eps_g of the network pruned at each saved time
     (:func:`statmech.pruning.retraining.pruned_along`; budget ``keep`` units or
     ``keep_fraction`` of the edges, ``N`` for node/edge parameter matching).
-    ``init`` describes the initial state in the parameters."""
+    ``init`` describes the initial state in the parameters. The learning problem is
+    ``model`` or its fields as keywords (:func:`statmech.integrate`); the parameters
+    record it as ``params["model"]`` (``Model.to_dict()``)."""
+    model = resolve_model(
+        model,
+        eta=eta,
+        eta_v=eta_v,
+        sigma=sigma,
+        activation=activation,
+        teacher_activation=teacher_activation,
+        weight_decay=weight_decay,
+        batch_size=batch_size,
+        output_scale=output_scale,
+    )
+    if schemes is not None and (model.teacher_activation != model.activation or model.output_scale != "1"):
+        raise ValueError(
+            "pruning along the curve needs one activation and output_scale='1', got "
+            f"activation={model.activation!r}, teacher_activation={model.teacher_activation!r}, "
+            f"output_scale={model.output_scale!r}"
+        )
+    activation = model.activation
     if isinstance(points, bool) or not isinstance(points, (int, np.integer)) or points < 2:
         raise ValueError(f"points must be an integer >= 2, got {points!r}")
     if schemes is not None:
@@ -69,17 +96,16 @@ def ode_curve_table(
         raise ValueError("keep and keep_fraction are budgets for pruning; give schemes too")
     res: IntegrateResult = integrate(
         state,
-        eta=eta,
-        eta_v=eta_v,
-        sigma=sigma,
+        model,
         alpha_max=alpha_max,
         save_at=default_save_at(alpha_max, points),
-        activation=activation,
         method=method,
     )
-    params = dict(res.params, **(init or {}), status=res.status, message=res.message, nfev=res.nfev)
+    params = dict(
+        res.params, **(init or {}), model=res.model.to_dict(), status=res.status, message=res.message, nfev=res.nfev
+    )
     columns = {"alpha": res.alpha, "eps_g": res.eps_g}
-    descriptions = {"eps_g": EPS_G_DOC}
+    descriptions = {"alpha": ALPHA_DOC, "eps_g": EPS_G_DOC}
     lines = [(f"ODE ({res.params['method']})", res.alpha, res.eps_g)]
     summary = res.message
     if len(res.alpha):
