@@ -25,12 +25,16 @@ B = 1, no weight decay, no output scaling) runs the ``STANDARD`` term of
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from statmech.core.interrupt import sigint_flag
 from statmech.core.model import Model, resolve_model
+from statmech.core.resources import check_memory, check_steps, ode_memory
 from statmech.core.state import State
+from statmech.core.validation import as_float_array
 from statmech.integrals import activation_code
 from statmech.integrals.kernels import RELU
 from statmech.ode import steppers
@@ -247,7 +251,7 @@ def _check_limits(alpha_max: float, max_abs: float) -> None:
 
 
 def _check_save_at(save_at, alpha_max: float) -> np.ndarray:
-    save_at = default_save_at(alpha_max) if save_at is None else np.asarray(save_at, dtype=np.float64)
+    save_at = default_save_at(alpha_max) if save_at is None else as_float_array("save_at", save_at, 1)
     if save_at.ndim != 1 or save_at.size == 0 or np.any(np.diff(save_at) <= 0):
         raise ValueError("save_at must be a non-empty, strictly increasing 1-D sequence of times")
     if save_at[0] < 0 or save_at[-1] > alpha_max * (1 + 1e-12):
@@ -299,6 +303,14 @@ def solve(
     if act == RELU and np.any(np.diag(system.overlaps(y)[0]) <= 0):
         raise ValueError("activation 'relu' needs every Q_ii > 0 (a unit with zero weights has no defined g')")
     save_at = _check_save_at(save_at, alpha_max)
+    largest = float(np.max(np.abs(y))) if y.size else 0.0
+    if not largest <= max_abs:
+        raise ValueError(
+            f"the initial state has an order parameter of magnitude {largest:.3g}, above max_abs={max_abs:g} "
+            f"(the divergence threshold); rescale the state or raise max_abs"
+        )
+    check_memory("the ODE", f"K={K}, M={M}, {save_at.size} save points", ode_memory(K, M, save_at.size))
+    check_steps(alpha_max, stepper.name, getattr(stepper, "dt", None), getattr(stepper, "max_steps", None), K, M)
     member, frac, TA = system.aux
     problem = (
         system.kind,
@@ -332,12 +344,16 @@ def solve(
     status, message = 0, "reached alpha_max"
     advance, nfev = stepper.advancer(problem, y)
     nsteps = 0
+    interrupts = ExitStack()  # Ctrl-C as a flag, asked between compiled chunks of steps
+    flag = interrupts.enter_context(sigint_flag())
     try:
         for target in save_at:
             if target > alpha:
-                n_ev, n_st, code = advance(alpha, float(target))
+                n_ev, n_st, code = advance(alpha, float(target), lambda: flag["stop"])
                 nfev += n_ev
                 nsteps += n_st
+                if code == steppers.INTERRUPTED:
+                    raise KeyboardInterrupt
                 if code != steppers.OK:
                     status = -1
                     message = steppers.failure_message(code, alpha, target, eta, max_abs, stepper)
@@ -367,6 +383,7 @@ def solve(
         status, message = 1, f"interrupted by the user at alpha={alpha:.6g}; the saved points so far are kept"
     finally:
         bar.close()
+        interrupts.close()
 
     def stack(xs, shape):
         return np.array(xs) if xs else np.empty((0,) + shape)

@@ -21,16 +21,40 @@ from __future__ import annotations
 
 import math
 import numbers
+import time
 from dataclasses import dataclass, fields
 from typing import ClassVar
 
 import numpy as np
 from numba import njit
 
+from statmech.core.resources import ode_step_seconds
 from statmech.ode.terms import term
 
-# status codes of the compiled advance loops
-OK, UNDERFLOW, MAXSTEPS, DIVERGED = 0, 1, 2, 3
+# status codes of the compiled advance loops (INTERRUPTED: the driver's stop flag, seen between chunks)
+OK, UNDERFLOW, MAXSTEPS, DIVERGED, INTERRUPTED = 0, 1, 2, 3, 4
+
+# wall-clock seconds of one compiled call: Ctrl-C is looked at between calls
+CHUNK_SECONDS = 0.2
+
+
+class _Chunks:
+    """Step counts per compiled call, adapted so that each call takes about CHUNK_SECONDS."""
+
+    def __init__(self, first: int) -> None:
+        self.size = max(1, int(first))
+
+    def run(self, call):
+        t0 = time.perf_counter()
+        out = call(self.size)
+        elapsed = time.perf_counter() - t0
+        grow = CHUNK_SECONDS / max(elapsed, 1e-4)
+        self.size = max(1, min(int(self.size * min(grow, 4.0)), 10**9))
+        return out
+
+
+def _never() -> bool:
+    return False
 
 
 @njit(cache=True)
@@ -46,9 +70,21 @@ def _max_abs(y):
 @njit(cache=True)
 def euler_advance(kind, act, act_t, y, alpha0, alpha1, dt, K, M, T, vstar, par, member, frac, TA, max_abs):
     """Forward Euler from alpha0 to alpha1 in equal steps of at most dt. Returns (nfev, status)."""
+    nsteps, h = euler_grid(alpha0, alpha1, dt)
+    return euler_steps(kind, act, act_t, y, h, nsteps, K, M, T, vstar, par, member, frac, TA, max_abs)
+
+
+@njit(cache=True)
+def euler_grid(alpha0, alpha1, dt):
+    """The (number, size) of the equal Euler steps of at most dt from alpha0 to alpha1."""
     span = alpha1 - alpha0
     nsteps = max(1, int(math.ceil(span / dt - 1e-9)))
-    h = span / nsteps
+    return nsteps, span / nsteps
+
+
+@njit(cache=True)
+def euler_steps(kind, act, act_t, y, h, nsteps, K, M, T, vstar, par, member, frac, TA, max_abs):
+    """``nsteps`` forward Euler steps of size h, y updated in place. Returns (nfev, status)."""
     dy = np.empty_like(y)
     for _ in range(nsteps):
         term(kind, act, act_t, y, K, M, T, vstar, par, member, frac, TA, dy)
@@ -96,8 +132,10 @@ def dopri_advance(
 ):
     """Adaptive DOPRI5 from alpha0 to exactly alpha1; y and f0 = F(y) are updated in place.
 
-    Returns (h_next, nfev, nsteps, status). Steps are clipped to land on alpha1;
-    the proposed step survives the clipping so save points do not slow it down.
+    Returns (h_next, alpha_reached, nfev, nsteps, status). Steps are clipped to land
+    on alpha1; the proposed step survives the clipping so save points do not slow
+    it down. After ``max_steps`` steps it returns MAXSTEPS where it stands, so a
+    caller can continue from (alpha_reached, h_next) along the same trajectory.
     """
     n = y.shape[0]
     k2 = np.empty(n)
@@ -113,11 +151,11 @@ def dopri_advance(
     nsteps = 0
     while alpha < alpha1:
         if nsteps >= max_steps:
-            return h, nfev, nsteps, MAXSTEPS
+            return h, alpha, nfev, nsteps, MAXSTEPS
         last = alpha + h >= alpha1 * (1.0 - 1e-14)
         hs = alpha1 - alpha if last else h
         if hs <= 1e-12 * max(1.0, abs(alpha)):
-            return h, nfev, nsteps, UNDERFLOW
+            return h, alpha, nfev, nsteps, UNDERFLOW
         for j in range(n):
             yt[j] = y[j] + hs * _A21 * f0[j]
         term(kind, act, act_t, yt, K, M, T, vstar, par, member, frac, TA, k2)
@@ -150,14 +188,14 @@ def dopri_advance(
                 y[j] = ynew[j]
                 f0[j] = k7[j]
             if not (_max_abs(y) <= max_abs):
-                return h, nfev, nsteps, DIVERGED
+                return h, alpha, nfev, nsteps, DIVERGED
             fac = 10.0 if err == 0.0 else min(10.0, max(0.2, 0.9 * err**-0.2))
             if not last or fac < 1.0:
                 h = hs * fac
         else:
             fac = 0.2 if not (err == err) else max(0.2, 0.9 * err**-0.2)
             h = hs * fac
-    return h, nfev, nsteps, OK
+    return h, alpha, nfev, nsteps, OK
 
 
 @dataclass(frozen=True)
@@ -175,15 +213,28 @@ class Euler:
             raise ValueError(f"dt must be > 0, got {self.dt!r}")
 
     def advancer(self, problem: tuple, y: np.ndarray):
-        """``(alpha0, alpha1) -> (nfev, nsteps, code)`` advancing ``y`` in place, and the evaluations spent so far."""
+        """``(alpha0, alpha1, stop) -> (nfev, nsteps, code)`` advancing ``y`` in place, and the evaluations
+        spent so far. The steps run in compiled chunks of about CHUNK_SECONDS; ``stop()`` is asked
+        between chunks (code INTERRUPTED when it says so)."""
         kind, act, act_t, K, M, T, vstar, par, member, frac, TA, max_abs = problem
         dt = float(self.dt)
+        chunks = _Chunks(CHUNK_SECONDS / ode_step_seconds(K, M, "euler"))
 
-        def advance(alpha0: float, alpha1: float):
-            n_ev, code = euler_advance(
-                kind, act, act_t, y, alpha0, alpha1, dt, K, M, T, vstar, par, member, frac, TA, max_abs
-            )
-            return n_ev, n_ev, code
+        def advance(alpha0: float, alpha1: float, stop=_never):
+            nsteps, h = euler_grid(alpha0, alpha1, dt)
+            done = 0
+            while done < nsteps:
+                if stop():
+                    return done, done, INTERRUPTED
+                n, code = chunks.run(
+                    lambda size: euler_steps(
+                        kind, act, act_t, y, h, min(size, nsteps - done), K, M, T, vstar, par, member, frac, TA, max_abs
+                    )
+                )
+                done += n
+                if code != OK:
+                    return done, done, code
+            return done, done, OK
 
         return advance, 0
 
@@ -211,40 +262,52 @@ class Dopri5:
             raise ValueError(f"max_steps must be an integer >= 1, got {self.max_steps!r}")
 
     def advancer(self, problem: tuple, y: np.ndarray):
-        """``(alpha0, alpha1) -> (nfev, nsteps, code)`` advancing ``y`` in place (the step size carries
-        over between calls), and the evaluations spent so far (F at the start)."""
+        """``(alpha0, alpha1, stop) -> (nfev, nsteps, code)`` advancing ``y`` in place (the step size carries
+        over between calls), and the evaluations spent so far (F at the start). The steps run in
+        compiled chunks of about CHUNK_SECONDS, continuing the same trajectory; ``stop()`` is asked
+        between chunks (code INTERRUPTED when it says so)."""
         kind, act, act_t, K, M, T, vstar, par, member, frac, TA, max_abs = problem
         f0 = np.empty_like(y)
         term(kind, act, act_t, y, K, M, T, vstar, par, member, frac, TA, f0)
         carry = {"h": float(self.first_step), "steps_left": int(self.max_steps)}
         rtol, atol = float(self.rtol), float(self.atol)
+        chunks = _Chunks(CHUNK_SECONDS / ode_step_seconds(K, M, "dopri5"))
 
-        def advance(alpha0: float, alpha1: float):
-            h, n_ev, n_st, code = dopri_advance(
-                kind,
-                act,
-                act_t,
-                y,
-                f0,
-                alpha0,
-                alpha1,
-                carry["h"],
-                K,
-                M,
-                T,
-                vstar,
-                par,
-                member,
-                frac,
-                TA,
-                rtol,
-                atol,
-                carry["steps_left"],
-                max_abs,
-            )
-            carry["h"] = h
-            carry["steps_left"] -= n_st
-            return n_ev, n_st, code
+        def advance(alpha0: float, alpha1: float, stop=_never):
+            alpha, n_ev, n_st = alpha0, 0, 0
+            while True:
+                if stop():
+                    return n_ev, n_st, INTERRUPTED
+                budget = min(chunks.size, carry["steps_left"])
+                h, alpha, e, st, code = chunks.run(
+                    lambda size: dopri_advance(
+                        kind,
+                        act,
+                        act_t,
+                        y,
+                        f0,
+                        alpha,
+                        alpha1,
+                        carry["h"],
+                        K,
+                        M,
+                        T,
+                        vstar,
+                        par,
+                        member,
+                        frac,
+                        TA,
+                        rtol,
+                        atol,
+                        budget,
+                        max_abs,
+                    )
+                )
+                carry["h"] = h
+                carry["steps_left"] -= st
+                n_ev, n_st = n_ev + e, n_st + st
+                if code != MAXSTEPS or carry["steps_left"] <= 0:
+                    return n_ev, n_st, code
 
         return advance, 1
 
