@@ -48,7 +48,7 @@ from statmech import pruning as P
 from statmech.core import vocabulary as V
 from statmech.core.budgets import Budget, edges_per_unit
 from statmech.core.digest import source_digest
-from statmech.core.io import atomic_write, ensure_dir, write_table, write_text
+from statmech.core.io import atomic_write, ensure_dir, read_table, write_table, write_text
 from statmech.core.state import State
 from statmech.core.vocabulary import (
     DPP_EDGE,
@@ -60,7 +60,13 @@ from statmech.core.vocabulary import (
 )
 from statmech.core.weights import Weights
 from statmech.experiments.authors import CLAIM_VERDICTS, gap_finding
-from statmech.experiments.published import published, reading_error, teacher_student_losses
+from statmech.experiments.published import (
+    mnist_errors,
+    published,
+    published_6_2,
+    reading_error,
+    teacher_student_losses,
+)
 from statmech.ode.generalisation import eps_g_arrays
 from statmech.ode.integrator import default_save_at
 from statmech.pruning.finite import masks as pw
@@ -1069,11 +1075,9 @@ def replot(out: str | Path, *, only: Iterable[str] | None = None, log: Callable[
     """Redraw the figures in ``out`` from their committed tables and rewrite F1_summary.md from F1.csv.
 
     Nothing is trained or pruned: statmech.plots.replot reads each figure's CSV (seconds); the published
-    values come from statmech/data/published.json. ``only``: figure names of statmech.plots.replot.FROM_TABLES
+    values come from statmech/experiments/data/published.json. ``only``: figure names of statmech.plots.replot.FROM_TABLES
     (default every one whose tables are present). Returns {"written": paths, "message": ...}."""
-    from statmech.core.io import read_table
-    from statmech.experiments.published import mnist_errors, published_6_2
-    from statmech.plots import replot as rp
+    from statmech.plots import replot as rp  # matplotlib: loaded only when figures are drawn
 
     out = Path(out)
     written = rp.replot(

@@ -13,6 +13,7 @@ or "no counterexample in N evaluations over FAMILY"; a search proves nothing.
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import tempfile
@@ -412,8 +413,6 @@ def _toml(v) -> str:
 def _trained_on_sweep(spec, claim, family, budgets, workers, sweep_dir) -> _Tracker:
     """Evaluate on the sweep engine (Dask LocalCluster whose workers import statmech.verify), then
     recompute the arg-min state by integrating its configuration again (the ODE is deterministic)."""
-    import importlib
-
     from dask.distributed import Client, LocalCluster
 
     lines = ['engine = "verify"', 'record = ["margin", "invalid"]', "[fixed]", f"claim = {_toml(spec)}"]
