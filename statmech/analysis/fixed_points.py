@@ -71,12 +71,16 @@ import numpy as np
 from scipy.linalg import expm
 from scipy.optimize import root
 
+from statmech.core.model import Model, resolve_model
 from statmech.core.state import State
 from statmech.integrals import activation_code
 from statmech.ode.generalisation import eps_g_arrays
-from statmech.ode.integrator import integrate, pack, rhs_into
+from statmech.ode.integrator import integrate, is_standard, model_parameters, pack, rhs_into
+from statmech.ode.steppers import NO_AUX
+from statmech.ode.terms import GENERAL, P_ETA, P_ETA_V, term
 
 __all__ = [
+    "fixed_point_model",
     "Flow",
     "Ansatz",
     "make_ansatz",
@@ -99,6 +103,7 @@ __all__ = [
     "critical_learning_rate",
     "CriticalLearningRate",
     "confirm_critical_learning_rate",
+    "perturbed_state",
     "asymptotic_fixed_point",
     "goldt_small_noise_error",
 ]
@@ -110,33 +115,98 @@ TOL = 1e-10
 
 
 # ------------------------------------------------------------------- the flow
-class Flow:
-    """The right-hand side F(y) of docs/theory/equations.md for a fixed teacher and learning rates.
+def fixed_point_model(
+    model: Model | None = None,
+    *,
+    eta: float | None = None,
+    eta_v: float | None = None,
+    sigma: float | None = None,
+    activation: str | None = None,
+    **fields,
+) -> Model:
+    """The Model of the fixed-point functions: ``model`` or its fields (:func:`statmech.core.model.resolve_model`).
 
-    ``eta = 0`` means the small-learning-rate limit lim F / eta (soft committee
-    machine only, see the module docstring). Calls ``statmech.ode.rhs_into``.
+    Given as fields, ``eta`` is required and ``eta_v`` defaults to 0 (the soft
+    committee machine, as everywhere in this module), not to eta.
+    """
+    if model is None:
+        if eta is None:
+            raise ValueError("eta is required (or give model=, a statmech.Model)")
+        return resolve_model(
+            eta=eta, eta_v=0.0 if eta_v is None else eta_v, sigma=sigma, activation=activation, **fields
+        )
+    return resolve_model(model, eta=eta, eta_v=eta_v, sigma=sigma, activation=activation, **fields)
+
+
+class Flow:
+    """The right-hand side F(y) of docs/theory/equations.md and docs/theory/general_model.md for a fixed teacher.
+
+    The learning problem is ``model`` (a :class:`~statmech.core.model.Model`) or its
+    fields (:func:`fixed_point_model`). ``eta = 0`` means the small-learning-rate
+    limit lim F / eta (soft committee machine without weight decay only, see the
+    module docstring). Calls the compiled terms of ``statmech.ode`` (the fast one
+    for the default model, the general one otherwise).
     """
 
-    def __init__(self, K, M, T, vstar, *, eta, eta_v=0.0, sigma=0.0, activation="erf"):
-        for name, value in (("eta", eta), ("eta_v", eta_v), ("sigma", sigma)):
-            if not (np.isfinite(value) and value >= 0):
-                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-        if eta == 0 and eta_v != 0:
+    def __init__(
+        self,
+        K,
+        M,
+        T,
+        vstar,
+        model: Model | None = None,
+        *,
+        eta: float | None = None,
+        eta_v: float | None = None,
+        sigma: float | None = None,
+        activation: str | None = None,
+    ):
+        m = fixed_point_model(model, eta=eta, eta_v=eta_v, sigma=sigma, activation=activation)
+        if m.eta == 0 and m.eta_v != 0:
             raise ValueError(
                 "eta=0 (the small-learning-rate limit) is supported only for the soft "
-                f"committee machine (eta_v=0), got eta_v={eta_v}"
+                f"committee machine (eta_v=0), got eta_v={m.eta_v}"
+            )
+        if m.eta == 0 and m.weight_decay != 0:
+            raise ValueError(
+                "eta=0 (the small-learning-rate limit of F / eta) needs weight_decay=0: the decay term "
+                f"does not vanish with eta, got weight_decay={m.weight_decay}"
             )
         self.K, self.M = int(K), int(M)
         self.T = np.ascontiguousarray(T, dtype=np.float64)
         self.vstar = np.ascontiguousarray(vstar, dtype=np.float64)
-        self.eta, self.eta_v, self.sigma = float(eta), float(eta_v), float(sigma)
-        self.activation = activation
-        self.act = activation_code(activation)
+        self.model = m
+        self.eta, self.eta_v, self.sigma = m.eta, m.eta_v, m.sigma
+        self.activation = m.activation
+        self.act = activation_code(m.activation)
+        self.act_t = activation_code(m.teacher_activation)
+        self.standard = is_standard(m, self.K, self.M)
+        self.par = model_parameters(m, self.K, self.M)
         self.train_v = self.eta_v > 0
         self.n = self.K * self.K + self.K * self.M + self.K
 
     def _raw(self, y, eta, eta_v):
         dy = np.empty(self.n)
+        if not self.standard:
+            par = self.par.copy()
+            par[P_ETA], par[P_ETA_V] = float(eta), float(eta_v)
+            member, frac, TA = NO_AUX
+            term(
+                GENERAL,
+                self.act,
+                self.act_t,
+                np.ascontiguousarray(y, dtype=np.float64),
+                self.K,
+                self.M,
+                self.T,
+                self.vstar,
+                par,
+                member,
+                frac,
+                TA,
+                dy,
+            )
+            return dy
         rhs_into(
             self.act,
             np.ascontiguousarray(y, dtype=np.float64),
@@ -158,7 +228,16 @@ class Flow:
         return 0.5 * (4.0 * self._raw(y, 1.0, 0.0) - self._raw(y, 2.0, 0.0))
 
     def params(self) -> dict:
-        return dict(K=self.K, M=self.M, eta=self.eta, eta_v=self.eta_v, sigma=self.sigma, activation=self.activation)
+        p = dict(K=self.K, M=self.M, eta=self.eta, eta_v=self.eta_v, sigma=self.sigma, activation=self.activation)
+        m = self.model
+        if not self.standard:
+            p.update(
+                teacher_activation=m.teacher_activation,
+                weight_decay=m.weight_decay,
+                batch_size=m.batch_size,
+                output_scale=m.output_scale,
+            )
+        return p
 
 
 # ----------------------------------------------------------------- ansatz
@@ -322,13 +401,25 @@ def _fd_jacobian(g, x, h=1e-3):
     return J
 
 
-def jacobian(state: State, *, eta, eta_v=0.0, sigma=0.0, activation="erf", h=1e-3):
+def jacobian(
+    state: State,
+    model: Model | None = None,
+    *,
+    eta: float | None = None,
+    eta_v: float | None = None,
+    sigma: float | None = None,
+    activation: str | None = None,
+    h: float = 1e-3,
+) -> tuple[np.ndarray, tuple]:
     """Jacobian dF/dx of the flow at ``state`` in the full coordinates x (see :func:`make_ansatz`).
 
-    Returns (J, names): x holds the upper triangle of Q, then R, then v when
-    eta_v > 0 (v is not a coordinate of the soft committee machine).
+    ``model`` or its fields (:func:`fixed_point_model`). Returns (J, names): x holds
+    the upper triangle of Q, then R, then v when eta_v > 0 (v is not a coordinate
+    of the soft committee machine).
     """
-    flow = Flow(state.K, state.M, state.T, state.vstar, eta=eta, eta_v=eta_v, sigma=sigma, activation=activation)
+    m = fixed_point_model(model, eta=eta, eta_v=eta_v, sigma=sigma, activation=activation)
+    activation = m.activation
+    flow = Flow(state.K, state.M, state.T, state.vstar, m)
     A = make_ansatz("full", state.K, state.M, flow.train_v)
     base = pack(state)
     J = _fd_jacobian(_reduced(flow, A, base), A.project(base), h=h)
@@ -442,12 +533,25 @@ def _fmt_complex(z):
 
 
 def analyse(
-    state: State, *, eta, eta_v=0.0, sigma=0.0, activation="erf", kind="fixed point", ansatz="full", unknowns=None
+    state: State,
+    model: Model | None = None,
+    *,
+    eta: float | None = None,
+    eta_v: float | None = None,
+    sigma: float | None = None,
+    activation: str | None = None,
+    kind: str = "fixed point",
+    ansatz: str = "full",
+    unknowns: dict | None = None,
 ) -> FixedPoint:
-    """Residual, eps_g, Jacobian and eigen-decomposition of the flow at ``state`` (a FixedPoint record)."""
-    flow = Flow(state.K, state.M, state.T, state.vstar, eta=eta, eta_v=eta_v, sigma=sigma, activation=activation)
+    """Residual, eps_g, Jacobian and eigen-decomposition of the flow at ``state`` (a FixedPoint record).
+
+    eps_g is the noise-free error of the model's activations and output scaling.
+    """
+    m = fixed_point_model(model, eta=eta, eta_v=eta_v, sigma=sigma, activation=activation)
+    flow = Flow(state.K, state.M, state.T, state.vstar, m)
     residual = float(np.max(np.abs(flow(pack(state)))))
-    J, names = jacobian(state, eta=eta, eta_v=eta_v, sigma=sigma, activation=activation)
+    J, names = jacobian(state, m)
     lam, vec = np.linalg.eig(J)
     order = np.lexsort((-lam.imag, -lam.real))
     return FixedPoint(
@@ -456,7 +560,7 @@ def analyse(
         ansatz=ansatz,
         unknowns=dict(unknowns or {}),
         residual=residual,
-        eps_g=eps_g_arrays(state.Q, state.R, state.T, state.v, state.vstar, activation),
+        eps_g=eps_g_arrays(state.Q, state.R, state.T, state.v, state.vstar, m),
         jacobian=J,
         eigenvalues=lam[order],
         eigenvectors=vec[:, order],
@@ -468,19 +572,21 @@ def analyse(
 # ------------------------------------------------------------- root finding
 def find_fixed_point(
     guess: State,
+    model: Model | None = None,
     *,
-    eta,
-    eta_v=0.0,
-    sigma=0.0,
-    ansatz="full",
-    activation="erf",
-    tol=TOL,
+    eta: float | None = None,
+    eta_v: float | None = None,
+    sigma: float | None = None,
+    activation: str | None = None,
+    ansatz: str = "full",
+    tol: float = TOL,
     methods=("hybr", "lm"),
     kind=None,
     max_newton=30,
 ) -> FixedPoint:
     """A fixed point of the flow near ``guess``, found in the given ansatz, with its stability.
 
+    ``model`` or its fields (:func:`fixed_point_model`: eta_v defaults to 0).
     ``guess`` supplies T, vstar (and v, held fixed when eta_v = 0) and the
     starting values (averaged over each label of the ansatz). Each method of
     ``scipy.optimize.root`` in ``methods`` is tried, followed by Newton steps
@@ -492,7 +598,9 @@ def find_fixed_point(
 
     if not isinstance(guess, State):
         raise TypeError(f"guess must be a statmech.State, got {type(guess).__name__}")
-    flow = Flow(guess.K, guess.M, guess.T, guess.vstar, eta=eta, eta_v=eta_v, sigma=sigma, activation=activation)
+    m = fixed_point_model(model, eta=eta, eta_v=eta_v, sigma=sigma, activation=activation)
+    eta, eta_v, sigma = m.eta, m.eta_v, m.sigma
+    flow = Flow(guess.K, guess.M, guess.T, guess.vstar, m)
     A = make_ansatz(ansatz, guess.K, guess.M, flow.train_v, guess.T, guess.vstar)
     base = pack(guess)
     g0 = _reduced(flow, A, base)
@@ -580,10 +688,7 @@ def find_fixed_point(
         ) from None
     return analyse(
         state,
-        eta=eta,
-        eta_v=eta_v,
-        sigma=sigma,
-        activation=activation,
+        m,
         kind=kind or ansatz,
         ansatz=ansatz,
         unknowns=dict(zip(A.names, found.tolist())),
@@ -738,7 +843,7 @@ def _plateau_state(K, M, T, vstar, train_v, q, c, r, v=None) -> State:
     return State(Q=Q, R=R, T=T, v=np.broadcast_to(np.asarray(v, dtype=np.float64), (K,)).copy(), vstar=vstar)
 
 
-def _continue_in_eta(K, M, *, eta, eta_v, sigma, T, vstar, activation, tol, steps=24):
+def _continue_in_eta(K, M, m, *, T, vstar, tol, steps=24):
     """The distinct-students plateau (q > c) followed from eta -> 0 up to ``eta`` (eta_v / eta held fixed).
 
     At eta -> 0 the symmetric plateau is unique (Saad & Solla's point); the
@@ -748,6 +853,7 @@ def _continue_in_eta(K, M, *, eta, eta_v, sigma, T, vstar, activation, tol, step
     root extrapolated linearly; a failed step is halved (up to 6 times).
     Returns the FixedPoint at ``eta``, or None when the branch is lost.
     """
+    eta, eta_v = m.eta, m.eta_v
     train_v = eta_v > 0
     ratio = eta_v / eta if eta > 0 else 0.0
     eta0 = min(CONTINUATION_ETA0, eta)
@@ -756,11 +862,8 @@ def _continue_in_eta(K, M, *, eta, eta_v, sigma, T, vstar, activation, tol, step
         try:
             p = find_fixed_point(
                 plateau_guess(K, M, T=T, vstar=vstar, train_v=train_v, spread=spread),
-                eta=eta0,
-                eta_v=ratio * eta0,
-                sigma=sigma,
+                m.replace(eta=eta0, eta_v=ratio * eta0),
                 ansatz="plateau",
-                activation=activation,
                 tol=tol,
             )
         except ValueError:
@@ -789,15 +892,7 @@ def _continue_in_eta(K, M, *, eta, eta_v, sigma, T, vstar, activation, tol, step
                 guess = _plateau_state(
                     K, M, T, vstar, train_v, u["q"], u.get("c", u["q"]), u["r"], u.get("v", p_prev.state.v)
                 )
-                p = find_fixed_point(
-                    guess,
-                    eta=e_next,
-                    eta_v=ratio * e_next,
-                    sigma=sigma,
-                    ansatz="plateau",
-                    activation=activation,
-                    tol=tol,
-                )
+                p = find_fixed_point(guess, m.replace(eta=e_next, eta_v=ratio * e_next), ansatz="plateau", tol=tol)
             except ValueError:
                 p = None
             if p is not None and not _is_identical(p):
@@ -840,7 +935,19 @@ class PlateauVisit:
 
 
 def flattest_unspecialised_point(
-    K, M, *, eta, eta_v=0.0, sigma=0.0, T=None, vstar=None, activation="erf", seed=0, scale=1e-4, alpha_max=None
+    K,
+    M,
+    model: Model | None = None,
+    *,
+    eta: float | None = None,
+    eta_v: float | None = None,
+    sigma: float | None = None,
+    activation: str | None = None,
+    T=None,
+    vstar=None,
+    seed: int = 0,
+    scale: float = 1e-4,
+    alpha_max: float | None = None,
 ) -> PlateauVisit:
     """Integrate the ODE from :func:`small_overlap_state` and return its flattest unspecialised point.
 
@@ -852,20 +959,13 @@ def flattest_unspecialised_point(
     """
     K, M = _check_KM(K, M)
     T, vstar = _teacher(M, T, vstar)
+    m = fixed_point_model(model, eta=eta, eta_v=eta_v, sigma=sigma, activation=activation)
+    eta = m.eta
     if not eta > 0:
         raise ValueError(f"eta must be > 0 to integrate a learning curve, got {eta!r}")
-    start = small_overlap_state(K, M, T=T, vstar=vstar, train_v=eta_v > 0, scale=scale, seed=seed)
+    start = small_overlap_state(K, M, T=T, vstar=vstar, train_v=m.eta_v > 0, scale=scale, seed=seed)
     a_max = 4000.0 / eta if alpha_max is None else float(alpha_max)
-    res = integrate(
-        start,
-        eta=eta,
-        eta_v=eta_v,
-        sigma=sigma,
-        alpha_max=a_max,
-        save_at=np.geomspace(1e-2, a_max, 600),
-        activation=activation,
-        progress=False,
-    )
+    res = integrate(start, m, alpha_max=a_max, save_at=np.geomspace(1e-2, a_max, 600), progress=False)
     if res.status != 0:
         raise ValueError(f"the learning curve could not be integrated: {res.message}")
     alpha, eps = np.asarray(res.alpha), np.asarray(res.eps_g)
@@ -883,12 +983,10 @@ def flattest_unspecialised_point(
     return PlateauVisit(alpha=float(alpha[i]), eps_g=float(eps[i]), slope=float(slope[i]), state=res.state_at(int(i)))
 
 
-def _visited_root(visit, *, eta, eta_v, sigma, activation, tol):
+def _visited_root(visit, m, *, tol):
     """The plateau-ansatz root started from the curve's flattest state (its labels averaged)."""
     s = visit.state
-    return find_fixed_point(
-        s, eta=eta, eta_v=eta_v, sigma=sigma, ansatz="plateau" if s.K > 1 else "full", activation=activation, tol=tol
-    )
+    return find_fixed_point(s, m, ansatz="plateau" if s.K > 1 else "full", tol=tol)
 
 
 _PLATEAU_CACHE: dict = {}
@@ -897,13 +995,14 @@ _PLATEAU_CACHE: dict = {}
 def plateau_fixed_points(
     K,
     M,
+    model: Model | None = None,
     *,
-    eta,
-    eta_v=0.0,
-    sigma=0.0,
+    eta: float | None = None,
+    eta_v: float | None = None,
+    sigma: float | None = None,
+    activation: str | None = None,
     T=None,
     vstar=None,
-    activation="erf",
     tol=TOL,
     spreads=PLATEAU_SPREADS,
     starts=ANSATZ_STARTS,
@@ -929,8 +1028,10 @@ def plateau_fixed_points(
     """
     K, M = _check_KM(K, M)
     T, vstar = _teacher(M, T, vstar)
+    m = fixed_point_model(model, eta=eta, eta_v=eta_v, sigma=sigma, activation=activation)
+    eta, eta_v = m.eta, m.eta_v
     key = (
-        K, M, float(eta), float(eta_v), float(sigma), activation, float(tol), T.tobytes(), vstar.tobytes(),
+        K, M, m.to_json(), float(tol), T.tobytes(), vstar.tobytes(),
         tuple(spreads), tuple(starts), bool(continuation), bool(identify),
     )  # fmt: skip
     if key in _PLATEAU_CACHE:
@@ -952,15 +1053,11 @@ def plateau_fixed_points(
         guesses.append((f"start {(q, cq, rq)}", _plateau_state(K, M, T, vstar, train_v, q * t, cq * q * t, r * t)))
     for name, guess in guesses:
         try:
-            add(
-                find_fixed_point(
-                    guess, eta=eta, eta_v=eta_v, sigma=sigma, ansatz="plateau", activation=activation, tol=tol
-                )
-            )
+            add(find_fixed_point(guess, m, ansatz="plateau", tol=tol))
         except ValueError as exc:
             errors.append(f"{name}: {exc}")
     if continuation and eta > 0 and K > 1:
-        p = _continue_in_eta(K, M, eta=eta, eta_v=eta_v, sigma=sigma, T=T, vstar=vstar, activation=activation, tol=tol)
+        p = _continue_in_eta(K, M, m, T=T, vstar=vstar, tol=tol)
         if p is not None:
             add(p)
         else:
@@ -968,10 +1065,8 @@ def plateau_fixed_points(
     visited = None
     if identify and eta > 0:
         try:
-            visit = flattest_unspecialised_point(
-                K, M, eta=eta, eta_v=eta_v, sigma=sigma, T=T, vstar=vstar, activation=activation
-            )
-            visited = add(_visited_root(visit, eta=eta, eta_v=eta_v, sigma=sigma, activation=activation, tol=tol))
+            visit = flattest_unspecialised_point(K, M, m, T=T, vstar=vstar)
+            visited = add(_visited_root(visit, m, tol=tol))
         except ValueError as exc:
             errors.append(f"learning curve: {exc}")
     if not found:
@@ -992,13 +1087,26 @@ def plateau_fixed_points(
     return list(found)
 
 
-def visited_plateau(K, M, *, eta, eta_v=0.0, sigma=0.0, T=None, vstar=None, activation="erf") -> FixedPoint:
+def visited_plateau(
+    K,
+    M,
+    model: Model | None = None,
+    *,
+    eta: float | None = None,
+    eta_v: float | None = None,
+    sigma: float | None = None,
+    activation: str | None = None,
+    T=None,
+    vstar=None,
+) -> FixedPoint:
     """The symmetric plateau fixed point that a learning curve from small overlaps visits.
 
     See :func:`plateau_fixed_points`; ValueError when the curve's flattest
     state does not converge to a plateau fixed point.
     """
-    pts = plateau_fixed_points(K, M, eta=eta, eta_v=eta_v, sigma=sigma, T=T, vstar=vstar, activation=activation)
+    m = fixed_point_model(model, eta=eta, eta_v=eta_v, sigma=sigma, activation=activation)
+    eta, eta_v, sigma = m.eta, m.eta_v, m.sigma
+    pts = plateau_fixed_points(K, M, m, T=T, vstar=vstar)
     if not pts[0].visited:
         raise ValueError(
             f"no plateau fixed point matches the learning curve from small overlaps (K={K}, M={M}, eta={eta}, "
@@ -1023,7 +1131,19 @@ class FixedPointSearch:
 
 
 def find_fixed_points(
-    K, M, *, eta, eta_v=0.0, sigma=0.0, T=None, vstar=None, activation="erf", starts=0, seed=0, tol=TOL
+    K,
+    M,
+    model: Model | None = None,
+    *,
+    eta: float | None = None,
+    eta_v: float | None = None,
+    sigma: float | None = None,
+    activation: str | None = None,
+    T=None,
+    vstar=None,
+    starts: int = 0,
+    seed: int = 0,
+    tol: float = TOL,
 ) -> FixedPointSearch:
     """The plateau, the asymptotic (specialised) fixed point, and optionally a multi-start search.
 
@@ -1037,28 +1157,21 @@ def find_fixed_points(
     """
     K, M = _check_KM(K, M)
     T, vstar = _teacher(M, T, vstar)
-    train_v = eta_v > 0
+    m = fixed_point_model(model, eta=eta, eta_v=eta_v, sigma=sigma, activation=activation)
+    train_v = m.eta_v > 0
     points, failed = [], {}
     symmetric = _teacher_is_symmetric(T, vstar)
 
     if symmetric:
         try:
-            points.extend(
-                plateau_fixed_points(
-                    K, M, eta=eta, eta_v=eta_v, sigma=sigma, T=T, vstar=vstar, activation=activation, tol=tol
-                )
-            )
+            points.extend(plateau_fixed_points(K, M, m, T=T, vstar=vstar, tol=tol))
         except ValueError as exc:
             failed["plateau"] = str(exc)
     else:
         failed["plateau"] = "the plateau ansatz needs a permutation-symmetric teacher"
     if K >= M:
         try:
-            points.append(
-                asymptotic_fixed_point(
-                    K, M, eta=eta, eta_v=eta_v, sigma=sigma, T=T, vstar=vstar, activation=activation, tol=tol
-                )
-            )
+            points.append(asymptotic_fixed_point(K, M, m, T=T, vstar=vstar, tol=tol))
         except ValueError as exc:
             failed["asymptotic"] = str(exc)
     else:
@@ -1074,11 +1187,8 @@ def find_fixed_points(
         try:
             fp = find_fixed_point(
                 State(Q=Q, R=R, T=T, v=v, vstar=vstar),
-                eta=eta,
-                eta_v=eta_v,
-                sigma=sigma,
+                m,
                 ansatz="full",
-                activation=activation,
                 tol=tol,
                 kind=f"multi-start root {s}",
             )
@@ -1102,9 +1212,24 @@ def _same_point(a: FixedPoint, b: FixedPoint, atol=1e-6) -> bool:
 
 
 def asymptotic_fixed_point(
-    K, M, *, eta, sigma=0.0, eta_v=0.0, T=None, vstar=None, activation="erf", tol=TOL
+    K,
+    M,
+    model: Model | None = None,
+    *,
+    eta: float | None = None,
+    eta_v: float | None = None,
+    sigma: float | None = None,
+    activation: str | None = None,
+    T=None,
+    vstar=None,
+    tol: float = TOL,
 ) -> FixedPoint:
     """The fixed point near the perfect student: exactly it at sigma = 0, shifted by the noise at sigma > 0.
+
+    ``model`` or its fields (:func:`fixed_point_model`). Weight decay, a teacher
+    activation other than the student's, or output scaling with K != M move the
+    fixed point off the perfect student too (kind "asymptotic"); the kind is
+    "perfect student" when the perfect student itself is a zero of F.
 
     Searched in the 'specialised' ansatz (full ansatz if the teacher is not
     symmetric) from the perfect student; surplus units (K > M) start at
@@ -1113,34 +1238,35 @@ def asymptotic_fixed_point(
     """
     K, M = _check_KM(K, M)
     T, vstar = _teacher(M, T, vstar)
-    train_v = eta_v > 0
+    m = fixed_point_model(model, eta=eta, eta_v=eta_v, sigma=sigma, activation=activation)
+    eta, sigma = m.eta, m.sigma
+    train_v = m.eta_v > 0
     g = perfect_student(K, M, T=T, vstar=vstar, train_v=train_v)
+    perfect = float(np.max(np.abs(Flow(K, M, T, vstar, m)(pack(g))))) < tol
     if K > M:
         Q = g.Q.copy()
         Q[M:, M:] += np.eye(K - M) * max(eta * sigma**2 / 2, 1e-3)
         g = g.replace(Q=Q)
     ans = "specialised" if _teacher_is_symmetric(T, vstar) else "full"
     return find_fixed_point(
-        g,
-        eta=eta,
-        eta_v=eta_v,
-        sigma=sigma,
-        ansatz=ans,
-        activation=activation,
-        tol=tol,
-        kind="asymptotic" if sigma > 0 else "perfect student",
+        g, m, ansatz=ans, tol=tol, kind="perfect student" if perfect and sigma == 0 else "asymptotic"
     )
 
 
 # ---------------------------------------------------- critical learning rate
 @dataclass
 class CriticalLearningRate:
-    """Largest eta with the perfect student linearly stable (sigma = 0), from bisection.
+    """Largest eta with the asymptotic fixed point linearly stable, from bisection.
 
     ``eta_c`` is the midpoint of the final bracket [lower, upper]
     (upper - lower < rtol * upper); ``max_real_lower``/``upper`` are the
     largest real parts of the Jacobian's eigenvalues at the bracket ends;
     ``direction`` is the unstable eigenvector just above eta_c (dQ, dR, dv).
+    ``state`` is the fixed point: the perfect student when it is a zero of F
+    for every eta (``tracked`` False), else the fixed point followed in eta
+    (weight decay, noise, mismatched activations), taken at ``upper`` (at
+    ``lower`` when the branch has no physical root at ``upper``).
+    ``model`` is the learning problem at eta = 1 (eta_v = eta_v_ratio).
     """
 
     eta_c: float
@@ -1155,9 +1281,15 @@ class CriticalLearningRate:
     activation: str
     direction: tuple
     state: State
+    model: Model = field(default_factory=Model)
+    tracked: bool = False
+
+    def model_at(self, eta: float) -> Model:
+        """The model at learning rate ``eta`` (eta_v = eta_v_ratio * eta)."""
+        return self.model.replace(eta=float(eta), eta_v=self.eta_v_ratio * float(eta))
 
     def to_dict(self) -> dict:
-        return dict(
+        out = dict(
             eta_c=self.eta_c,
             lower=self.lower,
             upper=self.upper,
@@ -1169,36 +1301,146 @@ class CriticalLearningRate:
             eta_v_ratio=self.eta_v_ratio,
             activation=self.activation,
         )
+        if not is_standard(self.model, self.K, self.M) or self.model.sigma > 0:
+            out.update(
+                model={k: v for k, v in self.model.to_dict().items() if k not in ("eta", "eta_v")},
+                fixed_point="followed in eta" if self.tracked else "perfect student",
+            )
+        return out
 
 
-def _max_real_at(state, eta, ratio, activation):
-    J, _ = jacobian(state, eta=eta, eta_v=ratio * eta, activation=activation)
+def _max_real_at(state, m):
+    J, _ = jacobian(state, m)
     return float(np.max(np.linalg.eigvals(J).real))
 
 
-def critical_learning_rate(
-    K, M, *, T=None, vstar=None, eta_v_ratio=0.0, activation="erf", rtol=1e-7, eta_start=0.05, eta_limit=1e3
-) -> CriticalLearningRate:
-    """Largest learning rate for which the perfect student is stable (sigma = 0), by bisection.
+def _critical_model(model, eta_v_ratio, fields) -> tuple[Model, float]:
+    """(the model at eta = 1, eta_v / eta) of :func:`critical_learning_rate`."""
+    if model is None:
+        ratio = 0.0 if eta_v_ratio is None else eta_v_ratio
+        if isinstance(ratio, bool) or not (np.isfinite(ratio) and ratio >= 0):
+            raise ValueError(f"eta_v_ratio must be a finite number >= 0, got {eta_v_ratio!r}")
+        return resolve_model(eta=1.0, eta_v=float(ratio), **fields), float(ratio)
+    m = resolve_model(model, **fields)
+    if eta_v_ratio is not None:
+        raise ValueError(
+            f"give either model= (its eta_v / eta is the ratio) or eta_v_ratio, not both: got eta_v_ratio={eta_v_ratio}"
+        )
+    if not m.eta > 0:
+        raise ValueError(f"model.eta must be > 0 (it fixes eta_v / eta; eta itself is bisected), got {m.eta}")
+    ratio = m.eta_v / m.eta
+    return m.replace(eta=1.0, eta_v=ratio), ratio
 
-    eta_v = eta_v_ratio * eta (0: soft committee machine; 1: eta_v = eta as in
-    the paper). eta is doubled from ``eta_start`` until the largest real part
-    of the Jacobian's eigenvalues at the perfect student turns positive, then
-    bisected: the first crossing above eta_start. ValueError when the perfect
-    student is already unstable/marginal at eta_start or stays stable up to
-    ``eta_limit``.
+
+class _FollowedFixedPoint:
+    """The asymptotic fixed point as a function of eta, each root started from the nearest one found."""
+
+    def __init__(self, K, M, T, vstar, model_at, eta0, tol):
+        self.model_at, self.tol = model_at, tol
+        symmetric = _teacher_is_symmetric(T, vstar) and K >= M
+        self.ansatz = "specialised" if symmetric else "full"
+        first = asymptotic_fixed_point(K, M, model_at(eta0), T=T, vstar=vstar, tol=tol)
+        self.found = {float(eta0): first}
+
+    def __call__(self, eta) -> FixedPoint:
+        eta = float(eta)
+        if eta in self.found:
+            return self.found[eta]
+        near = min(self.found, key=lambda e: abs(math.log(e / eta)))
+        try:
+            fp = find_fixed_point(self.found[near].state, self.model_at(eta), ansatz=self.ansatz, tol=self.tol)
+        except ValueError:
+            # a long jump may leave the basin of the Newton solve: walk there in small steps
+            fp = self.found[near]
+            for e in np.geomspace(near, eta, 9)[1:]:
+                fp = find_fixed_point(fp.state, self.model_at(e), ansatz=self.ansatz, tol=self.tol)
+        self.found[eta] = fp
+        return fp
+
+    def max_real(self, eta) -> float:
+        """Largest real part of the eigenvalues; +inf where the branch has no physical (PSD) root."""
+        try:
+            return self(eta).max_real
+        except ValueError:
+            return math.inf
+
+
+def critical_learning_rate(
+    K,
+    M,
+    model: Model | None = None,
+    *,
+    T=None,
+    vstar=None,
+    eta_v_ratio: float | None = None,
+    activation: str | None = None,
+    teacher_activation: str | None = None,
+    sigma: float | None = None,
+    weight_decay: float | None = None,
+    batch_size: int | None = None,
+    output_scale: str | None = None,
+    rtol: float = 1e-7,
+    eta_start: float = 0.05,
+    eta_limit: float = 1e3,
+    tol: float = TOL,
+) -> CriticalLearningRate:
+    """Largest learning rate for which the asymptotic fixed point is linearly stable, by bisection.
+
+    eta_v = eta_v_ratio * eta (0, the default: soft committee machine; 1:
+    eta_v = eta as in the paper). The rest of the learning problem is ``model``
+    (whose eta_v / eta is the ratio; its eta is what is bisected) or its fields
+    as keywords. When the perfect student is a zero of F (sigma = 0, no weight
+    decay, one activation) it is the fixed point for every eta; otherwise the
+    fixed point near it (:func:`asymptotic_fixed_point`) is followed in eta, and
+    an eta where the branch has no root inside the PSD cone counts as unstable
+    (it leaves the cone, or runs off to infinity, at the instability: the
+    linear network's Q diverges as eta -> eta_c).
+    eta is doubled from ``eta_start`` until the largest real part of the
+    Jacobian's eigenvalues turns positive, then bisected: the first crossing
+    above eta_start. ValueError when the fixed point is already
+    unstable/marginal at eta_start or stays stable up to ``eta_limit``.
     """
     K, M = _check_KM(K, M)
     T, vstar = _teacher(M, T, vstar)
-    if not (np.isfinite(eta_v_ratio) and eta_v_ratio >= 0):
-        raise ValueError(f"eta_v_ratio must be a finite number >= 0, got {eta_v_ratio!r}")
-    state = perfect_student(K, M, T=T, vstar=vstar, train_v=eta_v_ratio > 0)
+    base, ratio = _critical_model(
+        model,
+        eta_v_ratio,
+        dict(
+            activation=activation,
+            teacher_activation=teacher_activation,
+            sigma=sigma,
+            weight_decay=weight_decay,
+            batch_size=batch_size,
+            output_scale=output_scale,
+        ),
+    )
+
+    def model_at(eta):
+        return base.replace(eta=float(eta), eta_v=ratio * float(eta))
+
+    perfect = perfect_student(K, M, T=T, vstar=vstar, train_v=ratio > 0)
     lo = float(eta_start)
-    f_lo = _max_real_at(state, lo, eta_v_ratio, activation)
+    # F is polynomial in eta: a zero at two learning rates (and of the decay term) is a zero at every eta
+    tracked = not all(
+        float(np.max(np.abs(Flow(K, M, T, vstar, model_at(e))(pack(perfect))))) < tol for e in (lo, 2 * lo)
+    )
+    if tracked:
+        follow = _FollowedFixedPoint(K, M, T, vstar, model_at, lo, tol)
+
+        max_real = follow.max_real
+
+        what = "the asymptotic fixed point"
+    else:
+
+        def max_real(eta):
+            return _max_real_at(perfect, model_at(eta))
+
+        what = "the perfect student"
+    f_lo = max_real(lo)
     # stability margin: Jacobian error is about 1e-12 (see _fd_jacobian)
     if not f_lo < -1e-9:
         raise ValueError(
-            f"the perfect student (K={K}, M={M}, eta_v/eta={eta_v_ratio}) is not strictly stable even at "
+            f"{what} (K={K}, M={M}, eta_v/eta={ratio}) is not strictly stable even at "
             f"eta={lo} (largest real part {f_lo:.3g}); a zero eigenvalue means a continuum of equivalent "
             "students (e.g. surplus units with v = 0), so no critical learning rate is defined"
         )
@@ -1208,20 +1450,26 @@ def critical_learning_rate(
         lo, f_lo = hi, f_hi
         hi = 2 * hi
         if hi > eta_limit:
-            raise ValueError(
-                f"the perfect student is stable for every eta tried, up to eta={lo} (eta_limit={eta_limit})"
-            )
-        f_hi = _max_real_at(state, hi, eta_v_ratio, activation)
+            raise ValueError(f"{what} is stable for every eta tried, up to eta={lo} (eta_limit={eta_limit})")
+        f_hi = max_real(hi)
     it = 0
     while hi - lo > rtol * hi:
         mid = 0.5 * (lo + hi)
-        f_mid = _max_real_at(state, mid, eta_v_ratio, activation)
+        f_mid = max_real(mid)
         if f_mid < 0:
             lo, f_lo = mid, f_mid
         else:
             hi, f_hi = mid, f_mid
         it += 1
-    fp = analyse(state, eta=hi, eta_v=eta_v_ratio * hi, activation=activation, kind="perfect student")
+    if tracked:
+        try:
+            fp = follow(hi)
+        except ValueError:  # no physical root at upper: the Jacobian of upper's flow at lower's root
+            fp = analyse(follow(lo).state, model_at(hi), kind="asymptotic")
+        state = fp.state
+    else:
+        state = perfect
+        fp = analyse(state, model_at(hi), kind="perfect student")
     return CriticalLearningRate(
         eta_c=0.5 * (lo + hi),
         lower=lo,
@@ -1231,53 +1479,75 @@ def critical_learning_rate(
         iterations=it,
         K=K,
         M=M,
-        eta_v_ratio=float(eta_v_ratio),
-        activation=activation,
+        eta_v_ratio=float(ratio),
+        activation=base.activation,
         direction=fp.direction(0),
         state=state,
+        model=base,
+        tracked=tracked,
     )
+
+
+def perturbed_state(state: State, *, eps: float, N: int = 200, train_v: bool = False, seed: int = 0) -> State:
+    """Order parameters of real weights W = W0 + eps G around any state (PSD by construction).
+
+    W0 and W* are sqrt(N) times rows of a factor L of the covariance
+    C = [[Q, R], [R^T, T]] = L L^T (eigen-decomposition, rounding-size negative
+    eigenvalues clipped); G is i.i.d. N(0, 1) in N dimensions; v gets eps^2 g
+    when v is trained. Generator: default_rng(seed).
+    """
+    K, M = state.K, state.M
+    if not N >= K + M:
+        raise ValueError(f"N must be >= K + M = {K + M} so that the perturbation spans all directions, got {N}")
+    C = np.block([[state.Q, state.R], [state.R.T, state.T]])
+    lam, U = np.linalg.eigh(0.5 * (C + C.T))
+    L = U * np.sqrt(np.clip(lam, 0.0, None))
+    X = np.zeros((K + M, N))
+    X[:, : K + M] = math.sqrt(N) * L
+    rng = np.random.default_rng(seed)
+    W = X[:K] + eps * rng.standard_normal((K, N))
+    v = state.v + (eps**2 * rng.standard_normal(K) if train_v else 0.0)
+    return State.from_weights(W, X[K:], v, state.vstar).replace(T=state.T)
 
 
 def confirm_critical_learning_rate(
     crit: CriticalLearningRate, *, factor=0.1, eps=0.01, N=200, seed=0, growth=3.0, alpha_max=None
 ) -> dict:
-    """Integrate a perturbed perfect student at eta_c (1 - factor) and eta_c (1 + factor).
+    """Integrate a perturbed fixed point at eta_c (1 - factor) and eta_c (1 + factor) under ``crit.model``.
 
     The perturbation comes from real weights (:func:`perturbed_perfect_student`,
-    PSD by construction). Each side runs to ``alpha_max`` (default ``growth`` /
+    or :func:`perturbed_state` around the fixed point followed in eta; PSD by
+    construction). Each side runs to ``alpha_max`` (default ``growth`` /
     |largest real part| on that side), so the linear prediction changes the
     distance by about e^growth. Returns, for "below" and "above": eta, the
-    predicted largest real part, the distance |x - x*| (full coordinates) at the
-    start and the end of the integration, the distance predicted by the
-    linearised flow expm(J alpha) (x0 - x*), the amplitude of the leading mode
-    (left eigenvector applied to x - x*) at the start and the end, which the
-    linear flow multiplies by exp(rate alpha), and the status of the run.
+    predicted largest real part, the distance |x - x*| (full coordinates, x*
+    the fixed point at that eta) at the start and the end of the integration,
+    the distance predicted by the linearised flow expm(J alpha) (x0 - x*), the
+    amplitude of the leading mode (left eigenvector applied to x - x*) at the
+    start and the end, which the linear flow multiplies by exp(rate alpha),
+    and the status of the run.
     """
 
     T, vstar = crit.state.T, crit.state.vstar
     train_v = crit.eta_v_ratio > 0
-    s0 = perturbed_perfect_student(crit.K, crit.M, eps=eps, N=N, T=T, vstar=vstar, train_v=train_v, seed=seed)
+    if crit.tracked:
+        s0 = perturbed_state(crit.state, eps=eps, N=N, train_v=train_v, seed=seed)
+    else:
+        s0 = perturbed_perfect_student(crit.K, crit.M, eps=eps, N=N, T=T, vstar=vstar, train_v=train_v, seed=seed)
     A = make_ansatz("full", crit.K, crit.M, train_v)
-    xstar = A.project(pack(crit.state))
-    d0 = A.project(pack(s0)) - xstar
     out = {}
     etas = {"below": crit.eta_c * (1 - factor), "above": crit.eta_c * (1 + factor)}
-    jac = {
-        k: jacobian(crit.state, eta=e, eta_v=crit.eta_v_ratio * e, activation=crit.activation)[0]
+    fixed = {
+        k: find_fixed_point(crit.state, crit.model_at(e), ansatz="full").state if crit.tracked else crit.state
         for k, e in etas.items()
     }
+    jac = {k: jacobian(fixed[k], crit.model_at(e))[0] for k, e in etas.items()}
     rates = {k: float(np.max(np.linalg.eigvals(J).real)) for k, J in jac.items()}
     for key, eta in etas.items():
+        xstar = A.project(pack(fixed[key]))
+        d0 = A.project(pack(s0)) - xstar
         a_end = growth / abs(rates[key]) if alpha_max is None else float(alpha_max)
-        res = integrate(
-            s0,
-            eta=eta,
-            eta_v=crit.eta_v_ratio * eta,
-            alpha_max=a_end,
-            save_at=np.array([0.0, a_end]),
-            activation=crit.activation,
-            max_abs=1e3,
-        )
+        res = integrate(s0, crit.model_at(eta), alpha_max=a_end, save_at=np.array([0.0, a_end]), max_abs=1e3)
         d1 = A.project(pack(res.final)) - xstar
         # amplitude of the leading mode: left eigenvector (row of V^-1) applied to the offset
         lam, V = np.linalg.eig(jac[key])
@@ -1298,7 +1568,6 @@ def confirm_critical_learning_rate(
     return out
 
 
-# -------------------------------------------- Goldt et al.'s small-noise formula
 # eps_g* / sigma^2 = P(eta, L, M) / D(eta, L, M) with L = K - M (P has the factor eta), as (power of eta, of L, of M, coefficient);
 # the exact coefficients (integers, sqrt 2, 3, 5, 6, 10, 15, 30 and powers of pi) evaluated to float64 and
 # divided by D's coefficient of eta^7 L^3.

@@ -35,7 +35,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from statmech.analysis.fixed_points import FixedPoint, scm_v, visited_plateau
+from statmech.analysis.fixed_points import FixedPoint, fixed_point_model, scm_v, visited_plateau
+from statmech.core.model import Model
 from statmech.core.state import State
 from statmech.core.weights import Weights
 from statmech.ode.integrator import integrate
@@ -185,28 +186,47 @@ def detect_plateau(
     )
 
 
-def plateau_height(K, M, *, eta, eta_v=0.0, sigma=0.0, T=None, vstar=None, activation="erf") -> float:
-    """eps_g of the symmetric plateau that learning curves from small overlaps visit (fixed_points.visited_plateau)."""
+def plateau_height(
+    K,
+    M,
+    model: Model | None = None,
+    *,
+    eta: float | None = None,
+    eta_v: float | None = None,
+    sigma: float | None = None,
+    T=None,
+    vstar=None,
+    activation: str | None = None,
+) -> float:
+    """eps_g of the symmetric plateau that learning curves from small overlaps visit (fixed_points.visited_plateau).
 
-    return visited_plateau(K, M, eta=eta, eta_v=eta_v, sigma=sigma, T=T, vstar=vstar, activation=activation).eps_g
+    ``model`` or its fields (:func:`statmech.analysis.fixed_points.fixed_point_model`).
+    """
+    m = fixed_point_model(model, eta=eta, eta_v=eta_v, sigma=sigma, activation=activation)
+    return visited_plateau(K, M, m, T=T, vstar=vstar).eps_g
 
 
-def ode_curve(state, *, eta, eta_v=0.0, sigma=0.0, alpha_max, points=400, activation="erf"):
-    """(alpha, eps_g) of the ODE from ``state`` on a log grid (plus linear points for the plateau end)."""
+def ode_curve(
+    state,
+    model: Model | None = None,
+    *,
+    eta: float | None = None,
+    eta_v: float | None = None,
+    sigma: float | None = None,
+    alpha_max: float,
+    points: int = 400,
+    activation: str | None = None,
+):
+    """(alpha, eps_g) of the ODE from ``state`` on a log grid (plus linear points for the plateau end).
+
+    ``model`` or its fields (:func:`statmech.analysis.fixed_points.fixed_point_model`).
+    """
+    m = fixed_point_model(model, eta=eta, eta_v=eta_v, sigma=sigma, activation=activation)
 
     save = np.unique(
         np.concatenate([[0.0], np.geomspace(1e-2, alpha_max, points), np.linspace(0.0, alpha_max, points)])
     )
-    res = integrate(
-        state,
-        eta=eta,
-        eta_v=eta_v,
-        sigma=sigma,
-        alpha_max=alpha_max,
-        save_at=save,
-        activation=activation,
-        progress=False,
-    )
+    res = integrate(state, m, alpha_max=alpha_max, save_at=save, progress=False)
     if res.status != 0:
         raise ValueError(f"the ODE integration failed: {res.message}")
     return res.alpha, res.eps_g
