@@ -51,6 +51,7 @@ from statmech.sweep.engines import get_engine
 __all__ = ["SweepConfig", "Run", "load_config", "parse_config", "run_id"]
 
 TOP_LEVEL_KEYS = ("engine", "record", "description", "fixed", "axes", "runs", "derived")
+MAX_RUNS = 10**6  # runs of one sweep (each a row group of the results table): counted before the grid is built
 
 
 @dataclass(frozen=True)
@@ -162,8 +163,23 @@ def _expand(raw: dict, source: str) -> SweepConfig:
                 f"(known: {', '.join(engine.params)}; other names must be used in [derived])"
             )
 
+    # every axis value checked alone and the grid counted before any run is built
+    for name, values in axes.items():
+        spec = engine.params.get(name)
+        if spec is not None:
+            for value in values:
+                spec.coerce(name, value, f"{source}: axes.{name}")
+    size = len(runs_raw) * math.prod(len(v) for v in axes.values())
+    if size > MAX_RUNS:
+        shape = " x ".join(f"{len(v)} ({k})" for k, v in axes.items())
+        raise ValueError(
+            f"{source}: the grid has {size} runs ({len(runs_raw)} [[runs]] x {shape}), more than the "
+            f"{MAX_RUNS} a sweep holds; split it into several sweeps"
+        )
     runs, seen = [], set()
-    grid = list(itertools.product(*axes.values())) if axes else [()]
+    grid = itertools.product(*axes.values()) if axes else [()]
+    if len(runs_raw) > 1:
+        grid = list(grid)
     for r in runs_raw:
         for point in grid:
             p = dict(fixed)
@@ -214,10 +230,21 @@ def _axis_values(name, spec, source) -> list:
         if kind == "range":
             if len(args) not in (1, 2, 3) or not all(isinstance(a, int) for a in args):
                 raise ValueError(f"{where}.range must be [stop], [start, stop] or [start, stop, step] integers")
-            values = list(range(*args))
+            if len(args) == 3 and args[2] == 0:
+                raise ValueError(f"{where}.range: the step must not be 0")
+            lazy = range(*args)
+            if len(lazy) > MAX_RUNS:
+                raise ValueError(
+                    f"{where}.range = {args} gives {len(lazy)} values, more than the {MAX_RUNS} a sweep holds"
+                )
+            values = list(lazy)
         else:
             if len(args) != 3 or not isinstance(args[2], int) or args[2] < 1:
                 raise ValueError(f"{where}.{kind} must be [start, stop, n] with an integer n >= 1")
+            if args[2] > MAX_RUNS:
+                raise ValueError(f"{where}.{kind}: n = {args[2]} values, more than the {MAX_RUNS} a sweep holds")
+            if not all(math.isfinite(a) for a in args[:2]):
+                raise ValueError(f"{where}.{kind}: start and stop must be finite, got {args[:2]}")
             a, b, n = float(args[0]), float(args[1]), args[2]
             if kind == "geomspace" and (a <= 0 or b <= 0):
                 raise ValueError(f"{where}.geomspace needs start and stop > 0")

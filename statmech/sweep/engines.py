@@ -21,6 +21,8 @@ import numpy as np
 from statmech import pruning
 from statmech.core import vocabulary as V
 from statmech.core.budgets import Budget
+from statmech.core.initial import initial_weights, teacher_overlaps
+from statmech.core.model import MODEL_FIELDS, Model
 from statmech.core.state import State
 from statmech.core.weights import Weights
 from statmech.ode.generalisation import eps_g
@@ -34,6 +36,8 @@ from statmech.sim import ode_reference, save_steps, simulate
 __all__ = ["Engine", "Param", "Outcome", "ENGINES", "get_engine", "register_engine"]
 
 ACTIVATIONS = V.ACTIVATIONS
+OUTPUT_SCALES = V.OUTPUT_SCALES
+INITIALISATIONS = V.INITIALISATIONS
 
 
 @dataclass(frozen=True)
@@ -179,16 +183,67 @@ def _teacher_student_params(**overrides) -> dict:
         "K": Param("int", 6, "student hidden units", minimum=1),
         "M": Param("int", 2, "teacher hidden units", minimum=1),
         "N": Param("int", 500, "input dimension of the random initial weights", minimum=1),
-        "seed": Param("int", 0, "seed of the random initial weights (State.random)"),
+        "seed": Param("int", 0, "seed of the random initial weights (State.random)", minimum=0),
         "vstar": Param("float", 4.0, "teacher second-layer weight, every unit"),
         "eta": Param("float", 0.5, "first-layer learning rate (scaled eta/sqrt N)", minimum=0.0),
         "eta_v": Param("float", None, "second-layer learning rate (scaled eta_v/N); default = eta", minimum=0.0),
         "sigma": Param("float", 0.0, "output-noise standard deviation", minimum=0.0),
         "alpha_max": Param("float", 1600.0, "training time alpha = steps / N", minimum=0.0, exclusive=True),
-        "activation": Param("str", "erf", "g(u)", choices=ACTIVATIONS),
+        "activation": Param("str", "erf", "student activation g(u)", choices=ACTIVATIONS),
+        "teacher_activation": Param(
+            "str", None, "teacher activation g*(u) (default: the student's)", choices=ACTIVATIONS
+        ),
+        "weight_decay": Param("float", 0.0, "weight decay kappa on both layers, (1 - kappa/N) per update", minimum=0.0),
+        "batch_size": Param("int", 1, "samples averaged per SGD update (alpha counts updates / N)", minimum=1),
+        "output_scale": Param("str", "1", "phi = (1/s_K) sum v g: s_K = 1, sqrt K or K", choices=OUTPUT_SCALES),
+        "init": Param("str", "random", "initial condition (statmech.core.initial)", choices=INITIALISATIONS),
+        "teacher_overlap": Param("float", None, "teacher overlaps T = (1 - rho) I + rho 11^T (default: random)"),
     }
     p.update(overrides)
     return p
+
+
+def _model(p) -> Model:
+    """The Model of a run's parameters."""
+    return Model(**{k: p[k] for k in MODEL_FIELDS})
+
+
+def _start(p) -> Weights:
+    """The initial weights of a run (:func:`statmech.core.initial.initial_weights`; random: Weights.random)."""
+    # engines that cache a trained student by a subset of the keys start from random weights (refused otherwise)
+    init, rho = p.get("init", "random"), p.get("teacher_overlap")
+    return initial_weights(p["K"], p["M"], p["N"], init=init, vstar=p["vstar"], teacher_overlap=rho, seed=p["seed"])
+
+
+# the model fields and start options of statmech.integrate and statmech.sim.simulate
+_GENERAL = ("teacher_activation", "weight_decay", "batch_size", "output_scale", "init", "teacher_overlap")
+
+
+def _check_model(p, where, supported=()):
+    """Model fields and start options the engine does not take are refused by name (never ignored)."""
+    try:
+        model = _model(p)
+        _start_checks(p)
+    except ValueError as exc:
+        msg = str(exc)
+        name = msg.split(" ", 1)[0]
+        if name in MODEL_FIELDS or name in ("teacher_overlap", "init"):
+            msg = f"parameter {name!r}" + msg[len(name) :]
+        raise ValueError(f"{where}: {msg}") from None
+    default = Model(activation=model.activation)
+    for name in ("teacher_activation", "weight_decay", "batch_size", "output_scale"):
+        if name not in supported and getattr(model, name) != getattr(default, name):
+            raise ValueError(f"{where}: parameter {name!r} = {getattr(model, name)!r} is not supported by this engine")
+    for name, value in (("init", "random"), ("teacher_overlap", None)):
+        if name not in supported and p.get(name, value) != value:
+            raise ValueError(f"{where}: parameter {name!r} = {p[name]!r} is not supported by this engine")
+
+
+def _start_checks(p):
+    if p.get("teacher_overlap") is not None:
+        teacher_overlaps(p["M"], p["teacher_overlap"])
+    if p.get("init") in ("informed", "denoise") and p["K"] < p["M"]:
+        raise ValueError(f"init {p['init']!r} needs K >= M, got K={p['K']}, M={p['M']}")
 
 
 def _save_times(p) -> list:
@@ -216,9 +271,13 @@ def _check_ode(p, where):
             )
 
 
-def _initial_state(p):
+def _check_ode_engine(p, where):
+    _check_ode(p, where)
+    _check_model(p, where, supported=_GENERAL)
 
-    return State.random(p["K"], p["M"], p["N"], vstar=p["vstar"], seed=p["seed"])
+
+def _initial_state(p) -> State:
+    return _start(p).state()
 
 
 def _run_ode(p, record) -> Outcome:
@@ -227,12 +286,9 @@ def _run_ode(p, record) -> Outcome:
     times = _save_times(p)
     res = integrate(
         _initial_state(p),
-        eta=p["eta"],
-        eta_v=p["eta_v"],
-        sigma=p["sigma"],
+        _model(p),
         alpha_max=p["alpha_max"],
         save_at=times,
-        activation=p["activation"],
         method=p["method"],
         dt=p["dt"],
         rtol=p["rtol"],
@@ -269,7 +325,7 @@ register_engine(
         default_record=("eps_g",),
         row_keys=("alpha",),
         function=_run_ode,
-        check=_check_ode,
+        check=_check_ode_engine,
     )
 )
 
@@ -354,6 +410,7 @@ _TAKES = {s: _TAKES.get(s, ()) for s in V.SCHEMES}
 
 def _check_prune(p, where):
     _check_ode(p, where)
+    _check_model(p, where)
     b = _prune_budget(p, where)
     try:
         for s in _prune_schemes(p):
@@ -422,7 +479,7 @@ register_engine(
             reweight=Param("str", V.NO_REWEIGHT, "reweighting (one per run)", choices=V.REWEIGHTS),
             rescale=Param("bool", False, "rescale rows to Q_ii = 1 before pruning (the paper's pipeline)"),
             n_samples=Param("int", 20_000, "Monte Carlo kept sets when C(K, k) is too large to enumerate", minimum=2),
-            sample_seed=Param("int", 0, "seed of those samples"),
+            sample_seed=Param("int", 0, "seed of those samples", minimum=0),
         ),
         quantities=("eps_g", "stderr", "test_loss", "eps_g_unpruned", "exact"),
         default_record=("eps_g", "stderr", "eps_g_unpruned"),
@@ -437,22 +494,19 @@ register_engine(
 # ------------------------------------------------------------------- simulate
 def _check_simulate(p, where):
     _check_ode(p, where)
+    _check_model(p, where, supported=_GENERAL)
 
 
 def _run_simulate(p, record) -> Outcome:
     """Online SGD at finite N (statmech.sim.simulate) from Weights.random(K, M, N, vstar, seed)."""
 
     times = _save_times(p)
-    init = Weights.random(p["K"], p["M"], p["N"], vstar=p["vstar"], seed=p["seed"])
     stream = p["seed"] if p["stream_seed"] is None else p["stream_seed"]
     res = simulate(
-        init,
-        eta=p["eta"],
-        eta_v=p["eta_v"],
-        sigma=p["sigma"],
+        _start(p),
+        _model(p),
         alpha_max=p["alpha_max"],
         save_at=times,
-        activation=p["activation"],
         seed=stream,
         test_size=p["test_size"],
         max_abs=p["max_abs"],
@@ -486,7 +540,7 @@ register_engine(
         name="simulate",
         doc="finite-N online SGD (statmech.sim) from Weights.random(K, M, N, vstar, seed)",
         params=_teacher_student_params(
-            stream_seed=Param("int", None, "seed of the input and label-noise stream (default: seed)"),
+            stream_seed=Param("int", None, "seed of the input and label-noise stream (default: seed)", minimum=0),
             test_size=Param("int", 0, "held-out noisy test samples for the empirical test loss (0: none)", minimum=0),
             max_abs=Param("float", 1e6, "divergence threshold on Q_ii and |v_i|", minimum=0.0, exclusive=True),
             save_at=Param(
@@ -538,6 +592,7 @@ def _prune_sim_schemes(p):
 
 
 def _check_prune_sim(p, where):
+    _check_model(p, where)
     if p["keep"] is None:
         raise ValueError(
             f"{where}: parameter 'keep' (node budget k in 1..K-1; edges keep the paper's "
@@ -607,7 +662,7 @@ register_engine(
             kernel=Param("str", V.LINEAR_PREACTIVATION, "dpp-node kernel", choices=V.NODE_KERNELS),
             score=Param("str", None, "importance-node score (default: the pipeline's)", choices=V.IMPORTANCE_SCORES),
             reweight=Param("strs", [V.NO_REWEIGHT], "reweightings", choices=FINITE_REWEIGHTS),
-            prune_seed=Param("int", 0, "seed of the kernel data, masks and test set"),
+            prune_seed=Param("int", 0, "seed of the kernel data, masks and test set", minimum=0),
         ),
         quantities=("eps_g", "test_loss", "test_loss_stderr", "eps_g_theory", "param_fraction", "budget"),
         default_record=("eps_g", "test_loss", "eps_g_theory"),
