@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import ctypes
+import os
 import signal
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-__all__ = ["sigint_flag"]
+__all__ = ["sigint_flag", "die_with_parent"]
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 @contextmanager
@@ -34,3 +40,43 @@ def sigint_flag() -> Iterator[dict[str, bool]]:
         yield flag
     finally:
         signal.signal(signal.SIGINT, old)
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """In a worker process: end it (SIGTERM) when the process ``parent_pid`` dies.
+
+    Linux: the kernel's parent-death signal (prctl PR_SET_PDEATHSIG), which also
+    stops a worker busy in compiled code. Elsewhere, and as a second guard, a
+    daemon thread polls the parent's pid every 0.5 s.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        except (OSError, AttributeError):  # no libc symbol: the watchdog alone
+            pass
+    ppid = os.getppid()  # the direct parent (the given one, or a fork server started by it)
+
+    def orphaned() -> bool:
+        # a dead parent may linger as a zombie (kill(pid, 0) still succeeds): a new ppid tells
+        return os.getppid() != ppid or not _alive(parent_pid)
+
+    if orphaned():  # the parent died before the signal was armed
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    def watch() -> None:
+        while not orphaned():
+            time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="statmech-parent-watchdog", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from statmech.core.interrupt import sigint_flag
+from statmech.core.interrupt import die_with_parent, sigint_flag
 from statmech.core.io import ensure_dir
 from statmech.core.model import Model, resolve_model
 from statmech.core.weights import Weights
@@ -107,11 +107,13 @@ _STOP = None
 _PROGRESS = None
 
 
-def _worker_init(stop_event, progress):
-    """Runs in each worker: Ctrl-C goes to the parent, which sets the stop event instead."""
+def _worker_init(stop_event, progress, parent_pid):
+    """Runs in each worker: Ctrl-C goes to the parent, which sets the stop event instead; the
+    worker ends with its parent (no orphan left running when the parent is killed)."""
 
     global _STOP, _PROGRESS
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent(parent_pid)
     _STOP, _PROGRESS = stop_event, progress
 
 
@@ -253,7 +255,7 @@ def _run_pool(tasks, workers, progress):
     results = [None] * len(tasks)
     with sigint_flag() as flag:
         with ProcessPoolExecutor(
-            max_workers=workers, mp_context=ctx, initializer=_worker_init, initargs=(stop, done_steps)
+            max_workers=workers, mp_context=ctx, initializer=_worker_init, initargs=(stop, done_steps, os.getpid())
         ) as pool:
             futures = {pool.submit(_worker_run, i, kw): i for i, kw in enumerate(tasks)}
             pending = set(futures)

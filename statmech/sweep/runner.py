@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from statmech import __version__
+from statmech.core.interrupt import die_with_parent
 from statmech.core.io import atomic_write, write_text
 from statmech.core.lock import output_lock
 from statmech.core.provenance import provenance
@@ -336,7 +337,12 @@ class _Processes:
 
         # forkserver/spawn: a fork of a client that holds threads (tqdm, numba) is not safe
         method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
-        return cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context(method))
+        return cf.ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=mp.get_context(method),
+            initializer=die_with_parent,
+            initargs=(os.getpid(),),
+        )
 
     def start(self):
         """Start every worker process now (the pool starts them lazily otherwise)."""
