@@ -26,7 +26,7 @@ __all__ = ["Model", "MODEL_FIELDS", "output_scale_factor", "resolve_model"]
 
 
 def _finite_nonneg(name: str, value) -> float:
-    if isinstance(value, bool):
+    if isinstance(value, (bool, str, bytes)):
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
     try:
         x = float(value)

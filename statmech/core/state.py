@@ -69,10 +69,12 @@ class State:
             if asym > _SYM_RTOL * scale:
                 raise ValueError(f"{name} must be symmetric (max |{name} - {name}^T| = {asym:.3g})")
         # Store exactly symmetric matrices so downstream code may rely on it.
-        Q = 0.5 * (Q + Q.T)
-        T = 0.5 * (T + T.T)
+        Q = 0.5 * Q + 0.5 * Q.T  # halves first: no overflow for entries near the float64 maximum
+        T = 0.5 * T + 0.5 * T.T
         C = np.block([[Q, R], [R.T, T]])
-        eig = np.linalg.eigvalsh(C)
+        # eigenvalues of C / c, c its largest entry: finite for any finite C
+        c = max(1.0, float(np.max(np.abs(C))))
+        eig = np.linalg.eigvalsh(C / c) * c
         scale = max(1.0, float(np.max(np.abs(eig))))
         if eig[0] < -_PSD_RTOL * scale:
             raise ValueError(

@@ -41,7 +41,12 @@ def as_float_array(name: str, x: ArrayLike, ndim: int) -> np.ndarray:
 
 
 def check_nonneg(name: str, value: Any) -> float:
-    """``value`` as a float that is finite and >= 0, or a ValueError naming ``name``."""
+    """``value`` as a float that is finite and >= 0, or a ValueError naming ``name``.
+
+    Strings and bools are refused (a number is expected, not text that parses as one).
+    """
+    if isinstance(value, (bool, str, bytes, np.bool_)):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
     try:
         value = float(value)
     except (TypeError, ValueError):
