@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from statmech.core.resources import check_memory, weights_memory
 from statmech.core.state import State, random_weights
 from statmech.core.validation import as_float_array, check_int, check_nonneg
 from statmech.core.vocabulary import INITIALISATIONS, check_choice
@@ -150,6 +151,7 @@ def initial_weights(
     deviation of the perturbation in "informed" and "denoise".
     """
     K, M, N = check_int("K", K), check_int("M", M), check_int("N", N)
+    check_memory("the initial weights", f"K={K}, M={M}, N={N}", weights_memory(K, M, N))
     init = check_choice("init (initial condition)", init, INITIALISATIONS)
     noise = check_nonneg("noise", noise)
     vs = check_vstar(vstar, M)

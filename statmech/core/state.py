@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from statmech.core.io import read_npz, write_npz
+from statmech.core.resources import check_memory, weights_memory
 from statmech.core.validation import as_float_array, check_int
 
 __all__ = ["State", "STATE_KEYS", "read_npz", "random_weights"]
@@ -184,6 +185,7 @@ def random_weights(K: int, M: int, N: int, vstar=1.0, seed=None):
     K = check_int("K", K)
     M = check_int("M", M)
     N = check_int("N", N)
+    check_memory("random weights", f"K={K}, M={M}, N={N}", weights_memory(K, M, N))
     rng = np.random.default_rng(seed)
     Wstar = rng.standard_normal((M, N))
     W = rng.standard_normal((K, N))

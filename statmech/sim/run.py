@@ -28,6 +28,7 @@ import numpy as np
 from statmech.core.interrupt import sigint_flag
 from statmech.core.io import read_npz, write_npz
 from statmech.core.model import MODEL_FIELDS, Model, resolve_model
+from statmech.core.resources import check_memory, sim_memory
 from statmech.core.state import State
 from statmech.core.weights import Weights
 from statmech.integrals import activation_code
@@ -457,6 +458,9 @@ def simulate(
     K, M, N = weights.K, weights.M, weights.N
     mask = None if mask is None else check_mask(mask, weights)
     steps_plan = save_steps(save_at, alpha_max, N)
+    check_memory(
+        "the simulation", f"K={K}, M={M}, N={N}, {steps_plan.size} save points", sim_memory(K, M, N, steps_plan.size)
+    )
     params = _trajectory_params(
         weights, model, float(alpha_max), steps_plan, seed, test_seed, test_size, max_abs, mask, train_set
     )

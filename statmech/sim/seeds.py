@@ -28,6 +28,7 @@ import numpy as np
 from statmech.core.interrupt import die_with_parent, sigint_flag
 from statmech.core.io import ensure_dir
 from statmech.core.model import Model, resolve_model
+from statmech.core.resources import check_memory, note_duration, sim_memory, sim_seconds
 from statmech.core.weights import Weights
 from statmech.ode.integrator import integrate
 from statmech.sim.run import (
@@ -206,7 +207,17 @@ def simulate_seeds(
         raise TypeError(f"weights must be a statmech.Weights, got {type(weights).__name__}")
     # validate everything once here, so bad input fails before any process starts
     if weights is not None:
-        save_steps(save_at, alpha_max, weights.N)
+        plan = save_steps(save_at, alpha_max, weights.N)
+        at_once = min(int(workers), len(run_ids))
+        check_memory(
+            f"{at_once} simulations at once (workers)",
+            f"K={weights.K}, M={weights.M}, N={weights.N}, {plan.size} save points",
+            sim_memory(weights.K, weights.M, weights.N, plan.size, at_once),
+        )
+        note_duration(
+            f"simulate {len(run_ids)} runs on {at_once} processes",
+            sim_seconds(weights.K, weights.M, weights.N, plan[-1], model.batch_size) * len(run_ids) / at_once,
+        )
         if mask is not None:
             check_mask(mask, weights)
     if resume:  # a damaged checkpoint is reported here, before any process starts
