@@ -36,9 +36,23 @@ def nonneg_float(text: str) -> float:
 
 
 def positive_float(text: str) -> float:
-    value = nonneg_float(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError("expected a number > 0, got 0")
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {value}")
+    return value
+
+
+def seed_int(text: str) -> int:
+    """A seed option: an integer >= 0 (numpy's generators refuse negative seeds)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
     return value
 
 
@@ -63,7 +77,7 @@ def add_teacher_student_args(p: argparse.ArgumentParser, *, N_default=500) -> No
         default=N_default,
         help=f"input dimension of the random initial weights (default {N_default})",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of the random initial weights (default 0)")
+    p.add_argument("--seed", type=seed_int, default=0, help="seed of the random initial weights (default 0)")
     add_model_args(p)
     add_teacher_args(p)
     p.add_argument(
@@ -88,41 +102,52 @@ def add_vstar_arg(p: argparse.ArgumentParser, *, default: float) -> None:
     )
 
 
-def add_model_args(p: argparse.ArgumentParser) -> None:
-    """--activation --teacher-activation --weight-decay --batch-size --output-scale (the Model beyond eta, sigma)."""
+MODEL_ARGS = ("activation", "teacher_activation", "weight_decay", "batch_size", "output_scale")
+
+
+def add_model_args(p: argparse.ArgumentParser, include=MODEL_ARGS) -> None:
+    """--activation --teacher-activation --weight-decay --batch-size --output-scale (the Model beyond eta, sigma).
+
+    ``include``: the Model fields whose options to add (a command that defines its own --activation leaves it out).
+    """
     names = ", ".join(ACTIVATIONS)
-    p.add_argument(
-        "--activation",
-        choices=ACTIVATIONS,
-        default=ERF,
-        help=f"student activation g(u), one of {names}; erf is erf(u/sqrt 2) (default erf)",
-    )
-    p.add_argument(
-        "--teacher-activation",
-        choices=ACTIVATIONS,
-        default=None,
-        help="teacher activation g*(u) (default: the student's)",
-    )
-    p.add_argument(
-        "--weight-decay",
-        type=nonneg_float,
-        default=0.0,
-        metavar="KAPPA",
-        help="weight decay kappa >= 0 on both layers: w <- (1 - kappa/N) w + ... (default 0)",
-    )
-    p.add_argument(
-        "--batch-size",
-        type=positive_int,
-        default=1,
-        metavar="B",
-        help="samples averaged per SGD update; alpha counts updates / N (default 1)",
-    )
-    p.add_argument(
-        "--output-scale",
-        choices=OUTPUT_SCALES,
-        default="1",
-        help="phi = (1/s_K) sum_i v_i g(lambda_i) with s_K = 1, sqrt(K) or K (teacher likewise with M) (default 1)",
-    )
+    if "activation" in include:
+        p.add_argument(
+            "--activation",
+            choices=ACTIVATIONS,
+            default=ERF,
+            help=f"student activation g(u), one of {names}; erf is erf(u/sqrt 2) (default erf)",
+        )
+    if "teacher_activation" in include:
+        p.add_argument(
+            "--teacher-activation",
+            choices=ACTIVATIONS,
+            default=None,
+            help="teacher activation g*(u) (default: the student's)",
+        )
+    if "weight_decay" in include:
+        p.add_argument(
+            "--weight-decay",
+            type=nonneg_float,
+            default=0.0,
+            metavar="KAPPA",
+            help="weight decay kappa >= 0 on both layers: w <- (1 - kappa/N) w + ... (default 0)",
+        )
+    if "batch_size" in include:
+        p.add_argument(
+            "--batch-size",
+            type=positive_int,
+            default=1,
+            metavar="B",
+            help="samples averaged per SGD update; alpha counts updates / N (default 1)",
+        )
+    if "output_scale" in include:
+        p.add_argument(
+            "--output-scale",
+            choices=OUTPUT_SCALES,
+            default="1",
+            help="phi = (1/s_K) sum_i v_i g(lambda_i) with s_K = 1, sqrt(K) or K (teacher likewise with M) (default 1)",
+        )
 
 
 def add_teacher_args(p: argparse.ArgumentParser) -> None:
@@ -164,14 +189,24 @@ def model_from_args(args: argparse.Namespace, *, supported=None, command: str = 
         output_scale=getattr(args, "output_scale", "1"),
     )
     if supported is not None:
-        default = Model(activation=model.activation)
-        for name, option in MODEL_OPTIONS.items():
-            if name not in supported and getattr(model, name) != getattr(default, name):
-                raise ValueError(
-                    f"{option} {getattr(model, name)} is not supported by {command or 'this command'} "
-                    f"(its engine takes the default, {getattr(default, name)})"
-                )
+        refuse_model_options(args, supported=supported, command=command)
     return model
+
+
+def refuse_model_options(args: argparse.Namespace, *, supported=(), command: str = "") -> None:
+    """A ValueError naming the first model option (of :data:`MODEL_OPTIONS`) set away from its default
+    whose field is not in ``supported``: an option the command's engine does not take is never ignored."""
+    activation = getattr(args, "activation", ERF)
+    default = Model(activation=activation)
+    for name, option in MODEL_OPTIONS.items():
+        value = getattr(args, name, None)
+        if name == "teacher_activation" and value is None:
+            continue
+        if value is not None and name not in supported and value != getattr(default, name):
+            raise ValueError(
+                f"{option} {value} is not supported by {command or 'this command'} "
+                f"(its engine takes the default, {getattr(default, name)})"
+            )
 
 
 def vstar_from_args(args: argparse.Namespace, M: int) -> np.ndarray:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from statmech.commands._common import ListAction, nonneg_float, out_dir, positive_float, positive_int
+from statmech.commands._common import (
+    ListAction,
+    add_model_args,
+    model_from_args,
+    nonneg_float,
+    out_dir,
+    positive_float,
+    positive_int,
+    seed_int,
+)
 from statmech.core import vocabulary as V
 
 
@@ -45,6 +54,7 @@ def register(sub):
     p.add_argument("--edges", action=ListAction, type=positive_int, metavar="e", help="edges kept per unit (needs --N)")
     p.add_argument("--N", type=positive_int, help="input dimension for --edges and the paper's budget matching")
     p.add_argument("--activation", choices=V.ACTIVATIONS, default=V.ERF, help="g(u) (default erf)")
+    add_model_args(p, include=("teacher_activation", "output_scale"))
     p.add_argument(
         "--kernel",
         choices=V.NODE_KERNELS,
@@ -84,7 +94,7 @@ def register(sub):
         default=None,
         help="Monte Carlo samples of random/DPP node pruning when C(K, k) is too large to enumerate (default 20000)",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of the Monte Carlo samples (default 0)")
+    p.add_argument("--seed", type=seed_int, default=0, help="seed of the Monte Carlo samples (default 0)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument(
         "--phase-diagram",
@@ -135,6 +145,8 @@ def _check_options(args):
 
 def run(args):
     _check_options(args)
+    # the N -> infinity pruning theory takes one activation for student and teacher and s_K = 1
+    args.model = model_from_args(args, supported=(), command="prune (the N -> infinity pruning theory)")
     if args.phase_diagram:
         return _phase_diagram(args)
     import json
@@ -254,6 +266,9 @@ def _write(args, state, base, rows):
         "reweight": list(args.reweight),
         "schemes": {r.scheme: {k: v for k, v in r.result.params.items() if k not in ("budget",)} for r in rows},
         "activation": args.activation,
+        "model": {
+            k: v for k, v in args.model.to_dict().items() if k in ("activation", "teacher_activation", "output_scale")
+        },
         "N": args.N,
         "limit": "N -> infinity order-parameter theory (docs/theory/pruning.md)",
     }

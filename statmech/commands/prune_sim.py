@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from statmech.commands._common import ListAction, finite_float, nonneg_float, out_dir, positive_float, positive_int
+from statmech.commands._common import (
+    ListAction,
+    add_model_args,
+    finite_float,
+    nonneg_float,
+    out_dir,
+    positive_float,
+    positive_int,
+    refuse_model_options,
+    seed_int,
+)
 from statmech.core import vocabulary as V
 from statmech.core.lock import output_lock
 
@@ -45,10 +55,11 @@ def register(sub):
         help="output-noise standard deviation(s), training and test labels (default 0)",
     )
     p.add_argument("--activation", choices=V.ACTIVATIONS, default=V.ERF, help="g (default erf)")
+    add_model_args(p, include=("teacher_activation", "weight_decay", "batch_size", "output_scale"))
     p.add_argument(
         "--runs", "--seeds", dest="runs", type=positive_int, default=3, help="number of trained students (default 3)"
     )
-    p.add_argument("--seed", type=int, default=0, help="first student seed (default 0)")
+    p.add_argument("--seed", type=seed_int, default=0, help="first student seed (default 0)")
     p.add_argument(
         "--weights",
         nargs="+",
@@ -125,6 +136,8 @@ def register(sub):
 
 
 def run(args):
+    # the students are trained on the paper's model: one activation, no decay, B = 1, s_K = 1
+    refuse_model_options(args, command="prune-sim (students trained on the paper's model)")
 
     from statmech.core.io import write_table
     from statmech.experiments.published import published_6_2

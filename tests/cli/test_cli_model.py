@@ -154,3 +154,43 @@ def test_fixed_points_and_max_lr_refuse_what_their_engine_does_not_take(capsys):
     assert main(["max-lr", "--vstar", "1", "1.5", "--teacher-overlap", "0.2", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["eta_c"] > 0
+
+
+def test_prune_and_prune_sim_refuse_what_their_engine_does_not_take(tmp_path, capsys):
+    path = tmp_path / "s.npz"
+    State.random(3, 2, 100, vstar=1.0, seed=0).save(path)
+    for option, value in (("--teacher-activation", "relu"), ("--output-scale", "sqrt")):
+        code, err = _exit_and_error(
+            ["prune", str(path), "--keep", "1", "--out", str(tmp_path / "p"), option, value], capsys
+        )
+        assert code == 2 and f"{option} {value} is not supported by prune" in err, err
+    for option, value in (("--weight-decay", "0.1"), ("--batch-size", "2"), ("--teacher-activation", "linear")):
+        code, err = _exit_and_error(["prune-sim", "--out", str(tmp_path / "q"), option, value], capsys)
+        assert code == 2 and f"{option} {value} is not supported by prune-sim" in err, err
+
+
+def test_sweep_model_keys_reach_the_engines_and_are_refused_where_not_taken():
+    from statmech.core.initial import initial_state
+    from statmech.ode.integrator import integrate
+    from statmech.sweep.config import parse_config
+    from statmech.sweep.runner import execute_run
+
+    text = (
+        'engine = "ode"\n[fixed]\nK = 3\nM = 2\nN = 100\nalpha_max = 1.0\nteacher_activation = "relu"\n'
+        'weight_decay = 0.2\nbatch_size = 3\noutput_scale = "sqrt"\ninit = "denoise"\nteacher_overlap = 0.3\n'
+    )
+    cfg = parse_config(text)
+    (run,) = cfg.runs
+    row = execute_run("ode", run.params, ["eps_g"])
+    model = Model(teacher_activation="relu", weight_decay=0.2, batch_size=3, output_scale="sqrt")
+    ref = integrate(
+        initial_state(3, 2, 100, init="denoise", vstar=4.0, teacher_overlap=0.3, seed=0), model, alpha_max=1.0,
+        save_at=[1.0],
+    )  # fmt: skip
+    assert np.isclose(row["rows"][0]["eps_g"], ref.eps_g[-1], rtol=1e-12), row
+    with pytest.raises(ValueError, match=r"parameter 'teacher_overlap' must lie in"):
+        parse_config(text.replace("teacher_overlap = 0.3", "teacher_overlap = 2.0"))
+    with pytest.raises(ValueError, match=r"parameter 'teacher_activation' = 'relu' is not supported by this engine"):
+        parse_config(text.replace('"ode"', '"prune"') + "keep = 1\n")
+    with pytest.raises(ValueError, match=r"parameter 'batch_size' must be >= 1"):
+        parse_config(text.replace("batch_size = 3", "batch_size = 0"))
