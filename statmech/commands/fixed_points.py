@@ -10,6 +10,7 @@ from statmech.commands._common import (
     nonneg_float,
     positive_float,
     positive_int,
+    seed_int,
     teacher_T_from_args,
     vstar_from_args,
 )
@@ -51,7 +52,7 @@ def register(sub):
     )
     p.add_argument("--sigma", type=nonneg_float, default=0.0, help="output-noise standard deviation (default 0)")
     p.add_argument("--starts", type=int, default=0, help="extra random starts in the full ansatz (default 0)")
-    p.add_argument("--seed", type=int, default=None, help="seed of the random starts (default 0; needs --starts)")
+    p.add_argument("--seed", type=seed_int, default=None, help="seed of the random starts (default 0; needs --starts)")
     p.set_defaults(func=run_fixed_points)
 
     q = sub.add_parser(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from statmech.commands._common import ListAction, out_dir, positive_int
+from statmech.commands._common import ListAction, out_dir, positive_int, seed_int
 from statmech.core import vocabulary as V
 from statmech.core.lock import output_lock
 
@@ -65,7 +65,7 @@ def register(sub):
         "not available for the MLP (default none fuse-activation edge-lsq)",
     )
     p.add_argument("--max-iter", type=positive_int, default=500, help="training epochs of the MLP (default 500)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the split, the training and the masks (default 0)")
+    p.add_argument("--seed", type=seed_int, default=0, help="seed of the split, the training and the masks (default 0)")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     p.set_defaults(func=run)
 

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from statmech.commands._common import ListAction, finite_float, nonneg_float, out_dir, positive_float, positive_int
+from statmech.commands._common import (
+    ListAction,
+    finite_float,
+    nonneg_float,
+    out_dir,
+    positive_float,
+    positive_int,
+    seed_int,
+)
 from statmech.core.io import write_text
 
 _FAMILIES = ("order-parameters", "specialised", "trained", "paper")
@@ -30,7 +38,7 @@ def register(sub):
     )
     p.add_argument("--method", choices=["de", "random"], default=None, help="optimiser for the continuous families")
     p.add_argument("--evaluations", type=positive_int, default=None, help="margins to evaluate (default 5000)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the optimiser or the sampling (default 0)")
+    p.add_argument("--seed", type=seed_int, default=0, help="seed of the optimiser or the sampling (default 0)")
     p.add_argument(
         "--N", type=positive_int, default=None, help="input dimension (edge budgets matched at N; trained N)"
     )
