@@ -8,15 +8,16 @@ by a digest of every statmech source file that uses numba (only those can end
 up in compiled code), so an edit to any of them starts a fresh cache. A user
 who sets ``NUMBA_CACHE_DIR`` keeps full control. Must run before any module
 with ``@njit(cache=True)`` is imported (numba reads the directory when a
-function is decorated).
+function is decorated). When numba is not imported yet the directory is
+handed over as ``NUMBA_CACHE_DIR`` (numba reads it on import; worker processes
+inherit it), so importing statmech does not import numba.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
-
-from numba import config
 
 from statmech.core import digest
 
@@ -27,8 +28,8 @@ def source_digest() -> str:
 
 
 def configure() -> str | None:
-    """Point numba's cache at ~/.cache/statmech/numba/<digest> unless NUMBA_CACHE_DIR is set."""
-    if os.environ.get("NUMBA_CACHE_DIR"):
+    """Point numba's cache at ~/.cache/statmech/numba/<digest> unless the user set NUMBA_CACHE_DIR."""
+    if os.environ.get("NUMBA_CACHE_DIR") and not os.environ.get("STATMECH_NUMBA_CACHE_SET"):
         return None
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "statmech" / "numba"
     path = base / source_digest()
@@ -37,7 +38,13 @@ def configure() -> str | None:
     except OSError:
         return None  # unwritable home: numba falls back to __pycache__ beside the sources
 
-    config.CACHE_DIR = str(path)  # type: ignore[attr-defined]  # numba.config sets its attributes at run time
+    if "numba" in sys.modules:  # numba read its configuration already: set it there
+        from numba import config
+
+        config.CACHE_DIR = str(path)  # type: ignore[attr-defined]  # numba.config sets its attributes at run time
+    else:
+        os.environ["NUMBA_CACHE_DIR"] = str(path)
+        os.environ["STATMECH_NUMBA_CACHE_SET"] = "1"  # ours, not the user's: a child process recomputes it
     return str(path)
 
 

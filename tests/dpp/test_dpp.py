@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-import statmech.dpp as dppmod
+import statmech.dpp.kdpp as dppmod
 from statmech.dpp import KDPP, DiagonalKDPP, diagonal_inclusion_limit, elementary_symmetric, log_elementary_symmetric
 
 N_CHI = 20_000
