@@ -6,7 +6,7 @@ import argparse
 import math
 
 from statmech.commands._common import positive_int
-from statmech.core.vocabulary import ACTIVATIONS, OUTPUT_SCALES
+from statmech.core.vocabulary import ACTIVATIONS, ERF, LINEAR, OUTPUT_SCALES
 
 
 def _nonneg_float(text: str) -> float:
@@ -37,8 +37,8 @@ def register(sub):
     p.add_argument("--M", type=positive_int, default=2, help="teacher hidden units (default 2)")
     p.add_argument(
         "--activation",
-        choices=["erf", "linear"],
-        default="erf",
+        choices=[ERF, LINEAR],  # the activations with a closed-form I4
+        default=ERF,
         help="student g(u): erf(u/sqrt 2) (default) or linear (a ReLU student has no closed-form I4)",
     )
     p.add_argument(
