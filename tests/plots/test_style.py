@@ -273,6 +273,6 @@ def test_replot_redraws_from_the_committed_tables(tmp_path):
         assert p.stat().st_size > 1000
     assert (tmp_path / "F1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = (tmp_path / "F1_summary.md").read_text()
-    assert "(ours above the published points) at sigma = 0:" in text  # the committed 5:20 sigma = 0 run
+    assert "+1.60 (ours above the published points) at sigma = 0." in text  # the committed 5:20 sigma = 0 run
     with pytest.raises(ValueError, match="only must name figures from"):
         ex.replot(tmp_path, only=["nope.png"])
