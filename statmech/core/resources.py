@@ -140,8 +140,8 @@ def check_steps(alpha_max: float, method: str, dt: float | None, max_steps: int 
             f"(cost ~ K^2 (K+M)^2), more than the {MAX_STEP_SECONDS:g} s allowed; reduce K"
         )
     if method == "euler":
-        steps = math.ceil(alpha_max / dt) if dt else math.inf
-        if steps > MAX_EULER_STEPS:
+        steps = alpha_max / dt if dt else math.inf
+        if not steps <= MAX_EULER_STEPS:
             raise ValueError(
                 f"Euler with alpha_max={alpha_max:g} and dt={dt:g} takes {steps:.3g} steps, more than the "
                 f"{MAX_EULER_STEPS:.0e} allowed; raise dt or lower alpha_max"
