@@ -1,0 +1,464 @@
+"""The field's classic results as tidy tables: Saad & Solla 1995 and 1996, Goldt et al. 2019.
+
+Each function computes one figure's numbers and returns :class:`Table` objects
+(columns, descriptions, parameters); :func:`reproduce_classic` writes every
+table as CSV with a JSON sidecar (:func:`statmech.core.io.write_table`) and
+draws the figures from the tables (:mod:`statmech.plots.classic`).
+
+- Saad & Solla, Phys. Rev. E 52, 4225 (1995): soft committee machine (erf,
+  eta_v = 0, v = v* = 1, T = I); the symmetric plateau and its escape, the
+  plateau height against eta (the visited plateau fixed point,
+  :func:`statmech.analysis.fixed_points.visited_plateau`; the eta -> 0 closed
+  form of their section IV as the published value), and the plateau length
+  against ln N (:func:`statmech.analysis.plateaus.plateau_lengths`).
+- The asymptotic phase: eta_c, the largest eta with the perfect student stable
+  (:func:`statmech.analysis.fixed_points.critical_learning_rate`), and eta_opt,
+  the eta maximising the slowest asymptotic rate min_i |Re lambda_i| of the
+  Jacobian at the perfect student.
+- Goldt et al., NeurIPS 2019: the final eps_g against K for M = 2, noisy teacher,
+  first layer only against both layers, from long ODE integrations started at
+  small overlaps; :func:`statmech.analysis.fixed_points.goldt_small_noise_error`
+  for erf with the first layer only.
+- Saad & Solla, NIPS 9 (1996) "Learning with noise and regularizers": weight decay
+  kappa and output noise sigma change the asymptotic eps_g and the plateau.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+
+from statmech.analysis.fixed_points import (
+    asymptotic_fixed_point,
+    critical_learning_rate,
+    goldt_small_noise_error,
+    jacobian,
+    perfect_student,
+    plateau_fixed_points,
+    saad_solla_plateau,
+    scm_v,
+    small_overlap_state,
+    visited_plateau,
+)
+from statmech.analysis.plateaus import detect_plateau, fit_log_slope, plateau_lengths, simulation_curve
+from statmech.core.io import ensure_dir, write_table
+from statmech.core.weights import Weights
+from statmech.ode.integrator import integrate
+from statmech.plots import classic as plots
+from statmech.sim import simulate_seeds
+
+__all__ = [
+    "Table",
+    "CLASSIC_FIGURES",
+    "classic_config",
+    "saad_solla_tables",
+    "learning_rate_tables",
+    "goldt_tables",
+    "weight_decay_tables",
+    "slowest_rate",
+    "reproduce_classic",
+]
+
+EPS_DOC = "noise-free generalisation error eps_g (a test loss on noisy labels adds sigma^2/2)"
+CLASSIC_FIGURES = ("saad_solla_1995", "learning_rates", "goldt_2019", "saad_solla_1996")
+SAAD_SOLLA_1995 = "Saad & Solla, Phys. Rev. E 52, 4225 (1995), section IV (eta -> 0 closed form)"
+
+
+@dataclass
+class Table:
+    """One tidy table: ``name`` (file stem), ``columns`` (name -> equal-length sequence), their ``descriptions``."""
+
+    name: str
+    columns: dict
+    descriptions: dict
+    params: dict = field(default_factory=dict)
+
+    def write(self, out: Path) -> Path:
+        return write_table(Path(out) / f"{self.name}.csv", self.columns, self.params, self.descriptions)
+
+
+def classic_config(quick: bool) -> dict:
+    """Sizes of the full run (about 6 min on one core) and of ``--quick`` (seconds)."""
+    if quick:
+        return dict(
+            ss_K=(2,),
+            ss_etas=(0.5, 1.0),
+            ss_N=100,
+            ss_seeds=2,
+            height_etas=2,
+            len_ode_N=(100, 1000, 10000),
+            len_sgd_N=(),
+            len_seeds=(0, 1),
+            rate_K=(1, 2, 3),
+            goldt_K=(2, 3, 4),
+            goldt_acts=("erf",),
+            goldt_alpha=2e4,
+            wd_kappa=(0.0, 0.01),
+            wd_sigma=(0.0, 0.3),
+        )
+    return dict(
+        ss_K=(2, 3, 4),
+        ss_etas=(0.2, 0.5, 1.0),
+        ss_N=500,
+        ss_seeds=3,
+        height_etas=8,
+        len_ode_N=(100, 1000, 10**4, 10**5, 10**6),
+        len_sgd_N=(100, 200, 400, 800),
+        len_seeds=(0, 1, 2),
+        rate_K=(1, 2, 3, 4, 5, 6),
+        goldt_K=tuple(range(2, 11)),
+        goldt_acts=("erf", "linear"),
+        goldt_alpha=1e5,
+        wd_kappa=(0.0, 0.003, 0.01, 0.03),
+        wd_sigma=(0.0, 0.1, 0.2, 0.3, 0.5),
+    )
+
+
+# ------------------------------------------------------------------ Saad & Solla 1995
+def _scm_weights(K: int, N: int, seed: int) -> Weights:
+    w = Weights.random(K, K, N, vstar=1.0, seed=seed)
+    return w.replace(v=scm_v(K, K, np.ones(K)))
+
+
+def saad_solla_tables(cfg: dict, *, seed: int = 0, log=print) -> list[Table]:
+    """Learning curves through the plateau, plateau height against eta, plateau length against ln N.
+
+    Curves: ODE and SGD (``simulate_seeds``) from the same random weights (N =
+    ``ss_N``, overlaps with the teacher of order 1/sqrt N), eta_v = 0, v = v* = 1.
+    The SGD plateau level is the median eps_g of each run over the alpha range where
+    the ODE curve lies within 5% of the visited plateau height (mean +- s.e. over runs).
+    """
+    curves = dict(K=[], eta=[], alpha=[], eps_g=[], visited_height=[])
+    sgd = dict(K=[], eta=[], N=[], alpha=[], mean=[], stderr=[])
+    levels = dict(K=[], eta=[], N=[], level_mean=[], level_stderr=[], visited_height=[])
+    N = int(cfg["ss_N"])
+    for K in cfg["ss_K"]:
+        w = _scm_weights(K, N, seed)
+        s0 = w.state()
+        for eta in cfg["ss_etas"]:
+            fp = visited_plateau(K, K, eta=eta)
+            a_max = min(1.5 * (20.0 / fp.escape_rate + math.log(N) / (2 * fp.escape_rate)), 3e4)
+            save = np.unique(np.concatenate([np.geomspace(0.1, a_max, 150), np.linspace(0, a_max, 150)]))
+            res = integrate(s0, eta=eta, eta_v=0.0, alpha_max=a_max, save_at=save, progress=False)
+            curves["K"] += [K] * len(res.alpha)
+            curves["eta"] += [eta] * len(res.alpha)
+            curves["alpha"] += list(res.alpha)
+            curves["eps_g"] += list(res.eps_g)
+            curves["visited_height"] += [fp.eps_g] * len(res.alpha)
+            if eta != cfg["ss_etas"][len(cfg["ss_etas"]) // 2]:
+                continue
+            t0 = time.perf_counter()
+            sim = simulate_seeds(
+                w, eta=eta, eta_v=0.0, seeds=cfg["ss_seeds"], seed=seed, alpha_max=a_max,
+                save_at=np.linspace(0, a_max, 61)[1:], workers=1, progress=False,
+            )  # fmt: skip
+            log(f"  SGD K={K} eta={eta} N={N}: {sim.n_runs} runs in {time.perf_counter() - t0:.1f} s")
+            n = len(sim.alpha)
+            sgd["K"] += [K] * n
+            sgd["eta"] += [eta] * n
+            sgd["N"] += [N] * n
+            sgd["alpha"] += list(sim.alpha)
+            sgd["mean"] += list(sim.mean)
+            sgd["stderr"] += list(sim.stderr)
+            p = detect_plateau(res.alpha, res.eps_g, height=fp)
+            band = (sim.alpha >= p.start) & (sim.alpha <= p.end)
+            if band.any():
+                per_run = np.median(sim.eps_g[:, band], axis=1)
+                levels["K"].append(K)
+                levels["eta"].append(eta)
+                levels["N"].append(N)
+                levels["level_mean"].append(float(per_run.mean()))
+                levels["level_stderr"].append(float(per_run.std(ddof=1) / math.sqrt(per_run.size)))
+                levels["visited_height"].append(fp.eps_g)
+        log(f"  Saad-Solla curves K={K} done")
+    heights = dict(K=[], eta=[], eta_c=[], visited=[], identical=[], eta0_closed_form=[])
+    for K in cfg["ss_K"]:
+        eta_c = critical_learning_rate(K, K).eta_c
+        for eta in np.linspace(0.2, 0.8 * eta_c, int(cfg["height_etas"])):
+            pts = plateau_fixed_points(K, K, eta=float(eta))
+            ident = [p.eps_g for p in pts if p.kind == "plateau (identical students)"]
+            heights["K"].append(K)
+            heights["eta"].append(float(eta))
+            heights["eta_c"].append(eta_c)
+            heights["visited"].append(pts[0].eps_g if pts[0].visited else float("nan"))
+            heights["identical"].append(ident[0] if ident else float("nan"))
+            heights["eta0_closed_form"].append(saad_solla_plateau(K)["eps_g"])
+        log(f"  plateau heights K={K} done")
+    lengths = dict(N=[], seed=[], length=[], source=[])
+    fits = {}
+    eta_len = 0.5
+    scans = [("ode", plateau_lengths(2, 2, cfg["len_ode_N"], cfg["len_seeds"], eta=eta_len, progress=False))]
+    if cfg["len_sgd_N"]:
+        curve = simulation_curve(2, 2, eta=eta_len)
+        scans.append(
+            ("sgd", plateau_lengths(2, 2, cfg["len_sgd_N"], cfg["len_seeds"], eta=eta_len, curve=curve, progress=False))
+        )
+    for src, scan in scans:
+        lengths["N"] += list(scan.N)
+        lengths["seed"] += list(scan.seed)
+        lengths["length"] += list(scan.length)
+        lengths["source"] += [src] * len(scan.N)
+        try:
+            f = fit_log_slope(scan.N, scan.length)
+            fits[src] = dict(slope=f.slope, slope_stderr=f.slope_stderr, intercept=f.intercept, runs=f.n)
+        except ValueError as exc:
+            fits[src] = dict(error=str(exc))
+        fits["predicted_slope"] = scan.params["predicted_slope"]
+        fits["escape_rate"] = scan.params["escape_rate"]
+    log("  plateau lengths done")
+    common = dict(activation="erf", eta_v=0.0, v=1.0, vstar=1.0, T="identity", seed=seed)
+    return [
+        Table(
+            "saad_solla_curves",
+            curves,
+            dict(
+                K="student units = teacher units",
+                eta="learning rate",
+                alpha="steps / N",
+                eps_g=EPS_DOC,
+                visited_height="eps_g of the visited plateau fixed point (T = I)",
+            ),
+            dict(common, N=N, initial="Weights.random(K, K, N, seed) with v = v* = 1 (ODE from its state)"),
+        ),
+        Table(
+            "saad_solla_curves_sgd",
+            sgd,
+            dict(
+                K="units",
+                eta="learning rate",
+                N="input dimension",
+                alpha="steps / N",
+                mean="eps_g, mean over runs",
+                stderr="standard error over runs",
+            ),
+            dict(common, runs=cfg["ss_seeds"]),
+        ),
+        Table(
+            "saad_solla_levels_sgd",
+            levels,
+            dict(
+                level_mean="median eps_g over the ODE plateau, mean over runs",
+                level_stderr="standard error over runs",
+                visited_height="eps_g of the visited plateau fixed point (T = I)",
+            ),
+            common,
+        ),
+        Table(
+            "saad_solla_heights",
+            heights,
+            dict(
+                eta="learning rate",
+                eta_c="critical learning rate of the perfect student",
+                visited="eps_g of the plateau fixed point learning curves from small overlaps visit",
+                identical="eps_g of the identical-students plateau fixed point (q = c)",
+                eta0_closed_form=SAAD_SOLLA_1995 + ": (K/pi)[pi/6 - K asin(1/(2K))]",
+            ),
+            common,
+        ),
+        Table(
+            "saad_solla_lengths",
+            lengths,
+            dict(
+                N="input dimension",
+                seed="seed of the random weights (and the SGD stream)",
+                length="alpha spent within 5% of the visited plateau height (NaN: not found)",
+                source="ode (State.random) or sgd (simulate from Weights.random)",
+            ),
+            dict(common, K=2, M=2, eta=eta_len, fits=fits),
+        ),
+    ]
+
+
+# ------------------------------------------------------------------ learning rates
+def slowest_rate(K: int, eta: float) -> float:
+    """min_i |Re lambda_i| of the Jacobian at the perfect student (K = M, erf, eta_v = 0): -max Re lambda."""
+    J, _ = jacobian(perfect_student(K, K), eta=eta)
+    return float(-np.max(np.linalg.eigvals(J).real))
+
+
+def learning_rate_tables(cfg: dict, *, log=print) -> list[Table]:
+    """eta_c (bisection) and eta_opt (bounded maximisation of the slowest rate over (0, eta_c)) for K = M."""
+    rates = dict(K=[], eta_c=[], eta_opt=[], rate_opt=[])
+    scan = dict(K=[], eta=[], slowest_rate=[])
+    for K in cfg["rate_K"]:
+        eta_c = critical_learning_rate(K, K).eta_c
+        r = minimize_scalar(lambda e, K=K: -slowest_rate(K, e), bounds=(1e-3, eta_c), method="bounded",
+                            options=dict(xatol=1e-6))  # fmt: skip
+        rates["K"].append(K)
+        rates["eta_c"].append(eta_c)
+        rates["eta_opt"].append(float(r.x))
+        rates["rate_opt"].append(float(-r.fun))
+        for eta in np.linspace(0.02, 1.1, 28) * eta_c:
+            scan["K"].append(K)
+            scan["eta"].append(float(eta))
+            scan["slowest_rate"].append(slowest_rate(K, float(eta)))
+    log("  learning rates done")
+    common = dict(activation="erf", eta_v=0.0, M="K", T="identity", vstar=1.0)
+    return [
+        Table(
+            "learning_rates",
+            rates,
+            dict(
+                eta_c="largest eta with the perfect student linearly stable (bisection, rtol 1e-7)",
+                eta_opt="eta maximising the slowest asymptotic rate (bounded Brent, xatol 1e-6)",
+                rate_opt="slowest rate min |Re lambda| at eta_opt, per unit alpha",
+            ),
+            common,
+        ),
+        Table(
+            "learning_rates_scan",
+            scan,
+            dict(slowest_rate="-max Re lambda of the Jacobian at the perfect student (negative: unstable)"),
+            common,
+        ),
+    ]
+
+
+# ------------------------------------------------------------------ Goldt et al. 2019
+GOLDT_M = 2
+GOLDT_SIGMA = 0.01
+GOLDT_ETA = {"erf": 0.2, "linear": 0.1}
+
+
+def goldt_tables(cfg: dict, *, seed: int = 0, log=print) -> list[Table]:
+    """Final eps_g of long ODE integrations from small overlaps, M = 2, sigma = 0.01, for K in ``goldt_K``.
+
+    First layer only (eta_v = 0, v = v* = 1) and both layers (eta_v = eta, v
+    started around 1). ``drift`` is the relative change of eps_g over the last
+    half decade of alpha (how far from converged). For erf with the first
+    layer only, also the asymptotic fixed point's eps_g and Goldt et al.'s formula.
+    """
+    rows = dict(activation=[], layers=[], K=[], eta=[], eps_g=[], drift=[], fixed_point=[], goldt_formula=[])
+    a_max = float(cfg["goldt_alpha"])
+    save = np.geomspace(1.0, a_max, 81)
+    for act in cfg["goldt_acts"]:
+        eta = GOLDT_ETA[act]
+        for layers, eta_v in (("first", 0.0), ("both", eta)):
+            for K in cfg["goldt_K"]:
+                t0 = time.perf_counter()
+                s0 = small_overlap_state(K, GOLDT_M, train_v=eta_v > 0, scale=1e-3, seed=seed)
+                res = integrate(
+                    s0, eta=eta, eta_v=eta_v, sigma=GOLDT_SIGMA, alpha_max=a_max, save_at=save,
+                    activation=act, progress=False,
+                )  # fmt: skip
+                e = np.asarray(res.eps_g)
+                fp_e, formula = float("nan"), float("nan")
+                if act == "erf" and layers == "first":
+                    fp_e = asymptotic_fixed_point(K, GOLDT_M, eta=eta, sigma=GOLDT_SIGMA).eps_g
+                    formula = goldt_small_noise_error(K, GOLDT_M, eta, GOLDT_SIGMA)
+                rows["activation"].append(act)
+                rows["layers"].append(layers)
+                rows["K"].append(K)
+                rows["eta"].append(eta)
+                rows["eps_g"].append(float(e[-1]) if res.status == 0 else float("nan"))
+                rows["drift"].append(float(abs(e[-1] - e[-9]) / e[-1]) if res.status == 0 else float("nan"))
+                rows["fixed_point"].append(fp_e)
+                rows["goldt_formula"].append(formula)
+                log(f"  Goldt {act} {layers} K={K}: eps_g={e[-1]:.4g} ({time.perf_counter() - t0:.1f} s)")
+    return [
+        Table(
+            "goldt_final_error",
+            rows,
+            dict(
+                activation="student = teacher activation",
+                layers="first: eta_v = 0, v = v* = 1 (soft committee); both: eta_v = eta",
+                eps_g=f"{EPS_DOC}, at alpha = {a_max:g} (ODE from small overlaps, scale 1e-3)",
+                drift="|eps_g(alpha_max) - eps_g(alpha_max / 10^0.5)| / eps_g(alpha_max): how far from converged",
+                fixed_point="eps_g of the asymptotic fixed point (erf, first layer only)",
+                goldt_formula="Goldt et al. 2019 small-noise formula (erf, first layer only)",
+            ),
+            dict(M=GOLDT_M, sigma=GOLDT_SIGMA, eta=GOLDT_ETA, vstar=1.0, T="identity", alpha_max=a_max, seed=seed),
+        )
+    ]
+
+
+# ------------------------------------------------------------------ Saad & Solla 1996
+def weight_decay_tables(cfg: dict, *, seed: int = 0, log=print) -> list[Table]:
+    """Asymptotic eps_g against sigma for several weight decays kappa, and the plateau against kappa.
+
+    K = M = 2 soft committee machine (erf, eta = 0.5, eta_v = 0): the asymptotic
+    eps_g is the end of a long integration started at the perfect student
+    (alpha = 4000); the plateau comes from a curve started at small overlaps
+    (scale 1e-4), its height estimated from the curve's flattest stretch
+    (:func:`statmech.analysis.plateaus.detect_plateau` without a given height).
+    """
+    K, eta = 2, 0.5
+    asym = dict(kappa=[], sigma=[], eps_g=[])
+    for kappa in cfg["wd_kappa"]:
+        for sigma in cfg["wd_sigma"]:
+            res = integrate(
+                perfect_student(K, K), eta=eta, eta_v=0.0, sigma=sigma, weight_decay=kappa, alpha_max=4000.0,
+                save_at=np.array([2000.0, 4000.0]), progress=False,
+            )  # fmt: skip
+            asym["kappa"].append(kappa)
+            asym["sigma"].append(sigma)
+            asym["eps_g"].append(float(res.eps_g[-1]) if res.status == 0 else float("nan"))
+    plat = dict(kappa=[], height=[], start=[], end=[], length=[], final_eps_g=[])
+    s0 = small_overlap_state(K, K, scale=1e-4, seed=seed)
+    for kappa in cfg["wd_kappa"]:
+        res = integrate(
+            s0, eta=eta, eta_v=0.0, weight_decay=kappa, alpha_max=3000.0,
+            save_at=np.unique(np.concatenate([np.geomspace(0.1, 3000, 300), np.linspace(0, 3000, 300)])),
+            progress=False,
+        )  # fmt: skip
+        p = detect_plateau(res.alpha, res.eps_g)
+        plat["kappa"].append(kappa)
+        plat["height"].append(p.height)
+        plat["start"].append(p.start)
+        plat["end"].append(p.end)
+        plat["length"].append(p.length if p.left else float("nan"))
+        plat["final_eps_g"].append(float(res.eps_g[-1]))
+    log("  weight decay done")
+    common = dict(K=K, M=K, activation="erf", eta=eta, eta_v=0.0, T="identity", vstar=1.0)
+    return [
+        Table(
+            "weight_decay_asymptotic",
+            asym,
+            dict(kappa="weight decay per unit alpha", sigma="output noise", eps_g=f"{EPS_DOC} at alpha = 4000"),
+            dict(common, start="perfect student"),
+        ),
+        Table(
+            "weight_decay_plateau",
+            plat,
+            dict(
+                kappa="weight decay",
+                height="plateau height estimated from the curve (flattest stretch)",
+                start="first alpha within 5% of the height",
+                end="last alpha within 5% of the height",
+                length="end - start (NaN: never left)",
+                final_eps_g="eps_g at alpha = 3000",
+            ),
+            dict(common, start="small overlaps, scale 1e-4", seed=seed),
+        ),
+    ]
+
+
+# ------------------------------------------------------------------ driver
+def reproduce_classic(out, *, quick: bool = False, seed: int = 0, log=print) -> dict:
+    """Compute every classic table, write it (CSV + JSON) into ``out`` and draw the figures (PNG)."""
+    out = ensure_dir(out)
+    cfg = classic_config(quick)
+    written, timings = [], {}
+    steps = (
+        ("saad_solla_1995", lambda: saad_solla_tables(cfg, seed=seed, log=log), plots.saad_solla_1995),
+        ("learning_rates", lambda: learning_rate_tables(cfg, log=log), plots.learning_rates),
+        ("goldt_2019", lambda: goldt_tables(cfg, seed=seed, log=log), plots.goldt_2019),
+        ("saad_solla_1996", lambda: weight_decay_tables(cfg, seed=seed, log=log), plots.saad_solla_1996),
+    )
+    for name, compute, draw in steps:
+        t0 = time.perf_counter()
+        log(f"{name} ...")
+        tables = compute()
+        for t in tables:
+            written += [t.write(out), out / f"{t.name}.json"]
+        written.append(
+            draw({t.name: t.columns for t in tables}, {t.name: t.params for t in tables}, out / f"{name}.png")
+        )
+        timings[name] = time.perf_counter() - t0
+        log(f"{name}: {timings[name]:.1f} s")
+    return dict(files=[Path(p) for p in written], timings=timings, message=f"wrote {len(written)} files to {out}")
