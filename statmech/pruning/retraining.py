@@ -35,6 +35,7 @@ from numpy.typing import ArrayLike
 from statmech import pruning
 from statmech.core import vocabulary as V
 from statmech.core.budgets import Budget
+from statmech.core.model import Model, resolve_model
 from statmech.core.state import State
 from statmech.core.vocabulary import parse_schemes
 from statmech.core.weights import Weights
@@ -134,6 +135,7 @@ def pruned_along(
     keep: int | None = None,
     keep_fraction: float | None = None,
     N: int | None = None,
+    model: Model | None = None,
     activation: str | None = None,
     progress: bool | None = None,
     **options: Any,
@@ -146,14 +148,22 @@ def pruned_along(
     ``keep_fraction`` with ``N``; ``options`` go to
     :func:`statmech.pruning.pruned_error` (reweight, and exact, n_samples,
     max_subsets for the schemes that sample kept sets), which is called on every
-    saved state. ``activation`` defaults to the run's; ``rng`` (for sampled kept
+    saved state. The network's activations and output scaling come from ``model``
+    or ``activation`` (the student's, one activation), by default the run's
+    (``result.model``: a ReLU teacher of an erf student stays one); ``rng`` (for sampled kept
     sets) defaults to seed 0 at every time. Ctrl-C keeps the finished schemes (status 1).
     """
     objs = schemes_with(schemes)
     if not hasattr(result, "states") or not len(result.alpha):
         raise ValueError("result must be an IntegrateResult with at least one saved state")
-    if activation is None:
+    run_model = getattr(result, "model", None)
+    if model is None and activation is None and isinstance(run_model, Model):
+        model = run_model
+    if model is None and activation is None:
         activation = getattr(result, "params", {}).get("activation", V.ERF)
+    net = resolve_model(model, activation=activation)
+    netkw = dict(activation=net.activation, teacher_activation=net.teacher_activation, output_scale=net.output_scale)
+    activation = net.activation
     states = result.states
     K = states[0].K
     b = Budget.of(budget, keep=keep, keep_fraction=keep_fraction, N=N)
@@ -184,9 +194,7 @@ def pruned_along(
             e = np.empty(len(states))
             d = np.empty(len(states))
             for i, st in enumerate(states):
-                r = pruning.pruned_error(
-                    st, obj, activation=activation, keep_distribution=False, **budgets[s], **per_scheme[s]
-                )
+                r = pruning.pruned_error(st, obj, **netkw, keep_distribution=False, **budgets[s], **per_scheme[s])
                 e[i], d[i] = r.eps_g, r.stderr
                 bar.update(1)
             eps[s], se[s], secs[s] = e, d, time.perf_counter() - t0
@@ -197,6 +205,8 @@ def pruned_along(
     params = dict(
         budget=b.as_dict(),
         activation=activation,
+        **({} if net.teacher_activation == activation else {"teacher_activation": net.teacher_activation}),
+        **({} if net.output_scale == "1" else {"output_scale": net.output_scale}),
         schemes={s.name: s.options() for s in objs},
         options={k: (v if isinstance(v, (str, int, float, bool, type(None))) else repr(v)) for k, v in options.items()},
     )

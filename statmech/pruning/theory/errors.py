@@ -19,6 +19,7 @@ from numpy.typing import ArrayLike
 
 from statmech.core import vocabulary as V
 from statmech.core.budgets import Budget, check_keep
+from statmech.core.model import Model, resolve_model
 from statmech.core.state import State
 from statmech.core.vocabulary import EDGE_SCHEMES, NODE_SCHEMES, SCHEMES
 from statmech.dpp.kdpp import KDPP, all_subsets
@@ -270,7 +271,10 @@ def pruned_error(
     keep_fraction: float | None = None,
     N: int | None = None,
     reweight: str = V.NO_REWEIGHT,
-    activation: str = V.ERF,
+    model: Model | None = None,
+    activation: str | None = None,
+    teacher_activation: str | None = None,
+    output_scale: str | None = None,
     exact: bool | None = None,
     n_samples: int | None = None,
     max_subsets: int | None = None,
@@ -292,14 +296,29 @@ def pruned_error(
     ``n_samples``, ``max_subsets`` (random and DPP node only): enumerate while
     C(K, k) <= max_subsets (exact=None), always (True), or Monte Carlo with
     n_samples exact samples (False); ``rng`` seeds those samples.
+
+    The network is ``model`` (a :class:`~statmech.core.model.Model`) or the keywords
+    ``activation`` (the student's g, default erf), ``teacher_activation`` (g*,
+    default g) and ``output_scale``; only these enter the pruned eps_g (the pruned
+    overlaps do not depend on the activations; eps_g and the DPP kernels built from
+    the student block of I2 do). The output scaling is folded into the second
+    layers, v / s_K and v* / s_M with the unpruned K and M (pruning removes units,
+    not the output layer's scale), so ``v_kept`` and ``pruned`` carry v / s_K.
     """
     state = _check_state(state)
+    m = resolve_model(model, activation=activation, teacher_activation=teacher_activation, output_scale=output_scale)
+    activation, teacher = m.activation, m.teacher_activation
+    if m.output_scale != "1":
+        state = state.replace(v=state.v / m.student_scale(state.K), vstar=state.vstar / m.teacher_scale(state.M))
+    em = resolve_model(activation=activation, teacher_activation=teacher)  # eps_g with the scaling folded in
     scheme = as_scheme(scheme)
     reweight = check_reweight(reweight, node=scheme.node)
     exact, n_samples, max_subsets = _sampling(scheme, exact, n_samples, max_subsets)
     budget = Budget.of(budget, keep=keep, keep_fraction=keep_fraction, N=N)
     K, M = state.K, state.M
     params = {"activation": activation, "reweight": reweight, "budget": budget.as_dict(), **scheme.options()}
+    if teacher != activation or m.output_scale != "1":
+        params.update(teacher_activation=teacher, output_scale=m.output_scale)
     pruned: State | None  # the pruned State when it is unique (edge schemes, a single kept set)
     if scheme.edge:
         c = budget.edge_fraction(K)
@@ -308,14 +327,14 @@ def pruned_error(
         if reweight == V.EDGE_LSQ:
             note = EDGE_LSQ_NOTE
         elif reweight == V.OPTIMAL_READOUT:
-            I2p = _node.field_i2(pruned.Q, pruned.R, pruned.T, activation)
+            I2p = _node.field_i2(pruned.Q, pruned.R, pruned.T, activation, teacher)
             A, b, _ = _node.error_terms(I2p, K, state.vstar)
             vnew = optimal_readout(A, b, np.arange(K)[None, :])[0]
             pruned = pruned.replace(v=vnew)
             note = "optimal readout: v re-fitted to the edge-pruned first layer (retraining the second layer)"
         if scheme.name != V.RANDOM_EDGE:
             params["hypothesis"] = "Gaussian coordinates (w_1j..w_Kj, w*_1j..) with covariance [[Q,R],[R^T,T]]"
-        e = eps_g_arrays(pruned.Q, pruned.R, pruned.T, pruned.v, pruned.vstar, activation)
+        e = eps_g_arrays(pruned.Q, pruned.R, pruned.T, pruned.v, pruned.vstar, em)
         return PrunedError(
             scheme=scheme.name,
             eps_g=e,
@@ -336,7 +355,7 @@ def pruned_error(
             f"{scheme.name} keeps k units (an integer in 1..K={K}): edges per unit and N belong to edge budgets"
         )
     k = budget.units(K)
-    I2full = _node.field_i2(state.Q, state.R, state.T, activation)
+    I2full = _node.field_i2(state.Q, state.R, state.T, activation, teacher)
     S, w, is_exact = node_distribution(
         state,
         scheme,

@@ -51,10 +51,19 @@ __all__ = [
 _CHUNK = 8192  # subsets per vectorised block: memory ~ _CHUNK * k^2 * 8 bytes
 
 
-def field_i2(Q: ArrayLike, R: ArrayLike, T: ArrayLike, activation: str = "erf") -> np.ndarray:
-    """I2[a, b] = E[g(u_a) g(u_b)] over all K + M fields, covariance [[Q, R], [R^T, T]]."""
+def field_i2(
+    Q: ArrayLike, R: ArrayLike, T: ArrayLike, activation: str = "erf", teacher_activation: str | None = None
+) -> np.ndarray:
+    """I2[a, b] = E[g_a(u_a) g_b(u_b)] over all K + M fields, covariance [[Q, R], [R^T, T]].
+
+    g_a is the student's ``activation`` on the K student fields and the
+    ``teacher_activation`` (default: the student's) on the M teacher fields.
+    """
     C = np.block([[np.asarray(Q), np.asarray(R)], [np.asarray(R).T, np.asarray(T)]])
-    return I2(C, activation)
+    if teacher_activation is None or teacher_activation == activation:
+        return I2(C, activation)
+    K, M = np.shape(R)
+    return I2(C, activations=[activation] * K + [teacher_activation] * M)
 
 
 def error_terms(I2full: ArrayLike, K: int, vstar: ArrayLike) -> tuple[np.ndarray, np.ndarray, float]:
