@@ -80,11 +80,6 @@ def _vstar(args):
     return vstar_from_args(args, args.M)
 
 
-def _model(args, command):
-    # the fixed-point engine takes eta, eta_v, sigma, one activation, T and vstar; other options are refused
-    return model_from_args(args, supported=(), command=command)
-
-
 def run_fixed_points(args):
     import json
 
@@ -99,16 +94,16 @@ def run_fixed_points(args):
         raise ValueError(f"--soft-committee fixes the second layer; --eta-v must be 0 or absent, got {args.eta_v}")
     if args.eta == 0 and eta_v != 0:
         raise ValueError("--eta 0 (the small-learning-rate limit) needs --soft-committee")
-    _model(args, "fixed-points")
+    # the fixed-point engine takes the whole model (analysis.fixed_points.fixed_point_model)
+    model = model_from_args(
+        args, supported=("teacher_activation", "weight_decay", "batch_size", "output_scale"), command="fixed-points"
+    ).replace(eta_v=eta_v)
     found = find_fixed_points(
         args.K,
         args.M,
-        eta=args.eta,
-        eta_v=eta_v,
-        sigma=args.sigma,
+        model,
         T=teacher_T_from_args(args, args.M),
         vstar=_vstar(args),
-        activation=args.activation,
         starts=args.starts,
         seed=0 if args.seed is None else args.seed,
     )
@@ -140,14 +135,20 @@ def run_max_lr(args):
     from statmech.analysis.fixed_points import confirm_critical_learning_rate, critical_learning_rate
 
     ratio = 0.0 if args.soft_committee else 1.0
-    _model(args, "max-lr")
+    m = model_from_args(
+        args, supported=("teacher_activation", "weight_decay", "batch_size", "output_scale"), command="max-lr"
+    )
     crit = critical_learning_rate(
         args.K,
         args.M,
         T=teacher_T_from_args(args, args.M),
         vstar=_vstar(args),
         eta_v_ratio=ratio,
-        activation=args.activation,
+        activation=m.activation,
+        teacher_activation=m.teacher_activation,
+        weight_decay=m.weight_decay,
+        batch_size=m.batch_size,
+        output_scale=m.output_scale,
         rtol=args.rtol,
     )
     out = crit.to_dict()
