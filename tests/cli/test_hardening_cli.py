@@ -1,0 +1,57 @@
+"""The CLI's side of hardening: option names in messages, budgets before work, budgets before work."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from statmech.cli import main
+
+
+def _run(argv, capsys):
+    try:
+        code = main(argv)
+    except SystemExit as exc:
+        code = exc.code
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["curve", "--seed", "-1"], "argument --seed: expected an integer >= 0, got -1"),
+        (["curve", "--alpha-max", "-5"], "argument --alpha-max: expected a number > 0, got -5"),
+        (["curve", "--alpha-max", "0"], "argument --alpha-max: expected a number > 0, got 0"),
+        (["simulate", "--seed", "-1"], "argument --seed: expected an integer >= 0, got -1"),
+        (["prune-sim", "--seed", "-1"], "argument --seed: expected an integer >= 0, got -1"),
+    ],
+)
+def test_option_messages(argv, message, tmp_path, capsys):
+    code, err = _run(argv + ["--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and message in err and "Traceback" not in err
+
+
+def test_runaway_sizes_are_refused_before_work(tmp_path, capsys):
+    code, err = _run(["curve", "--N", "1000000000000", "--alpha-max", "1", "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and "N=1000000000000 needs about" in err and "available" in err
+    code, err = _run(
+        ["curve", "--K", "10000", "--N", "10", "--alpha-max", "1", "--points", "2", "--out", str(tmp_path)], capsys
+    )
+    assert code == 2 and "one ODE step at K=10000, M=2 would take about" in err
+
+
+def test_sweep_dry_run_counts_the_axis(tmp_path, capsys):
+    cfg = tmp_path / "big.toml"
+    cfg.write_text('engine = "ode"\n[axes]\nK = { range = [100000000] }\n')
+    t0 = time.perf_counter()
+    code, err = _run(["sweep", str(cfg), "--out", str(tmp_path / "o"), "--dry-run"], capsys)
+    assert code == 2 and "gives 100000000 values, more than the 1000000" in err
+    assert time.perf_counter() - t0 < 5
+
+
+def test_sweep_negative_seed_is_a_config_error(tmp_path, capsys):
+    cfg = tmp_path / "seed.toml"
+    cfg.write_text('engine = "ode"\n[fixed]\nseed = -1\n')
+    code, err = _run(["sweep", str(cfg), "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and "parameter 'seed' must be >= 0, got -1" in err
