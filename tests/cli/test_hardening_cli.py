@@ -1,4 +1,4 @@
-"""The CLI's side of hardening: option names in messages, budgets before work, budgets before work."""
+"""The CLI side of hardening: option names in messages, budgets checked before work."""
 
 from __future__ import annotations
 
