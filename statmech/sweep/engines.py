@@ -404,8 +404,8 @@ def _prune_schemes(p):
 
 
 # Which scheme takes which of the engine's scheme options.
-_TAKES = {V.DPP_NODE: ("kernel",), V.IMPORTANCE_NODE: ("score",)}
-_TAKES = {s: _TAKES.get(s, ()) for s in V.SCHEMES}
+_TAKES_OWN: dict[str, tuple[str, ...]] = {V.DPP_NODE: ("kernel",), V.IMPORTANCE_NODE: ("score",)}
+_TAKES = {s: _TAKES_OWN.get(s, ()) for s in V.SCHEMES}
 
 
 def _check_prune(p, where):
@@ -559,10 +559,13 @@ register_engine(
 
 
 # ------------------------------------------------------------------ prune-sim
+_STUDENTS: dict = {}  # per worker process, shared by runs that differ only in the pruning
+
+
 def _student(p):
     """The SGD-trained student (cached per worker process, shared by runs that differ only in the pruning)."""
     key = tuple(p[k] for k in ("K", "M", "N", "alpha_max", "sigma", "seed", "vstar", "eta", "eta_v", "activation"))
-    cache = _student.cache
+    cache = _STUDENTS
     if key not in cache:
         if len(cache) >= 4:
             cache.pop(next(iter(cache)))
@@ -580,9 +583,6 @@ def _student(p):
             progress=False,
         )
     return cache[key]
-
-
-_student.cache = {}
 
 
 def _prune_sim_schemes(p):

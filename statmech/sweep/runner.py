@@ -24,6 +24,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -151,7 +152,7 @@ class _Table:
         self.path = Path(path)
         self.header = header
         self.done: dict = {}  # run_id -> status ("ok" / "failed")
-        self._fh = None
+        self._fh: IO[str] | None = None
 
     def load(self, drop_failed: bool = False) -> None:
         """Read the finished runs; repair a truncated tail or a run cut mid-write (rewrite without it)."""
