@@ -443,7 +443,11 @@ def _run_prune(p, record) -> Outcome:
                 opts = dict(activation=p["activation"], reweight=p["reweight"], keep_distribution=False)
                 if scheme.name in (V.RANDOM_NODE, V.DPP_NODE):
                     opts.update(n_samples=p["n_samples"], rng=p["sample_seed"])
-                r = pruning.pruned_error(state, scheme, budget, **opts)
+                # the engine's matching: node schemes keep k = c K units, edge schemes a fraction c (or k / K)
+                own = (
+                    Budget(keep=budget.units(p["K"])) if scheme.node else Budget(fraction=budget.edge_fraction(p["K"]))
+                )
+                r = pruning.pruned_error(state, scheme, own, **opts)
                 values = {
                     "eps_g": r.eps_g,
                     "stderr": r.stderr,
