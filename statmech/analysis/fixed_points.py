@@ -182,7 +182,7 @@ class Flow:
         self.act_t = activation_code(m.teacher_activation)
         self.standard = is_standard(m, self.K, self.M)
         self.par = model_parameters(m, self.K, self.M)
-        self.train_v = self.eta_v > 0
+        self.train_v = m.trains_v
         self.n = self.K * self.K + self.K * self.M + self.K
 
     def _raw(self, y, eta, eta_v):
@@ -963,7 +963,7 @@ def flattest_unspecialised_point(
     eta = m.eta
     if not eta > 0:
         raise ValueError(f"eta must be > 0 to integrate a learning curve, got {eta!r}")
-    start = small_overlap_state(K, M, T=T, vstar=vstar, train_v=m.eta_v > 0, scale=scale, seed=seed)
+    start = small_overlap_state(K, M, T=T, vstar=vstar, train_v=m.trains_v, scale=scale, seed=seed)
     a_max = 4000.0 / eta if alpha_max is None else float(alpha_max)
     res = integrate(start, m, alpha_max=a_max, save_at=np.geomspace(1e-2, a_max, 600), progress=False)
     if res.status != 0:
@@ -1036,7 +1036,7 @@ def plateau_fixed_points(
     )  # fmt: skip
     if key in _PLATEAU_CACHE:
         return list(_PLATEAU_CACHE[key])
-    train_v = eta_v > 0
+    train_v = m.trains_v
     found: list = []
     errors: list = []
 
@@ -1158,7 +1158,7 @@ def find_fixed_points(
     K, M = _check_KM(K, M)
     T, vstar = _teacher(M, T, vstar)
     m = fixed_point_model(model, eta=eta, eta_v=eta_v, sigma=sigma, activation=activation)
-    train_v = m.eta_v > 0
+    train_v = m.trains_v
     points, failed = [], {}
     symmetric = _teacher_is_symmetric(T, vstar)
 
@@ -1240,7 +1240,7 @@ def asymptotic_fixed_point(
     T, vstar = _teacher(M, T, vstar)
     m = fixed_point_model(model, eta=eta, eta_v=eta_v, sigma=sigma, activation=activation)
     eta, sigma = m.eta, m.sigma
-    train_v = m.eta_v > 0
+    train_v = m.trains_v
     g = perfect_student(K, M, T=T, vstar=vstar, train_v=train_v)
     perfect = float(np.max(np.abs(Flow(K, M, T, vstar, m)(pack(g))))) < tol
     if K > M:
@@ -1328,7 +1328,7 @@ def _critical_model(model, eta_v_ratio, fields) -> tuple[Model, float]:
         )
     if not m.eta > 0:
         raise ValueError(f"model.eta must be > 0 (it fixes eta_v / eta; eta itself is bisected), got {m.eta}")
-    ratio = m.eta_v / m.eta
+    ratio = float(m.eta_v or 0.0) / m.eta
     return m.replace(eta=1.0, eta_v=ratio), ratio
 
 

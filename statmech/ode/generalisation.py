@@ -98,4 +98,4 @@ def test_loss(eps: float, sigma: float) -> float:
     return eps + 0.5 * sigma**2
 
 
-test_loss.__test__ = False  # not a pytest test despite the name
+test_loss.__test__ = False  # type: ignore[attr-defined]  # not a pytest test despite the name

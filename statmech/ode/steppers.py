@@ -41,7 +41,7 @@ CHUNK_SECONDS = 0.2
 class _Chunks:
     """Step counts per compiled call, adapted so that each call takes about CHUNK_SECONDS."""
 
-    def __init__(self, first: int) -> None:
+    def __init__(self, first: float) -> None:
         self.size = max(1, int(first))
 
     def run(self, call):
@@ -313,7 +313,7 @@ class Dopri5:
 
 
 def _positive(x) -> bool:
-    return isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(x) and x > 0
+    return isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(x) and float(x) > 0
 
 
 Stepper = Euler | Dopri5

@@ -162,7 +162,9 @@ def pruned_along(
     if model is None and activation is None:
         activation = getattr(result, "params", {}).get("activation", V.ERF)
     net = resolve_model(model, activation=activation)
-    netkw = dict(activation=net.activation, teacher_activation=net.teacher_activation, output_scale=net.output_scale)
+    netkw: dict[str, Any] = dict(
+        activation=net.activation, teacher_activation=net.teacher_activation, output_scale=net.output_scale
+    )
     activation = net.activation
     states = result.states
     K = states[0].K

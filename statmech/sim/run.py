@@ -471,7 +471,7 @@ def simulate(
     Wstar = np.ascontiguousarray(weights.Wstar)
     vstar = np.ascontiguousarray(weights.vstar)
     test_state = seed_state(test_seed, TEST_STREAM)
-    rec = {"steps": [], "Q": [], "R": [], "v": [], "eps_g": [], "test_loss": [], "train_loss": []}
+    rec: dict[str, list] = {"steps": [], "Q": [], "R": [], "v": [], "eps_g": [], "test_loss": [], "train_loss": []}
     X, Y = NO_DATA, np.zeros(0)
     if train_set is not None:  # drawn once from its own stream of the seed; labels keep their noise
         P = params["train_samples"]
