@@ -27,7 +27,7 @@ from statmech.plots.style import (
 __all__ = ["saad_solla_1995", "learning_rates", "goldt_2019", "saad_solla_1996"]
 
 
-def _a(col) -> np.ndarray:
+def _a(col: object) -> np.ndarray:
     return np.asarray(col)
 
 
