@@ -53,7 +53,7 @@ nitpick_ignore_regex = [
     ),
     (
         r"py:class",
-        r"(Path|ndarray|ArrayLike|NDArray|Callable|Iterable|Iterator|Sequence|Mapping|Any|Literal|Generator|Axes|Figure|Client|optional|array|array-like|callable|.* of .*|default .*)",
+        r"(Path|ndarray|ArrayLike|NDArray|Callable|Iterable|Iterator|Sequence|Mapping|Any|Literal|Generator|Axes|Figure|Axis|Line2D|Legend|ErrorbarContainer|Client|optional|array|array-like|callable|.* of .*|default .*)",
     ),
     (r"py:class", r".*\._[A-Za-z].*"),  # private helper classes in signatures
     (
