@@ -29,6 +29,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize_scalar
@@ -133,9 +134,9 @@ def saad_solla_tables(cfg: dict, *, seed: int = 0, log=print) -> list[Table]:
     The SGD plateau level is the median eps_g of each run over the alpha range where
     the ODE curve lies within 5% of the visited plateau height (mean +- s.e. over runs).
     """
-    curves = dict(K=[], eta=[], alpha=[], eps_g=[], visited_height=[])
-    sgd = dict(K=[], eta=[], N=[], alpha=[], mean=[], stderr=[])
-    levels = dict(K=[], eta=[], N=[], level_mean=[], level_stderr=[], visited_height=[])
+    curves: dict[str, list] = dict(K=[], eta=[], alpha=[], eps_g=[], visited_height=[])
+    sgd: dict[str, list] = dict(K=[], eta=[], N=[], alpha=[], mean=[], stderr=[])
+    levels: dict[str, list] = dict(K=[], eta=[], N=[], level_mean=[], level_stderr=[], visited_height=[])
     N = int(cfg["ss_N"])
     for K in cfg["ss_K"]:
         w = _scm_weights(K, N, seed)
@@ -176,7 +177,7 @@ def saad_solla_tables(cfg: dict, *, seed: int = 0, log=print) -> list[Table]:
                 levels["level_stderr"].append(float(per_run.std(ddof=1) / math.sqrt(per_run.size)))
                 levels["visited_height"].append(fp.eps_g)
         log(f"  Saad-Solla curves K={K} done")
-    heights = dict(K=[], eta=[], eta_c=[], visited=[], identical=[], eta0_closed_form=[])
+    heights: dict[str, list] = dict(K=[], eta=[], eta_c=[], visited=[], identical=[], eta0_closed_form=[])
     for K in cfg["ss_K"]:
         eta_c = critical_learning_rate(K, K).eta_c
         for eta in np.linspace(0.2, 0.8 * eta_c, int(cfg["height_etas"])):
@@ -189,8 +190,8 @@ def saad_solla_tables(cfg: dict, *, seed: int = 0, log=print) -> list[Table]:
             heights["identical"].append(ident[0] if ident else float("nan"))
             heights["eta0_closed_form"].append(saad_solla_plateau(K)["eps_g"])
         log(f"  plateau heights K={K} done")
-    lengths = dict(N=[], seed=[], length=[], source=[])
-    fits = {}
+    lengths: dict[str, list] = dict(N=[], seed=[], length=[], source=[])
+    fits: dict[str, Any] = {}
     eta_len = 0.5
     scans = [("ode", plateau_lengths(2, 2, cfg["len_ode_N"], cfg["len_seeds"], eta=eta_len, progress=False))]
     if cfg["len_sgd_N"]:
@@ -283,8 +284,8 @@ def slowest_rate(K: int, eta: float) -> float:
 
 def learning_rate_tables(cfg: dict, *, log=print) -> list[Table]:
     """eta_c (bisection) and eta_opt (bounded maximisation of the slowest rate over (0, eta_c)) for K = M."""
-    rates = dict(K=[], eta_c=[], eta_opt=[], rate_opt=[])
-    scan = dict(K=[], eta=[], slowest_rate=[])
+    rates: dict[str, list] = dict(K=[], eta_c=[], eta_opt=[], rate_opt=[])
+    scan: dict[str, list] = dict(K=[], eta=[], slowest_rate=[])
     for K in cfg["rate_K"]:
         eta_c = critical_learning_rate(K, K).eta_c
         r = minimize_scalar(lambda e, K=K: -slowest_rate(K, e), bounds=(1e-3, eta_c), method="bounded",
@@ -333,7 +334,9 @@ def goldt_tables(cfg: dict, *, seed: int = 0, log=print) -> list[Table]:
     half decade of alpha (how far from converged). For erf with the first
     layer only, also the asymptotic fixed point's eps_g and Goldt et al.'s formula.
     """
-    rows = dict(activation=[], layers=[], K=[], eta=[], eps_g=[], drift=[], fixed_point=[], goldt_formula=[])
+    rows: dict[str, list] = dict(
+        activation=[], layers=[], K=[], eta=[], eps_g=[], drift=[], fixed_point=[], goldt_formula=[]
+    )
     a_max = float(cfg["goldt_alpha"])
     save = np.geomspace(1.0, a_max, 81)
     for act in cfg["goldt_acts"]:
@@ -388,7 +391,7 @@ def weight_decay_tables(cfg: dict, *, seed: int = 0, log=print) -> list[Table]:
     (:func:`statmech.analysis.plateaus.detect_plateau` without a given height).
     """
     K, eta = 2, 0.5
-    asym = dict(kappa=[], sigma=[], eps_g=[])
+    asym: dict[str, list] = dict(kappa=[], sigma=[], eps_g=[])
     for kappa in cfg["wd_kappa"]:
         for sigma in cfg["wd_sigma"]:
             res = integrate(
@@ -398,7 +401,7 @@ def weight_decay_tables(cfg: dict, *, seed: int = 0, log=print) -> list[Table]:
             asym["kappa"].append(kappa)
             asym["sigma"].append(sigma)
             asym["eps_g"].append(float(res.eps_g[-1]) if res.status == 0 else float("nan"))
-    plat = dict(kappa=[], height=[], start=[], end=[], length=[], final_eps_g=[])
+    plat: dict[str, list] = dict(kappa=[], height=[], start=[], end=[], length=[], final_eps_g=[])
     s0 = small_overlap_state(K, K, scale=1e-4, seed=seed)
     for kappa in cfg["wd_kappa"]:
         res = integrate(
