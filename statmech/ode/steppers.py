@@ -22,8 +22,9 @@ from __future__ import annotations
 import math
 import numbers
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 from numba import njit
@@ -68,14 +69,31 @@ def _max_abs(y):
 
 
 @njit(cache=True)
-def euler_advance(kind, act, act_t, y, alpha0, alpha1, dt, K, M, T, vstar, par, member, frac, TA, max_abs):
+def euler_advance(
+    kind: int,
+    act: int,
+    act_t: int,
+    y: np.ndarray,
+    alpha0: float,
+    alpha1: float,
+    dt: float,
+    K: int,
+    M: int,
+    T: np.ndarray,
+    vstar: np.ndarray,
+    par: np.ndarray,
+    member: np.ndarray,
+    frac: np.ndarray,
+    TA: np.ndarray,
+    max_abs: float,
+) -> tuple[int, int]:
     """Forward Euler from alpha0 to alpha1 in equal steps of at most dt. Returns (nfev, status)."""
     nsteps, h = euler_grid(alpha0, alpha1, dt)
     return euler_steps(kind, act, act_t, y, h, nsteps, K, M, T, vstar, par, member, frac, TA, max_abs)
 
 
 @njit(cache=True)
-def euler_grid(alpha0, alpha1, dt):
+def euler_grid(alpha0: float, alpha1: float, dt: float) -> tuple[int, float]:
     """The (number, size) of the equal Euler steps of at most dt from alpha0 to alpha1."""
     span = alpha1 - alpha0
     nsteps = max(1, int(math.ceil(span / dt - 1e-9)))
@@ -83,7 +101,23 @@ def euler_grid(alpha0, alpha1, dt):
 
 
 @njit(cache=True)
-def euler_steps(kind, act, act_t, y, h, nsteps, K, M, T, vstar, par, member, frac, TA, max_abs):
+def euler_steps(
+    kind: int,
+    act: int,
+    act_t: int,
+    y: np.ndarray,
+    h: float,
+    nsteps: int,
+    K: int,
+    M: int,
+    T: np.ndarray,
+    vstar: np.ndarray,
+    par: np.ndarray,
+    member: np.ndarray,
+    frac: np.ndarray,
+    TA: np.ndarray,
+    max_abs: float,
+) -> tuple[int, int]:
     """``nsteps`` forward Euler steps of size h, y updated in place. Returns (nfev, status)."""
     dy = np.empty_like(y)
     for _ in range(nsteps):
@@ -109,27 +143,27 @@ _E1, _E3, _E4, _E5, _E6, _E7 = 71 / 57600, -71 / 16695, 71 / 1920, -17253 / 3392
 
 @njit(cache=True)
 def dopri_advance(
-    kind,
-    act,
-    act_t,
-    y,
-    f0,
-    alpha0,
-    alpha1,
-    h,
-    K,
-    M,
-    T,
-    vstar,
-    par,
-    member,
-    frac,
-    TA,
-    rtol,
-    atol,
-    max_steps,
-    max_abs,
-):
+    kind: int,
+    act: int,
+    act_t: int,
+    y: np.ndarray,
+    f0: np.ndarray,
+    alpha0: float,
+    alpha1: float,
+    h: float,
+    K: int,
+    M: int,
+    T: np.ndarray,
+    vstar: np.ndarray,
+    par: np.ndarray,
+    member: np.ndarray,
+    frac: np.ndarray,
+    TA: np.ndarray,
+    rtol: float,
+    atol: float,
+    max_steps: int,
+    max_abs: float,
+) -> tuple[float, float, int, int, int]:
     """Adaptive DOPRI5 from alpha0 to exactly alpha1; y and f0 = F(y) are updated in place.
 
     Returns (h_next, alpha_reached, nfev, nsteps, status). Steps are clipped to land
@@ -212,7 +246,7 @@ class Euler:
         if not _positive(self.dt):
             raise ValueError(f"dt must be > 0, got {self.dt!r}")
 
-    def advancer(self, problem: tuple, y: np.ndarray):
+    def advancer(self, problem: tuple, y: np.ndarray) -> tuple[Callable[..., tuple[int, int, int]], int]:
         """``(alpha0, alpha1, stop) -> (nfev, nsteps, code)`` advancing ``y`` in place, and the evaluations
         spent so far. The steps run in compiled chunks of about CHUNK_SECONDS; ``stop()`` is asked
         between chunks (code INTERRUPTED when it says so)."""
@@ -261,7 +295,7 @@ class Dopri5:
         if isinstance(self.max_steps, bool) or not isinstance(self.max_steps, (int, np.integer)) or self.max_steps < 1:
             raise ValueError(f"max_steps must be an integer >= 1, got {self.max_steps!r}")
 
-    def advancer(self, problem: tuple, y: np.ndarray):
+    def advancer(self, problem: tuple, y: np.ndarray) -> tuple[Callable[..., tuple[int, int, int]], int]:
         """``(alpha0, alpha1, stop) -> (nfev, nsteps, code)`` advancing ``y`` in place (the step size carries
         over between calls), and the evaluations spent so far (F at the start). The steps run in
         compiled chunks of about CHUNK_SECONDS, continuing the same trajectory; ``stop()`` is asked
@@ -269,7 +303,7 @@ class Dopri5:
         kind, act, act_t, K, M, T, vstar, par, member, frac, TA, max_abs = problem
         f0 = np.empty_like(y)
         term(kind, act, act_t, y, K, M, T, vstar, par, member, frac, TA, f0)
-        carry = {"h": float(self.first_step), "steps_left": int(self.max_steps)}
+        carry: dict[str, Any] = {"h": float(self.first_step), "steps_left": int(self.max_steps)}
         rtol, atol = float(self.rtol), float(self.atol)
         chunks = _Chunks(CHUNK_SECONDS / ode_step_seconds(K, M, "dopri5"))
 
@@ -326,7 +360,7 @@ def stepper_options(cls) -> tuple[str, ...]:
     return tuple(f.name for f in fields(cls))
 
 
-def make_stepper(method, options: dict) -> Stepper:
+def make_stepper(method: str | Stepper, options: dict) -> Stepper:
     """The stepper for ``method`` (a name of :data:`METHODS`, or a stepper object) with ``options``.
 
     An option given as None counts as not given (the stepper's default). An

@@ -80,7 +80,18 @@ def _signed_weights(y, K, M, vstar, off_v):
 
 
 @njit(cache=True)
-def rhs_into(act, y, K, M, T, vstar, eta, eta_v, sigma2, dy):
+def rhs_into(
+    act: int,
+    y: np.ndarray,
+    K: int,
+    M: int,
+    T: np.ndarray,
+    vstar: np.ndarray,
+    eta: float,
+    eta_v: float,
+    sigma2: float,
+    dy: np.ndarray,
+) -> None:
     """dy = F(y): the equations of motion above, evaluated from the one snapshot y."""
     n = K + M
     C = np.empty((n, n))
@@ -136,7 +147,17 @@ def _scaled_weights(y, K, M, vstar, off_v, inv_sK, inv_sM):
 
 
 @njit(cache=True)
-def general_rhs_into(act_s, act_t, y, K, M, T, vstar, par, dy):
+def general_rhs_into(
+    act_s: int,
+    act_t: int,
+    y: np.ndarray,
+    K: int,
+    M: int,
+    T: np.ndarray,
+    vstar: np.ndarray,
+    par: np.ndarray,
+    dy: np.ndarray,
+) -> None:
     """dy = F(y) of the general model (module docstring), evaluated from the one snapshot y."""
     eta, eta_v, sigma2 = par[P_ETA], par[P_ETA_V], par[P_SIGMA2]
     kappa, inv_b, inv_sk = par[P_KAPPA], par[P_INV_B], par[P_INV_SK]
@@ -185,7 +206,7 @@ def _dv_general_into(act_s, act_t, C, K, w, y, eta_v, inv_sk, kappa, dy, off_v):
 
 
 @njit(cache=True)
-def stein_coefficients(act, C, K, w, G):
+def stein_coefficients(act: int, C: np.ndarray, K: int, w: np.ndarray, G: np.ndarray) -> None:
     """G[k, f] with sum_a w_a I3(k, b, a) = sum_f C[b, f] G[k, f] for ANY field b.
 
     I3(k, b, a) = E[g'(u_k) u_b g(u_a)] is linear in the covariances of u_b
@@ -207,7 +228,7 @@ def stein_coefficients(act, C, K, w, G):
 
 
 @njit(cache=True)
-def stein_coefficients_mixed(act_s, act_t, C, K, w, G):
+def stein_coefficients_mixed(act_s: int, act_t: int, C: np.ndarray, K: int, w: np.ndarray, G: np.ndarray) -> None:
     """:func:`stein_coefficients` with the student's g' on field k and g_a on field a (g* for a >= K)."""
     if act_s == act_t:
         stein_coefficients(act_s, C, K, w, G)
@@ -227,7 +248,20 @@ def stein_coefficients_mixed(act_s, act_t, C, K, w, G):
 
 
 @njit(cache=True)
-def masked_rhs_into(act_s, act_t, y, K, M, T, vstar, par, member, frac, TA, dy):
+def masked_rhs_into(
+    act_s: int,
+    act_t: int,
+    y: np.ndarray,
+    K: int,
+    M: int,
+    T: np.ndarray,
+    vstar: np.ndarray,
+    par: np.ndarray,
+    member: np.ndarray,
+    frac: np.ndarray,
+    TA: np.ndarray,
+    dy: np.ndarray,
+) -> None:
     """Equations of motion of masked students (docs/theory/masked.md), for the general model.
 
     y = [QA (R x K x K), RA (R x K x M), v]: overlaps restricted to the R
@@ -308,7 +342,21 @@ def masked_rhs_into(act_s, act_t, y, K, M, T, vstar, par, member, frac, TA, dy):
 
 
 @njit(cache=True)
-def term(kind, act_s, act_t, y, K, M, T, vstar, par, member, frac, TA, dy):
+def term(
+    kind: int,
+    act_s: int,
+    act_t: int,
+    y: np.ndarray,
+    K: int,
+    M: int,
+    T: np.ndarray,
+    vstar: np.ndarray,
+    par: np.ndarray,
+    member: np.ndarray,
+    frac: np.ndarray,
+    TA: np.ndarray,
+    dy: np.ndarray,
+) -> None:
     """dy = F(y) for the term ``kind`` (STANDARD uses act_s and par[:3]; only MASKED reads member, frac, TA)."""
     if kind == STANDARD:
         rhs_into(act_s, y, K, M, T, vstar, par[P_ETA], par[P_ETA_V], par[P_SIGMA2], dy)
