@@ -13,6 +13,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from statmech.core.model import Model, resolve_model
 from statmech.core.state import State
@@ -40,11 +41,11 @@ def _fields_model(activation, teacher_activation, output_scale) -> Model:
 
 
 def eps_g_arrays(
-    Q,
-    R,
-    T,
-    v,
-    vstar,
+    Q: ArrayLike,
+    R: ArrayLike,
+    T: ArrayLike,
+    v: ArrayLike,
+    vstar: ArrayLike,
     model: Model | str | None = None,
     *,
     activation: str | None = None,

@@ -27,8 +27,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from statmech.core.interrupt import sigint_flag
 from statmech.core.model import Model, resolve_model
@@ -81,7 +83,7 @@ def pack(state: State) -> np.ndarray:
     return np.concatenate([state.Q.ravel(), state.R.ravel(), state.v]).astype(np.float64)
 
 
-def unpack(y: np.ndarray, K: int, M: int):
+def unpack(y: np.ndarray, K: int, M: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(Q, R, v) views of an ODE vector (inverse of :func:`pack`)."""
     Q = y[: K * K].reshape(K, K)
     R = y[K * K : K * K + K * M].reshape(K, M)
@@ -113,7 +115,7 @@ def is_standard(model: Model, K: int, M: int) -> bool:
     )
 
 
-def rhs(state: State, model: Model | None = None, **fields) -> np.ndarray:
+def rhs(state: State, model: Model | None = None, **fields: Any) -> np.ndarray:
     """Time derivatives (dQ, dR, dv) packed like :func:`pack` (for analysis and tests).
 
     ``model`` or its fields as keywords (``eta=0.5, eta_v=0.5, sigma=0.1, activation="erf",
@@ -272,7 +274,7 @@ def solve(
     model: Model,
     *,
     alpha_max: float,
-    save_at=None,
+    save_at: ArrayLike | None = None,
     method: str | Stepper = "dopri5",
     options: dict | None = None,
     max_abs: float = 1e6,
@@ -424,7 +426,7 @@ def integrate(
     model: Model | None = None,
     *,
     alpha_max: float,
-    save_at=None,
+    save_at: ArrayLike | None = None,
     eta: float | None = None,
     eta_v: float | None = None,
     sigma: float | None = None,

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from itertools import product
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from statmech.core.model import Model, resolve_model
 from statmech.core.state import State
@@ -62,7 +63,7 @@ class MaskedState:
     v: np.ndarray
     vstar: np.ndarray
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         member = np.asarray(self.member, dtype=np.int64)
         R_, K = member.shape
         M = np.asarray(self.vstar).shape[0]
@@ -96,7 +97,7 @@ class MaskedState:
         return np.concatenate([self.QA.ravel(), self.RA.ravel(), self.v])
 
     @classmethod
-    def from_weights(cls, weights: Weights, masks) -> MaskedState:
+    def from_weights(cls, weights: Weights, masks: ArrayLike) -> MaskedState:
         """Exact restricted overlaps of real weights under boolean ``masks`` (K x N); W is masked first."""
         masks = np.asarray(masks)
         if masks.shape != weights.W.shape:
@@ -154,7 +155,7 @@ def integrate_masked(
     model: Model | None = None,
     *,
     alpha_max: float,
-    save_at=None,
+    save_at: ArrayLike | None = None,
     eta: float | None = None,
     eta_v: float | None = None,
     sigma: float | None = None,

@@ -20,10 +20,13 @@ import hashlib
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from statmech.core.interrupt import sigint_flag
 from statmech.core.io import read_npz, write_npz
@@ -143,7 +146,7 @@ def _check_seed(name, seed):
     return items if isinstance(seed, (list, tuple)) else items[0]
 
 
-def save_steps(save_at, alpha_max: float, N: int) -> np.ndarray:
+def save_steps(save_at: ArrayLike | None, alpha_max: float, N: int) -> np.ndarray:
     """SGD step counts of the save points: round(alpha N), unique and sorted.
 
     ``save_at=None`` gives alpha = 0 plus :data:`DEFAULT_POINTS` log-spaced
@@ -197,7 +200,7 @@ def train_samples(train_set: float, N: int) -> int:
     return max(1, int(round(train_set * N)))
 
 
-def check_train_set(train_set) -> float | None:
+def check_train_set(train_set: float | None) -> float | None:
     """The training-set size ts (samples per input dimension, P = ts N), or None for online SGD."""
     if train_set is None:
         return None
@@ -222,7 +225,7 @@ def is_default_model(model: Model) -> bool:
     )
 
 
-def check_mask(mask, weights: Weights):
+def check_mask(mask: ArrayLike, weights: Weights) -> np.ndarray:
     """The K x N boolean mask of masked SGD, checked against the weights it confines."""
     arr = np.asarray(mask)
     if arr.shape != weights.W.shape:
@@ -292,7 +295,7 @@ def _write_checkpoint(path: Path, *, params, W, v, initial, rng, step, rec, stat
     write_npz(path, arrays, params)
 
 
-def read_checkpoint(path) -> dict:
+def read_checkpoint(path: str | Path) -> dict:
     """The contents of a checkpoint file as a dict (params decoded).
 
     A file that is missing, a directory, empty, truncated, not a checkpoint,
@@ -359,20 +362,20 @@ def simulate(
     model: Model | None = None,
     *,
     alpha_max: float,
-    save_at=None,
-    seed=0,
-    test_seed=None,
+    save_at: ArrayLike | None = None,
+    seed: int | tuple[int, ...] = 0,
+    test_seed: int | tuple[int, ...] | None = None,
     test_size: int = 0,
     train_set: float | None = None,
     max_abs: float = 1e6,
-    checkpoint=None,
+    checkpoint: str | Path | None = None,
     resume: bool = False,
     checkpoint_every: float = 60.0,
-    progress=None,
-    mask=None,
-    _stop=None,
-    _on_progress=None,
-    **model_fields,
+    progress: bool | None = None,
+    mask: ArrayLike | None = None,
+    _stop: Callable[[], bool] | None = None,
+    _on_progress: Callable[[int], object] | None = None,
+    **model_fields: Any,
 ) -> SimulationResult:
     """Train a K-unit student on an M-unit teacher by online SGD at finite N.
 

@@ -22,15 +22,18 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from statmech.core.interrupt import die_with_parent, sigint_flag
 from statmech.core.io import ensure_dir
 from statmech.core.model import Model, resolve_model
 from statmech.core.resources import check_memory, note_duration, sim_memory, sim_seconds
+from statmech.core.state import State
 from statmech.core.weights import Weights
-from statmech.ode.integrator import integrate
+from statmech.ode.integrator import IntegrateResult, integrate
 from statmech.sim.run import (
     SimulationResult,
     check_mask,
@@ -81,7 +84,7 @@ class SeedsResult:
         return self.eps_g.shape[0]
 
     @property
-    def initial_state(self):
+    def initial_state(self) -> State:
         return self.runs[0].initial_state
 
     def __repr__(self) -> str:
@@ -98,7 +101,7 @@ def _mean_stderr(a: np.ndarray):
     return mean, a.std(axis=0, ddof=1) / np.sqrt(a.shape[0])
 
 
-def checkpoint_path(checkpoint_dir, run_id: int) -> Path:
+def checkpoint_path(checkpoint_dir: str | Path, run_id: int) -> Path:
     """Where run ``run_id`` of :func:`simulate_seeds` keeps its checkpoint."""
     return Path(checkpoint_dir) / f"seed{run_id}.npz"
 
@@ -129,20 +132,20 @@ def simulate_seeds(
     weights: Weights,
     model: Model | None = None,
     *,
-    seeds=5,
+    seeds: Any = 5,
     seed: int = 0,
     alpha_max: float,
-    save_at=None,
+    save_at: ArrayLike | None = None,
     test_size: int = 0,
     train_set: float | None = None,
     max_abs: float = 1e6,
     workers: int | None = None,
-    checkpoint_dir=None,
+    checkpoint_dir: str | Path | None = None,
     resume: bool = False,
     checkpoint_every: float = 60.0,
-    progress=None,
-    mask=None,
-    **model_fields,
+    progress: bool | None = None,
+    mask: ArrayLike | None = None,
+    **model_fields: Any,
 ) -> SeedsResult:
     """Run :func:`~statmech.sim.simulate` for several seeds from the same ``weights``.
 
@@ -192,7 +195,7 @@ def simulate_seeds(
         checkpoint_every=checkpoint_every,
         mask=mask,
     )
-    tasks = [
+    tasks: list[dict[str, Any]] = [
         dict(
             common,
             weights=weights,
@@ -354,7 +357,14 @@ def _combine(runs, run_ids, extra, wall) -> SeedsResult:
     )
 
 
-def ode_reference(result, *, method: str = "dopri5", save_at="result", alpha_max: float | None = None, **kwargs):
+def ode_reference(
+    result: SimulationResult | SeedsResult,
+    *,
+    method: str = "dopri5",
+    save_at: ArrayLike | str | None = "result",
+    alpha_max: float | None = None,
+    **kwargs: Any,
+) -> IntegrateResult:
     """The ODE solution started from the simulation's initial state, saved at its alphas.
 
     ``result`` is a :class:`SimulationResult` or :class:`SeedsResult`; the
