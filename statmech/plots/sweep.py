@@ -77,8 +77,8 @@ def heatmap(table: dict, x: str, y: str, path: str | Path, *, value: str = "eps_
 
 
 def heatmap_grid(
-    xs: Sequence[Any],
-    ys: Sequence[Any],
+    xs: Sequence[Any] | np.ndarray,
+    ys: Sequence[Any] | np.ndarray,
     Z: ArrayLike,
     path: str | Path,
     *,

@@ -84,7 +84,7 @@ def run_id(engine: str, params: dict) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def load_config(path) -> SweepConfig:
+def load_config(path: str | Path) -> SweepConfig:
     """Read and validate a sweep config file (TOML); see the module docstring for its shape."""
     path = Path(path)
     if not path.is_file():

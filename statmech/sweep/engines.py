@@ -15,6 +15,7 @@ import importlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -51,7 +52,7 @@ class Param:
     minimum: float | None = None
     exclusive: bool = False  # minimum excluded (> rather than >=)
 
-    def coerce(self, name, value, where):
+    def coerce(self, name: str, value: Any, where: str) -> Any:
         bad = f"{where}: parameter {name!r}"
         if self.kind == "int":
             if (
@@ -150,7 +151,7 @@ def register_engine(engine: Engine) -> Engine:
     return engine
 
 
-def get_engine(name) -> Engine:
+def get_engine(name: str) -> Engine:
     if not isinstance(name, str) or name not in ENGINES:
         raise ValueError(f"unknown engine {name!r} (available: {', '.join(ENGINES)})")
     engine = ENGINES[name]

@@ -22,9 +22,10 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 
@@ -454,16 +455,16 @@ def _make_executor(executor, workers, scheduler):
 
 # ---------------------------------------------------------------------- driver
 def run_sweep(
-    config,
-    out,
+    config: SweepConfig | str | Path,
+    out: str | Path,
     *,
-    scheduler=None,
-    workers=None,
+    scheduler: str | None = None,
+    workers: int | None = None,
     executor: str = "auto",
-    progress=None,
+    progress: bool | None = None,
     retry_failed: bool = False,
     max_in_flight: int | None = None,
-    on_result=None,
+    on_result: Callable[[Any, str], object] | None = None,
 ) -> SweepSummary:
     """Run every run of ``config`` not yet in ``OUT/results.csv``; return a :class:`SweepSummary`.
 
@@ -586,7 +587,7 @@ def _run_locked(
 
 
 # --------------------------------------------------------------------- reading
-def read_results(path) -> dict:
+def read_results(path: str | Path) -> dict:
     """Columns of a sweep's results (a directory or its results.csv) as numpy arrays.
 
     Columns whose every entry is a number (empty = NaN) become float arrays;

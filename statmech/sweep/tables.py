@@ -7,6 +7,8 @@ into a matrix for a heatmap.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 __all__ = ["select", "final_rows", "aggregate", "pivot", "difference"]
@@ -46,7 +48,7 @@ def final_rows(table: dict) -> dict:
     return {k: v[keep] for k, v in table.items()}
 
 
-def aggregate(table: dict, by, y: str = "eps_g") -> dict:
+def aggregate(table: dict, by: str | Sequence[str], y: str = "eps_g") -> dict:
     """Mean, standard error and count of ``y`` over rows sharing the values of the ``by`` columns.
 
     Returns a dict with one array per ``by`` column (the distinct combinations,
@@ -75,7 +77,7 @@ def aggregate(table: dict, by, y: str = "eps_g") -> dict:
     return out
 
 
-def pivot(table: dict, x: str, y: str, value: str = "eps_g"):
+def pivot(table: dict, x: str, y: str, value: str = "eps_g") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(xs, ys, Z) with Z[j, i] the mean of ``value`` at x = xs[i], y = ys[j] (NaN where no run)."""
     agg = aggregate(table, [x, y], value)
     xs, ys = np.unique(agg[x]), np.unique(agg[y])
@@ -85,7 +87,9 @@ def pivot(table: dict, x: str, y: str, value: str = "eps_g"):
     return xs, ys, Z
 
 
-def difference(table: dict, x: str, y: str, *, between: str, a, b, value: str = "eps_g"):
+def difference(
+    table: dict, x: str, y: str, *, between: str, a: object, b: object, value: str = "eps_g"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(xs, ys, D) with D = mean ``value`` where ``between`` == a minus where it == b, on the (x, y) grid.
 
     For claim C2: ``between="scheme", a=RANDOM_EDGE, b=DPP_NODE`` (the vocabulary's names); D < 0 where random edge wins.
