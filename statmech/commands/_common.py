@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -58,7 +60,7 @@ def seed_int(text: str) -> int:
     return value
 
 
-def add_teacher_student_args(p: argparse.ArgumentParser, *, N_default=500) -> None:
+def add_teacher_student_args(p: argparse.ArgumentParser, *, N_default: int = 500) -> None:
     """--K --M --vstar --eta --eta-v --sigma --N --seed, the model options and the teacher and start options."""
     p.add_argument("--K", type=positive_int, default=6, help="student hidden units (default 6)")
     p.add_argument("--M", type=positive_int, default=2, help="teacher hidden units (default 2)")
@@ -107,7 +109,7 @@ def add_vstar_arg(p: argparse.ArgumentParser, *, default: float) -> None:
 MODEL_ARGS = ("activation", "teacher_activation", "weight_decay", "batch_size", "output_scale")
 
 
-def add_model_args(p: argparse.ArgumentParser, include=MODEL_ARGS) -> None:
+def add_model_args(p: argparse.ArgumentParser, include: Sequence[str] = MODEL_ARGS) -> None:
     """--activation --teacher-activation --weight-decay --batch-size --output-scale (the Model beyond eta, sigma).
 
     ``include``: the Model fields whose options to add (a command that defines its own --activation leaves it out).
@@ -173,7 +175,7 @@ MODEL_OPTIONS = {
 }
 
 
-def model_from_args(args: argparse.Namespace, *, supported=None, command: str = "") -> Model:
+def model_from_args(args: argparse.Namespace, *, supported: Collection[str] | None = None, command: str = "") -> Model:
     """The Model of the command-line options: the one place every command builds it.
 
     ``supported``: the Model fields (of :data:`MODEL_OPTIONS`) the command's
@@ -195,7 +197,7 @@ def model_from_args(args: argparse.Namespace, *, supported=None, command: str = 
     return model
 
 
-def refuse_model_options(args: argparse.Namespace, *, supported=(), command: str = "") -> None:
+def refuse_model_options(args: argparse.Namespace, *, supported: Collection[str] = (), command: str = "") -> None:
     """A ValueError naming the first model option (of :data:`MODEL_OPTIONS`) set away from its default
     whose field is not in ``supported``: an option the command's engine does not take is never ignored."""
     activation = getattr(args, "activation", ERF)
@@ -286,12 +288,26 @@ class ListAction(argparse.Action):
     A repeated option adds its values (``--keep 1 --keep 2`` = ``--keep 1,2``), so none is dropped.
     """
 
-    def __init__(self, option_strings, dest, nargs="+", type=str, choices=None, **kwargs):
+    def __init__(
+        self,
+        option_strings: Sequence[str],
+        dest: str,
+        nargs: int | str | None = "+",
+        type: Callable[[str], Any] = str,
+        choices: Iterable[Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.item_type = type
         self.item_choices = choices
         super().__init__(option_strings, dest, nargs=nargs, **kwargs)
 
-    def __call__(self, parser, namespace, values, option_string=None):
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
         items = []
         for word in values if isinstance(values, list) else [values]:
             for piece in str(word).split(","):

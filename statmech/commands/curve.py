@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
+from typing import TYPE_CHECKING, Any
+
 from statmech.commands._common import (
     ListAction,
     add_integrator_args,
@@ -16,10 +19,13 @@ from statmech.commands._common import (
 )
 from statmech.core.lock import output_lock
 
-RANDOM_START_DEFAULTS = {"K": 6, "M": 2, "vstar": 4.0, "seed": 0, "N": 500}
+if TYPE_CHECKING:
+    from statmech.experiments.curves import CurveTable
+
+RANDOM_START_DEFAULTS: dict[str, Any] = {"K": 6, "M": 2, "vstar": 4.0, "seed": 0, "N": 500}
 
 
-def register(sub):
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "curve",
         help="learning curve eps_g(alpha) from the ODEs (CSV, final state, PNG)",
@@ -72,7 +78,7 @@ def register(sub):
     p.set_defaults(func=run, K=None, M=None, vstar=None, seed=None, N=None)
 
 
-def run(args):
+def run(args: argparse.Namespace) -> CurveTable:
     from statmech import State
     from statmech.core.io import sidecar_path, write_table
     from statmech.experiments.curves import ode_curve_table
@@ -126,7 +132,7 @@ def run(args):
         )
         written = [write_table(out / "curve.csv", table.columns, table.params, descriptions=table.descriptions)]
         written.append(sidecar_path(written[0]))
-        res = table.result
+        res: Any = table.result
         if len(res.alpha):
             res.final.save(out / "final_state.npz")
             written.append(out / "final_state.npz")

@@ -19,7 +19,7 @@ def _nonneg_float(text: str) -> float:
     return x
 
 
-def register(sub):
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "derive",
         help="print the order-parameter equations of motion derived with sympy (text or LaTeX)",
@@ -77,7 +77,7 @@ def register(sub):
     p.set_defaults(func=run)
 
 
-def run(args):
+def run(args: argparse.Namespace) -> int:
     if args.K * (args.K + args.M) ** 2 > 2000:
         raise ValueError(f"--K {args.K} --M {args.M} gives too many I4 terms to print (K (K+M)^2 must be <= 2000)")
     from statmech.symbolic import equations  # sympy only when this command runs

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 from statmech.commands._common import (
     add_model_args,
     add_teacher_args,
@@ -30,7 +32,7 @@ def _teacher_args(p, *, K, M, vstar):
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 
-def register(sub):
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "fixed-points",
         help="fixed points of the ODEs (plateau, asymptotic) with eps_g, eigenvalues, stability",
@@ -80,7 +82,7 @@ def _vstar(args):
     return vstar_from_args(args, args.M)
 
 
-def run_fixed_points(args):
+def run_fixed_points(args: argparse.Namespace) -> int:
     import json
 
     from statmech.analysis.fixed_points import find_fixed_points
@@ -129,7 +131,7 @@ def run_fixed_points(args):
     return 0 if found.points else 1
 
 
-def run_max_lr(args):
+def run_max_lr(args: argparse.Namespace) -> int:
     import json
 
     from statmech.analysis.fixed_points import confirm_critical_learning_rate, critical_learning_rate

@@ -27,7 +27,7 @@ def _fraction(text: str) -> float:
     return c
 
 
-def register(sub):
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "prune",
         help="eps_g of a pruned state for every scheme (N -> infinity theory), or the claims phase diagram",
@@ -143,7 +143,7 @@ def _check_options(args):
                 raise ValueError(f"{flag} applies to the files written with --out DIR; give --out")
 
 
-def run(args):
+def run(args: argparse.Namespace) -> int:
     _check_options(args)
     # the N -> infinity pruning theory takes one activation for student and teacher and s_K = 1
     args.model = model_from_args(args, supported=(), command="prune (the N -> infinity pruning theory)")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 from statmech.commands._common import (
     ListAction,
     add_model_args,
@@ -17,7 +19,7 @@ from statmech.core import vocabulary as V
 from statmech.core.lock import output_lock
 
 
-def register(sub):
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "prune-sim",
         help="prune real trained students (finite N) with every scheme; theory beside simulation (CSV, PNG)",
@@ -135,7 +137,7 @@ def register(sub):
     p.set_defaults(func=run)
 
 
-def run(args):
+def run(args: argparse.Namespace) -> int:
     # the students are trained on the paper's model: one activation, no decay, B = 1, s_K = 1
     refuse_model_options(args, command="prune-sim (students trained on the paper's model)")
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
+
 from statmech.commands._common import ListAction, out_dir, positive_int, seed_int
 from statmech.core import vocabulary as V
 from statmech.core.lock import output_lock
 
 
-def register(sub):
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "realdata",
         help="train a sigmoid MLP on real data and prune its first layer with every scheme",
@@ -70,7 +72,7 @@ def register(sub):
     p.set_defaults(func=run)
 
 
-def run(args):
+def run(args: argparse.Namespace) -> int:
     from statmech.core.io import write_table
     from statmech.experiments.published import mnist_errors
     from statmech.plots.realdata import realdata_errors

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
+
 from statmech.commands._common import out_dir, seed_int
 from statmech.core.lock import output_lock
 
 
-def register(sub):
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "reproduce",
         help="reproduce the paper's figures F1-F4 (PNG), F1.csv, F4.csv and F1_summary.md",
@@ -54,7 +56,7 @@ def register(sub):
     p.set_defaults(func=run)
 
 
-def run(args):
+def run(args: argparse.Namespace) -> int:
     from statmech.experiments import paper as ex
 
     if args.seed < 0:
@@ -93,7 +95,7 @@ def run(args):
         return 0
 
 
-def run_classic(args):
+def run_classic(args: argparse.Namespace) -> int:
     from statmech.experiments import classic
 
     given = [f for f, v in (("--figure", args.figure != ["all"]), ("--workers", args.workers),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
+from typing import TYPE_CHECKING, Any
 
 from statmech.commands._common import (
     add_teacher_student_args,
@@ -17,8 +19,11 @@ from statmech.commands._common import (
 from statmech.core.lock import output_lock
 from statmech.core.model import Model
 
+if TYPE_CHECKING:
+    from statmech.experiments.curves import CurveTable
 
-def register(sub):
+
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "simulate",
         help="train real finite-N students by online SGD (several runs) and compare with the ODE",
@@ -109,7 +114,7 @@ def _epoch_save_at(alpha_max: float, train_set: float, batch: int, points: int):
     return e * per_epoch
 
 
-def run(args):
+def run(args: argparse.Namespace) -> CurveTable:
     from statmech import State, Weights
     from statmech.core.initial import weights_from_state
     from statmech.core.io import sidecar_path, write_table
@@ -210,7 +215,7 @@ def _model_title(model: Model) -> str:
     return ", ".join(parts)
 
 
-def train_set_table(res, *, n_test: int = 0, extra_params: dict | None = None):
+def train_set_table(res: Any, *, n_test: int = 0, extra_params: dict | None = None) -> CurveTable:
     """Training error, test error (eps_g) and optionally the empirical test loss per epoch, over runs."""
     import numpy as np
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
+
 from statmech.commands._common import out_dir, positive_int
 
 
-def register(sub):
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "sweep",
         help="run a grid or list of runs from a TOML config (Dask); one tidy CSV that resumes",
@@ -31,7 +33,7 @@ def register(sub):
     p.set_defaults(func=run)
 
 
-def run(args):
+def run(args: argparse.Namespace) -> int:
     from statmech.sweep import load_config, run_sweep
 
     if args.no_dask and args.scheduler:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 from statmech.commands._common import (
     ListAction,
     finite_float,
@@ -16,7 +18,7 @@ from statmech.core.io import write_text
 _FAMILIES = ("order-parameters", "specialised", "trained", "paper")
 
 
-def register(sub):
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "verify",
         help="counterexample search for a claim (C1, C2, C3, C3x, monotone, reweight, goldt, or module:function)",
@@ -121,7 +123,7 @@ def _family(args):
     return SpecialisedFamily(K, M, vstar=vstar, model=model, **kw)
 
 
-def run(args):
+def run(args: argparse.Namespace) -> int:
     import json
 
     from statmech.verify import search
