@@ -65,9 +65,12 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.linalg import expm
 from scipy.optimize import root
 
@@ -122,7 +125,7 @@ def fixed_point_model(
     eta_v: float | None = None,
     sigma: float | None = None,
     activation: str | None = None,
-    **fields,
+    **fields: Any,
 ) -> Model:
     """The Model of the fixed-point functions: ``model`` or its fields (:func:`statmech.core.model.resolve_model`).
 
@@ -150,17 +153,17 @@ class Flow:
 
     def __init__(
         self,
-        K,
-        M,
-        T,
-        vstar,
+        K: int,
+        M: int,
+        T: ArrayLike,
+        vstar: ArrayLike,
         model: Model | None = None,
         *,
         eta: float | None = None,
         eta_v: float | None = None,
         sigma: float | None = None,
         activation: str | None = None,
-    ):
+    ) -> None:
         m = fixed_point_model(model, eta=eta, eta_v=eta_v, sigma=sigma, activation=activation)
         if m.eta == 0 and m.eta_v != 0:
             raise ValueError(
@@ -221,7 +224,7 @@ class Flow:
         )
         return dy
 
-    def __call__(self, y):
+    def __call__(self, y: ArrayLike) -> np.ndarray:
         if self.eta > 0:
             return self._raw(y, self.eta, self.eta_v)
         # O(eta) part of F = eta A + eta^2 B, exact up to rounding
@@ -259,14 +262,14 @@ class Ansatz:
     def size(self) -> int:
         return len(self.names)
 
-    def expand(self, x, base):
+    def expand(self, x: ArrayLike, base: ArrayLike) -> np.ndarray:
         """The packed vector with the unknowns set to x and the other entries from ``base``."""
         y = np.array(base, dtype=np.float64, copy=True)
         mask = self.index >= 0
         y[mask] = np.asarray(x, dtype=np.float64)[self.index[mask]]
         return y
 
-    def project(self, y):
+    def project(self, y: ArrayLike) -> np.ndarray:
         """Mean of y over the entries of each unknown (the reduced coordinates / residual)."""
         mask = self.index >= 0
         counts = np.bincount(self.index[mask], minlength=self.size)
@@ -310,7 +313,9 @@ def _teacher_is_symmetric(T, vstar) -> bool:
     )
 
 
-def make_ansatz(name: str, K: int, M: int, train_v: bool, T=None, vstar=None) -> Ansatz:
+def make_ansatz(
+    name: str, K: int, M: int, train_v: bool, T: ArrayLike | None = None, vstar: ArrayLike | None = None
+) -> Ansatz:
     """The named ansatz ("full", "plateau", "specialised") for K student and M teacher units.
 
     The symmetric ansaetze need a permutation-symmetric teacher (all T_nn equal,
@@ -323,7 +328,7 @@ def make_ansatz(name: str, K: int, M: int, train_v: bool, T=None, vstar=None) ->
         raise ValueError(
             f"ansatz {name!r} assumes a permutation-symmetric teacher (all T_nn equal, all T_nm equal, "
             f"all vstar equal); got diag(T)={np.round(np.diag(T), 6).tolist()}, "
-            f"vstar={np.round(vstar, 6).tolist()}; use ansatz='full'"
+            f"vstar={np.round(np.asarray(vstar), 6).tolist()}; use ansatz='full'"
         )
     if name == "full":
 
@@ -479,7 +484,7 @@ class FixedPoint:
         """Largest positive real part of the eigenvalues (0 when none), the rate of leaving a plateau."""
         return max(0.0, self.max_real) if self.stability == "unstable" else 0.0
 
-    def direction(self, i: int = 0):
+    def direction(self, i: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Eigenvector ``i`` as (dQ, dR, dv) arrays (real part, unit norm in the coordinates)."""
         vec = np.real(self.eigenvectors[:, i])
         if np.linalg.norm(vec) < 1e-12:
@@ -519,7 +524,7 @@ class FixedPoint:
             f"  residual={self.residual:.1e}\n  {unk}\n  eigenvalues (largest real part first): {ev}{more}"
         )
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (
             f"FixedPoint(kind={self.kind!r}, eps_g={self.eps_g:.6g}, stability={self.stability!r}, "
             f"max_real={self.max_real:.4g})"
@@ -580,9 +585,9 @@ def find_fixed_point(
     activation: str | None = None,
     ansatz: str = "full",
     tol: float = TOL,
-    methods=("hybr", "lm"),
-    kind=None,
-    max_newton=30,
+    methods: Sequence[str] = ("hybr", "lm"),
+    kind: str | None = None,
+    max_newton: int = 30,
 ) -> FixedPoint:
     """A fixed point of the flow near ``guess``, found in the given ansatz, with its stability.
 
@@ -715,7 +720,7 @@ def _clip_to_psd(Q, R, T, max_violation=1e-6):
 
 
 # ------------------------------------------------------------ special states
-def _teacher(M, T, vstar):
+def _teacher(M: int, T: ArrayLike | None, vstar: ArrayLike | None) -> tuple[np.ndarray, np.ndarray]:
     T = np.eye(M) if T is None else np.asarray(T, dtype=np.float64)
     vstar = np.ones(M) if vstar is None else np.broadcast_to(np.asarray(vstar, dtype=np.float64), (M,)).copy()
     if T.shape != (M, M):
@@ -730,12 +735,14 @@ def _check_KM(K, M):
     return int(K), int(M)
 
 
-def scm_v(K, M, vstar):
+def scm_v(K: int, M: int, vstar: np.ndarray) -> np.ndarray:
     """v of the soft committee machine: v_i = vstar_i for matched units, mean(vstar) for surplus ones."""
     return np.concatenate([vstar[: min(K, M)], np.full(max(0, K - M), float(np.mean(vstar)))])
 
 
-def perfect_student(K, M, *, T=None, vstar=None, train_v=False) -> State:
+def perfect_student(
+    K: int, M: int, *, T: ArrayLike | None = None, vstar: ArrayLike | None = None, train_v: bool = False
+) -> State:
     """Student unit i = teacher unit i (i < M); surplus units have zero weights.
 
     R = [T; 0], Q = [[T, 0], [0, 0]], v = v* on matched units; surplus units get
@@ -754,7 +761,17 @@ def perfect_student(K, M, *, T=None, vstar=None, train_v=False) -> State:
     return State(Q=Q, R=R, T=T, v=v, vstar=vstar)
 
 
-def perturbed_perfect_student(K, M, *, eps, N=200, T=None, vstar=None, train_v=False, seed=0) -> State:
+def perturbed_perfect_student(
+    K: int,
+    M: int,
+    *,
+    eps: float,
+    N: int = 200,
+    T: ArrayLike | None = None,
+    vstar: ArrayLike | None = None,
+    train_v: bool = False,
+    seed: int = 0,
+) -> State:
     """Order parameters of real weights W = W* + eps G near the perfect student (PSD by construction).
 
     W* = sqrt(N) [L, 0] with T = L L^T (Cholesky), surplus rows of W start at
@@ -800,7 +817,15 @@ def saad_solla_plateau(K: int) -> dict:
     return dict(q=q, c=q, r=r, eps_g=(K / math.pi) * (math.pi / 6 - K * math.asin(1.0 / (2 * K))))
 
 
-def plateau_guess(K, M, *, T=None, vstar=None, train_v=False, spread=0.0) -> State:
+def plateau_guess(
+    K: int,
+    M: int,
+    *,
+    T: ArrayLike | None = None,
+    vstar: ArrayLike | None = None,
+    train_v: bool = False,
+    spread: float = 0.0,
+) -> State:
     """A starting state for the plateau search: all units alike, R_in = r, Q_ii = q + spread, Q_ik = c.
 
     Uses the Saad-Solla values for K = M (exact for erf at eta -> 0) and the
@@ -906,7 +931,16 @@ def _continue_in_eta(K, M, m, *, T, vstar, tol, steps=24):
     return path[-1][1]
 
 
-def small_overlap_state(K, M, *, T=None, vstar=None, train_v=False, scale=1e-4, seed=0) -> State:
+def small_overlap_state(
+    K: int,
+    M: int,
+    *,
+    T: ArrayLike | None = None,
+    vstar: ArrayLike | None = None,
+    train_v: bool = False,
+    scale: float = 1e-4,
+    seed: int = 0,
+) -> State:
     """A start from small overlaps: W = B W* + G with B_in ~ scale U(0, 1), |G_i|^2 / N ~ U(0.2, 0.5).
 
     Order parameters R = B T, Q = B T B^T + diag(s^2) (PSD by construction),
@@ -935,16 +969,16 @@ class PlateauVisit:
 
 
 def flattest_unspecialised_point(
-    K,
-    M,
+    K: int,
+    M: int,
     model: Model | None = None,
     *,
     eta: float | None = None,
     eta_v: float | None = None,
     sigma: float | None = None,
     activation: str | None = None,
-    T=None,
-    vstar=None,
+    T: ArrayLike | None = None,
+    vstar: ArrayLike | None = None,
     seed: int = 0,
     scale: float = 1e-4,
     alpha_max: float | None = None,
@@ -993,21 +1027,21 @@ _PLATEAU_CACHE: dict = {}
 
 
 def plateau_fixed_points(
-    K,
-    M,
+    K: int,
+    M: int,
     model: Model | None = None,
     *,
     eta: float | None = None,
     eta_v: float | None = None,
     sigma: float | None = None,
     activation: str | None = None,
-    T=None,
-    vstar=None,
-    tol=TOL,
-    spreads=PLATEAU_SPREADS,
-    starts=ANSATZ_STARTS,
-    continuation=True,
-    identify=True,
+    T: ArrayLike | None = None,
+    vstar: ArrayLike | None = None,
+    tol: float = TOL,
+    spreads: Sequence[float] = PLATEAU_SPREADS,
+    starts: Sequence[tuple[float, float, float]] = ANSATZ_STARTS,
+    continuation: bool = True,
+    identify: bool = True,
 ) -> list:
     """Every symmetric plateau fixed point found, the one learning curves visit first.
 
@@ -1088,16 +1122,16 @@ def plateau_fixed_points(
 
 
 def visited_plateau(
-    K,
-    M,
+    K: int,
+    M: int,
     model: Model | None = None,
     *,
     eta: float | None = None,
     eta_v: float | None = None,
     sigma: float | None = None,
     activation: str | None = None,
-    T=None,
-    vstar=None,
+    T: ArrayLike | None = None,
+    vstar: ArrayLike | None = None,
 ) -> FixedPoint:
     """The symmetric plateau fixed point that a learning curve from small overlaps visits.
 
@@ -1123,24 +1157,24 @@ class FixedPointSearch:
     points: list
     failed: dict
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[FixedPoint]:
         return iter(self.points)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.points)
 
 
 def find_fixed_points(
-    K,
-    M,
+    K: int,
+    M: int,
     model: Model | None = None,
     *,
     eta: float | None = None,
     eta_v: float | None = None,
     sigma: float | None = None,
     activation: str | None = None,
-    T=None,
-    vstar=None,
+    T: ArrayLike | None = None,
+    vstar: ArrayLike | None = None,
     starts: int = 0,
     seed: int = 0,
     tol: float = TOL,
@@ -1212,16 +1246,16 @@ def _same_point(a: FixedPoint, b: FixedPoint, atol=1e-6) -> bool:
 
 
 def asymptotic_fixed_point(
-    K,
-    M,
+    K: int,
+    M: int,
     model: Model | None = None,
     *,
     eta: float | None = None,
     eta_v: float | None = None,
     sigma: float | None = None,
     activation: str | None = None,
-    T=None,
-    vstar=None,
+    T: ArrayLike | None = None,
+    vstar: ArrayLike | None = None,
     tol: float = TOL,
 ) -> FixedPoint:
     """The fixed point near the perfect student: exactly it at sigma = 0, shifted by the noise at sigma > 0.
@@ -1366,12 +1400,12 @@ class _FollowedFixedPoint:
 
 
 def critical_learning_rate(
-    K,
-    M,
+    K: int,
+    M: int,
     model: Model | None = None,
     *,
-    T=None,
-    vstar=None,
+    T: ArrayLike | None = None,
+    vstar: ArrayLike | None = None,
     eta_v_ratio: float | None = None,
     activation: str | None = None,
     teacher_activation: str | None = None,
@@ -1511,7 +1545,14 @@ def perturbed_state(state: State, *, eps: float, N: int = 200, train_v: bool = F
 
 
 def confirm_critical_learning_rate(
-    crit: CriticalLearningRate, *, factor=0.1, eps=0.01, N=200, seed=0, growth=3.0, alpha_max=None
+    crit: CriticalLearningRate,
+    *,
+    factor: float = 0.1,
+    eps: float = 0.01,
+    N: int = 200,
+    seed: int = 0,
+    growth: float = 3.0,
+    alpha_max: float | None = None,
 ) -> dict:
     """Integrate a perturbed fixed point at eta_c (1 - factor) and eta_c (1 + factor) under ``crit.model``.
 

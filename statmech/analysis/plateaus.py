@@ -31,9 +31,11 @@ plateau they visit is about 10% below lambda (Jacobian along the curve).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from statmech.analysis.fixed_points import FixedPoint, fixed_point_model, scm_v, visited_plateau
 from statmech.core.model import Model
@@ -119,7 +121,13 @@ def _estimate_height(alpha, eps, alpha_min, slope_tol):
 
 
 def detect_plateau(
-    alpha, eps_g, *, height: float | FixedPoint | None = None, rel_tol=DEFAULT_REL_TOL, alpha_min=1.0, slope_tol=0.05
+    alpha: ArrayLike,
+    eps_g: ArrayLike,
+    *,
+    height: float | FixedPoint | None = None,
+    rel_tol: float = DEFAULT_REL_TOL,
+    alpha_min: float = 1.0,
+    slope_tol: float = 0.05,
 ) -> Plateau:
     """The plateau of the curve (alpha, eps_g): height, start, end, length (module docstring).
 
@@ -187,15 +195,15 @@ def detect_plateau(
 
 
 def plateau_height(
-    K,
-    M,
+    K: int,
+    M: int,
     model: Model | None = None,
     *,
     eta: float | None = None,
     eta_v: float | None = None,
     sigma: float | None = None,
-    T=None,
-    vstar=None,
+    T: ArrayLike | None = None,
+    vstar: ArrayLike | None = None,
     activation: str | None = None,
 ) -> float:
     """eps_g of the symmetric plateau that learning curves from small overlaps visit (fixed_points.visited_plateau).
@@ -207,7 +215,7 @@ def plateau_height(
 
 
 def ode_curve(
-    state,
+    state: State,
     model: Model | None = None,
     *,
     eta: float | None = None,
@@ -216,7 +224,7 @@ def ode_curve(
     alpha_max: float,
     points: int = 400,
     activation: str | None = None,
-):
+) -> tuple[np.ndarray, np.ndarray]:
     """(alpha, eps_g) of the ODE from ``state`` on a log grid (plus linear points for the plateau end).
 
     ``model`` or its fields (:func:`statmech.analysis.fixed_points.fixed_point_model`).
@@ -232,7 +240,17 @@ def ode_curve(
     return res.alpha, res.eps_g
 
 
-def simulation_curve(K, M, *, eta, eta_v=0.0, sigma=0.0, vstar=1.0, activation="erf", points=400):
+def simulation_curve(
+    K: int,
+    M: int,
+    *,
+    eta: float,
+    eta_v: float = 0.0,
+    sigma: float = 0.0,
+    vstar: ArrayLike = 1.0,
+    activation: str = "erf",
+    points: int = 400,
+) -> Callable[[int, int, float], tuple[np.ndarray, np.ndarray]]:
     """A ``curve(N, seed, alpha_max) -> (alpha, eps_g)`` for :func:`plateau_lengths` from finite-N SGD.
 
     Runs ``statmech.sim`` from ``Weights.random(K, M, N, vstar, seed)``
@@ -283,21 +301,21 @@ class PlateauScan:
 
 
 def plateau_lengths(
-    K,
-    M,
-    Ns,
-    seeds,
+    K: int,
+    M: int,
+    Ns: Sequence[int],
+    seeds: Sequence[int],
     *,
-    eta,
-    eta_v=0.0,
-    sigma=0.0,
-    vstar=1.0,
-    activation="erf",
-    height=None,
-    rel_tol=DEFAULT_REL_TOL,
-    alpha_max=None,
-    curve=None,
-    progress=None,
+    eta: float,
+    eta_v: float = 0.0,
+    sigma: float = 0.0,
+    vstar: ArrayLike = 1.0,
+    activation: str = "erf",
+    height: float | None = None,
+    rel_tol: float = DEFAULT_REL_TOL,
+    alpha_max: float | None = None,
+    curve: Callable[[int, int, float], tuple[np.ndarray, np.ndarray]] | None = None,
+    progress: bool | None = None,
 ) -> PlateauScan:
     """Plateau length for each N and seed, from the ODE started at State.random(K, M, N, vstar, seed).
 
@@ -395,14 +413,14 @@ class LogFit:
     intercept_stderr: float
     n: int
 
-    def __str__(self):
+    def __str__(self) -> str:
         return (
             f"length = ({self.intercept:.4g} +- {self.intercept_stderr:.2g}) + "
             f"({self.slope:.4g} +- {self.slope_stderr:.2g}) ln N  ({self.n} runs)"
         )
 
 
-def fit_log_slope(N, length) -> LogFit:
+def fit_log_slope(N: ArrayLike, length: ArrayLike) -> LogFit:
     """OLS of length on ln N; the standard errors come from the residual scatter (seeds included)."""
     N = np.asarray(N, dtype=np.float64)
     y = np.asarray(length, dtype=np.float64)

@@ -30,8 +30,10 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from statmech.core.resources import check_memory, weights_memory
 from statmech.core.state import State, random_weights
@@ -73,7 +75,7 @@ def teacher_overlaps(M: int, rho: float) -> np.ndarray:
     return (1.0 - rho) * np.eye(M) + rho * np.ones((M, M))
 
 
-def check_vstar(vstar, M: int) -> np.ndarray:
+def check_vstar(vstar: ArrayLike, M: int) -> np.ndarray:
     """The M second-layer teacher weights from one value (every unit) or M values."""
     a = as_float_array("vstar", np.atleast_1d(vstar), 1)
     if a.size == 1:
@@ -117,7 +119,9 @@ def _check_T(T, M: int) -> np.ndarray:
     return 0.5 * (T + T.T)
 
 
-def teacher_weights(M: int, N: int, rng: np.random.Generator, *, T=None, Wstar=None) -> np.ndarray:
+def teacher_weights(
+    M: int, N: int, rng: np.random.Generator, *, T: ArrayLike | None = None, Wstar: ArrayLike | None = None
+) -> np.ndarray:
     """The teacher's first layer W* (M x N): given, with overlaps T exactly, or i.i.d. N(0, 1)."""
     if Wstar is not None:
         if T is not None:
@@ -136,11 +140,11 @@ def initial_weights(
     N: int,
     *,
     init: str = "random",
-    vstar=1.0,
-    T=None,
+    vstar: ArrayLike = 1.0,
+    T: ArrayLike | None = None,
     teacher_overlap: float | None = None,
-    Wstar=None,
-    seed=None,
+    Wstar: ArrayLike | None = None,
+    seed: int | None = None,
     noise: float = DEFAULT_NOISE,
 ) -> Weights:
     """Initial :class:`~statmech.Weights` of one of the starts of :data:`INITIALISATIONS` (module docstring).
@@ -185,12 +189,12 @@ def initial_weights(
     return Weights(W=W, Wstar=Ws, v=v, vstar=vs)
 
 
-def initial_state(K: int, M: int, N: int, **kwargs) -> State:
+def initial_state(K: int, M: int, N: int, **kwargs: Any) -> State:
     """Order parameters of :func:`initial_weights` with the same arguments: where the matching ODE starts."""
     return initial_weights(K, M, N, **kwargs).state()
 
 
-def weights_from_state(state: State | str | Path, N: int, seed=None) -> Weights:
+def weights_from_state(state: State | str | Path, N: int, seed: int | None = None) -> Weights:
     """Real weights (W, W*) of input dimension N whose order parameters are ``state``'s exactly (to rounding).
 
     ``state``: a :class:`~statmech.State` or the path of a saved one. The K + M

@@ -21,7 +21,7 @@ import os
 import secrets
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -69,7 +69,7 @@ def _fsync_dir(directory: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_write(path: str | os.PathLike, mode: str = "wb", **open_kwargs) -> Iterator[IO]:
+def atomic_write(path: str | os.PathLike, mode: str = "wb", **open_kwargs: Any) -> Iterator[IO]:
     """Open a temporary file beside ``path`` for writing; on success fsync it and rename it onto ``path``.
 
     Either the whole new file is at ``path`` afterwards or the old one (if
@@ -192,11 +192,11 @@ def _get(data, k: str, name: str, remedy: str) -> np.ndarray:
 
 def read_npz(
     path: str | os.PathLike,
-    keys,
+    keys: Iterable[str],
     what: str,
     *,
     remedy: str = "replace it with a file written by statmech",
-    finite=(),
+    finite: Iterable[str] = (),
     expect_format: tuple | None = None,
 ) -> dict:
     """Arrays ``keys`` of an ``.npz`` file, or a one-line ``ValueError`` naming the file, the problem and ``remedy``.
@@ -256,7 +256,9 @@ def read_provenance(path: str | os.PathLike) -> dict | None:
         raise ValueError(f"the provenance record of {path} is not valid JSON") from None
 
 
-def write_table(path, columns: dict, params: dict | None = None, descriptions: dict | None = None) -> Path:
+def write_table(
+    path: str | os.PathLike, columns: dict, params: dict | None = None, descriptions: dict | None = None
+) -> Path:
     """Write equal-length ``columns`` (name -> sequence) as CSV, and the JSON sidecar (with provenance)."""
     path = Path(path)
     names = list(columns)
@@ -280,7 +282,7 @@ def write_table(path, columns: dict, params: dict | None = None, descriptions: d
     return path
 
 
-def read_table(path) -> tuple[dict, dict]:
+def read_table(path: str | os.PathLike) -> tuple[dict, dict]:
     """(columns, params) of a table written by :func:`write_table`; numbers become floats."""
     path = Path(path)
     if path.is_dir():

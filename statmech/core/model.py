@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
 
 from statmech.core.validation import check_int
 from statmech.core.vocabulary import ACTIVATIONS, ERF, OUTPUT_SCALES, check_choice
@@ -88,7 +89,7 @@ class Model:
         """s_M of the teacher's output."""
         return output_scale_factor(self.output_scale, M)
 
-    def replace(self, **changes) -> Model:
+    def replace(self, **changes: Any) -> Model:
         """A copy with ``changes`` applied (validated again)."""
         return replace(self, **changes)
 
@@ -121,7 +122,7 @@ MODEL_FIELDS = (
 )
 
 
-def resolve_model(model: Model | None = None, **fields_given) -> Model:
+def resolve_model(model: Model | None = None, **fields_given: Any) -> Model:
     """The one way an engine turns its arguments into a Model.
 
     Either a ``model`` or the Model's fields as keywords (``eta=0.5, sigma=0.1``;

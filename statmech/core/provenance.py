@@ -39,7 +39,7 @@ def set_command_line(argv: list | None, options: dict | None = None) -> None:
     _COMMAND["options"] = None if options is None else jsonable({k: v for k, v in options.items() if not callable(v)})
 
 
-def cli_run(func: Callable, args: argparse.Namespace, argv: list | None = None):
+def cli_run(func: Callable[[argparse.Namespace], Any], args: argparse.Namespace, argv: list | None = None) -> Any:
     """``func(args)`` with the command line recorded in every file written meanwhile (the CLI's entry point).
 
     ``argv``: the arguments after the program name (None: this process's

@@ -9,10 +9,13 @@ construction, saved and loaded as an ``.npz`` with those five keys (and a proven
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from statmech.core.io import read_npz, write_npz
 from statmech.core.resources import check_memory, weights_memory
@@ -47,7 +50,7 @@ class State:
     v: np.ndarray
     vstar: np.ndarray
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         Q = as_float_array("Q", self.Q, 2)
         R = as_float_array("R", self.R, 2)
         T = as_float_array("T", self.T, 2)
@@ -102,7 +105,7 @@ class State:
         """Covariance of the K + M local fields, ``[[Q, R], [R^T, T]]`` (docs/theory/model.md)."""
         return np.block([[self.Q, self.R], [self.R.T, self.T]])
 
-    def replace(self, **changes) -> State:
+    def replace(self, **changes: Any) -> State:
         """A copy with some fields replaced (validated like any new State)."""
         fields = {k: getattr(self, k) for k in STATE_KEYS}
         unknown = set(changes) - set(fields)
@@ -111,7 +114,7 @@ class State:
         fields.update(changes)
         return State(**fields)
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         if not isinstance(other, State):
             return NotImplemented
         return all(np.array_equal(getattr(self, k), getattr(other, k)) for k in STATE_KEYS)
@@ -129,7 +132,7 @@ class State:
 
     # ---------------------------------------------------------- constructors
     @classmethod
-    def from_weights(cls, W, Wstar, v, vstar) -> State:
+    def from_weights(cls, W: ArrayLike, Wstar: ArrayLike, v: ArrayLike, vstar: ArrayLike) -> State:
         """Order parameters of real weights: Q = W W^T/N, R = W W*^T/N, T = W* W*^T/N."""
         W = as_float_array("W", W, 2)
         Wstar = as_float_array("Wstar", Wstar, 2)
@@ -147,7 +150,7 @@ class State:
         )
 
     @classmethod
-    def random(cls, K: int, M: int, N: int, vstar=1.0, seed=None) -> State:
+    def random(cls, K: int, M: int, N: int, vstar: ArrayLike = 1.0, seed: int | None = None) -> State:
         """The state of random weights as in the paper: w, w*, v i.i.d. N(0, 1).
 
         Identical to ``Weights.random(K, M, N, vstar, seed).state()``, so an ODE
@@ -157,7 +160,7 @@ class State:
         return cls.from_weights(*random_weights(K, M, N, vstar=vstar, seed=seed))
 
     # -------------------------------------------------------------------- I/O
-    def save(self, path, params: dict | None = None) -> Path:
+    def save(self, path: str | os.PathLike, params: dict | None = None) -> Path:
         """Write an ``.npz`` with the keys Q, R, T, v, vstar and the provenance record (with ``params``).
 
         Written atomically (:func:`statmech.core.io.atomic_write`); the
@@ -166,7 +169,7 @@ class State:
         return write_npz(path, {k: getattr(self, k) for k in STATE_KEYS}, params)
 
     @classmethod
-    def load(cls, path) -> State:
+    def load(cls, path: str | os.PathLike) -> State:
         """Read a state written by :meth:`save`; a missing, corrupt or invalid file raises ``ValueError``."""
         path = Path(path)
         fields = read_npz(path, STATE_KEYS, "state")
@@ -176,7 +179,9 @@ class State:
             raise ValueError(f"state file {path}: {exc}") from None
 
 
-def random_weights(K: int, M: int, N: int, vstar=1.0, seed=None):
+def random_weights(
+    K: int, M: int, N: int, vstar: ArrayLike = 1.0, seed: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The paper's initial weights (W, Wstar, v, vstar): i.i.d. N(0, 1), drawn in the order W*, W, v.
 
     ``vstar`` is a scalar (every teacher unit) or an array of length M; one

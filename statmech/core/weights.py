@@ -7,10 +7,13 @@ order parameters Q = W W^T / N, R = W W*^T / N, T = W* W*^T / N.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from statmech.core.io import read_npz, write_npz
 from statmech.core.state import State, random_weights
@@ -30,7 +33,7 @@ class Weights:
     v: np.ndarray
     vstar: np.ndarray
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         arrays = {}
         for name, ndim in (("W", 2), ("Wstar", 2), ("v", 1), ("vstar", 1)):
             arrays[name] = as_float_array(name, getattr(self, name), ndim)
@@ -62,7 +65,7 @@ class Weights:
         """Order parameters of these weights (docs/theory/model.md)."""
         return State.from_weights(self.W, self.Wstar, self.v, self.vstar)
 
-    def replace(self, **changes) -> Weights:
+    def replace(self, **changes: Any) -> Weights:
         fields = {k: getattr(self, k) for k in WEIGHT_KEYS}
         fields.update(changes)
         return Weights(**fields)
@@ -71,7 +74,7 @@ class Weights:
         return f"Weights(K={self.K}, M={self.M}, N={self.N})"
 
     @classmethod
-    def random(cls, K: int, M: int, N: int, vstar=1.0, seed=None) -> Weights:
+    def random(cls, K: int, M: int, N: int, vstar: ArrayLike = 1.0, seed: int | None = None) -> Weights:
         """The paper's initial condition: w, w*, v with i.i.d. N(0, 1) entries.
 
         ``vstar`` is a scalar (every teacher unit) or an array of length M. The
@@ -81,12 +84,12 @@ class Weights:
         W, Wstar, v, vs = random_weights(K, M, N, vstar=vstar, seed=seed)
         return cls(W=W, Wstar=Wstar, v=v, vstar=vs)
 
-    def save(self, path, params: dict | None = None) -> Path:
+    def save(self, path: str | os.PathLike, params: dict | None = None) -> Path:
         """Write an ``.npz`` with the keys W, Wstar, v, vstar and the provenance record (with ``params``), atomically."""
         return write_npz(path, {k: getattr(self, k) for k in WEIGHT_KEYS}, params)
 
     @classmethod
-    def load(cls, path) -> Weights:
+    def load(cls, path: str | os.PathLike) -> Weights:
         """Read weights written by :meth:`save`; a missing, corrupt or invalid file raises ``ValueError``."""
         fields = read_npz(path, WEIGHT_KEYS, "weights")
         try:

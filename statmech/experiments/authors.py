@@ -26,6 +26,7 @@ import struct
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from statmech.core.vocabulary import RANDOM_EDGE, RANDOM_NODE
 from statmech.ode.generalisation import eps_g_arrays
@@ -60,7 +61,7 @@ AUTHORS_PIPELINE = {
 }
 
 
-def teacher_second_moment(T, vstar) -> float:
+def teacher_second_moment(T: ArrayLike, vstar: ArrayLike) -> float:
     """E[y^2] of the noise-free teacher: sum_nm v*_n v*_m (2/pi) asin(T_nm / sqrt((1+T_nn)(1+T_mm))).
 
     Theory of erf networks, e.g. Saad & Solla 1995 (the I2 integral).
@@ -88,7 +89,9 @@ def teacher_scale_spread(M: int, N: int, *, vstar: float = 4.0, draws: int = 20_
     return out
 
 
-def node_pruning_by_enumeration(W, v, W_ref, v_ref, *, rescale: bool = True) -> dict:
+def node_pruning_by_enumeration(
+    W: ArrayLike, v: ArrayLike, W_ref: ArrayLike, v_ref: ArrayLike, *, rescale: bool = True
+) -> dict:
     """Exact expected eps_g of random, k-DPP and importance node pruning, k = 1..K-1, by enumeration.
 
     ``W`` (K x N) and ``v`` are the student; with ``rescale`` its rows are
@@ -112,7 +115,7 @@ def node_pruning_by_enumeration(W, v, W_ref, v_ref, *, rescale: bool = True) -> 
         )
     K, N = W.shape
     if rescale:
-        W = W / np.linalg.norm(W, axis=1, keepdims=True) * np.sqrt(N)
+        W = np.asarray(W / np.linalg.norm(W, axis=1, keepdims=True) * np.sqrt(N))
     Q, R, T = W @ W.T / N, W @ W_ref.T / N, W_ref @ W_ref.T / N
 
     def err(keep):
@@ -163,7 +166,7 @@ class _LegacyUnpickler(pickle.Unpickler):
         return self.storages.setdefault(key, _Storage(key, dtype))
 
 
-def read_legacy_torch_state(path) -> dict:
+def read_legacy_torch_state(path: str | Path) -> dict:
     """The float tensors of a PyTorch state dict saved in the legacy (pre-1.6, non-zip) format, as float64 arrays.
 
     Layout: pickled magic number, protocol version and system info, the

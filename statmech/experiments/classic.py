@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -126,7 +127,7 @@ def _scm_weights(K: int, N: int, seed: int) -> Weights:
     return w.replace(v=scm_v(K, K, np.ones(K)))
 
 
-def saad_solla_tables(cfg: dict, *, seed: int = 0, log=print) -> list[Table]:
+def saad_solla_tables(cfg: dict, *, seed: int = 0, log: Callable[[str], object] = print) -> list[Table]:
     """Learning curves through the plateau, plateau height against eta, plateau length against ln N.
 
     Curves: ODE and SGD (``simulate_seeds``) from the same random weights (N =
@@ -282,7 +283,7 @@ def slowest_rate(K: int, eta: float) -> float:
     return float(-np.max(np.linalg.eigvals(J).real))
 
 
-def learning_rate_tables(cfg: dict, *, log=print) -> list[Table]:
+def learning_rate_tables(cfg: dict, *, log: Callable[[str], object] = print) -> list[Table]:
     """eta_c (bisection) and eta_opt (bounded maximisation of the slowest rate over (0, eta_c)) for K = M."""
     rates: dict[str, list] = dict(K=[], eta_c=[], eta_opt=[], rate_opt=[])
     scan: dict[str, list] = dict(K=[], eta=[], slowest_rate=[])
@@ -326,7 +327,7 @@ GOLDT_SIGMA = 0.01
 GOLDT_ETA = {"erf": 0.2, "linear": 0.1}
 
 
-def goldt_tables(cfg: dict, *, seed: int = 0, log=print) -> list[Table]:
+def goldt_tables(cfg: dict, *, seed: int = 0, log: Callable[[str], object] = print) -> list[Table]:
     """Final eps_g of long ODE integrations from small overlaps, M = 2, sigma = 0.01, for K in ``goldt_K``.
 
     First layer only (eta_v = 0, v = v* = 1) and both layers (eta_v = eta, v
@@ -381,7 +382,7 @@ def goldt_tables(cfg: dict, *, seed: int = 0, log=print) -> list[Table]:
 
 
 # ------------------------------------------------------------------ Saad & Solla 1996
-def weight_decay_tables(cfg: dict, *, seed: int = 0, log=print) -> list[Table]:
+def weight_decay_tables(cfg: dict, *, seed: int = 0, log: Callable[[str], object] = print) -> list[Table]:
     """Asymptotic eps_g against sigma for several weight decays kappa, and the plateau against kappa.
 
     K = M = 2 soft committee machine (erf, eta = 0.5, eta_v = 0): the asymptotic
@@ -442,7 +443,9 @@ def weight_decay_tables(cfg: dict, *, seed: int = 0, log=print) -> list[Table]:
 
 
 # ------------------------------------------------------------------ driver
-def reproduce_classic(out, *, quick: bool = False, seed: int = 0, log=print) -> dict:
+def reproduce_classic(
+    out: str | Path, *, quick: bool = False, seed: int = 0, log: Callable[[str], object] = print
+) -> dict:
     """Compute every classic table, write it (CSV + JSON) into ``out`` and draw the figures (PNG)."""
     out = ensure_dir(out)
     cfg = classic_config(quick)

@@ -7,7 +7,9 @@ arguments, calls one function and writes files.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -55,7 +57,7 @@ def ode_curve_table(
     batch_size: int | None = None,
     output_scale: str | None = None,
     method: str | Stepper = "dopri5",
-    schemes=None,
+    schemes: str | Sequence[Any] | None = None,
     keep: int | None = None,
     keep_fraction: float | None = None,
     N: int | None = None,
