@@ -30,20 +30,7 @@ ROOT = PACKAGE_DIR.parent
 # Packages and modules whose typing is complete; a module is in scope when its
 # dotted name equals a prefix or lies below one.
 TYPED_SCOPE: tuple[str, ...] = (
-    "statmech.core.budgets",
-    "statmech.core.digest",
-    "statmech.core.interrupt",
-    "statmech.core.numba_cache",
-    "statmech.core.validation",
-    "statmech.core.vocabulary",
-    "statmech.dpp",
-    "statmech.experiments.paper",
-    "statmech.experiments.published",
-    "statmech.integrals",
-    "statmech.plots",
-    "statmech.pruning",
-    "statmech.symbolic",
-    "statmech.verify",
+    "statmech",  # every public module of the package
 )
 
 

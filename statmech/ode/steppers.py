@@ -355,7 +355,7 @@ STEPPERS: dict[str, type[Euler] | type[Dopri5]] = {"dopri5": Dopri5, "euler": Eu
 METHODS = tuple(STEPPERS)
 
 
-def stepper_options(cls) -> tuple[str, ...]:
+def stepper_options(cls: type) -> tuple[str, ...]:
     """The option names of a stepper class (its dataclass fields)."""
     return tuple(f.name for f in fields(cls))
 
