@@ -218,7 +218,9 @@ def test_bad_input(tmp_path):
         ex.paper_config("7:3")
     with pytest.raises(ValueError, match="seed must be an integer >= 0"):
         ex.Pipeline(ex.QUICK, tmp_path, seed=-1)
-    assert main(["reproduce", "--quick", "--seed", "-2", "--out", str(tmp_path)]) == 2
+    with pytest.raises(SystemExit) as bad_seed:  # refused by the argument parser: usage error, exit 2
+        main(["reproduce", "--quick", "--seed", "-2", "--out", str(tmp_path)])
+    assert bad_seed.value.code == 2
     assert main(["reproduce", "--quick", "--workers", "0", "--out", str(tmp_path)]) == 2
     with pytest.raises(SystemExit):
         main(["reproduce", "--figure", "F7", "--out", str(tmp_path)])
