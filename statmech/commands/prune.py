@@ -141,6 +141,8 @@ def _check_options(args):
         for flag, value in (("--published", args.published), ("--tag", args.tag)):
             if value:
                 raise ValueError(f"{flag} applies to the files written with --out DIR; give --out")
+    if args.out:
+        out_dir(args.out)  # before any computation: a file in the way is reported at once
 
 
 def run(args: argparse.Namespace) -> int:

@@ -55,3 +55,21 @@ def test_sweep_negative_seed_is_a_config_error(tmp_path, capsys):
     cfg.write_text('engine = "ode"\n[fixed]\nseed = -1\n')
     code, err = _run(["sweep", str(cfg), "--out", str(tmp_path / "o")], capsys)
     assert code == 2 and "parameter 'seed' must be >= 0, got -1" in err
+
+
+def test_prune_checks_out_before_computing(tmp_path, monkeypatch):
+    """`statmech prune STATE --out FILE` (a file in the way) fails before any pruned error is computed."""
+    import statmech.pruning.theory.table as table
+    from statmech import State
+    from statmech.cli import main
+
+    state = tmp_path / "s.npz"
+    State.random(6, 2, 500, vstar=4.0, seed=0).save(state)
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x")
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("computed before checking --out")
+
+    monkeypatch.setattr(table, "pruned_error_table", no_work)
+    assert main(["prune", str(state), "--schemes", "random-node", "--keep", "2", "--out", str(blocker)]) == 2
