@@ -14,6 +14,7 @@ times. A run's numbers do not depend on the number of workers.
 
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
 import os
 import signal
@@ -28,7 +29,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from statmech.core.interrupt import die_with_parent, sigint_flag
-from statmech.core.io import ensure_dir
+from statmech.core.io import ensure_dir, write_text
 from statmech.core.model import Model, resolve_model
 from statmech.core.resources import check_memory, note_duration, sim_memory, sim_seconds
 from statmech.core.state import State
@@ -104,6 +105,32 @@ def _mean_stderr(a: np.ndarray):
 def checkpoint_path(checkpoint_dir: str | Path, run_id: int) -> Path:
     """Where run ``run_id`` of :func:`simulate_seeds` keeps its checkpoint."""
     return Path(checkpoint_dir) / f"seed{run_id}.npz"
+
+
+RUN_SET_FILE = "runs.json"
+
+
+def _check_run_set(checkpoint_dir: Path, run_ids: list[int], seed: int, resume: bool) -> None:
+    """The set of runs belongs to the run: resuming with other runs or another base seed is an error.
+
+    A run that never reached its first checkpoint leaves no file, so the set is
+    recorded once, in ``runs.json``, when the runs start.
+    """
+    path = checkpoint_dir / RUN_SET_FILE
+    want = {"runs": sorted(run_ids), "seed": seed}
+    if resume and path.exists():
+        try:
+            have = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{path} cannot be read ({exc}); delete it, or rerun without --resume") from None
+        if have != want:
+            raise ValueError(
+                f"--resume: {checkpoint_dir} holds the runs {have.get('runs')} of seed {have.get('seed')}, "
+                f"asked for {want['runs']} of seed {seed}; give the same runs, or rerun without --resume"
+            )
+        return
+    ensure_dir(checkpoint_dir)
+    write_text(path, json.dumps(want) + "\n")
 
 
 # ---------------------------------------------------------------- processes
@@ -223,6 +250,8 @@ def simulate_seeds(
         )
         if mask is not None:
             check_mask(mask, weights)
+    if checkpoint_dir is not None:
+        _check_run_set(Path(checkpoint_dir), run_ids, int(seed), resume)
     if resume:  # a damaged checkpoint is reported here, before any process starts
         for kw in tasks:
             if kw["checkpoint"].exists():

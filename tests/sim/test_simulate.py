@@ -698,3 +698,17 @@ def test_cli_ctrl_c_then_resume_matches_uninterrupted(tmp_path):
     a = (ref / "simulation.csv").read_text()
     b = (out / "simulation.csv").read_text()
     assert a == b
+
+
+def test_resume_refuses_another_set_of_runs(tmp_path):
+    """The number of runs is part of the run: resuming 2 runs as 3 (or with another base seed) is refused."""
+    w = Weights.random(3, 2, 100, vstar=1.0, seed=4)
+    kw = dict(eta=0.5, alpha_max=1.0, workers=1, progress=False, checkpoint_dir=tmp_path)
+    simulate_seeds(w, seeds=2, seed=0, **kw)
+    assert json.loads((tmp_path / "runs.json").read_text()) == {"runs": [0, 1], "seed": 0}
+    with pytest.raises(ValueError, match=r"holds the runs \[0, 1\] of seed 0, asked for \[0, 1, 2\] of seed 0"):
+        simulate_seeds(w, seeds=3, seed=0, resume=True, **kw)
+    with pytest.raises(ValueError, match=r"asked for \[0, 1\] of seed 7"):
+        simulate_seeds(w, seeds=2, seed=7, resume=True, **kw)
+    again = simulate_seeds(w, seeds=2, seed=0, resume=True, **kw)  # the same runs resume
+    assert again.eps_g.shape[0] == 2
