@@ -35,9 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
             "weights; parameters in the JSON sidecars."
         ),
     )
-    p.add_argument("--K", type=positive_int, default=6, help="student hidden units (default 6)")
-    p.add_argument("--M", type=positive_int, default=2, help="teacher hidden units (default 2)")
-    p.add_argument("--N", type=positive_int, default=500, help="input dimension (default 500)")
+    p.add_argument("--K", type=positive_int, help="student hidden units (default 6; with --weights: the files' value)")
+    p.add_argument("--M", type=positive_int, help="teacher hidden units (default 2; with --weights: the files' value)")
+    p.add_argument("--N", type=positive_int, help="input dimension (default 500; with --weights: the files' value)")
     p.add_argument("--vstar", type=finite_float, default=4.0, help="teacher second-layer weight (default 4)")
     p.add_argument("--eta", type=nonneg_float, default=0.5, help="first-layer learning rate (default 0.5)")
     p.add_argument("--eta-v", type=nonneg_float, default=0.5, help="second-layer learning rate (default 0.5)")
@@ -162,9 +162,19 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--input-corr must lie in (-1, 1), got {args.input_corr}")
     if args.inclusion_masks < 0:
         raise ValueError(f"--inclusion-masks must be >= 0, got {args.inclusion_masks}")
-    students, (K, M, N) = (None, (args.K, args.M, args.N)) if not args.weights else ps.load_students(args.weights)
-    if students is not None and (args.K, args.M, args.N) != (K, M, N):
-        print(f"note: K, M, N taken from the weights files: {K}, {M}, {N}")
+    given = {"--K": args.K, "--M": args.M, "--N": args.N}
+    if args.weights:
+        students, (K, M, N) = ps.load_students(args.weights)
+        for (flag, value), have in zip(given.items(), (K, M, N)):
+            if value is not None and value != have:
+                raise ValueError(f"{flag} {value} conflicts with the weights files ({flag[2:]} = {have}); drop {flag}")
+    else:
+        students = None
+        K, M, N = (
+            (6 if args.K is None else args.K),
+            (2 if args.M is None else args.M),
+            (500 if args.N is None else args.N),
+        )
     if args.keep:
         for k in args.keep:
             pw.check_node_budget(k, K)

@@ -73,3 +73,16 @@ def test_prune_checks_out_before_computing(tmp_path, monkeypatch):
 
     monkeypatch.setattr(table, "pruned_error_table", no_work)
     assert main(["prune", str(state), "--schemes", "random-node", "--keep", "2", "--out", str(blocker)]) == 2
+
+
+def test_prune_sim_refuses_a_K_that_conflicts_with_the_weights(tmp_path, capsys):
+    """A weights file fixes K, M, N: a conflicting --K is refused (exit 2, one line), a matching one accepted."""
+    from statmech import Weights
+    from statmech.cli import main
+
+    w = tmp_path / "w.npz"
+    Weights.random(4, 2, 60, vstar=1.0, seed=0).save(w)
+    code = main(["prune-sim", "--weights", str(w), "--K", "6", "--keep", "2", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and "--K 6 conflicts with the weights files (K = 4); drop --K" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
