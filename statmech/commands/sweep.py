@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from statmech.commands._common import out_dir, positive_int
 
@@ -35,11 +36,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from statmech.sweep import load_config, run_sweep
+    from statmech.sweep.runner import check_out
 
     if args.no_dask and args.scheduler:
         raise ValueError("--scheduler and --no-dask exclude each other")
     cfg = load_config(args.config)
     if args.dry_run:
+        check_out(cfg, Path(args.out))  # the output directory is checked as a real run checks it
         print(
             f"{args.config}: engine {cfg.engine!r}, {len(cfg)} runs, parameters {', '.join(cfg.param_names)}, "
             f"record {', '.join(cfg.record)}"

@@ -243,8 +243,14 @@ class _Table:
             self._fh = None
 
 
-def _prepare_out(cfg: SweepConfig, out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
+def check_out(cfg: SweepConfig, out: Path) -> None:
+    """Refuse an output directory that cannot take this sweep (a file in the way, another config's results).
+
+    Reads only: ``statmech sweep --dry-run`` calls it as the real run does.
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} exists and is not a directory")
     copy = out / CONFIG_FILE
     if copy.exists():
         try:
@@ -254,7 +260,13 @@ def _prepare_out(cfg: SweepConfig, out: Path) -> None:
             same = False
         if not same:
             raise ValueError(f"{out} holds the results of a different config ({copy}); use a new --out directory")
-    else:
+
+
+def _prepare_out(cfg: SweepConfig, out: Path) -> None:
+    check_out(cfg, out)
+    out.mkdir(parents=True, exist_ok=True)
+    copy = out / CONFIG_FILE
+    if not copy.exists():
         write_text(copy, cfg.text if cfg.text else _dump_raw(cfg.raw))
     engine = get_engine(cfg.engine)
 

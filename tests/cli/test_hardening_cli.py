@@ -86,3 +86,19 @@ def test_prune_sim_refuses_a_K_that_conflicts_with_the_weights(tmp_path, capsys)
     err = capsys.readouterr().err
     assert code == 2 and "--K 6 conflicts with the weights files (K = 4); drop --K" in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_sweep_dry_run_checks_out_as_a_real_run(tmp_path, capsys):
+    """--dry-run refuses an OUT that holds another configuration's results, as the real run does."""
+    from pathlib import Path
+
+    from statmech.cli import main
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "config.toml").write_text((examples / "sweep_c2_phase_diagram.toml").read_text())
+    code = main(["sweep", str(examples / "sweep_learning_rate.toml"), "--out", str(out), "--dry-run"])
+    err = capsys.readouterr().err
+    assert code == 2 and "holds the results of a different config" in err
+    assert main(["sweep", str(examples / "sweep_c2_phase_diagram.toml"), "--out", str(out), "--dry-run"]) == 0
