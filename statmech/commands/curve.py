@@ -136,6 +136,10 @@ def run(args: argparse.Namespace) -> CurveTable:
         if len(res.alpha):
             res.final.save(out / "final_state.npz")
             written.append(out / "final_state.npz")
+        if len(res.alpha) and res.status == 1:
+            # Ctrl-C: the finished points are on disk; drawing (matplotlib's import alone) would delay the exit
+            print("interrupted: curve.png not drawn (the points so far are in curve.csv)")
+        elif len(res.alpha):
             learning_curve(
                 table.lines,
                 out / "curve.png",
