@@ -269,7 +269,7 @@ def model_sgd_steps(
 
         Delta_b = y_b - (1/s_K) sum_k v_k g(lambda_k^b),   y_b = (1/s_M) sum_m v*_m g*(nu_m^b) + sigma zeta_b
         w_k <- (1 - kappa/N) w_k + (eta / sqrt N) (1/B) sum_b (1/s_K) v_k g'(lambda_k^b) Delta_b x_b
-        v_k <- (1 - kappa/N) v_k + (eta_v / N)   (1/B) sum_b (1/s_K) g(lambda_k^b) Delta_b
+        v_k <- (1 - kappa/N) v_k + (eta_v / N)   (1/B) sum_b (1/s_K) g(lambda_k^b) Delta_b   (v fixed if eta_v = 0)
 
     over a mini-batch of ``batch`` = B samples; alpha counts updates / N. Online
     (``X`` empty, shape (0, 0)): every sample is fresh, N + 1 normals (x, then zeta)
@@ -329,7 +329,8 @@ def model_sgd_steps(
             else:
                 for i in range(N):
                     Wk[i] = decay * Wk[i] + lr_w * gWk[i]
-            v[k] = decay * v[k] + lr_v * gv[k]
+            if eta_v != 0.0:  # eta_v = 0: v is not trained, so not decayed either (dv = 0, as in the ODE)
+                v[k] = decay * v[k] + lr_v * gv[k]
     return nsteps
 
 

@@ -390,7 +390,7 @@ def simulate(
     student's g, the teacher (1/s_M) sum_m v*_m g*(nu_m) with its own g*; an
     update averages the gradient of B = ``batch_size`` fresh samples and
     decays both layers, w <- (1 - kappa/N) w + (eta/sqrt N) grad,
-    v <- (1 - kappa/N) v + (eta_v/N) grad with kappa = ``weight_decay``;
+    v <- (1 - kappa/N) v + (eta_v/N) grad with kappa = ``weight_decay`` (v fixed when eta_v = 0);
     alpha counts updates / N (B N samples per unit alpha). The paper's
     model (one activation, kappa = 0, B = 1, s = 1) runs a fused kernel.
 
