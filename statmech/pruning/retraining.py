@@ -39,6 +39,7 @@ from statmech.core.model import Model, resolve_model
 from statmech.core.state import State
 from statmech.core.vocabulary import parse_schemes
 from statmech.core.weights import Weights
+from statmech.ode.generalisation import eps_g_arrays
 from statmech.ode.integrator import IntegrateResult, default_save_at, integrate
 from statmech.ode.masked import MaskedState, integrate_masked
 from statmech.pruning.finite import masks as pw
@@ -53,6 +54,7 @@ __all__ = [
     "budget_arguments",
     "parse_schemes",
     "RetrainResult",
+    "learning_model",
     "retrain_nodes",
     "retrain_scheme",
     "prune_real",
@@ -226,64 +228,107 @@ def pruned_along(
 
 
 # ------------------------------------------------------- 2. retraining (ODE)
-_ODE_KEYS = (
-    "eta",
-    "eta_v",
-    "sigma",
-    "alpha_max",
-    "save_at",
-    "activation",
-    "method",
-    "dt",
-    "rtol",
-    "atol",
-    "max_abs",
-    "progress",
-)
+def learning_model(
+    model: Model | None = None,
+    *,
+    eta: float | None = None,
+    eta_v: float | None = None,
+    sigma: float | None = None,
+    activation: str | None = None,
+    teacher_activation: str | None = None,
+    weight_decay: float | None = None,
+    batch_size: int | None = None,
+    output_scale: str | None = None,
+) -> Model:
+    """The Model of a retraining call: ``model`` or its fields as keywords, not both
+    (:func:`statmech.core.model.resolve_model`); without a model ``eta`` is required."""
+    if model is None and eta is None:
+        raise ValueError("eta (the first-layer learning rate) is required unless model= is given")
+    return resolve_model(
+        model,
+        eta=eta,
+        eta_v=eta_v,
+        sigma=sigma,
+        activation=activation,
+        teacher_activation=teacher_activation,
+        weight_decay=weight_decay,
+        batch_size=batch_size,
+        output_scale=output_scale,
+    )
 
 
 def retrain_nodes(
     state: State,
     kept: ArrayLike,
     *,
+    model: Model | None = None,
     reweight: str = V.NO_REWEIGHT,
-    eta: float,
+    eta: float | None = None,
     eta_v: float | None = None,
-    sigma: float = 0.0,
+    sigma: float | None = None,
     alpha_max: float,
     save_at: ArrayLike | None = None,
-    activation: str = V.ERF,
+    activation: str | None = None,
+    teacher_activation: str | None = None,
+    weight_decay: float | None = None,
+    batch_size: int | None = None,
+    output_scale: str | None = None,
     **ode: Any,
 ) -> IntegrateResult:
     """Continue the ODE from the node-pruned state Q[S,S], R[S,:], v_S (after reweighting).
 
     ``reweight`` as ``pruning.pruned_error`` (``none``, ``fuse-preactivation``,
     ``fuse-activation``, ``optimal-readout``; docs/theory/pruning.md): v_S is computed by the same
-    functions, then ``statmech.integrate`` runs with K = k. Alpha counts from
-    the pruning time.
+    functions, then ``statmech.integrate`` runs the K = k student under ``model`` (or its fields:
+    :func:`learning_model`). With an output scale s_K other than 1 the kept v_S are multiplied by
+    s_k / s_K, so that the k-unit student of the model computes the pruned network's output
+    (pruning removes units, not the output layer's scale, as in ``pruned_error``). Alpha counts
+    from the pruning time.
     """
+    m = learning_model(
+        model,
+        eta=eta,
+        eta_v=eta_v,
+        sigma=sigma,
+        activation=activation,
+        teacher_activation=teacher_activation,
+        weight_decay=weight_decay,
+        batch_size=batch_size,
+        output_scale=output_scale,
+    )
     if not isinstance(state, State):
         raise TypeError(f"state must be a statmech.State, got {type(state).__name__}")
     S = np.asarray(kept, dtype=np.int64)
     start = pruning.node_state(state, S)  # validates kept
-    vS = _reweighted_v(state, S[None, :], reweight, activation)[0]
+    vS = _reweighted_v(state, S[None, :], reweight, m)[0]
     start = start.replace(v=vS)
-    return integrate(
-        start, eta=eta, eta_v=eta_v, sigma=sigma, alpha_max=alpha_max, save_at=save_at, activation=activation, **ode
-    )
+    return integrate(start, m, alpha_max=alpha_max, save_at=save_at, **ode)
 
 
-def _reweighted_v(state: State, subsets: np.ndarray, reweight: str, activation: str) -> np.ndarray:
+def _rescaled(v: np.ndarray, model: Model, K: int, k: int) -> np.ndarray:
+    """Second-layer weights v of a pruned K-unit network (scale s_K) as those of a k-unit student (scale s_k)."""
+    if model.output_scale == "1":
+        return v
+    return v * (model.student_scale(k) / model.student_scale(K))
+
+
+def _reweighted_v(state: State, subsets: np.ndarray, reweight: str, model: Model) -> np.ndarray:
+    """v_S of each kept set for the k-unit student of ``model`` (the formulas of ``pruning.reweight``)."""
     reweight = check_reweight(reweight, node=True)
+    K, k = state.K, subsets.shape[1]
     if reweight == V.NO_REWEIGHT:
-        return state.v[subsets]
+        return _rescaled(state.v[subsets], model, K, k)
     if reweight == V.FUSE_PREACTIVATION:
-        return fuse(state.Q, state.v, subsets)
-    I2full = _node.field_i2(state.Q, state.R, state.T, activation)
-    A, b, _ = _node.error_terms(I2full, state.K, state.vstar)
+        return _rescaled(fuse(state.Q, state.v, subsets), model, K, k)
+    I2full = _node.field_i2(state.Q, state.R, state.T, model.activation, model.teacher_activation)
     if reweight == V.FUSE_ACTIVATION:
-        return fuse(A, state.v, subsets)
-    return optimal_readout(A, b, subsets)
+        A, _b, _t = _node.error_terms(I2full, K, state.vstar)
+        return _rescaled(fuse(A, state.v, subsets), model, K, k)
+    # the best readout of phi = (1/s_K) sum v g against (1/s_M) sum v* g*: fit v / s_K to v* / s_M
+    scale_M = 1.0 if model.output_scale == "1" else model.teacher_scale(state.M)
+    A, b, _t = _node.error_terms(I2full, K, state.vstar if scale_M == 1.0 else state.vstar / scale_M)
+    v = optimal_readout(A, b, subsets)
+    return v if model.output_scale == "1" else v * model.student_scale(k)
 
 
 @dataclass
@@ -320,12 +365,17 @@ def retrain_scheme(
     keep_fraction: float | None = None,
     N: int | None = None,
     reweight: str = V.NO_REWEIGHT,
-    eta: float,
+    model: Model | None = None,
+    eta: float | None = None,
     eta_v: float | None = None,
-    sigma: float = 0.0,
+    sigma: float | None = None,
     alpha_max: float,
     save_at: ArrayLike | None = None,
-    activation: str = V.ERF,
+    activation: str | None = None,
+    teacher_activation: str | None = None,
+    weight_decay: float | None = None,
+    batch_size: int | None = None,
+    output_scale: str | None = None,
     prune_options: dict[str, Any] | None = None,
     **ode: Any,
 ) -> RetrainResult:
@@ -337,9 +387,21 @@ def retrain_scheme(
     from ``MaskedState.random_masks(state, c)`` (exact as N -> infinity).
     Importance and DPP edge masks depend on the weights themselves; their
     restricted overlaps are not functions of (Q, R), so they need real
-    weights: :func:`prune_real` then :func:`retrain_ode`.
+    weights: :func:`prune_real` then :func:`retrain_ode`. The learning problem is
+    ``model`` or its fields (:func:`learning_model`); the pruned error uses its
+    activations and output scale, the ODE all of it (v_S rescaled as in :func:`retrain_nodes`).
     """
-
+    m = learning_model(
+        model,
+        eta=eta,
+        eta_v=eta_v,
+        sigma=sigma,
+        activation=activation,
+        teacher_activation=teacher_activation,
+        weight_decay=weight_decay,
+        batch_size=batch_size,
+        output_scale=output_scale,
+    )
     if not isinstance(state, State):
         raise TypeError(f"state must be a statmech.State, got {type(state).__name__}")
     obj = as_scheme(scheme)
@@ -350,7 +412,7 @@ def retrain_scheme(
     opts.setdefault("rng", 0)  # sampled kept sets are reproducible
     if save_at is None:
         save_at = default_save_at(alpha_max, 100)
-    odekw = dict(eta=eta, eta_v=eta_v, sigma=sigma, alpha_max=alpha_max, save_at=save_at, activation=activation, **ode)
+    odekw = dict(alpha_max=alpha_max, save_at=save_at, **ode)
     if scheme in (V.IMPORTANCE_EDGE, V.DPP_EDGE):
         raise ValueError(
             f"{scheme}: retraining needs the overlaps restricted to the real masks, which (Q, R) do "
@@ -358,15 +420,17 @@ def retrain_scheme(
         )
     if obj.name not in (V.RANDOM_NODE, V.DPP_NODE):
         opts.pop("rng")  # nothing to sample
-    pr = pruning.pruned_error(state, obj, reweight=reweight, activation=activation, **budget_kw, **opts)
+    pr = pruning.pruned_error(state, obj, reweight=reweight, model=m, **budget_kw, **opts)
     if scheme == V.RANDOM_EDGE:
         ms = MaskedState.random_masks(state, cast(float, pr.keep_fraction))  # an edge result carries it
         if reweight != V.NO_REWEIGHT:
             assert pr.pruned is not None  # an edge result carries its pruned State
+            # pruned_error's v carries v / s_K; the masked student keeps K units and the model's scale
+            v_new = _rescaled(pr.pruned.v, m, 1, K)
             ms = MaskedState(
-                member=ms.member, frac=ms.frac, QA=ms.QA, RA=ms.RA, TA=ms.TA, T=ms.T, v=pr.pruned.v, vstar=ms.vstar
+                member=ms.member, frac=ms.frac, QA=ms.QA, RA=ms.RA, TA=ms.TA, T=ms.T, v=v_new, vstar=ms.vstar
             )
-        res = integrate_masked(ms, **odekw)
+        res = integrate_masked(ms, m, **odekw)
         curves = res.eps_g[None, :]
         return RetrainResult(
             scheme=scheme,
@@ -379,7 +443,7 @@ def retrain_scheme(
             pruned_eps_g=pr.eps_g,
             status=res.status,
             message=res.message,
-            params=dict(budget_kw, reweight=reweight, keep_fraction=pr.keep_fraction, **res.params),
+            params=dict(budget_kw, reweight=reweight, keep_fraction=pr.keep_fraction, model=m.to_dict(), **res.params),
         )
     # a node result keeps its distribution (keep_distribution defaults to True)
     assert pr.subsets is not None and pr.v_kept is not None and pr.probs is not None
@@ -387,8 +451,9 @@ def retrain_scheme(
     status, alpha = 0, None
     messages: list[str] = []
     for S, vS in zip(pr.subsets, pr.v_kept):
-        start = pruning.node_state(state, S, vS)
-        res = integrate(start, **odekw)
+        # pruned_error's v_kept carries v / s_K: the k-unit student of the model has v_S s_k
+        start = pruning.node_state(state, S, _rescaled(vS, m, 1, len(S)))
+        res = integrate(start, m, **odekw)
         if res.status != 0:
             status = res.status
             messages.append(f"kept set {S.tolist()}: {res.message}")
@@ -421,10 +486,11 @@ def retrain_scheme(
             budget_kw,
             reweight=reweight,
             exact=pr.exact,
-            eta=eta,
-            eta_v=eta if eta_v is None else eta_v,
-            sigma=sigma,
-            activation=activation,
+            eta=m.eta,
+            eta_v=m.eta_v,
+            sigma=m.sigma,
+            activation=m.activation,
+            model=m.to_dict(),
         ),
     )
 
@@ -439,7 +505,10 @@ def prune_real(
     keep_fraction: float | None = None,
     reweight: str = V.NO_REWEIGHT,
     rng: np.random.Generator | int | None = 0,
-    activation: str = V.ERF,
+    model: Model | None = None,
+    activation: str | None = None,
+    teacher_activation: str | None = None,
+    output_scale: str | None = None,
 ) -> tuple[Weights, np.ndarray]:
     """One pruned network of ``scheme`` (name or scheme object) on real weights: (pruned Weights, mask).
 
@@ -453,8 +522,12 @@ def prune_real(
     ``DPPEdge(edge_kernel="diagonal")``; a name ``dpp-edge`` means that one).
     Budget a ``Budget``, k or c, or ``keep`` / ``keep_fraction`` (edge: e =
     round((kN + k - K)/K) or round(c N) edges per unit). ``rng``: seed or
-    Generator of the random and DPP masks.
+    Generator of the random and DPP masks. The network is ``model`` or the keywords
+    ``activation``, ``teacher_activation``, ``output_scale`` (only these enter); with an
+    output scale the kept v_S are rescaled to the k-unit student as in :func:`retrain_nodes`.
     """
+    net = resolve_model(model, activation=activation, teacher_activation=teacher_activation, output_scale=output_scale)
+    activation = net.activation
     if not isinstance(weights, Weights):
         raise TypeError(f"weights must be a statmech.Weights, got {type(weights).__name__}")
     (obj,) = _white_input_schemes(scheme) if isinstance(scheme, str) else (as_scheme(scheme),)
@@ -469,7 +542,7 @@ def prune_real(
         Q = 0.5 * (Q + Q.T)
         if isinstance(obj, DPPNode) and isinstance(obj.kernel, str) and obj.kernel != V.LINEAR_PREACTIVATION:
             st = weights.state()
-            I2s = _node.field_i2(st.Q, st.R, st.T, activation)[:K, :K]
+            I2s = _node.field_i2(st.Q, st.R, st.T, activation, net.teacher_activation)[:K, :K]
             L = _node.node_kernel(Q, I2s, obj.kernel, beta=obj.width, eps=obj.ridge, jitter=obj.jitter)
             mask = pw.dpp_node_masks(L, k, 1, rng)[0]
         elif isinstance(obj, DPPNode):
@@ -482,7 +555,7 @@ def prune_real(
         else:
             mask = pw.random_node_masks(K, k, 1, rng)[0]
         S = np.flatnonzero(mask)
-        vS = _reweighted_v(weights.state(), S[None, :], reweight, activation)[0]
+        vS = _reweighted_v(weights.state(), S[None, :], reweight, net)[0]
         return Weights(W=W[S], Wstar=weights.Wstar, v=vS, vstar=weights.vstar), mask
     if reweight != V.NO_REWEIGHT:
         raise ValueError(f"reweight={reweight!r} is for node schemes; edge schemes take reweight='none' here")
@@ -525,24 +598,40 @@ def retrain_ode(
     weights: Weights,
     mask: ArrayLike | None = None,
     *,
-    eta: float,
+    model: Model | None = None,
+    eta: float | None = None,
     eta_v: float | None = None,
-    sigma: float = 0.0,
+    sigma: float | None = None,
     alpha_max: float,
     save_at: ArrayLike | None = None,
-    activation: str = V.ERF,
+    activation: str | None = None,
+    teacher_activation: str | None = None,
+    weight_decay: float | None = None,
+    batch_size: int | None = None,
+    output_scale: str | None = None,
     **ode: Any,
 ) -> IntegrateResult:
-    """ODE started from pruned real weights: ``integrate(weights.state())``, or with an edge
-    ``mask`` (K x N) the masked-student ODE from ``MaskedState.from_weights(weights, mask)``."""
-
+    """ODE started from pruned real weights: ``integrate(weights.state(), model)``, or with an edge
+    ``mask`` (K x N) the masked-student ODE from ``MaskedState.from_weights(weights, mask)``;
+    ``model`` or its fields as :func:`learning_model`, ``ode`` the integrator's options."""
+    m = learning_model(
+        model,
+        eta=eta,
+        eta_v=eta_v,
+        sigma=sigma,
+        activation=activation,
+        teacher_activation=teacher_activation,
+        weight_decay=weight_decay,
+        batch_size=batch_size,
+        output_scale=output_scale,
+    )
     if not isinstance(weights, Weights):
         raise TypeError(f"weights must be a statmech.Weights, got {type(weights).__name__}")
     mask = _check_mask(weights, mask)
-    kw = dict(eta=eta, eta_v=eta_v, sigma=sigma, alpha_max=alpha_max, save_at=save_at, activation=activation, **ode)
+    kw = dict(alpha_max=alpha_max, save_at=save_at, **ode)
     if mask is None:
-        return integrate(weights.state(), **kw)
-    return integrate_masked(MaskedState.from_weights(weights, mask), **kw)
+        return integrate(weights.state(), m, **kw)
+    return integrate_masked(MaskedState.from_weights(weights, mask), m, **kw)
 
 
 @dataclass
@@ -574,40 +663,51 @@ def retrain_check(
     *,
     seeds: int = 5,
     seed: int = 0,
-    eta: float,
+    model: Model | None = None,
+    eta: float | None = None,
     eta_v: float | None = None,
-    sigma: float = 0.0,
+    sigma: float | None = None,
     alpha_max: float,
     save_at: ArrayLike | None = None,
-    activation: str = V.ERF,
+    activation: str | None = None,
+    teacher_activation: str | None = None,
+    weight_decay: float | None = None,
+    batch_size: int | None = None,
+    output_scale: str | None = None,
     workers: int | None = None,
     progress: bool | None = None,
     rtol: float = 1e-10,
     atol: float = 1e-12,
 ) -> RetrainCheck:
     """Retrain pruned real ``weights`` by SGD (``seeds`` runs; masked SGD with an edge ``mask``)
-    and by the ODE from the same weights (:func:`retrain_ode`); deviation in standard errors."""
-
+    and by the ODE from the same weights (:func:`retrain_ode`) under the same ``model`` (or its
+    fields, :func:`learning_model`); deviation in standard errors. ``params["model"]`` records it."""
+    m = learning_model(
+        model,
+        eta=eta,
+        eta_v=eta_v,
+        sigma=sigma,
+        activation=activation,
+        teacher_activation=teacher_activation,
+        weight_decay=weight_decay,
+        batch_size=batch_size,
+        output_scale=output_scale,
+    )
     if not isinstance(weights, Weights):
         raise TypeError(f"weights must be a statmech.Weights, got {type(weights).__name__}")
     mask = _check_mask(weights, mask)
-    kw: dict[str, Any] = dict(
-        eta=eta, eta_v=eta_v, sigma=sigma, alpha_max=alpha_max, save_at=save_at, activation=activation
-    )
+    kw: dict[str, Any] = dict(alpha_max=alpha_max, save_at=save_at)
     if mask is not None:
         kw["mask"] = mask
-    sim = simulate_seeds(weights, seeds=seeds, seed=seed, workers=workers, progress=progress, **kw)
+    sim = simulate_seeds(weights, m, seeds=seeds, seed=seed, workers=workers, progress=progress, **kw)
     if sim.status != 0:
         raise ValueError(f"retraining by SGD did not finish: {sim.message}")
     ode = retrain_ode(
         weights,
         mask,
-        eta=eta,
-        eta_v=eta_v,
-        sigma=sigma,
+        model=m,
         alpha_max=float(sim.alpha[-1]),
         save_at=sim.alpha,
-        activation=activation,
         rtol=rtol,
         atol=atol,
     )
@@ -633,11 +733,12 @@ def retrain_check(
             K=weights.K,
             seeds=sim.n_runs,
             masked=mask is not None,
-            eta=eta,
-            eta_v=eta if eta_v is None else eta_v,
-            sigma=sigma,
+            eta=m.eta,
+            eta_v=m.eta_v,
+            sigma=m.sigma,
             alpha_max=alpha_max,
-            activation=activation,
+            activation=m.activation,
+            model=m.to_dict(),
         ),
     )
 
@@ -653,10 +754,15 @@ def simulate_pruned_along(
     save_at: ArrayLike,
     seeds: int = 5,
     seed: int = 0,
-    eta: float,
+    model: Model | None = None,
+    eta: float | None = None,
     eta_v: float | None = None,
-    sigma: float = 0.0,
-    activation: str = V.ERF,
+    sigma: float | None = None,
+    activation: str | None = None,
+    teacher_activation: str | None = None,
+    weight_decay: float | None = None,
+    batch_size: int | None = None,
+    output_scale: str | None = None,
     n_masks: int = 10,
     progress: bool | None = None,
 ) -> dict:
@@ -669,9 +775,20 @@ def simulate_pruned_along(
     scored by eps_g of the pruned order parameters (exact for Gaussian inputs).
     Returns {"alpha", "unpruned": (mean, stderr), scheme: (mean, stderr)}: the
     mask-averaged error per run, then mean and standard error over runs.
-    Ctrl-C keeps the finished runs.
+    Ctrl-C keeps the finished runs. The learning problem is ``model`` or its fields
+    (:func:`learning_model`): SGD uses all of it, the scoring its activations and output scale.
     """
-
+    m = learning_model(
+        model,
+        eta=eta,
+        eta_v=eta_v,
+        sigma=sigma,
+        activation=activation,
+        teacher_activation=teacher_activation,
+        weight_decay=weight_decay,
+        batch_size=batch_size,
+        output_scale=output_scale,
+    )
     objs = _white_input_schemes(schemes)
     names = tuple(s.name for s in objs)
     if not isinstance(weights, Weights):
@@ -683,6 +800,7 @@ def simulate_pruned_along(
     if times.ndim != 1 or times.size == 0 or np.any(np.diff(times) <= 0) or times[0] < 0:
         raise ValueError("save_at must be a non-empty increasing sequence of times >= 0")
     n_runs = int(seeds)
+    net = dict(activation=m.activation, teacher_activation=m.teacher_activation, output_scale=m.output_scale)
     from tqdm.auto import tqdm
 
     per: dict[str, list[list[float]]] = {s: [] for s in ("unpruned",) + names}
@@ -701,25 +819,22 @@ def simulate_pruned_along(
                 if t > now:
                     res = simulate(
                         w,
-                        eta=eta,
-                        eta_v=eta_v,
-                        sigma=sigma,
+                        m,
                         alpha_max=t - now,
                         save_at=[t - now],
-                        activation=activation,
                         seed=(seed, r, i),
                         progress=False,
                     )
                     if res.status != 0:
                         raise ValueError(f"SGD run {r} failed: {res.message}")
                     w, now = res.weights, t
-                rows["unpruned"].append(pw.pruned_eps_g(w.W, w.v, w.Wstar, w.vstar, activation=activation))
+                rows["unpruned"].append(_weights_eps_g(w, m))
                 for obj in objs:
                     n = 1 if obj.deterministic else n_masks
                     errs = []
                     for _ in range(n):
-                        p, _m = prune_real(w, obj, b, rng=rng, activation=activation)
-                        errs.append(pw.pruned_eps_g(p.W, p.v, p.Wstar, p.vstar, activation=activation))
+                        p, _m = prune_real(w, obj, b, rng=rng, **net)
+                        errs.append(_weights_eps_g(p, m))
                     rows[obj.name].append(float(np.mean(errs)))
                 bar.update(1)
             for s in per:
@@ -737,6 +852,14 @@ def simulate_pruned_along(
         se = a.std(axis=0, ddof=1) / np.sqrt(done) if done > 1 else np.full(times.size, np.nan)
         out[s] = (a.mean(axis=0), se)
     return out
+
+
+def _weights_eps_g(w: Weights, model: Model) -> float:
+    """eps_g of real weights from their order parameters (exact for white Gaussian inputs)."""
+    if model.teacher_activation == model.activation and model.output_scale == "1":
+        return pw.pruned_eps_g(w.W, w.v, w.Wstar, w.vstar, activation=model.activation)
+    Q, R, T = pw.order_parameters(w.W, w.Wstar)
+    return eps_g_arrays(Q, R, T, w.v, w.vstar, model)
 
 
 def weights_for_state(state: State, N: int, rng: np.random.Generator | int | None = None) -> Weights:

@@ -347,3 +347,95 @@ def test_retrain_scheme_sampled_kept_sets_agree_with_exact(six_two):
     assert ex.params["exact"] and not mc.params["exact"]
     assert np.all(ex.stderr == 0) and np.all(mc.stderr > 0)
     assert np.all(np.abs(mc.eps_g - ex.eps_g) <= 4 * mc.stderr), np.c_[mc.eps_g, ex.eps_g, mc.stderr]
+
+
+# ---------------------------------------------------------------- the general model in retraining
+# the brief's non-default problem: erf student, ReLU teacher, weight decay, 1/sqrt(K) output scaling
+GENERAL = sm.Model(activation="erf", teacher_activation="relu", eta=0.5, weight_decay=0.05, output_scale="sqrt")
+
+
+@pytest.fixture(scope="module")
+def general_final():
+    """The 4:2 student (vstar = (2, 1)) trained by the ODE of GENERAL to alpha = 200."""
+    res = sm.integrate(sm.State.random(4, 2, 500, vstar=[2.0, 1.0], seed=0), GENERAL, alpha_max=200.0)
+    assert res.success
+    return res.final
+
+
+@pytest.mark.parametrize(
+    "scheme,budget",
+    [("random-edge", dict(keep_fraction=0.5)), ("importance-node", dict(keep=2, reweight="optimal-readout"))],
+)
+def test_general_model_retraining_ode_matches_sgd(general_final, scheme, budget):
+    """Pruned real weights (N = 500, exactly the ODE state's overlaps) retrained under GENERAL by (masked) SGD,
+    10 seeds, vs the (masked) ODE of the same model from the same weights.
+
+    Tolerance: 3 standard errors plus the O(1/N) allowance 10 eps_g / N of tests/sim/test_simulate.py (measured
+    there; here the largest |mean - ODE| is ~0.002, under 2 eps_g / N). The model must reach both routes: the
+    ODE of the model with one field set back to its default (no weight decay, an erf teacher, output scale 1)
+    leaves that band at some time.
+    """
+    N = 500
+    w = dy.weights_for_state(general_final, N, rng=1)
+    pruned, mask = dy.prune_real(w, scheme, rng=2, model=GENERAL, **budget)
+    mask = mask if scheme.endswith("edge") else None
+    save = np.r_[0.0, np.geomspace(0.1, 20.0, 12)]
+    chk = dy.retrain_check(
+        pruned, mask, model=GENERAL, seeds=10, alpha_max=20.0, save_at=save, workers=2, progress=False
+    )
+    allowed = 3 * chk.stderr + 10 * chk.ode / N
+    assert np.all(np.abs(chk.mean - chk.ode) <= allowed), np.c_[chk.alpha, chk.mean, chk.ode, chk.z]
+    assert chk.params["model"] == GENERAL.to_dict() and chk.ode_result.model == GENERAL
+    assert chk.sim.model == GENERAL
+    # the start is the pruned network of the model (pruned_error folds the scale into v; the ODE applies s_k)
+    if mask is None:
+        ref = pruning.pruned_error(w.state(), scheme, model=GENERAL, **budget)
+        assert chk.ode_result.eps_g[0] == pytest.approx(ref.eps_g, rel=1e-10)
+    for default in (dict(weight_decay=0.0), dict(teacher_activation="erf"), dict(output_scale="1")):
+        wrong = dy.retrain_ode(pruned, mask, model=GENERAL.replace(**default), alpha_max=20.0, save_at=chk.alpha)
+        assert np.any(np.abs(wrong.eps_g - chk.mean) > allowed), default
+
+
+def test_general_model_retrain_scheme_starts_at_pruned_error(general_final):
+    """retrain_scheme under GENERAL starts at pruned_error of the same model (two routes for the output scale:
+    v / s_K in pruned_error, the k-unit student's v_S s_k / s_K in the ODE) and records the model."""
+    f = general_final
+    for s in ("random-node", "importance-node", "dpp-node", "random-edge"):
+        for rw in ("none", "optimal-readout"):
+            budget = dict(keep=2) if s in pruning.NODE_SCHEMES else dict(keep_fraction=0.5)
+            r = dy.retrain_scheme(f, s, model=GENERAL, reweight=rw, alpha_max=5.0, **budget)
+            ref = pruning.pruned_error(f, s, model=GENERAL, reweight=rw, **budget)
+            assert r.eps_g[0] == pytest.approx(ref.eps_g, rel=1e-10), (s, rw)
+            assert r.params["model"] == GENERAL.to_dict()
+    one = dy.retrain_nodes(f, [0, 3], model=GENERAL, reweight="fuse-activation", alpha_max=5.0)
+    ref = pruning.pruned_error(f, "importance-node", keep=2, model=GENERAL, reweight="fuse-activation")
+    assert one.model == GENERAL
+    if sorted(ref.subsets[0].tolist()) == [0, 3]:
+        assert one.eps_g[0] == pytest.approx(ref.eps_g, rel=1e-10)
+
+
+def test_retraining_model_keywords_and_defaults(six_two):
+    """The default problem given as keywords or as a Model is the same run, bit for bit; a model beside one of
+    its fields, and no learning rate at all, are refused in one line."""
+    f = six_two.final
+    a = dy.retrain_nodes(f, [0, 2, 4], eta=0.5, alpha_max=5.0)
+    b = dy.retrain_nodes(f, [0, 2, 4], model=sm.Model(eta=0.5), alpha_max=5.0)
+    assert np.array_equal(a.eps_g, b.eps_g) and a.model == b.model
+    w = sm.Weights.random(3, 2, 60, vstar=1.0, seed=0)
+    pruned, mask = dy.prune_real(w, "random-edge", keep_fraction=0.5, rng=0)
+    c = dy.retrain_ode(pruned, mask, eta=0.5, alpha_max=2.0)
+    d = sm.ode.integrate_masked(sm.ode.MaskedState.from_weights(pruned, mask), eta=0.5, alpha_max=2.0)
+    assert np.array_equal(c.eps_g, d.eps_g)
+    m = sm.Model(eta=0.5)
+    for call in (
+        lambda: dy.retrain_nodes(f, [0, 1], model=m, eta=0.5, alpha_max=1.0),
+        lambda: dy.retrain_scheme(f, "random-node", keep=2, model=m, sigma=0.1, alpha_max=1.0),
+        lambda: dy.retrain_ode(pruned, mask, model=m, weight_decay=0.1, alpha_max=1.0),
+        lambda: dy.retrain_check(pruned, mask, model=m, activation="relu", alpha_max=1.0),
+        lambda: dy.simulate_pruned_along(w, "random-node", keep=2, save_at=[1.0], model=m, eta_v=0.0),
+        lambda: dy.prune_real(w, "random-node", keep=2, model=m, output_scale="sqrt"),
+    ):
+        with pytest.raises(ValueError, match=r"give either model= or its fields, not both: got model and \['\w+'\]"):
+            call()
+    with pytest.raises(ValueError, match=r"eta \(the first-layer learning rate\) is required unless model= is given"):
+        dy.retrain_nodes(f, [0, 1], alpha_max=1.0)
