@@ -36,6 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
             "Node schemes take --keep k; edge schemes take --fraction c, --edges e --N N, or --keep k with "
             "the paper's parameter matching e = round((kN + k - K)/K) (with --N; else c = k/K). "
             "Importance and DPP edge schemes assume Gaussian weight coordinates (docs/theory/pruning.md). "
+            "The network: --activation (student g), --teacher-activation (g*, default g) and --output-scale "
+            "(phi = (1/s_K) sum v g, the teacher with s_M; a pruned network keeps the unpruned s_K). "
             "With --phase-diagram (no STATE): the claims C1-C3 over z = K/M and the kept fraction."
         ),
     )
@@ -127,6 +129,13 @@ def _check_options(args):
     if args.phase_diagram:
         if args.state:
             raise ValueError(f"--phase-diagram computes its own students; it takes no STATE.npz (got {args.state})")
+        if args.teacher_activation not in (None, args.activation):
+            raise ValueError(
+                f"--teacher-activation {args.teacher_activation} is not supported by --phase-diagram "
+                f"(its students learn a teacher of their own activation, --activation {args.activation})"
+            )
+        if args.output_scale != "1":
+            raise ValueError(f"--output-scale {args.output_scale} is not supported by --phase-diagram (s = 1)")
         return
     if not args.state:
         raise ValueError("give STATE.npz (or --phase-diagram)")
@@ -147,8 +156,10 @@ def _check_options(args):
 
 def run(args: argparse.Namespace) -> int:
     _check_options(args)
-    # the N -> infinity pruning theory takes one activation for student and teacher and s_K = 1
-    args.model = model_from_args(args, supported=(), command="prune (the N -> infinity pruning theory)")
+    # the N -> infinity pruning theory takes the network's activations and output scale
+    args.model = model_from_args(
+        args, supported=("teacher_activation", "output_scale"), command="prune (the N -> infinity pruning theory)"
+    )
     if args.phase_diagram:
         return _phase_diagram(args)
     import json
@@ -177,11 +188,11 @@ def run(args: argparse.Namespace) -> int:
         edges=args.edges,
         N=args.N,
         reweight=args.reweight,
-        activation=args.activation,
+        model=args.model,
         n_samples=args.samples,
         rng=args.seed,
     )
-    base = eps_g(state, args.activation)
+    base = eps_g(state, args.model)
     half_s2 = 0.5 * args.sigma**2
     if args.json:
         print(
@@ -191,6 +202,7 @@ def run(args: argparse.Namespace) -> int:
                     "K": state.K,
                     "M": state.M,
                     "paper_rescale": args.paper_rescale,
+                    "model": _network(args.model),
                     "eps_g_unpruned": base,
                     "sigma": args.sigma,
                     "results": [dict(budget=r.label, **r.result.as_dict(max_subsets=20)) for r in rows],
@@ -200,8 +212,10 @@ def run(args: argparse.Namespace) -> int:
             )
         )
         return 0
+    net = _network(args.model)
     print(
-        f"# {args.state}: K={state.K}, M={state.M}, unpruned eps_g = {base:.6g}"
+        f"# {args.state}: K={state.K}, M={state.M}, student {net['activation']}, teacher {net['teacher_activation']}, "
+        f"output scale {net['output_scale']}; unpruned eps_g = {base:.6g}"
         f"{' (rows rescaled to Q_ii = 1)' if args.paper_rescale else ''}; reweight = {', '.join(args.reweight)}"
     )
     print(
@@ -233,6 +247,11 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         _write(args, state, base, rows)
     return 0
+
+
+def _network(model):
+    """The Model fields the N -> infinity pruning theory takes (recorded in every output)."""
+    return {k: v for k, v in model.to_dict().items() if k in ("activation", "teacher_activation", "output_scale")}
 
 
 def _write(args, state, base, rows):
@@ -268,9 +287,7 @@ def _write(args, state, base, rows):
         "reweight": list(args.reweight),
         "schemes": {r.scheme: {k: v for k, v in r.result.params.items() if k not in ("budget",)} for r in rows},
         "activation": args.activation,
-        "model": {
-            k: v for k, v in args.model.to_dict().items() if k in ("activation", "teacher_activation", "output_scale")
-        },
+        "model": _network(args.model),
         "N": args.N,
         "limit": "N -> infinity order-parameter theory (docs/theory/pruning.md)",
     }
@@ -319,7 +336,9 @@ def _phase_diagram(args):
     if not args.out:
         raise ValueError("--phase-diagram needs --out DIR")
     out = out_dir(args.out)
-    t = phase_diagram_tables(8 if args.z_max is None else args.z_max, 2 if args.M is None else args.M)
+    t = phase_diagram_tables(
+        8 if args.z_max is None else args.z_max, 2 if args.M is None else args.M, activation=args.activation
+    )
     ideal, trained = t["idealised"], t["trained"]
     write_table(out / "pruning_phase_idealised.csv", {k: v for k, v in ideal.items() if k != "params"}, ideal["params"])
     write_table(

@@ -8,15 +8,16 @@ from statmech.commands._common import (
     ListAction,
     add_model_args,
     finite_float,
+    model_from_args,
     nonneg_float,
     out_dir,
     positive_float,
     positive_int,
-    refuse_model_options,
     seed_int,
 )
 from statmech.core import vocabulary as V
 from statmech.core.lock import output_lock
+from statmech.core.model import Model
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,15 +33,18 @@ def register(sub: argparse._SubParsersAction) -> None:
             "DIR/prune_sim_summary.csv (mean and standard errors over masks and students, theory), "
             "DIR/prune_sim_theory.csv, DIR/prune_sim_coordinates.csv (Gaussian-coordinate check), the "
             "figures prune_sim.png, prune_sim_coordinates.png, prune_sim_inclusion.png and the students' "
-            "weights; parameters in the JSON sidecars."
+            "weights; parameters and the model in the JSON sidecars. The model: --activation (student g), "
+            "--teacher-activation (g*, default g), --output-scale (phi = (1/s_K) sum v g, the teacher with s_M; "
+            "a pruned network keeps the unpruned s_K) for training and scoring; --weight-decay and "
+            "--batch-size for training (refused with --weights)."
         ),
     )
     p.add_argument("--K", type=positive_int, help="student hidden units (default 6; with --weights: the files' value)")
     p.add_argument("--M", type=positive_int, help="teacher hidden units (default 2; with --weights: the files' value)")
     p.add_argument("--N", type=positive_int, help="input dimension (default 500; with --weights: the files' value)")
-    p.add_argument("--vstar", type=finite_float, default=4.0, help="teacher second-layer weight (default 4)")
-    p.add_argument("--eta", type=nonneg_float, default=0.5, help="first-layer learning rate (default 0.5)")
-    p.add_argument("--eta-v", type=nonneg_float, default=0.5, help="second-layer learning rate (default 0.5)")
+    p.add_argument("--vstar", type=finite_float, default=None, help="teacher second-layer weight (default 4)")
+    p.add_argument("--eta", type=nonneg_float, default=None, help="first-layer learning rate (default 0.5)")
+    p.add_argument("--eta-v", type=nonneg_float, default=None, help="second-layer learning rate (default 0.5)")
     p.add_argument(
         "--alpha-max",
         "--alpha",
@@ -59,7 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--activation", choices=V.ACTIVATIONS, default=V.ERF, help="g (default erf)")
     add_model_args(p, include=("teacher_activation", "weight_decay", "batch_size", "output_scale"))
     p.add_argument(
-        "--runs", "--seeds", dest="runs", type=positive_int, default=3, help="number of trained students (default 3)"
+        "--runs", "--seeds", dest="runs", type=positive_int, default=None, help="number of trained students (default 3)"
     )
     p.add_argument("--seed", type=seed_int, default=0, help="first student seed (default 0)")
     p.add_argument(
@@ -137,9 +141,43 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+# options of the training, which does not happen with --weights
+_TRAINING = (
+    ("--vstar", "vstar"),
+    ("--eta", "eta"),
+    ("--eta-v", "eta_v"),
+    ("--runs", "runs"),
+    ("--weight-decay", "weight_decay"),
+    ("--batch-size", "batch_size"),
+)
+
+
+def _model(args: argparse.Namespace) -> Model:
+    """The Model of training and scoring (sigma 0: each --sigma value replaces it); training options beside
+    --weights are refused (the students are loaded, not trained)."""
+    if args.weights:
+        default = {"weight_decay": 0.0, "batch_size": 1}
+        for flag, name in _TRAINING:
+            value = getattr(args, name)
+            if value is not None and value != default.get(name):
+                raise ValueError(f"{flag} {value} is a training option; the --weights students are not trained")
+    ns = argparse.Namespace(**dict(vars(args), sigma=0.0))
+    ns.eta = 0.5 if args.eta is None else args.eta
+    ns.eta_v = 0.5 if args.eta_v is None else args.eta_v
+    return model_from_args(ns, supported=("teacher_activation", "weight_decay", "batch_size", "output_scale"))
+
+
+def _is_paper_model(model: Model) -> bool:
+    return (
+        model.activation == model.teacher_activation == V.ERF
+        and model.output_scale == "1"
+        and model.weight_decay == 0
+        and model.batch_size == 1
+    )
+
+
 def run(args: argparse.Namespace) -> int:
-    # the students are trained on the paper's model: one activation, no decay, B = 1, s_K = 1
-    refuse_model_options(args, command="prune-sim (students trained on the paper's model)")
+    model = _model(args)
 
     from statmech.core.io import write_table
     from statmech.experiments.published import published_6_2
@@ -183,6 +221,11 @@ def run(args: argparse.Namespace) -> int:
     with output_lock(out):
         params = {k: v for k, v in vars(args).items() if k not in ("func",)}
         params.update(K=K, M=M, N=N)
+        if not args.weights:
+            params.update(vstar=4.0 if args.vstar is None else args.vstar, eta=model.eta, eta_v=model.eta_v)
+            params.update(runs=3 if args.runs is None else args.runs)
+        # the model of every student; sigma: the --sigma values (one student set each)
+        params["model"] = dict(model.to_dict(), sigma=args.sigma[0] if len(args.sigma) == 1 else list(args.sigma))
         prune_kwargs = dict(
             schemes=schemes,
             keep=args.keep,
@@ -198,6 +241,7 @@ def run(args: argparse.Namespace) -> int:
         def write(partial):
             res0 = partial["results"][0]
             meta = dict(params, **{k: v for k, v in res0.params.items() if k not in params})
+            meta["model"] = params["model"]
             write_table(out / "prune_sim.csv", partial["records"], meta, descriptions=_DESCRIPTIONS)
             write_table(
                 out / "prune_sim_summary.csv",
@@ -222,13 +266,11 @@ def run(args: argparse.Namespace) -> int:
                     N=N,
                     alpha=args.alpha_max,
                     sigmas=args.sigma,
-                    seeds=args.runs,
+                    seeds=params["runs"],
                     seed0=args.seed,
                     students=students,
-                    vstar=args.vstar,
-                    eta=args.eta,
-                    eta_v=args.eta_v,
-                    activation=args.activation,
+                    vstar=params["vstar"],
+                    model=model,
                     pipeline=args.pipeline,
                     on_student=write,
                     **prune_kwargs,
@@ -239,13 +281,20 @@ def run(args: argparse.Namespace) -> int:
         summ = result["summary"]
         published = (
             published_6_2()
-            if (args.pipeline == "paper" and (K, M, N) == (6, 2, 500) and measure == "test_loss" and cov is None)
+            if (
+                args.pipeline == "paper"
+                and (K, M, N) == (6, 2, 500)
+                and measure == "test_loss"
+                and cov is None
+                and _is_paper_model(model)
+            )
             else None
         )
         title = (
             f"{args.pipeline} pipeline: K={K}, M={M}, N={N}, alpha={args.alpha_max:g}, "
             f"{len(result['results']) // len(args.sigma)} students"
             + (f", inputs rho={args.input_corr}" if cov is not None else "")
+            + ("" if _is_paper_model(model) else f"\n{_describe(model)}")
         )
         fig.pruned_errors(
             summ,
@@ -302,10 +351,24 @@ def run(args: argparse.Namespace) -> int:
         return 0
 
 
+def _describe(model: Model) -> str:
+    """The model beyond the paper's, for a figure title."""
+    parts = [f"student {model.activation}, teacher {model.teacher_activation}"]
+    if model.output_scale != "1":
+        parts.append(f"output scale {model.output_scale}")
+    if model.weight_decay:
+        parts.append(f"weight decay {model.weight_decay:g}")
+    if model.batch_size != 1:
+        parts.append(f"batch {model.batch_size}")
+    return ", ".join(parts)
+
+
 _DESCRIPTIONS = {
     "eps_g": "noise-free generalisation error of the pruned order parameters (exact for Gaussian inputs)",
     "test_loss": "empirical mean of (phi - y)^2/2 on the test set with noisy labels (about eps_g + sigma^2/2)",
-    "eps_emp": "empirical mean of (phi - y_noiseless)^2/2 on the same test inputs",
+    "eps_emp": "empirical mean of (phi - y_noiseless)^2/2 on the same test inputs (Monte Carlo eps_g)",
+    "eps_emp_stderr": "standard error of eps_emp over the test inputs",
+    "test_loss_stderr": "standard error of test_loss over the test inputs",
     "k": "node budget k; edge schemes keep e = round((kN+k-K)/K) edges per unit (column budget)",
     "budget": "k (node schemes) or e, edges kept per unit (edge schemes)",
     "param_fraction": "fraction of first+second-layer parameters kept",

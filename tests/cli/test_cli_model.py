@@ -156,15 +156,15 @@ def test_fixed_points_and_max_lr_take_the_model(capsys):
 
 def test_prune_and_prune_sim_refuse_what_their_engine_does_not_take(tmp_path, capsys):
     path = tmp_path / "s.npz"
-    State.random(3, 2, 100, vstar=1.0, seed=0).save(path)
+    Weights.random(3, 2, 100, vstar=1.0, seed=0).save(path)
     for option, value in (("--teacher-activation", "relu"), ("--output-scale", "sqrt")):
+        code, err = _exit_and_error(["prune", "--phase-diagram", "--out", str(tmp_path / "p"), option, value], capsys)
+        assert code == 2 and f"{option} {value} is not supported by --phase-diagram" in err, err
+    for option, value in (("--weight-decay", "0.1"), ("--batch-size", "2")):
         code, err = _exit_and_error(
-            ["prune", str(path), "--keep", "1", "--out", str(tmp_path / "p"), option, value], capsys
+            ["prune-sim", "--weights", str(path), "--out", str(tmp_path / "q"), option, value], capsys
         )
-        assert code == 2 and f"{option} {value} is not supported by prune" in err, err
-    for option, value in (("--weight-decay", "0.1"), ("--batch-size", "2"), ("--teacher-activation", "linear")):
-        code, err = _exit_and_error(["prune-sim", "--out", str(tmp_path / "q"), option, value], capsys)
-        assert code == 2 and f"{option} {value} is not supported by prune-sim" in err, err
+        assert code == 2 and f"{option} {value} is a training option" in err, err
 
 
 def test_sweep_model_keys_reach_the_engines_and_are_refused_where_not_taken():

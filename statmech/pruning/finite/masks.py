@@ -645,6 +645,16 @@ def order_parameters(
     return 0.5 * (Q + Q.T), A @ Wstar.T / N, 0.5 * (B @ Wstar.T + (B @ Wstar.T).T) / N
 
 
+def _check_scale(name: str, value: Any) -> float:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}") from None
+    if isinstance(value, (bool, np.bool_)) or not (np.isfinite(x) and x > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return x
+
+
 def pruned_eps_g(
     W: ArrayLike,
     v: ArrayLike,
@@ -652,12 +662,26 @@ def pruned_eps_g(
     vstar: ArrayLike,
     covariance: ArrayLike | None = None,
     activation: str = "erf",
+    *,
+    teacher_activation: str | None = None,
+    student_scale: float = 1.0,
+    teacher_scale: float = 1.0,
 ) -> float:
-    """eps_g of the (pruned) network from its order parameters (docs/theory/pruning.md; exact for Gaussian x)."""
+    """eps_g of the (pruned) network from its order parameters (docs/theory/pruning.md; exact for Gaussian x).
+
+    The network phi = (1/s) sum_i v_i g(w_i x / sqrt N) against the teacher
+    (1/s*) sum_n v*_n g*(w*_n x / sqrt N): g = ``activation``, g* =
+    ``teacher_activation`` (default g), s = ``student_scale`` and s* =
+    ``teacher_scale`` (docs/theory/general_model.md). A pruned network keeps the
+    s of the unpruned one (pruning removes units, not the output layer's scale).
+    """
 
     W, v = _check_W(W, v)
+    s = _check_scale("student_scale", student_scale)
+    s_star = _check_scale("teacher_scale", teacher_scale)
     Q, R, T = order_parameters(W, Wstar, covariance)
-    return eps_g_arrays(Q, R, T, v, vstar, activation)
+    vstar = np.asarray(vstar, dtype=np.float64)
+    return eps_g_arrays(Q, R, T, v / s, vstar / s_star, activation=activation, teacher_activation=teacher_activation)
 
 
 def test_losses(
@@ -670,17 +694,26 @@ def test_losses(
     sigma: float = 0.0,
     rng: _Rng = None,
     activation: _Activation = "erf",
+    teacher_activation: _Activation | None = None,
+    student_scale: float = 1.0,
+    teacher_scale: float = 1.0,
     block_size: int = _DEFAULT_BLOCK,
     progress: bool | None = None,
 ) -> dict[str, np.ndarray]:
     """Empirical losses of many networks on one streamed test set of ``n_test`` inputs.
 
-    ``networks``: list of (W, v). Labels y = sum v* g(nu) + sigma zeta. Returns
-    a dict of arrays (one entry per network): ``test_loss`` = mean (phi - y)^2/2
-    (the paper's measure; includes about sigma^2/2), ``test_loss_stderr`` (its
-    standard error over test inputs) and ``eps_emp`` = mean (phi - y_noiseless)^2/2.
+    ``networks``: list of (W, v), each phi = (1/s) sum_i v_i g(w_i x / sqrt N)
+    with g = ``activation`` and s = ``student_scale``; labels y = (1/s*) sum_n
+    v*_n g*(w*_n x / sqrt N) + sigma zeta with g* = ``teacher_activation``
+    (default g) and s* = ``teacher_scale``. Returns a dict of arrays (one entry
+    per network): ``test_loss`` = mean (phi - y)^2/2 (the paper's measure;
+    includes about sigma^2/2), ``test_loss_stderr`` (its standard error over
+    test inputs), ``eps_emp`` = mean (phi - y_noiseless)^2/2 (a Monte Carlo
+    estimate of eps_g) and ``eps_emp_stderr``.
     """
     Wstar, vstar = _check_W(Wstar, vstar)
+    s_phi = _check_scale("student_scale", student_scale)
+    s_star = _check_scale("teacher_scale", teacher_scale)
     N = Wstar.shape[1]
     n_test = _int_at_least("n_test (test-set size)", n_test, 1)
     if not sigma >= 0:
@@ -705,30 +738,41 @@ def test_losses(
     Wall = np.vstack([U, Wstar])
     n_net = len(networks)
     g = activation_function(activation)
+    g_star = g if teacher_activation is None else activation_function(teacher_activation)
     rng = np.random.default_rng(rng)
     s1 = np.zeros(n_net)
     s2 = np.zeros(n_net)
     e1 = np.zeros(n_net)
+    e2 = np.zeros(n_net)
+    n_u = U.shape[0]
     scale = 1.0 / sqrt(N)
     from tqdm.auto import tqdm
 
     bar = tqdm(total=n_test, desc="test set", unit="x", disable=None if progress is None else not progress, leave=False)
     try:
         for X in inputs.blocks(n_test, rng, block_size):
-            a = g(scale * (X @ Wall.T))
-            y0 = a[:, U.shape[0] :] @ vstar
+            pre = scale * (X @ Wall.T)
+            y0 = g_star(pre[:, n_u:]) @ vstar / s_star
             y = y0 + sigma * rng.standard_normal(X.shape[0]) if sigma > 0 else y0
-            phi = np.asarray((B.T @ a[:, : U.shape[0]].T).T)  # (block, n_net)
+            phi = np.asarray((B.T @ g(pre[:, :n_u]).T).T) / s_phi  # (block, n_net)
             loss = 0.5 * (phi - y[:, None]) ** 2
             s1 += loss.sum(0)
             s2 += (loss**2).sum(0)
-            e1 += (0.5 * (phi - y0[:, None]) ** 2).sum(0)
+            loss0 = 0.5 * (phi - y0[:, None]) ** 2
+            e1 += loss0.sum(0)
+            e2 += (loss0**2).sum(0)
             bar.update(X.shape[0])
     finally:
         bar.close()
-    mean = s1 / n_test
+    mean, mean0 = s1 / n_test, e1 / n_test
     var = np.maximum(s2 / n_test - mean**2, 0.0)
-    return {"test_loss": mean, "test_loss_stderr": np.sqrt(var / max(n_test - 1, 1)), "eps_emp": e1 / n_test}
+    var0 = np.maximum(e2 / n_test - mean0**2, 0.0)
+    return {
+        "test_loss": mean,
+        "test_loss_stderr": np.sqrt(var / max(n_test - 1, 1)),
+        "eps_emp": mean0,
+        "eps_emp_stderr": np.sqrt(var0 / max(n_test - 1, 1)),
+    }
 
 
 test_losses.__test__ = False  # type: ignore[attr-defined]  # not a pytest test despite the name

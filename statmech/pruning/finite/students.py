@@ -39,6 +39,7 @@ from scipy.optimize import brentq
 from statmech import pruning
 from statmech.core import vocabulary as V
 from statmech.core.budgets import Budget
+from statmech.core.model import Model, resolve_model
 from statmech.core.validation import check_int
 from statmech.core.weights import Weights
 from statmech.ode.generalisation import eps_g_arrays
@@ -159,12 +160,15 @@ def prune_student(
     schemes: Scheme | str | Sequence[Scheme | str] = V.ALL,
     keep: Iterable[int] | None = None,
     n_masks: int | None = None,
-    sigma: float = 0.0,
+    sigma: float | None = None,
     n_kernel: int | None = None,
     n_test: int | None = None,
     input_covariance: ArrayLike | None = None,
     reweight: str | Iterable[str] = (V.NO_REWEIGHT,),
-    activation: str = V.ERF,
+    model: Model | None = None,
+    activation: str | None = None,
+    teacher_activation: str | None = None,
+    output_scale: str | None = None,
     seed: int | Sequence[int] = 0,
     theory: bool = True,
     progress: bool | None = None,
@@ -181,10 +185,26 @@ def prune_student(
     ``schemes``: names (with the pipeline's defaults, :func:`pipeline_schemes`)
     or scheme objects carrying their options. ``reweight``: names of
     ``REWEIGHTS``; each is applied to the schemes it belongs to.
+
+    The network is ``model`` (:class:`~statmech.core.model.Model`) or the keywords
+    ``activation`` (the student's g, default erf), ``teacher_activation`` (g*,
+    default g) and ``output_scale``: phi = (1/s_K) sum_i v_i g(lambda_i) against
+    y = (1/s_M) sum_n v*_n g*(nu_n), a pruned network keeping the s_K of the
+    unpruned K (docs/theory/general_model.md). The model's training fields (eta,
+    weight decay, batch size) are recorded, not used; ``sigma`` is the test
+    labels' noise (a model's sigma when not given).
     """
     pipe = _pipeline(pipeline)
     if not isinstance(weights, Weights):
         raise ValueError(f"weights must be a statmech.Weights, got {type(weights).__name__}")
+    net = resolve_model(model, activation=activation, teacher_activation=teacher_activation, output_scale=output_scale)
+    if sigma is None:
+        sigma = net.sigma
+    elif model is not None and net.sigma not in (0.0, sigma):
+        raise ValueError(f"sigma={sigma} conflicts with the model's sigma={net.sigma}; give one of them")
+    net = net.replace(sigma=sigma)
+    activation, teacher = net.activation, net.teacher_activation
+    s_K, s_M = net.student_scale(weights.K), net.teacher_scale(weights.M)
     schemes = pipeline_schemes(pipeline, schemes)
     reweight = check_reweights(reweight, schemes)
     K, N = weights.K, weights.N
@@ -228,7 +248,12 @@ def prune_student(
         rows["param_fraction"].append(frac)
         rows["mask"].append(t)
         rows["reweight"].append(rw)
-        rows["eps_g"].append(pw.pruned_eps_g(Wp, vp, wts.Wstar, wts.vstar, cov, activation))
+        rows["eps_g"].append(
+            pw.pruned_eps_g(
+                Wp, vp, wts.Wstar, wts.vstar, cov, activation, teacher_activation=teacher, student_scale=s_K,
+                teacher_scale=s_M,
+            )
+        )  # fmt: skip
         nets.append((Wp, vp))
 
     add("unpruned", K, K, 1.0, 0, V.NO_REWEIGHT, W, wts.v)
@@ -261,7 +286,18 @@ def prune_student(
         # said once per scheme, not once per budget (the scheme is deterministic at every budget)
         warnings.warn(msg, pw.DeterministicMasksWarning, stacklevel=2)
     tl = pw.test_losses(
-        nets, wts.Wstar, wts.vstar, inputs, n_test, sigma=sigma, rng=rng_test, activation=activation, progress=progress
+        nets,
+        wts.Wstar,
+        wts.vstar,
+        inputs,
+        n_test,
+        sigma=sigma,
+        rng=rng_test,
+        activation=activation,
+        teacher_activation=teacher,
+        student_scale=s_K,
+        teacher_scale=s_M,
+        progress=progress,
     )
     rows.update(tl)
     records = {c: np.asarray(v) for c, v in rows.items()}
@@ -279,6 +315,7 @@ def prune_student(
         scheme_options={s.name: s.options() for s in schemes},
         input_covariance="white" if cov is None else "given",
         activation=activation,
+        model=net.to_dict(),
         renormalised=pipe.renormalise,
         seed=seed,
         keep=list(keep),
@@ -291,7 +328,7 @@ def prune_student(
         # statmech.pruning is the white-input theory; with correlated inputs no prediction is given
         params["theory"] = "none: the N -> infinity pruning theory is for white inputs"
     elif theory:
-        res.theory = theory_predictions(wts, schemes, keep, activation=activation, reweight=reweight)
+        res.theory = theory_predictions(wts, schemes, keep, model=net, reweight=reweight)
     return res
 
 
@@ -300,23 +337,27 @@ def theory_predictions(
     schemes: Scheme | str | Sequence[Scheme | str],
     keep: Iterable[int],
     *,
-    activation: str = V.ERF,
+    model: Model | None = None,
+    activation: str | None = None,
     reweight: Sequence[str] = (V.NO_REWEIGHT,),
 ) -> dict:
     """N -> infinity pruned eps_g (statmech.pruning) from the measured order parameters of ``weights``.
 
-    ``schemes``: names or scheme objects (the theory takes the same objects);
+    The network is ``model`` (its activation, teacher activation and output
+    scale; :func:`statmech.pruning.pruned_error`) or the student's ``activation``
+    for both networks. ``schemes``: names or scheme objects (the theory takes the same objects);
     returns columns scheme, k, reweight, eps_g_theory. Edge schemes use keep
     fraction c = e / N with the paper's e for each k; ``edge-lsq`` rows repeat
     the plain edge value (no effect in the limit for white inputs).
     """
+    m = resolve_model(model, activation=activation)
     state = weights.state()
     K, N = weights.K, weights.N
     out: dict[str, list[Any]] = {
         "scheme": ["unpruned"],
         "k": [K],
         "reweight": [V.NO_REWEIGHT],
-        "eps_g_theory": [eps_g_arrays(state.Q, state.R, state.T, state.v, state.vstar, activation)],
+        "eps_g_theory": [eps_g_arrays(state.Q, state.R, state.T, state.v, state.vstar, m)],
     }
     for scheme in schemes_with(schemes):
         for k in keep:
@@ -328,12 +369,10 @@ def theory_predictions(
             for rw in variants:
                 if scheme.node:
                     res = pruning.pruned_error(
-                        state, scheme, Budget(keep=k), activation=activation, reweight=rw, keep_distribution=False
+                        state, scheme, Budget(keep=k), model=m, reweight=rw, keep_distribution=False
                     )
                 else:  # the plain edge value (edge-lsq has no effect in the limit)
-                    res = pruning.pruned_error(
-                        state, scheme, Budget(keep=k, N=N), activation=activation, keep_distribution=False
-                    )
+                    res = pruning.pruned_error(state, scheme, Budget(keep=k, N=N), model=m, keep_distribution=False)
                 out["scheme"].append(scheme.name)
                 out["k"].append(k)
                 out["reweight"].append(rw)
@@ -488,17 +527,22 @@ def train_student(
     seed: int,
     *,
     vstar: float | ArrayLike = 4.0,
-    eta: float = 0.5,
-    eta_v: float = 0.5,
-    activation: str = "erf",
+    model: Model | None = None,
+    eta: float | None = None,
+    eta_v: float | None = None,
+    activation: str | None = None,
     progress: bool | None = None,
 ) -> Weights:
-    """A student trained by online SGD (statmech.sim) from Weights.random(K, M, N, vstar, seed)."""
+    """A student trained by online SGD (statmech.sim) from Weights.random(K, M, N, vstar, seed).
 
+    The learning problem is ``model`` (every field: activations, rates, weight
+    decay, batch size, output scale; its sigma replaced by ``sigma``) or the
+    keywords ``eta`` (default 0.5), ``eta_v`` (default eta) and ``activation``.
+    """
+
+    m = resolve_model(model, eta=eta, eta_v=eta_v, activation=activation).replace(sigma=sigma)
     init = Weights.random(K, M, N, vstar=vstar, seed=seed)
-    r = simulate(
-        init, eta=eta, eta_v=eta_v, sigma=sigma, alpha_max=alpha, activation=activation, seed=seed, progress=progress
-    )
+    r = simulate(init, m, alpha_max=alpha, seed=seed, progress=progress)
     if r.status != 0:
         raise ValueError(f"training the student of seed {seed} did not finish: {r.message}")
     return r.weights
@@ -520,9 +564,10 @@ def prune_students(
     seed0: int = 0,
     students: Iterable[Weights] | None = None,
     vstar: float | ArrayLike = 4.0,
-    eta: float = 0.5,
-    eta_v: float = 0.5,
-    activation: str = V.ERF,
+    model: Model | None = None,
+    eta: float | None = None,
+    eta_v: float | None = None,
+    activation: str | None = None,
     pipeline: str = V.PAPER_PIPELINE,
     on_student: Callable[[dict[str, Any]], object] | None = None,
     progress: bool | None = None,
@@ -537,9 +582,19 @@ def prune_students(
     aggregated with theory columns, "results": the PruneResults}.
     ``on_student(partial)`` is called after each student with the same dict
     (so a caller can write files as it goes and keep them on Ctrl-C).
+    ``model`` (or ``eta``, ``eta_v``, ``activation``): the learning problem the
+    students are trained on and scored with (:func:`train_student`,
+    :func:`prune_student`), its sigma replaced by each of ``sigmas``; given
+    ``students`` are not trained, so a weight decay or batch size is refused.
     """
     sigmas = tuple(float(x) for x in np.atleast_1d(sigmas))
+    m = resolve_model(model, eta=eta, eta_v=eta_v, activation=activation)
     if students is not None:
+        if m.weight_decay != 0 or m.batch_size != 1:
+            raise ValueError(
+                f"weight_decay={m.weight_decay} and batch_size={m.batch_size} are training options; "
+                "the given students are not trained (use weight_decay=0, batch_size=1)"
+            )
         students = list(students)
         if not students:
             raise ValueError("students must be a non-empty list of Weights")
@@ -566,9 +621,7 @@ def prune_students(
                     sigma,
                     seed,
                     vstar=vstar,
-                    eta=eta,
-                    eta_v=eta_v,
-                    activation=activation,
+                    model=m,
                     progress=progress,
                 )
             )
@@ -578,8 +631,7 @@ def prune_students(
                     w,
                     n_train=n_train,
                     pipeline=pipeline,
-                    sigma=sigma,
-                    activation=activation,
+                    model=m.replace(sigma=sigma),
                     seed=(seed, si, 8),
                     progress=progress,
                     **prune_kwargs,
@@ -595,8 +647,8 @@ def prune_students(
             rec = dict(res.records, seed=np.full(n, seed), sigma=np.full(n, sigma))
             recs.append(rec)
             if res.theory:
-                m = len(res.theory["scheme"])
-                ths.append(dict(res.theory, seed=np.full(m, seed), sigma=np.full(m, sigma)))
+                n_th = len(res.theory["scheme"])
+                ths.append(dict(res.theory, seed=np.full(n_th, seed), sigma=np.full(n_th, sigma)))
             results.append(res)
             out = {"records": _concat(recs), "theory": _concat(ths) if ths else {}, "results": results, "notes": notes}
             out["summary"] = summarise(out["records"], out["theory"])
@@ -635,7 +687,10 @@ def gaussian_surrogate_errors(
     e: int,
     n_draws: int = 20,
     rng: np.random.Generator | int | None = None,
-    activation: str = "erf",
+    activation: str | None = None,
+    *,
+    model: Model | None = None,
+    match_order_parameters: bool = False,
 ) -> np.ndarray:
     """Finite-N spread of an edge scheme's pruned eps_g if the coordinates were exactly Gaussian.
 
@@ -644,8 +699,14 @@ def gaussian_surrogate_errors(
     mask of ``scheme`` keeping e edges per unit (DPP edge with its white-input
     kernel diag(w^2)) and returns the pruned eps_g of each: the scatter a
     single real student shows around the N -> infinity prediction even when
-    the Gaussian-coordinate hypothesis holds.
+    the Gaussian-coordinate hypothesis holds. The network is ``model`` (its
+    activations and output scale) or the student's ``activation`` (default erf).
+    ``match_order_parameters=True``: every surrogate has exactly the order
+    parameters of ``weights`` (Z = A G with A A^T = C and G G^T = N I, G the
+    scaled orthonormalised rows of a Gaussian matrix, so Z Z^T / N = C), and the
+    spread is the one edge pruning adds at fixed order parameters.
     """
+    m = resolve_model(model, activation=activation)
     name = V.check_choice("scheme", getattr(scheme, "name", scheme), V.EDGE_SCHEMES)
     # DPP edge with its white-input kernel diag(w^2): the surrogate has no data set
     surrogate: Scheme | str = DPPEdge(edge_kernel=V.DIAGONAL_KERNEL) if name == V.DPP_EDGE else name
@@ -655,14 +716,29 @@ def gaussian_surrogate_errors(
     C = st.covariance()
     lam, U = np.linalg.eigh(C)
     A = U * np.sqrt(np.maximum(lam, 0.0))
+    if match_order_parameters and N < C.shape[0]:
+        raise ValueError(f"match_order_parameters needs N >= K + M = {C.shape[0]} coordinates, got N={N}")
     out = np.empty(check_int("n_draws", n_draws, 1))
     for t in range(out.size):
-        Z = A @ rng.standard_normal((C.shape[0], N))
+        G = rng.standard_normal((C.shape[0], N))
+        if match_order_parameters:
+            # N^(1/2) times the orthonormalised rows: G G^T = N I exactly (uniform on the Stiefel manifold)
+            G = np.sqrt(N) * np.linalg.qr(G.T)[0].T
+        Z = A @ G
         W, Wstar = Z[:K], Z[K:]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", pw.DeterministicMasksWarning)
-            m = pw.sample_masks(surrogate, W, st.v, e, 1, rng)[0]
-        out[t] = pw.pruned_eps_g(pw.prune_edges(W, m), st.v, Wstar, st.vstar, activation=activation)
+            mask = pw.sample_masks(surrogate, W, st.v, e, 1, rng)[0]
+        out[t] = pw.pruned_eps_g(
+            pw.prune_edges(W, mask),
+            st.v,
+            Wstar,
+            st.vstar,
+            activation=m.activation,
+            teacher_activation=m.teacher_activation,
+            student_scale=m.student_scale(K),
+            teacher_scale=m.teacher_scale(weights.M),
+        )
     return out
 
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from statmech.core import vocabulary as V
 from statmech.core.budgets import Budget, check_keep
+from statmech.core.model import Model, resolve_model
 from statmech.core.state import State
 from statmech.pruning.schemes import Scheme, schemes_with
 from statmech.pruning.theory.errors import PrunedError, pruned_error
@@ -84,13 +85,16 @@ def pruned_error_table(
     edges: Sequence[int] | None = None,
     N: int | None = None,
     reweight: str | Sequence[str] = (V.NO_REWEIGHT,),
-    activation: str = V.ERF,
+    activation: str | None = None,
     n_samples: int | None = None,
     rng: np.random.Generator | int | None = None,
+    model: Model | None = None,
 ) -> list[PruneRow]:
     """``pruned_error`` of every scheme object at every budget of :func:`budget_grid`, for every reweighting
     that applies to it (a reweighting that applies to none of the schemes is an error, as is
-    ``n_samples`` when no scheme samples kept sets). Returns [PruneRow]."""
+    ``n_samples`` when no scheme samples kept sets). The network is ``model`` or the ``activation``
+    (default erf) of student and teacher. Returns [PruneRow]."""
+    model = resolve_model(model, activation=activation)
     reweight = V.parse_reweights(reweight)
     for r in reweight:
         if not any(r in (V.NODE_REWEIGHTS if s.node else V.EDGE_REWEIGHTS) for s in schemes):
@@ -108,7 +112,7 @@ def pruned_error_table(
         for lab, b in grid:
             for r in reweight:
                 if r in (V.NODE_REWEIGHTS if s.node else V.EDGE_REWEIGHTS):
-                    res = pruned_error(state, s, b, reweight=r, activation=activation, **extra)
+                    res = pruned_error(state, s, b, reweight=r, model=model, **extra)
                     rows.append(PruneRow(s.name, lab, r, res))
     return rows
 
