@@ -16,6 +16,7 @@ and returned its partial result), 141 when the reader of stdout went away
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import pkgutil
@@ -100,6 +101,22 @@ def _quiet_broken_pipe() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run ``statmech`` with ``argv`` (None: this process's own arguments) and return its exit code.
+
+    With ``argv=None`` the process is the command and ends when this returns: the
+    collector is frozen then, since its passes over every compiled function at
+    interpreter shutdown take about a second (longer under load), which would
+    hold up the exit after a Ctrl-C.
+    """
+    if argv is None:
+        try:
+            return _main(None)
+        finally:
+            gc.freeze()
+    return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -40,17 +40,23 @@ CHUNK_SECONDS = 0.2
 
 
 class _Chunks:
-    """Step counts per compiled call, adapted so that each call takes about CHUNK_SECONDS."""
+    """Step counts per compiled call, adapted so that each call takes about CHUNK_SECONDS.
+
+    The next size is CHUNK_SECONDS over the measured seconds per step of the steps the
+    call really ran (a call that ends early at a save point ran fewer than its size, and
+    must not inflate the next one), growing at most 4-fold over them.
+    """
 
     def __init__(self, first: float) -> None:
         self.size = max(1, int(first))
 
-    def run(self, call):
+    def run(self, call, steps_of):
         t0 = time.perf_counter()
         out = call(self.size)
         elapsed = time.perf_counter() - t0
-        grow = CHUNK_SECONDS / max(elapsed, 1e-4)
-        self.size = max(1, min(int(self.size * min(grow, 4.0)), 10**9))
+        ran = max(1, int(steps_of(out)))
+        per_step = max(elapsed, 1e-6) / ran
+        self.size = max(1, min(int(CHUNK_SECONDS / per_step), 4 * ran, 10**9))
         return out
 
 
@@ -263,7 +269,8 @@ class Euler:
                 n, code = chunks.run(
                     lambda size: euler_steps(
                         kind, act, act_t, y, h, min(size, nsteps - done), K, M, T, vstar, par, member, frac, TA, max_abs
-                    )
+                    ),
+                    lambda out: out[0],
                 )
                 done += n
                 if code != OK:
@@ -335,7 +342,8 @@ class Dopri5:
                         atol,
                         budget,
                         max_abs,
-                    )
+                    ),
+                    lambda out: out[3],
                 )
                 carry["h"] = h
                 carry["steps_left"] -= st

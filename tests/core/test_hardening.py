@@ -120,6 +120,30 @@ def test_chunked_dopri_is_the_same_trajectory(state, monkeypatch):
     assert res.nsteps == ref.nsteps
 
 
+def test_chunks_grow_from_the_steps_really_run(monkeypatch):
+    """A call that ends early at a save point ran fewer steps than its budget: the next budget is at
+    most 4 times the steps it ran (budgets inflated by quick save intervals made one chunk run for
+    seconds, and Ctrl-C waited for it)."""
+    from statmech.ode import steppers
+
+    s = sm.State.random(6, 2, 50, vstar=4.0, seed=0)
+    sm.integrate(s, eta=0.5, alpha_max=0.01)  # compiled before the calls are recorded
+    calls = []
+    compiled = steppers.dopri_advance
+
+    def recorded(*args):
+        out = compiled(*args)
+        calls.append((args[-2], out[3]))  # (budget, steps run)
+        return out
+
+    monkeypatch.setattr(steppers, "dopri_advance", recorded)
+    res = sm.integrate(s, eta=0.5, alpha_max=1e3, save_at=[0.0, 0.01, 3.16, 1e3])
+    assert res.status == 0
+    assert len(calls) > 3 and any(ran < budget for budget, ran in calls)  # some calls ended at a save point
+    for (_, ran), (budget, _) in zip(calls, calls[1:]):
+        assert budget <= 4 * max(ran, 1), calls
+
+
 def _children(pid: int) -> list[int]:
     try:
         with open(f"/proc/{pid}/task/{pid}/children") as f:
