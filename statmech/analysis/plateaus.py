@@ -26,6 +26,19 @@ standard error of b. Measured (K = M = 2 soft committee, eta = 0.5): b =
 1/(2 lambda) = 15.8: curves approach the plateau fixed point only at its
 slowest stable rate (0.002) and the growth rate along the part of the
 plateau they visit is about 10% below lambda (Jacobian along the curve).
+
+**The symmetric plateaus** (:func:`plateau_fixed_points`). In the
+unspecialised ansatz (Q_ii = q, Q_ik = c, R_in = r, v_i = v) the flow has, at
+eta > 0 (erf, T = I, v* = 1), two solutions: identical students (q = c, on the
+PSD boundary) and distinct students (q > c). They merge as eta -> 0 into Saad
+& Solla's plateau (:func:`saad_solla_plateau`). Learning curves from small
+overlaps visit the distinct-students one: :func:`plateau_fixed_points`
+integrates a curve from :func:`small_overlap_state`, takes its flattest
+unspecialised point and labels the root it converges to "visited" (at K = M =
+3, eta = 1: eps_g = 0.06608 against 0.09417 for identical students). The
+distinct-students branch is followed in eta from the small-eta limit by
+continuation, since a start near Saad & Solla's point converges to it only for
+small eta; further starts are spread over the ansatz.
 """
 
 from __future__ import annotations
@@ -37,7 +50,16 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike
 
-from statmech.analysis.fixed_points import FixedPoint, fixed_point_model, scm_v, visited_plateau
+from statmech.analysis.fixed_points import (
+    TOL,
+    FixedPoint,
+    check_sizes,
+    find_fixed_point,
+    fixed_point_model,
+    same_point,
+    scm_v,
+    teacher_arrays,
+)
 from statmech.core.model import Model
 from statmech.core.state import State
 from statmech.core.weights import Weights
@@ -45,6 +67,13 @@ from statmech.ode.integrator import integrate
 from statmech.sim.run import simulate
 
 __all__ = [
+    "saad_solla_plateau",
+    "plateau_guess",
+    "small_overlap_state",
+    "PlateauVisit",
+    "flattest_unspecialised_point",
+    "plateau_fixed_points",
+    "visited_plateau",
     "Plateau",
     "detect_plateau",
     "plateau_height",
@@ -60,6 +89,358 @@ __all__ = [
 DEFAULT_REL_TOL = 0.05
 
 
+# ------------------------------------------------- the symmetric fixed points
+def saad_solla_plateau(K: int) -> dict:
+    """Closed form of the symmetric plateau, soft committee machine, erf, K = M, T = I, v = v* = 1, eta -> 0.
+
+    Saad & Solla, Phys. Rev. E 52, 4225 (1995), section IV:
+    Q_ii = Q_ik = 1/(2K - 1), R_in = 1/sqrt(K(2K - 1)) and
+    eps_g = (K/pi) [pi/6 - K asin(1/(2K))].
+    Derivation of eps_g from docs/theory/integrals.md and docs/theory/equations.md with I2 = (2/pi) asin(C_ab / sqrt((1+C_aa)(1+C_bb))):
+    every student-student and student-teacher pair has the normalised overlap
+    1/(2K) (q/(1+q) = 1/(2K); r / sqrt(2 (1+q)) = 1/(2K)), teacher pairs have
+    1/2 (n = m) or 0, so eps_g = (1/2)[K^2 (2/pi) A - 2 K^2 (2/pi) A + K/3]
+    with A = asin(1/(2K)). The tests check this independently against the
+    root finder (and that it is a zero of the O(eta) flow).
+    """
+    q = 1.0 / (2 * K - 1)
+    r = 1.0 / math.sqrt(K * (2 * K - 1))
+    return dict(q=q, c=q, r=r, eps_g=(K / math.pi) * (math.pi / 6 - K * math.asin(1.0 / (2 * K))))
+
+
+def plateau_guess(
+    K: int,
+    M: int,
+    *,
+    T: ArrayLike | None = None,
+    vstar: ArrayLike | None = None,
+    train_v: bool = False,
+    spread: float = 0.0,
+) -> State:
+    """A starting state for the plateau search: all units alike, R_in = r, Q_ii = q + spread, Q_ik = c.
+
+    Uses the Saad-Solla values for K = M (exact for erf at eta -> 0) and the
+    same form with K replaced by max(K, M) otherwise; scaled with T's diagonal.
+    ``spread`` > 0 starts with distinct student vectors (q > c).
+    """
+    K, M = check_sizes(K, M)
+    T, vstar = teacher_arrays(M, T, vstar)
+    ss = saad_solla_plateau(max(K, M))
+    t = float(np.mean(np.diag(T)))
+    Q = np.full((K, K), ss["c"] * t) + np.eye(K) * ((ss["q"] - ss["c"]) * t + spread)
+    R = np.full((K, M), ss["r"] * t * math.sqrt(M / max(K, M)))
+    v = np.full(K, float(np.sum(vstar)) / K) if train_v else scm_v(K, M, vstar)
+    return State(Q=Q, R=R, T=T, v=v, vstar=vstar)
+
+
+PLATEAU_SPREADS = (0.0, 0.05, 0.1, 0.2, 0.4)
+
+# continuation in eta starts here (below it the two symmetric plateaus are within O(eta) of each other)
+CONTINUATION_ETA0 = 0.02
+
+# starts spread over the plateau ansatz: (q, c / q, r / r_max) with r_max = sqrt((q + (K - 1) c) / (K M)) the
+# largest r with a PSD covariance (T = I; scaled with T's diagonal)
+ANSATZ_STARTS = tuple((q, cq, rq) for q in (0.3, 0.7, 1.2) for cq in (0.2, 0.6) for rq in (0.5, 0.9))
+
+
+def _is_identical(fpt: FixedPoint) -> bool:
+    q = fpt.unknowns.get("q")
+    if q is None:
+        return False
+    c = fpt.unknowns.get("c", q)
+    return fpt.state.K > 1 and not (q - c > 1e-7 * max(1.0, abs(q)))
+
+
+def _plateau_state(K, M, T, vstar, train_v, q, c, r, v=None) -> State:
+    Q = np.full((K, K), c) + np.eye(K) * (q - c)
+    R = np.full((K, M), r)
+    if v is None:
+        v = np.full(K, float(np.sum(vstar)) / K) if train_v else scm_v(K, M, vstar)
+    return State(Q=Q, R=R, T=T, v=np.broadcast_to(np.asarray(v, dtype=np.float64), (K,)).copy(), vstar=vstar)
+
+
+def _continue_in_eta(K, M, m, *, T, vstar, tol, steps=24):
+    """The distinct-students plateau (q > c) followed from eta -> 0 up to ``eta`` (eta_v / eta held fixed).
+
+    At eta -> 0 the symmetric plateau is unique (Saad & Solla's point); the
+    branch with q > c leaves it linearly in eta. It is found at
+    CONTINUATION_ETA0 from :func:`plateau_guess` and followed on a geometric
+    grid of ``steps`` learning rates, each solve started from the previous
+    root extrapolated linearly; a failed step is halved (up to 6 times).
+    Returns the FixedPoint at ``eta``, or None when the branch is lost.
+    """
+    eta, eta_v = m.eta, m.eta_v
+    train_v = eta_v > 0
+    ratio = eta_v / eta if eta > 0 else 0.0
+    eta0 = min(CONTINUATION_ETA0, eta)
+    start = None
+    for spread in PLATEAU_SPREADS[1:]:
+        try:
+            p = find_fixed_point(
+                plateau_guess(K, M, T=T, vstar=vstar, train_v=train_v, spread=spread),
+                m.replace(eta=eta0, eta_v=ratio * eta0),
+                ansatz="plateau",
+                tol=tol,
+            )
+        except ValueError:
+            continue
+        if not _is_identical(p):
+            start = p
+            break
+    if start is None:
+        return None
+    path = [(eta0, start)]
+    grid = list(np.geomspace(eta0, eta, steps + 1)[1:]) if eta > eta0 else []
+    target_i = 0
+    while target_i < len(grid):
+        e_next = grid[target_i]
+        e_prev, p_prev = path[-1]
+        for _ in range(7):
+            x_prev = np.array([p_prev.unknowns[n] for n in p_prev.unknowns])
+            if len(path) >= 2:
+                e_pp, p_pp = path[-2]
+                x_pp = np.array([p_pp.unknowns[n] for n in p_pp.unknowns])
+                x_guess = x_prev + (x_prev - x_pp) * (e_next - e_prev) / (e_prev - e_pp)
+            else:
+                x_guess = x_prev
+            u = dict(zip(p_prev.unknowns, x_guess))
+            try:
+                guess = _plateau_state(
+                    K, M, T, vstar, train_v, u["q"], u.get("c", u["q"]), u["r"], u.get("v", p_prev.state.v)
+                )
+                p = find_fixed_point(guess, m.replace(eta=e_next, eta_v=ratio * e_next), ansatz="plateau", tol=tol)
+            except ValueError:
+                p = None
+            if p is not None and not _is_identical(p):
+                break
+            e_next = 0.5 * (e_prev + e_next)
+        else:
+            return None
+        path.append((e_next, p))
+        if e_next == grid[target_i]:
+            target_i += 1
+    return path[-1][1]
+
+
+def small_overlap_state(
+    K: int,
+    M: int,
+    *,
+    T: ArrayLike | None = None,
+    vstar: ArrayLike | None = None,
+    train_v: bool = False,
+    scale: float = 1e-4,
+    seed: int = 0,
+) -> State:
+    """A start from small overlaps: W = B W* + G with B_in ~ scale U(0, 1), |G_i|^2 / N ~ U(0.2, 0.5).
+
+    Order parameters R = B T, Q = B T B^T + diag(s^2) (PSD by construction),
+    the initial condition of Saad & Solla (1995): unspecialised students with
+    norms of order one and overlaps with the teacher of order ``scale``.
+    v = vstar (soft committee) or v_i ~ mean(vstar) U(0.5, 1.5) when v is trained.
+    Generator: default_rng(seed).
+    """
+    K, M = check_sizes(K, M)
+    T, vstar = teacher_arrays(M, T, vstar)
+    rng = np.random.default_rng(seed)
+    B = scale * rng.uniform(0.0, 1.0, (K, M))
+    s2 = rng.uniform(0.2, 0.5, K) * float(np.mean(np.diag(T)))
+    v = float(np.mean(vstar)) * rng.uniform(0.5, 1.5, K) if train_v else scm_v(K, M, vstar)
+    return State(Q=B @ T @ B.T + np.diag(s2), R=B @ T, T=T, v=v, vstar=vstar)
+
+
+@dataclass(frozen=True)
+class PlateauVisit:
+    """Where a learning curve from small overlaps lingers (the state at its flattest unspecialised point)."""
+
+    alpha: float
+    eps_g: float
+    slope: float
+    state: State
+
+
+def flattest_unspecialised_point(
+    K: int,
+    M: int,
+    model: Model | None = None,
+    *,
+    eta: float | None = None,
+    eta_v: float | None = None,
+    sigma: float | None = None,
+    activation: str | None = None,
+    T: ArrayLike | None = None,
+    vstar: ArrayLike | None = None,
+    seed: int = 0,
+    scale: float = 1e-4,
+    alpha_max: float | None = None,
+) -> PlateauVisit:
+    """Integrate the ODE from :func:`small_overlap_state` and return its flattest unspecialised point.
+
+    Flattest: smallest |d ln eps_g / d ln alpha| (saved points on a log grid,
+    alpha >= 1) among states that are still unspecialised (every R_in within
+    10% of the mean R, so a noise floor reached after specialisation is not
+    taken for the plateau). ``alpha_max`` defaults to 4000 / eta. ValueError
+    when no unspecialised point with alpha >= 1 is saved.
+    """
+    K, M = check_sizes(K, M)
+    T, vstar = teacher_arrays(M, T, vstar)
+    m = fixed_point_model(model, eta=eta, eta_v=eta_v, sigma=sigma, activation=activation)
+    eta = m.eta
+    if not eta > 0:
+        raise ValueError(f"eta must be > 0 to integrate a learning curve, got {eta!r}")
+    start = small_overlap_state(K, M, T=T, vstar=vstar, train_v=m.trains_v, scale=scale, seed=seed)
+    a_max = 4000.0 / eta if alpha_max is None else float(alpha_max)
+    res = integrate(start, m, alpha_max=a_max, save_at=np.geomspace(1e-2, a_max, 600), progress=False)
+    if res.status != 0:
+        raise ValueError(f"the learning curve could not be integrated: {res.message}")
+    alpha, eps = np.asarray(res.alpha), np.asarray(res.eps_g)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = np.abs(np.gradient(np.log(np.maximum(eps, 1e-300)), np.log(alpha)))
+    R = np.asarray(res.R).reshape(len(alpha), -1)
+    sym = (np.ptp(R, axis=1) <= 0.1 * np.maximum(np.abs(R.mean(axis=1)), 1e-12)) | (K == 1)
+    ok = np.where((alpha >= 1.0) & sym & np.isfinite(slope))[0]
+    if ok.size == 0:
+        raise ValueError(
+            f"the learning curve from small overlaps (K={K}, M={M}, eta={eta}) has no unspecialised point "
+            f"with alpha >= 1 up to alpha={a_max:g}"
+        )
+    i = ok[np.argmin(slope[ok])]
+    return PlateauVisit(alpha=float(alpha[i]), eps_g=float(eps[i]), slope=float(slope[i]), state=res.state_at(int(i)))
+
+
+def _visited_root(visit, m, *, tol):
+    """The plateau-ansatz root started from the curve's flattest state (its labels averaged)."""
+    s = visit.state
+    return find_fixed_point(s, m, ansatz="plateau" if s.K > 1 else "full", tol=tol)
+
+
+_PLATEAU_CACHE: dict = {}
+
+
+def plateau_fixed_points(
+    K: int,
+    M: int,
+    model: Model | None = None,
+    *,
+    eta: float | None = None,
+    eta_v: float | None = None,
+    sigma: float | None = None,
+    activation: str | None = None,
+    T: ArrayLike | None = None,
+    vstar: ArrayLike | None = None,
+    tol: float = TOL,
+    spreads: Sequence[float] = PLATEAU_SPREADS,
+    starts: Sequence[tuple[float, float, float]] = ANSATZ_STARTS,
+    continuation: bool = True,
+    identify: bool = True,
+) -> list:
+    """Every symmetric plateau fixed point found, the one learning curves visit first.
+
+    Found by three routes, duplicates removed: (1) starts from
+    :func:`plateau_guess` with each of ``spreads``; (2) ``starts`` spread over
+    the ansatz ((q, c/q, r/r_max) triples, r_max the largest r with a PSD covariance); (3)
+    with ``continuation``, the distinct-students branch (q > c) followed in
+    eta from eta -> 0, where the plateau is unique (Saad & Solla's point), up
+    to ``eta`` (:func:`_continue_in_eta`). At eta > 0 there are (erf, K = M,
+    T = I) at least two: identical students (q = c, on the boundary of the PSD
+    cone; kind "plateau (identical students)") and distinct students (q > c,
+    kind "plateau"). With ``identify`` (eta > 0) a learning curve from small
+    overlaps is integrated (:func:`flattest_unspecialised_point`) and the
+    plateau-ansatz root started from its flattest state is matched to the
+    list (added when new): that point gets ``visited = True``. At eta = 0 the
+    plateau is unique and is the visited one. Order: visited first, then by
+    the number of unstable directions. ValueError when none is found.
+    """
+    K, M = check_sizes(K, M)
+    T, vstar = teacher_arrays(M, T, vstar)
+    m = fixed_point_model(model, eta=eta, eta_v=eta_v, sigma=sigma, activation=activation)
+    eta, eta_v = m.eta, m.eta_v
+    key = (
+        K, M, m.to_json(), float(tol), T.tobytes(), vstar.tobytes(),
+        tuple(spreads), tuple(starts), bool(continuation), bool(identify),
+    )  # fmt: skip
+    if key in _PLATEAU_CACHE:
+        return list(_PLATEAU_CACHE[key])
+    train_v = m.trains_v
+    found: list = []
+    errors: list = []
+
+    def add(p):
+        if not any(same_point(p, other) for other in found):
+            found.append(p)
+            return p
+        return next(other for other in found if same_point(p, other))
+
+    guesses = [(f"spread {s}", plateau_guess(K, M, T=T, vstar=vstar, train_v=train_v, spread=s)) for s in spreads]
+    t = float(np.mean(np.diag(T)))
+    for q, cq, rq in starts:
+        r = rq * math.sqrt((q + (K - 1) * cq * q) / (K * M))
+        guesses.append((f"start {(q, cq, rq)}", _plateau_state(K, M, T, vstar, train_v, q * t, cq * q * t, r * t)))
+    for name, guess in guesses:
+        try:
+            add(find_fixed_point(guess, m, ansatz="plateau", tol=tol))
+        except ValueError as exc:
+            errors.append(f"{name}: {exc}")
+    if continuation and eta > 0 and K > 1:
+        p = _continue_in_eta(K, M, m, T=T, vstar=vstar, tol=tol)
+        if p is not None:
+            add(p)
+        else:
+            errors.append("continuation in eta: the distinct-students branch was lost")
+    visited = None
+    if identify and eta > 0:
+        try:
+            visit = flattest_unspecialised_point(K, M, m, T=T, vstar=vstar)
+            visited = add(_visited_root(visit, m, tol=tol))
+        except ValueError as exc:
+            errors.append(f"learning curve: {exc}")
+    if not found:
+        raise ValueError("no plateau fixed point found; " + " | ".join(errors))
+    for p in found:
+        p.kind = "plateau (identical students)" if _is_identical(p) else "plateau"
+        p.visited = p is visited
+    if identify and eta == 0 and len(found) == 1:
+        found[0].visited = True
+    found.sort(
+        key=lambda p: (
+            not p.visited,
+            int(np.sum(p.eigenvalues.real > 1e-9 + 1e-7 * np.max(np.abs(p.eigenvalues)))),
+            p.kind != "plateau",
+        )
+    )
+    _PLATEAU_CACHE[key] = tuple(found)
+    return list(found)
+
+
+def visited_plateau(
+    K: int,
+    M: int,
+    model: Model | None = None,
+    *,
+    eta: float | None = None,
+    eta_v: float | None = None,
+    sigma: float | None = None,
+    activation: str | None = None,
+    T: ArrayLike | None = None,
+    vstar: ArrayLike | None = None,
+) -> FixedPoint:
+    """The symmetric plateau fixed point that a learning curve from small overlaps visits.
+
+    See :func:`plateau_fixed_points`; ValueError when the curve's flattest
+    state does not converge to a plateau fixed point.
+    """
+    m = fixed_point_model(model, eta=eta, eta_v=eta_v, sigma=sigma, activation=activation)
+    eta, eta_v, sigma = m.eta, m.eta_v, m.sigma
+    pts = plateau_fixed_points(K, M, m, T=T, vstar=vstar)
+    if not pts[0].visited:
+        raise ValueError(
+            f"no plateau fixed point matches the learning curve from small overlaps (K={K}, M={M}, eta={eta}, "
+            f"eta_v={eta_v}, sigma={sigma}); found {[round(p.eps_g, 6) for p in pts]}"
+        )
+    return pts[0]
+
+
+# ------------------------------------------------------------ plateaus of curves
 @dataclass(frozen=True)
 class Plateau:
     """A plateau of a learning curve (see the module docstring for the definition)."""

@@ -85,7 +85,7 @@ def _vstar(args):
 def run_fixed_points(args: argparse.Namespace) -> int:
     import json
 
-    from statmech.analysis.fixed_points import find_fixed_points
+    from statmech.analysis.search import find_fixed_points
 
     if args.starts < 0:
         raise ValueError(f"--starts must be >= 0, got {args.starts}")
@@ -134,7 +134,7 @@ def run_fixed_points(args: argparse.Namespace) -> int:
 def run_max_lr(args: argparse.Namespace) -> int:
     import json
 
-    from statmech.analysis.fixed_points import confirm_critical_learning_rate, critical_learning_rate
+    from statmech.analysis.critical import confirm_critical_learning_rate, critical_learning_rate
 
     ratio = 0.0 if args.soft_committee else 1.0
     m = model_from_args(

@@ -8,16 +8,16 @@ draws the figures from the tables (:mod:`statmech.plots.classic`).
 - Saad & Solla, Phys. Rev. E 52, 4225 (1995): soft committee machine (erf,
   eta_v = 0, v = v* = 1, T = I); the symmetric plateau and its escape, the
   plateau height against eta (the visited plateau fixed point,
-  :func:`statmech.analysis.fixed_points.visited_plateau`; the eta -> 0 closed
+  :func:`statmech.analysis.plateaus.visited_plateau`; the eta -> 0 closed
   form of their section IV as the published value), and the plateau length
   against ln N (:func:`statmech.analysis.plateaus.plateau_lengths`).
 - The asymptotic phase: eta_c, the largest eta with the perfect student stable
-  (:func:`statmech.analysis.fixed_points.critical_learning_rate`), and eta_opt,
+  (:func:`statmech.analysis.critical.critical_learning_rate`), and eta_opt,
   the eta maximising the slowest asymptotic rate min_i |Re lambda_i| of the
   Jacobian at the perfect student.
 - Goldt et al., NeurIPS 2019: the final eps_g against K for M = 2, noisy teacher,
   first layer only against both layers, from long ODE integrations started at
-  small overlaps; :func:`statmech.analysis.fixed_points.goldt_small_noise_error`
+  small overlaps; :func:`statmech.analysis.asymptotics.goldt_small_noise_error`
   for erf with the first layer only.
 - Saad & Solla, NIPS 9 (1996) "Learning with noise and regularizers": weight decay
   kappa and output noise sigma change the asymptotic eps_g and the plateau.
@@ -35,19 +35,19 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from statmech.analysis.fixed_points import (
-    asymptotic_fixed_point,
-    critical_learning_rate,
-    goldt_small_noise_error,
-    jacobian,
-    perfect_student,
+from statmech.analysis.asymptotics import asymptotic_fixed_point, goldt_small_noise_error
+from statmech.analysis.critical import critical_learning_rate
+from statmech.analysis.fixed_points import jacobian, perfect_student, scm_v
+from statmech.analysis.plateaus import (
+    detect_plateau,
+    fit_log_slope,
     plateau_fixed_points,
+    plateau_lengths,
     saad_solla_plateau,
-    scm_v,
+    simulation_curve,
     small_overlap_state,
     visited_plateau,
 )
-from statmech.analysis.plateaus import detect_plateau, fit_log_slope, plateau_lengths, simulation_curve
 from statmech.core.io import ensure_dir, write_table
 from statmech.core.weights import Weights
 from statmech.ode.integrator import integrate

@@ -37,7 +37,7 @@ from math import comb
 import numpy as np
 
 from statmech import pruning
-from statmech.analysis.fixed_points import goldt_small_noise_error
+from statmech.analysis.asymptotics import goldt_small_noise_error
 from statmech.core.model import Model
 from statmech.core.state import State
 from statmech.core.vocabulary import (

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import statmech as sm
+from statmech.analysis import asymptotics, critical, search
 from statmech.analysis import fixed_points as fp
 from statmech.analysis import plateaus as pl
 from statmech.cli import main
@@ -61,20 +62,20 @@ def test_symmetric_plateau_matches_saad_solla(K):
     assert np.max(np.abs(flow(pack(s)))) < 1e-14
     # and the plateau is unstable: students specialise
     assert p.stability == "unstable" and p.escape_rate > 0
-    assert fp.saad_solla_plateau(K)["eps_g"] == pytest.approx(eps_ss, rel=1e-14)
+    assert pl.saad_solla_plateau(K)["eps_g"] == pytest.approx(eps_ss, rel=1e-14)
 
 
 def test_small_eta_limit_is_the_limit_of_finite_eta():
     # the eta = 0 flow is lim F/eta; the finite-eta plateau moves by O(eta)
-    p0 = fp.find_fixed_point(fp.plateau_guess(2, 2), eta=0.0, ansatz="plateau")
-    shifts = [fp.plateau_fixed_points(2, 2, eta=eta)[0].eps_g - p0.eps_g for eta in (1e-3, 2e-3)]
+    p0 = fp.find_fixed_point(pl.plateau_guess(2, 2), eta=0.0, ansatz="plateau")
+    shifts = [pl.plateau_fixed_points(2, 2, eta=eta)[0].eps_g - p0.eps_g for eta in (1e-3, 2e-3)]
     assert abs(shifts[0]) < 1e-4
     assert shifts[1] / shifts[0] == pytest.approx(2.0, rel=0.02)  # linear in eta to O(eta^2)
 
 
 # ----------------------------------------------------- residual, stability
 def test_fixed_points_are_zeros_and_classified():
-    found = fp.find_fixed_points(2, 2, eta=0.5, eta_v=0.0)
+    found = search.find_fixed_points(2, 2, eta=0.5, eta_v=0.0)
     kinds = {p.kind: p for p in found}
     assert set(kinds) == {"plateau", "plateau (identical students)", "perfect student"}
     for p in found:
@@ -85,12 +86,12 @@ def test_fixed_points_are_zeros_and_classified():
     assert np.sum(kinds["plateau"].eigenvalues.real > 0) == 1
     assert np.sum(kinds["plateau (identical students)"].eigenvalues.real > 0) == 3
     # both layers trained: same structure, v is an unknown
-    both = fp.find_fixed_points(2, 2, eta=0.5, eta_v=0.5)
+    both = search.find_fixed_points(2, 2, eta=0.5, eta_v=0.5)
     assert all(p.residual < 1e-10 for p in both) and "v" in both.points[0].unknowns
 
 
 def test_multi_start_finds_partially_specialised_points_once():
-    found = fp.find_fixed_points(3, 3, eta=0.5, starts=8, seed=1)
+    found = search.find_fixed_points(3, 3, eta=0.5, starts=8, seed=1)
     extra = [p for p in found if p.kind.startswith("multi-start")]
     plateau = next(p for p in found if p.kind == "plateau")
     assert extra and all(p.residual < 1e-10 for p in extra)
@@ -98,12 +99,12 @@ def test_multi_start_finds_partially_specialised_points_once():
     assert all(0 < p.eps_g < plateau.eps_g and p.stability == "unstable" for p in extra)
     for i, a in enumerate(found.points):  # no duplicates, also up to a permutation of the units
         for b in found.points[i + 1 :]:
-            assert not fp._same_point(a, b)
+            assert not fp.same_point(a, b)
     # a permuted copy of a point is recognised as the same point
     s = extra[0].state
     perm = [2, 0, 1]
     twin = fp.analyse(s.replace(Q=s.Q[np.ix_(perm, perm)], R=s.R[perm], v=s.v[perm]), eta=0.5)
-    assert fp._same_point(extra[0], twin)
+    assert fp.same_point(extra[0], twin)
 
 
 def test_linear_jacobian_matches_closed_form():
@@ -118,7 +119,7 @@ def test_linear_jacobian_matches_closed_form():
 
 
 def test_stable_point_stays():
-    p = fp.asymptotic_fixed_point(2, 2, eta=0.5, sigma=0.3)
+    p = asymptotics.asymptotic_fixed_point(2, 2, eta=0.5, sigma=0.3)
     assert p.stable and p.residual < 1e-10
     A = fp.make_ansatz("full", 2, 2, False)
     x0 = A.project(pack(p.state))
@@ -132,7 +133,7 @@ def test_stable_point_stays():
 
 
 def test_unstable_plateau_is_left_along_the_eigenvector():
-    p = fp.plateau_fixed_points(2, 2, eta=0.5)[0]
+    p = pl.plateau_fixed_points(2, 2, eta=0.5)[0]
     assert p.kind == "plateau" and p.stability == "unstable"
     A = fp.make_ansatz("full", 2, 2, False)
     x0 = A.project(pack(p.state))
@@ -154,7 +155,7 @@ def test_unstable_plateau_is_left_along_the_eigenvector():
 # -------------------------------------------------- critical learning rate
 @pytest.mark.parametrize("K,ratio", [(2, 0.0), (3, 0.0), (3, 1.0)])
 def test_critical_learning_rate_bisection_vs_generalised_eigenvalues(K, ratio):
-    crit = fp.critical_learning_rate(K, K, eta_v_ratio=ratio)
+    crit = critical.critical_learning_rate(K, K, eta_v_ratio=ratio)
     # J(eta) = eta A + eta^2 B exactly (F is a polynomial in eta): A x = -eta B x
     J1, _ = fp.jacobian(crit.state, eta=1.0, eta_v=ratio)
     J2, _ = fp.jacobian(crit.state, eta=2.0, eta_v=2 * ratio)
@@ -169,13 +170,13 @@ def test_critical_learning_rate_bisection_vs_generalised_eigenvalues(K, ratio):
 
 def test_critical_learning_rate_linear_closed_form():
     # linear K = M = 1: eigenvalues eta^2 - 2 eta and -eta, so eta_c = 2
-    assert fp.critical_learning_rate(1, 1, activation="linear").eta_c == pytest.approx(2.0, rel=1e-6)
+    assert critical.critical_learning_rate(1, 1, activation="linear").eta_c == pytest.approx(2.0, rel=1e-6)
 
 
 @pytest.mark.parametrize("K,ratio", [(2, 0.0), (3, 1.0)])
 def test_critical_learning_rate_confirmed_by_integration(K, ratio):
-    crit = fp.critical_learning_rate(K, K, eta_v_ratio=ratio)
-    out = fp.confirm_critical_learning_rate(crit, factor=0.1, eps=0.005)
+    crit = critical.critical_learning_rate(K, K, eta_v_ratio=ratio)
+    out = critical.confirm_critical_learning_rate(crit, factor=0.1, eps=0.005)
     below, above = out["below"], out["above"]
     assert below["status"] == 0 and above["status"] == 0
     # the leading mode of the perturbation of real weights (PSD) decays by e^-3 below and grows by e^3
@@ -195,7 +196,7 @@ def test_noise_fixed_point_matches_long_integration_and_grows_with_L():
     eta, sigma = 0.5, 0.3
     eps = {}
     for L in (0, 1):
-        p = fp.asymptotic_fixed_point(2 + L, 2, eta=eta, sigma=sigma)
+        p = asymptotics.asymptotic_fixed_point(2 + L, 2, eta=eta, sigma=sigma)
         assert p.residual < 1e-10 and p.stable
         start = fp.perfect_student(2 + L, 2)
         if L:
@@ -212,9 +213,9 @@ def test_noise_fixed_point_matches_long_integration_and_grows_with_L():
 
 def test_noise_error_scales_like_eta_sigma2():
     # small eta sigma^2: eps_g ~ c eta sigma^2; halving sigma divides eps_g by 4 up to O(eta sigma^2)
-    e = [fp.asymptotic_fixed_point(2, 2, eta=0.05, sigma=s).eps_g for s in (0.2, 0.1)]
+    e = [asymptotics.asymptotic_fixed_point(2, 2, eta=0.05, sigma=s).eps_g for s in (0.2, 0.1)]
     assert e[0] / e[1] == pytest.approx(4.0, rel=0.01)
-    e_eta = [fp.asymptotic_fixed_point(2, 2, eta=eta, sigma=0.1).eps_g for eta in (0.02, 0.01)]
+    e_eta = [asymptotics.asymptotic_fixed_point(2, 2, eta=eta, sigma=0.1).eps_g for eta in (0.02, 0.01)]
     assert e_eta[0] / e_eta[1] == pytest.approx(2.0, rel=0.01)
 
 
@@ -232,7 +233,7 @@ def test_bad_input_messages():
     with pytest.raises(ValueError, match="eta must be a finite number >= 0"):
         fp.Flow(2, 2, np.eye(2), np.ones(2), eta=-1.0)
     with pytest.raises(ValueError, match="not strictly stable"):
-        fp.critical_learning_rate(2, 2, activation="linear")  # rotations of a linear student: a continuum
+        critical.critical_learning_rate(2, 2, activation="linear")  # rotations of a linear student: a continuum
     with pytest.raises(ValueError, match="K >= M"):
         fp.perfect_student(1, 2)
     with pytest.raises(ValueError, match="K must be an integer >= 1"):
@@ -269,7 +270,7 @@ def test_detect_plateau_on_a_synthetic_curve():
 
 
 def test_detect_plateau_on_the_ode_matches_the_fixed_point():
-    fpp = fp.plateau_fixed_points(2, 2, eta=0.5)[0]
+    fpp = pl.plateau_fixed_points(2, 2, eta=0.5)[0]
     s = sm.State.random(2, 2, 1_000_000, seed=0).replace(v=np.ones(2))
     alpha, eps = pl.ode_curve(s, eta=0.5, alpha_max=600)
     est = pl.detect_plateau(alpha, eps)

@@ -6,14 +6,9 @@ import numpy as np
 import pytest
 
 import statmech
-from statmech.analysis.fixed_points import (
-    asymptotic_fixed_point,
-    confirm_critical_learning_rate,
-    critical_learning_rate,
-    find_fixed_point,
-    perfect_student,
-    perturbed_state,
-)
+from statmech.analysis.asymptotics import asymptotic_fixed_point
+from statmech.analysis.critical import confirm_critical_learning_rate, critical_learning_rate
+from statmech.analysis.fixed_points import find_fixed_point, perfect_student, perturbed_state
 from statmech.core.model import Model
 from statmech.ode.integrator import pack
 

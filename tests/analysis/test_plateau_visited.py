@@ -1,4 +1,4 @@
-"""The symmetric plateau that learning curves visit (statmech.analysis.fixed_points.plateau_fixed_points).
+"""The symmetric plateau that learning curves visit (statmech.analysis.plateaus.plateau_fixed_points).
 
 Independent route: the learning curve itself. Each test integrates the ODE
 from its own small-overlap start (R_in ~ 1e-6 U(0, 1), Q_ii ~ U(0.1, 0.5),
@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import statmech as sm
-from statmech.analysis import fixed_points as fp
+from statmech.analysis import critical
 from statmech.analysis import plateaus as pl
 from statmech.cli import main
 
@@ -44,11 +44,11 @@ def curve_plateau_level(K, eta, seed=11):
 
 
 def check(K, eta):
-    pts = fp.plateau_fixed_points(K, K, eta=eta)
+    pts = pl.plateau_fixed_points(K, K, eta=eta)
     visited = [p for p in pts if p.visited]
     assert len(visited) == 1 and pts[0] is visited[0]
     level, _, _ = curve_plateau_level(K, eta)
-    assert fp.visited_plateau(K, K, eta=eta).eps_g == pytest.approx(level, rel=0.01)
+    assert pl.visited_plateau(K, K, eta=eta).eps_g == pytest.approx(level, rel=0.01)
     assert pl.plateau_height(K, K, eta=eta) == pytest.approx(level, rel=0.01)
     assert visited[0].residual < 1e-10 and visited[0].stability == "unstable"
     return pts
@@ -68,7 +68,7 @@ def test_k3_eta1_visits_the_distinct_students_plateau():
 def test_detect_plateau_with_the_visited_height_k3_eta1():
     # from small overlaps the curve lingers near 0.0660 for hundreds of alpha (the identical-students
     # height 0.0942 is crossed in passing only)
-    h = fp.visited_plateau(3, 3, eta=1.0)
+    h = pl.visited_plateau(3, 3, eta=1.0)
     _, a, e = curve_plateau_level(3, 1.0)
     p = pl.detect_plateau(a, e, height=h)
     assert p.height_source == "fixed point" and p.left
@@ -104,12 +104,12 @@ def test_cli_labels_the_visited_plateau(capsys):
 @pytest.mark.parametrize("K", [2, 3, 4, 5, 6])
 def test_visited_plateau_grid_up_to_the_critical_learning_rate(K):
     """eta = (0.05, 0.3, 0.6, 0.8, 0.95) eta_c, eta_c the critical learning rate of the perfect student."""
-    eta_c = fp.critical_learning_rate(K, K, rtol=1e-4).eta_c
+    eta_c = critical.critical_learning_rate(K, K, rtol=1e-4).eta_c
     for frac in (0.05, 0.3, 0.6, 0.8, 0.95):
         check(K, round(frac * eta_c, 3))
 
 
 def test_small_overlap_state_is_valid():
-    s = fp.small_overlap_state(3, 2, seed=1, scale=1e-3)
+    s = pl.small_overlap_state(3, 2, seed=1, scale=1e-3)
     assert np.all(np.abs(s.R) <= 1e-3 + 1e-15) and np.all(np.diag(s.Q) > 0.19)
     assert math.isclose(float(np.mean(s.v)), 1.0)

@@ -12,12 +12,9 @@ import pytest
 from scipy.optimize import fsolve
 
 from statmech import integrate
-from statmech.analysis.fixed_points import (
-    goldt_small_noise_error,
-    perfect_student,
-    perturbed_perfect_student,
-    small_overlap_state,
-)
+from statmech.analysis.asymptotics import goldt_small_noise_error
+from statmech.analysis.fixed_points import perfect_student, perturbed_perfect_student
+from statmech.analysis.plateaus import small_overlap_state
 from statmech.cli import main
 from statmech.core.io import read_table
 from statmech.ode.generalisation import eps_g_arrays

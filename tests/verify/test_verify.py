@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from statmech import State, eps_g
-from statmech.analysis.fixed_points import asymptotic_fixed_point, goldt_small_noise_error
+from statmech.analysis.asymptotics import asymptotic_fixed_point, goldt_small_noise_error
 from statmech.cli import main
 from statmech.pruning import pruned_error
 from statmech.verify import (
