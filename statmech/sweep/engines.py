@@ -43,7 +43,8 @@ INITIALISATIONS = V.INITIALISATIONS
 
 @dataclass(frozen=True)
 class Param:
-    """A parameter: ``kind`` in int, float, str, floats (a list of floats), bool; ``choices`` or ``check``."""
+    """A parameter: ``kind`` in int, float, str, strs, floats (a list of floats), units (a number, or a list
+    of numbers, one per unit: a list of one is that number), bool; ``choices`` or ``minimum``."""
 
     kind: str
     default: object = None
@@ -83,6 +84,19 @@ class Param:
                 if self.choices and x not in self.choices:
                     raise ValueError(f"{bad} must hold values among {', '.join(self.choices)}, got {x!r}")
             return value
+        elif self.kind == "units":
+            if isinstance(value, list):
+                if not value or not all(
+                    isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in value
+                ):
+                    raise ValueError(f"{bad} must be a finite number or a non-empty list of them, got {value!r}")
+                value = [float(x) for x in value]
+                if len(value) == 1:  # one value means every unit: the same run (and run id) as the number
+                    value = value[0]
+            elif isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"{bad} must be a finite number or a non-empty list of them, got {value!r}")
+            else:
+                value = float(value)
         elif self.kind == "floats":
             if (
                 not isinstance(value, list)
@@ -185,7 +199,9 @@ def _teacher_student_params(**overrides) -> dict:
         "M": Param("int", 2, "teacher hidden units", minimum=1),
         "N": Param("int", 500, "input dimension of the random initial weights", minimum=1),
         "seed": Param("int", 0, "seed of the random initial weights (State.random)", minimum=0),
-        "vstar": Param("float", 4.0, "teacher second-layer weight, every unit"),
+        "vstar": Param(
+            "units", 4.0, "teacher second-layer weights: one value (every unit) or a list of M values, one per unit"
+        ),
         "eta": Param("float", 0.5, "first-layer learning rate (scaled eta/sqrt N)", minimum=0.0),
         "eta_v": Param("float", None, "second-layer learning rate (scaled eta_v/N); default = eta", minimum=0.0),
         "sigma": Param("float", 0.0, "output-noise standard deviation", minimum=0.0),
@@ -220,8 +236,24 @@ def _start(p) -> Weights:
 _GENERAL = ("teacher_activation", "weight_decay", "batch_size", "output_scale", "init", "teacher_overlap")
 
 
+def _check_vstar(p, where):
+    """vstar: one value (every teacher unit) or M values."""
+    vstar = p.get("vstar")
+    if isinstance(vstar, list) and len(vstar) != p["M"]:
+        raise ValueError(
+            f"{where}: parameter 'vstar' = {vstar!r} has {len(vstar)} values; allowed: 1 (every teacher unit) "
+            f"or M={p['M']} (one per teacher unit)"
+        )
+
+
+def _hashable(value):
+    """A cache key part: lists (a per-unit vstar, save times) as tuples."""
+    return tuple(value) if isinstance(value, list) else value
+
+
 def _check_model(p, where, supported=()):
     """Model fields and start options the engine does not take are refused by name (never ignored)."""
+    _check_vstar(p, where)
     try:
         model = _model(p)
         _start_checks(p)
@@ -343,7 +375,9 @@ _TRAIN_KEYS = (
     "eta_v",
     "sigma",
     "alpha_max",
-    "activation",
+    *MODEL_FIELDS,
+    "init",
+    "teacher_overlap",
     "method",
     "dt",
     "rtol",
@@ -354,7 +388,7 @@ _TRAIN_KEYS = (
 
 def _train(p, times):
     """The ODE-trained student (cached per worker process: runs differing only in the pruning share it)."""
-    key = tuple(p[k] for k in _TRAIN_KEYS) + (tuple(times),)
+    key = tuple(_hashable(p[k]) for k in _TRAIN_KEYS) + (tuple(times),)
     return _train_cached(key)
 
 
@@ -368,12 +402,9 @@ def _train_cached(key, _cache=_TRAINED):
             _cache.pop(next(iter(_cache)))
         _cache[key] = integrate(
             _initial_state(p),
-            eta=p["eta"],
-            eta_v=p["eta_v"],
-            sigma=p["sigma"],
+            _model(p),
             alpha_max=p["alpha_max"],
             save_at=list(key[-1]),
-            activation=p["activation"],
             method=p["method"],
             dt=p["dt"],
             rtol=p["rtol"],
@@ -411,7 +442,7 @@ _TAKES = {s: _TAKES_OWN.get(s, ()) for s in V.SCHEMES}
 
 def _check_prune(p, where):
     _check_ode(p, where)
-    _check_model(p, where)
+    _check_model(p, where, supported=_GENERAL)
     b = _prune_budget(p, where)
     try:
         for s in _prune_schemes(p):
@@ -431,17 +462,18 @@ def _run_prune(p, record) -> Outcome:
     res = _train(p, times)
     reached = {float(a): i for i, a in enumerate(res.alpha)}
     budget = _prune_budget(p, "prune")
+    model = _model(p)
     rows = []
     for a in times:
         i = reached.get(float(a))
         state = res.state_at(i) if i is not None else None
         if state is not None and p["rescale"]:
             state = pruning.rescale_rows(state)
-        unpruned = math.nan if state is None else _eps(state, p["activation"])
+        unpruned = math.nan if state is None else eps_g(state, model)
         for scheme in _prune_schemes(p):
             values = dict.fromkeys(("eps_g", "stderr", "test_loss", "exact"), math.nan)
             if state is not None:
-                opts = dict(activation=p["activation"], reweight=p["reweight"], keep_distribution=False)
+                opts = dict(model=model, reweight=p["reweight"], keep_distribution=False)
                 if scheme.name in (V.RANDOM_NODE, V.DPP_NODE):
                     opts.update(n_samples=p["n_samples"], rng=p["sample_seed"])
                 # the engine's matching: node schemes keep k = c K units, edge schemes a fraction c (or k / K)
@@ -458,11 +490,6 @@ def _run_prune(p, record) -> Outcome:
             values["eps_g_unpruned"] = unpruned
             rows.append({"alpha": float(a), "scheme": scheme.name, **{q: values[q] for q in record}})
     return Outcome(rows, res.status, res.message)
-
-
-def _eps(state, activation):
-
-    return eps_g(state, activation)
 
 
 register_engine(
@@ -569,7 +596,8 @@ _STUDENTS: dict = {}  # per worker process, shared by runs that differ only in t
 
 def _student(p):
     """The SGD-trained student (cached per worker process, shared by runs that differ only in the pruning)."""
-    key = tuple(p[k] for k in ("K", "M", "N", "alpha_max", "sigma", "seed", "vstar", "eta", "eta_v", "activation"))
+    names = ("K", "M", "N", "alpha_max", "sigma", "seed", "vstar", "eta", "eta_v", "activation")
+    key = tuple(_hashable(p[k]) for k in names)
     cache = _STUDENTS
     if key not in cache:
         if len(cache) >= 4:

@@ -36,6 +36,7 @@ from statmech.core.lock import output_lock
 from statmech.core.provenance import provenance
 from statmech.sweep.config import SweepConfig, load_config, parse_config
 from statmech.sweep.engines import get_engine
+from statmech.sweep.tables import format_units
 
 __all__ = ["run_sweep", "SweepSummary", "read_results", "execute_run", "results_header", "RESULTS_FILE", "CONFIG_FILE"]
 
@@ -206,8 +207,13 @@ class _Table:
             w.writerow(self.header)
             w.writerows(rows)
 
-    def append(self, run, engine: str, result: dict, record: list, row_keys: tuple) -> str:
-        """Write the rows of one finished run in one flushed write; returns its status."""
+    def append(
+        self, run, engine: str, result: dict, record: list, row_keys: tuple, units: frozenset = frozenset()
+    ) -> str:
+        """Write the rows of one finished run in one flushed write; returns its status.
+
+        ``units``: the per-unit parameters (one column each, :func:`statmech.sweep.tables.format_units`).
+        """
         status = "ok" if result["status"] == 0 else "failed"
         rows = result["rows"] or [{}]  # a run that raised still gets one row holding its message
         buf = io.StringIO(newline="")
@@ -227,7 +233,12 @@ class _Table:
                 values[k] = r.get(k)
             for q in record:
                 values[q] = r.get(q, math.nan)
-            w.writerow([_fmt(values.get(h)) for h in self.header])
+            w.writerow(
+                [
+                    format_units(values[h]) if h in units and values.get(h) is not None else _fmt(values.get(h))
+                    for h in self.header
+                ]
+            )
         if self._fh is None:
             self._fh = open(self.path, "a", newline="")
         self._fh.write(buf.getvalue())
@@ -285,6 +296,7 @@ def _prepare_out(cfg: SweepConfig, out: Path) -> None:
             "nrows": "rows of the run",
             "status": "ok, or failed (diverged or raised; see error)",
             "eps_g": "noise-free generalisation error (a test loss on noisy labels adds sigma^2/2)",
+            "vstar": "teacher second-layer weights: one number (every unit) or M numbers separated by spaces",
             "elapsed_s": "wall time of the run in its worker",
         },
     }
@@ -522,6 +534,7 @@ def _run_locked(
         return summary
 
     engine = get_engine(cfg.engine)
+    units = frozenset(n for n in cfg.param_names if n in engine.params and engine.params[n].kind == "units")
     t_start = time.perf_counter()
     with _workers_ignore_sigint():
         ex = _make_executor(executor, None if executor == "inline" else workers, scheduler)
@@ -572,7 +585,7 @@ def _run_locked(
                     summary.lost += 1
                     summary.lost_messages.append("interrupted in its worker")
                     continue
-                status = table.append(run, cfg.engine, result, cfg.record, engine.row_keys)
+                status = table.append(run, cfg.engine, result, cfg.record, engine.row_keys, units)
                 summary.executed += 1
                 summary.failed += status != "ok"
                 bar.update(1)

@@ -3,6 +3,12 @@
 Plain bookkeeping for figures and notebooks: filter rows, average over repeated
 points (seeds) with the standard error of the mean, and pivot two parameters
 into a matrix for a heatmap.
+
+A per-unit parameter (``vstar``) is one column: a number where one value holds
+for every unit, else the values separated by spaces (``"2.0 1.0"``). A column
+of numbers only is read as floats, one with a list as strings: select such rows
+with the same text (``select(t, {"vstar": "2.0 1.0"})``, :func:`format_units`)
+and read the values with :func:`unit_values`.
 """
 
 from __future__ import annotations
@@ -11,7 +17,28 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["select", "final_rows", "aggregate", "pivot", "difference"]
+__all__ = ["select", "final_rows", "aggregate", "pivot", "difference", "format_units", "unit_values"]
+
+
+def format_units(value: float | Sequence[float]) -> str:
+    """The table entry of a per-unit parameter: repr of the number, or the numbers' reprs joined by spaces."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return " ".join(repr(float(x)) for x in value)
+    return repr(float(value))
+
+
+def unit_values(column: Sequence) -> list[np.ndarray]:
+    """Each entry of a per-unit column (a float, or text as written by :func:`format_units`) as a float array."""
+    out = []
+    for x in column:
+        if isinstance(x, str):
+            try:
+                out.append(np.array([float(t) for t in x.split()], dtype=np.float64))
+            except ValueError:
+                raise ValueError(f"{x!r} is not a list of numbers separated by spaces") from None
+        else:
+            out.append(np.array([float(x)], dtype=np.float64))
+    return out
 
 
 def _n(table) -> int:
@@ -21,7 +48,11 @@ def _n(table) -> int:
 def _match(col, value):
     if callable(value):
         return np.array([bool(value(x)) for x in col])
-    if col.dtype == object:
+    if col.dtype == object:  # text columns: scheme names, and per-unit columns holding a list somewhere
+        if isinstance(value, (list, tuple, set)):
+            return np.any([_match(col, v) for v in value], axis=0)
+        if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+            return col == format_units(value)
         return col == str(value)
     if isinstance(value, (list, tuple, set)):
         return np.any([np.isclose(col, float(v), rtol=1e-12, atol=0) for v in value], axis=0)

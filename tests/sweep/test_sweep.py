@@ -2,6 +2,7 @@
 
 import csv
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -533,3 +534,106 @@ def test_prune_sim_engine_one_row_per_scheme_and_mask(tmp_path):
     np.testing.assert_allclose(un["eps_g"], un["eps_g_theory"], rtol=1e-10)
     with pytest.raises(ValueError, match="parameter 'keep'.*is required"):
         parse_config(text.replace("[axes]\nkeep = [1, 2]\n", ""))
+
+
+# ------------------------------------------------------ the model and per-unit vstar
+def test_every_model_field_and_start_option_is_a_key_of_every_engine_and_documented():
+    """Every Model field, vstar, init and teacher_overlap are keys of every engine, and the TOML section of
+    docs/guide/sweeps.md names every key of every engine."""
+    from statmech.core.model import MODEL_FIELDS
+    from statmech.sweep import ENGINES
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "guide" / "sweeps.md").read_text()
+    section = page[page.index("## The TOML format") : page.index("## Engines and their parameters")]
+    listed = set(re.findall(r"`([A-Za-z_]+)`", section))
+    for name, engine in ENGINES.items():
+        assert set(MODEL_FIELDS) | {"vstar", "init", "teacher_overlap"} <= set(engine.params), name
+        assert set(engine.params) <= listed, (name, sorted(set(engine.params) - listed))
+
+
+PER_UNIT = """
+engine = "ode"
+[fixed]
+K = 3
+M = 2
+alpha_max = 10.0
+save_at = [2.0, 10.0]
+[axes]
+vstar = [4.0, [2.0, 1.0], [3]]
+"""
+
+
+def test_per_unit_vstar_as_fixed_key_and_axis_value():
+    cfg = parse_config(PER_UNIT)
+    assert [r.params["vstar"] for r in cfg.runs] == [4.0, [2.0, 1.0], 3.0]  # a list of one is that number
+    # one value for every unit is the same run whichever way it is written
+    assert parse_config(PER_UNIT.replace("[3]", "3")).runs[2].id == cfg.runs[2].id
+    fixed = parse_config(PER_UNIT.replace("[axes]\nvstar = [4.0, [2.0, 1.0], [3]]", "vstar = [2, 1]"))
+    assert [r.params["vstar"] for r in fixed.runs] == [[2.0, 1.0]] and fixed.runs[0].id == cfg.runs[1].id
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (("[3]", "[1, 2, 3]"), r"parameter 'vstar' = \[1.0, 2.0, 3.0\] has 3 values; allowed: 1 .* or M=2"),
+        (("[axes]\nvstar = [4.0, [2.0, 1.0], [3]]", "vstar = [1, 2, 3]"), r"'vstar' = \[1.0, 2.0, 3.0\] has 3 values"),
+        (("[3]", "[]"), r"parameter 'vstar' must be a finite number or a non-empty list of them, got \[\]"),
+        (("[3]", '"big"'), r"parameter 'vstar' must be a finite number or a non-empty list of them, got 'big'"),
+    ],
+)
+def test_per_unit_vstar_of_the_wrong_length_is_refused_before_work(tmp_path, capsys, change, match):
+    from statmech.cli import main
+
+    path = write(tmp_path, PER_UNIT.replace(*change))
+    with pytest.raises(ValueError, match=match):
+        load_config(path)
+    out = tmp_path / "out"
+    for extra in (["--dry-run"], ["--no-dask"]):
+        assert main(["sweep", str(path), "--out", str(out), *extra]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and re.search(match, err), err
+    assert not out.exists()
+
+
+def test_per_unit_vstar_sweep_equals_the_direct_call(tmp_path):
+    """A real sweep over vstar = 4 and (2, 1): its rows equal statmech.integrate with the same vstar, and the
+    vstar column holds the number or the space-separated values."""
+    from statmech.sweep.tables import unit_values
+
+    s = run_sweep(parse_config(PER_UNIT), tmp_path / "o", executor="inline")
+    assert (s.executed, s.failed) == (3, 0)
+    t = read_results(tmp_path / "o")
+    assert t["vstar"].tolist() == ["4.0", "4.0", "2.0 1.0", "2.0 1.0", "3.0", "3.0"]
+    assert [v.tolist() for v in unit_values(t["vstar"])[::2]] == [[4.0], [2.0, 1.0], [3.0]]
+    for vstar, key in (([2.0, 1.0], "2.0 1.0"), (4.0, 4.0)):
+        direct = sm.integrate(
+            sm.State.random(3, 2, 500, vstar=vstar, seed=0), eta=0.5, alpha_max=10.0, save_at=[2.0, 10.0]
+        )
+        np.testing.assert_array_equal(select(t, {"vstar": key})["eps_g"], direct.eps_g)
+    assert sm.State.random(3, 2, 500, vstar=[2.0, 1.0], seed=0).vstar.tolist() == [2.0, 1.0]
+
+
+def test_prune_engine_general_model_and_per_unit_vstar_equal_the_direct_call(tmp_path):
+    """The prune engine under an erf student of a ReLU teacher with weight decay, sqrt output scaling and
+    vstar = (2, 1): the same numbers as integrate + pruned_error called with that model."""
+    from statmech.pruning import pruned_error
+
+    text = (
+        'engine = "prune"\n[fixed]\nK = 4\nM = 2\nalpha_max = 20.0\nvstar = [2.0, 1.0]\nteacher_activation = "relu"\n'
+        'weight_decay = 0.05\noutput_scale = "sqrt"\nbatch_size = 2\nschemes = ["random-node", "random-edge"]\n'
+        "keep = 2\n"
+    )
+    s = run_sweep(parse_config(text), tmp_path / "p", executor="inline")
+    assert (s.executed, s.failed) == (1, 0)
+    t = read_results(tmp_path / "p")
+    model = sm.Model(teacher_activation="relu", weight_decay=0.05, output_scale="sqrt", batch_size=2)
+    start = sm.State.random(4, 2, 500, vstar=[2.0, 1.0], seed=0)
+    state = sm.integrate(start, model, alpha_max=20.0, save_at=[20.0]).final  # the engine saves alpha_max only
+    for scheme, kw in (("random-node", {"keep": 2}), ("random-edge", {"keep_fraction": 0.5})):
+        direct = pruned_error(state, scheme, model=model, **kw).eps_g
+        np.testing.assert_allclose(select(t, {"scheme": scheme})["eps_g"], [direct], rtol=1e-12)
+    np.testing.assert_allclose(t["eps_g_unpruned"], sm.eps_g(state, model), rtol=1e-12)
+    # the prune-sim engine trains with the first Model fields only: the others are refused by name
+    sim = 'engine = "prune-sim"\n[fixed]\nkeep = 2\nweight_decay = 0.05\n'
+    with pytest.raises(ValueError, match=r"parameter 'weight_decay' = 0.05 is not supported by this engine"):
+        parse_config(sim)
