@@ -596,7 +596,7 @@ _STUDENTS: dict = {}  # per worker process, shared by runs that differ only in t
 
 def _student(p):
     """The SGD-trained student (cached per worker process, shared by runs that differ only in the pruning)."""
-    names = ("K", "M", "N", "alpha_max", "sigma", "seed", "vstar", "eta", "eta_v", "activation")
+    names = ("K", "M", "N", "alpha_max", "seed", "vstar", *MODEL_FIELDS)
     key = tuple(_hashable(p[k]) for k in names)
     cache = _STUDENTS
     if key not in cache:
@@ -610,9 +610,7 @@ def _student(p):
             p["sigma"],
             p["seed"],
             vstar=p["vstar"],
-            eta=p["eta"],
-            eta_v=p["eta_v"],
-            activation=p["activation"],
+            model=_model(p),
             progress=False,
         )
     return cache[key]
@@ -625,7 +623,8 @@ def _prune_sim_schemes(p):
 
 
 def _check_prune_sim(p, where):
-    _check_model(p, where)
+    # every Model field; the start is Weights.random (train_student), so init and teacher_overlap are refused
+    _check_model(p, where, supported=("teacher_activation", "weight_decay", "batch_size", "output_scale"))
     if p["keep"] is None:
         raise ValueError(
             f"{where}: parameter 'keep' (node budget k in 1..K-1; edges keep the paper's "
@@ -653,7 +652,7 @@ def _run_prune_sim(p, record) -> Outcome:
         n_kernel=p["n_kernel"],
         n_test=p["n_test"],
         reweight=p["reweight"],
-        activation=p["activation"],
+        model=_model(p),
         seed=p["prune_seed"],
         theory="eps_g_theory" in record,
         progress=False,

@@ -633,7 +633,24 @@ def test_prune_engine_general_model_and_per_unit_vstar_equal_the_direct_call(tmp
         direct = pruned_error(state, scheme, model=model, **kw).eps_g
         np.testing.assert_allclose(select(t, {"scheme": scheme})["eps_g"], [direct], rtol=1e-12)
     np.testing.assert_allclose(t["eps_g_unpruned"], sm.eps_g(state, model), rtol=1e-12)
-    # the prune-sim engine trains with the first Model fields only: the others are refused by name
-    sim = 'engine = "prune-sim"\n[fixed]\nkeep = 2\nweight_decay = 0.05\n'
-    with pytest.raises(ValueError, match=r"parameter 'weight_decay' = 0.05 is not supported by this engine"):
-        parse_config(sim)
+
+
+def test_prune_sim_engine_general_model_and_per_unit_vstar(tmp_path):
+    """prune-sim under the same model and vstar = (2, 1): the unpruned row is eps_g of the student that
+    train_student gives for that model, from its order parameters; init (Weights.random only) is refused."""
+    pytest.importorskip("statmech.pruning.finite.students")
+    from statmech.pruning.finite.students import train_student
+
+    text = (
+        'engine = "prune-sim"\n[fixed]\nK = 4\nM = 2\nN = 100\nalpha_max = 5.0\nn_masks = 1\nkeep = 2\n'
+        'vstar = [2.0, 1.0]\nteacher_activation = "relu"\nweight_decay = 0.05\noutput_scale = "sqrt"\n'
+        'batch_size = 2\nschemes = ["random-node"]\n'
+    )
+    s = run_sweep(parse_config(text), tmp_path / "ps", executor="inline")
+    assert (s.executed, s.failed) == (1, 0)
+    un = select(read_results(tmp_path / "ps"), {"scheme": "unpruned"})
+    model = sm.Model(teacher_activation="relu", weight_decay=0.05, output_scale="sqrt", batch_size=2)
+    w = train_student(4, 2, 100, 5.0, 0.0, 0, vstar=[2.0, 1.0], model=model, progress=False)
+    np.testing.assert_allclose(un["eps_g"], sm.eps_g(w.state(), model), rtol=1e-10)
+    with pytest.raises(ValueError, match=r"parameter 'init' = 'informed' is not supported by this engine"):
+        parse_config(text + 'init = "informed"\n')
