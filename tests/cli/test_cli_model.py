@@ -188,7 +188,7 @@ def test_sweep_model_keys_reach_the_engines_and_are_refused_where_not_taken():
     assert np.isclose(row["rows"][0]["eps_g"], ref.eps_g[-1], rtol=1e-12), row
     with pytest.raises(ValueError, match=r"parameter 'teacher_overlap' must lie in"):
         parse_config(text.replace("teacher_overlap = 0.3", "teacher_overlap = 2.0"))
-    with pytest.raises(ValueError, match=r"parameter 'teacher_activation' = 'relu' is not supported by this engine"):
-        parse_config(text.replace('"ode"', '"prune"') + "keep = 1\n")
+    with pytest.raises(ValueError, match=r"parameter 'init' = 'denoise' is not supported by this engine"):
+        parse_config(text.replace('"ode"', '"prune-sim"') + "keep = 1\n")  # prune-sim starts from Weights.random
     with pytest.raises(ValueError, match=r"parameter 'batch_size' must be >= 1"):
         parse_config(text.replace("batch_size = 3", "batch_size = 0"))
