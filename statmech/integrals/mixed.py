@@ -28,8 +28,8 @@ Otherwise (docs/theory/mixed_integrals.md):
   (variance 1 + C_cc), ReLU is u s(u); Stein's lemma then reduces everything to
   orthant probabilities of at most three fields (closed forms, Sheppard) except
   E[s_a s_b erf_c erf_d], which needs the four-field orthant probability
-  :func:`orthant4`: Plackett's identity integrated along R(t) = t R + (1 - t) I on the
-  node tables of ``relu.i4`` (abs. error ~1e-13).
+  :func:`orthant4`: Plackett's identity integrated along R(t) = t R + (1 - t) I by the
+  path integral of ``relu.i4`` (``relu.price_path``; abs. error ~1e-13).
 
 A ReLU field entering through g' needs a positive variance (NaN otherwise, as ``relu``).
 """
@@ -90,37 +90,6 @@ def i3(act_a: int, act_c: int, caa: float, cbb: float, ccc: float, cab: float, c
 
 
 # ------------------------------------------------------ orthant probabilities
-@njit(cache=True, inline="always")
-def _d2(cii, cjj, cij):
-    v = (cii * cjj - cij * cij) / (cii * cjj)
-    return v if v > 0.0 else 0.0
-
-
-@njit(cache=True, inline="always")
-def _rho(cii, cjj, cij):
-    r = cij / math.sqrt(cii * cjj)
-    if r > 1.0:
-        r = 1.0
-    elif r < -1.0:
-        r = -1.0
-    return r
-
-
-@njit(cache=True, inline="always")
-def _pos(x):
-    return x if x > 0.0 else 0.0
-
-
-@njit(cache=True, inline="always")
-def _clip(x, bound2):
-    b = math.sqrt(bound2)
-    if x > b:
-        return b
-    if x < -b:
-        return -b
-    return x
-
-
 @njit(cache=True)
 def orthant4(
     caa: float,
@@ -137,165 +106,10 @@ def orthant4(
     """P(u_a > 0, u_b > 0, u_c > 0, u_d > 0) = 1/16 + int_0^1 sum_p rho_p phi_p(t) P2_p(t) dt.
 
     Plackett (1954): dP4/drho_p = phi2(0, 0; rho_p) P(complement > 0 | pair p = 0), integrated
-    along R(t) = t R + (1 - t) I with the minors, node tables and node choice of ``relu.i4``
+    along R(t) = t R + (1 - t) I by ``relu.price_path``, the path integral of ``relu.i4``
     (exact limits for repeated fields; abs. error ~1e-13). Needs positive variances.
     """
-    # correlations (slots 0=a, 1=b, 2=c, 3=d)
-    r01 = _rho(caa, cbb, cab)
-    r02 = _rho(caa, ccc, cac)
-    r03 = _rho(caa, cdd, cad)
-    r12 = _rho(cbb, ccc, cbc)
-    r13 = _rho(cbb, cdd, cbd)
-    r23 = _rho(ccc, cdd, ccd)
-    # 2x2 principal minors 1 - rho^2
-    d01 = _d2(caa, cbb, cab)
-    d02 = _d2(caa, ccc, cac)
-    d03 = _d2(caa, cdd, cad)
-    d12 = _d2(cbb, ccc, cbc)
-    d13 = _d2(cbb, cdd, cbd)
-    d23 = _d2(ccc, cdd, ccd)
-    # Y(k; m, n) = rho_mn - rho_km rho_kn: covariance of (m, n) given slot k
-    y0_12 = r12 - r01 * r02
-    y0_13 = r13 - r01 * r03
-    y0_23 = r23 - r02 * r03
-    y1_02 = r02 - r01 * r12
-    y1_03 = r03 - r01 * r13
-    y1_23 = r23 - r12 * r13
-    y2_01 = r01 - r02 * r12
-    y2_03 = r03 - r02 * r23
-    y2_13 = r13 - r12 * r23
-    y3_01 = r01 - r03 * r13
-    y3_02 = r02 - r03 * r23
-    y3_12 = r12 - r13 * r23
-    # keep the minors consistent with a PSD matrix (|Y(k;m,n)| <= sqrt(D_km D_kn)):
-    # rounding in nearly repeated fields must not produce a non-integrable integrand
-    y0_12 = _clip(y0_12, d01 * d02)
-    y0_13 = _clip(y0_13, d01 * d03)
-    y0_23 = _clip(y0_23, d02 * d03)
-    y1_02 = _clip(y1_02, d01 * d12)
-    y1_03 = _clip(y1_03, d01 * d13)
-    y1_23 = _clip(y1_23, d12 * d13)
-    y2_01 = _clip(y2_01, d02 * d12)
-    y2_03 = _clip(y2_03, d02 * d23)
-    y2_13 = _clip(y2_13, d12 * d23)
-    y3_01 = _clip(y3_01, d03 * d13)
-    y3_02 = _clip(y3_02, d03 * d23)
-    y3_12 = _clip(y3_12, d13 * d23)
-    # 3x3 principal minors (pivot on the first slot), clamped by their 2x2 minors
-    e3 = _pos(d12 * d13 - y1_23 * y1_23)  # {1,2,3}
-    e2 = _pos(d02 * d03 - y0_23 * y0_23)  # {0,2,3}
-    e1 = _pos(d01 * d03 - y0_13 * y0_13)  # {0,1,3}
-    e0 = _pos(d01 * d02 - y0_12 * y0_12)  # {0,1,2}
-    e3 = min(e3, d12, d13, d23)
-    e2 = min(e2, d02, d03, d23)
-    e1 = min(e1, d01, d03, d13)
-    e0 = min(e0, d01, d02, d12)
-    # off-diagonal 3x3 minors X_p = det R[{i,j,m},{i,j,n}] for pair p = (i, j), (m, n) its complement
-    x01 = d01 * y0_23 - y0_13 * y0_12
-    x02 = d02 * y0_13 - y0_23 * y0_12
-    x03 = d03 * y0_12 - y0_23 * y0_13
-    x12 = d12 * y1_03 - y1_23 * y1_02
-    x13 = d13 * y1_02 - y1_23 * y1_03
-    x23 = d23 * y2_01 - y2_13 * y2_03
-    x01 = _clip(x01, e0 * e1)
-    x02 = _clip(x02, e0 * e2)
-    x03 = _clip(x03, e1 * e2)
-    x12 = _clip(x12, e0 * e3)
-    x13 = _clip(x13, e1 * e3)
-    x23 = _clip(x23, e2 * e3)
-    # 4x4 determinant by Desnanot-Jacobi on the best-conditioned pair, clamped
-    # by Fischer's inequality so that it is exactly 0 when a minor is
-    best = d01
-    e4 = (e0 * e1 - x01 * x01) / d01 if d01 > 0.0 else 0.0
-    if d02 > best:
-        best = d02
-        e4 = (e0 * e2 - x02 * x02) / d02
-    if d03 > best:
-        best = d03
-        e4 = (e1 * e2 - x03 * x03) / d03
-    if d12 > best:
-        best = d12
-        e4 = (e0 * e3 - x12 * x12) / d12
-    if d13 > best:
-        best = d13
-        e4 = (e1 * e3 - x13 * x13) / d13
-    if d23 > best:
-        best = d23
-        e4 = (e2 * e3 - x23 * x23) / d23
-    e4 = _pos(min(e4, e0, e1, e2, e3, d01 * d23, d02 * d13, d03 * d12))
-    # smallest positive minor -> lower bound on the smallest eigenvalue mu of a
-    # principal submatrix, mu >= det / lambda_max^(n-1) with lambda_max bounded by
-    # Gershgorin -> where the singularity closest to t = 1 sits (Re w = log(1/mu))
-    gmax = 1.0 + max(
-        abs(r01) + abs(r02) + abs(r03),
-        abs(r01) + abs(r12) + abs(r13),
-        abs(r02) + abs(r12) + abs(r23),
-        abs(r03) + abs(r13) + abs(r23),
-    )
-    mu = 1.0
-    for v in (d01, d02, d03, d12, d13, d23):
-        if v > 0.0 and v / gmax < mu:
-            mu = v / gmax
-    for v in (e0, e1, e2, e3):
-        if v > 0.0 and v / (gmax * gmax) < mu:
-            mu = v / (gmax * gmax)
-    if e4 > 0.0 and e4 / (gmax * gmax * gmax) < mu:
-        mu = e4 / (gmax * gmax * gmax)
-    if mu >= relu.PATH_MU16:
-        k = relu.PATH_NTAB  # Gauss-Legendre, 16 nodes
-    elif mu >= relu.PATH_MU24:
-        k = relu.PATH_NTAB + 1  # Gauss-Legendre, 24 nodes
-    else:
-        k = int(math.ceil(0.5 * (math.log(1.0 / mu) - relu.PATH_XR0 + 2.5)))
-        if k < 0:
-            k = 0
-        if k >= relu.PATH_NTAB:
-            k = relu.PATH_NTAB - 1
-    s2 = d01 + d02 + d03 + d12 + d13 + d23
-    s3 = e0 + e1 + e2 + e3
-    total = 0.0
-    for q in range(relu.PATH_N[k]):
-        t = relu.PATH_T[k, q]
-        tc = relu.PATH_TC[k, q]
-        t2 = t * t
-        t3 = t2 * t
-        ttc = t * tc * tc
-        tc2 = tc * tc
-        tc3 = tc2 * tc
-        base2 = tc * (1.0 + t)
-        # principal minors of R(t) = t R + tc I
-        D01 = t2 * d01 + base2
-        D02 = t2 * d02 + base2
-        D03 = t2 * d03 + base2
-        D12 = t2 * d12 + base2
-        D13 = t2 * d13 + base2
-        D23 = t2 * d23 + base2
-        E4 = t2 * t2 * e4 + t3 * tc * s3 + t2 * tc2 * s2 + 4.0 * t * tc3 + tc2 * tc2
-        # conditional covariance of the complement pair given each pair, times D_p
-        X01 = t3 * x01 + t2 * tc * (y0_23 + y1_23) + ttc * r23
-        X02 = t3 * x02 + t2 * tc * (y0_13 + y2_13) + ttc * r13
-        X03 = t3 * x03 + t2 * tc * (y0_12 + y3_12) + ttc * r12
-        X12 = t3 * x12 + t2 * tc * (y1_03 + y2_03) + ttc * r03
-        X13 = t3 * x13 + t2 * tc * (y1_02 + y3_02) + ttc * r02
-        X23 = t3 * x23 + t2 * tc * (y2_01 + y3_01) + ttc * r01
-        # asin of the partial correlation = atan2(X_p, sqrt(D_p det R(t)))
-        s01 = math.sqrt(D01)
-        s02 = math.sqrt(D02)
-        s03 = math.sqrt(D03)
-        s12 = math.sqrt(D12)
-        s13 = math.sqrt(D13)
-        s23 = math.sqrt(D23)
-        sq4 = math.sqrt(E4)
-        a01 = math.atan2(X01, s01 * sq4)
-        # F_p = phi2(0, 0; r_p(t)) * P(complement > 0 | pair = 0)
-        F01 = (0.25 + a01 / TWO_PI) / (TWO_PI * s01)
-        F02 = (0.25 + math.atan2(X02, s02 * sq4) / TWO_PI) / (TWO_PI * s02)
-        F03 = (0.25 + math.atan2(X03, s03 * sq4) / TWO_PI) / (TWO_PI * s03)
-        F12 = (0.25 + math.atan2(X12, s12 * sq4) / TWO_PI) / (TWO_PI * s12)
-        F13 = (0.25 + math.atan2(X13, s13 * sq4) / TWO_PI) / (TWO_PI * s13)
-        F23 = (0.25 + math.atan2(X23, s23 * sq4) / TWO_PI) / (TWO_PI * s23)
-        total += relu.PATH_W[k, q] * (r01 * F01 + r02 * F02 + r03 * F03 + r12 * F12 + r13 * F13 + r23 * F23)
-    return 0.0625 + total
+    return 0.0625 + relu.price_path(caa, cbb, ccc, cdd, cab, cac, cad, cbc, cbd, ccd, False)
 
 
 @njit(cache=True)

@@ -141,9 +141,6 @@ def _i4_nodes():
 
 
 _I4_T, _I4_TC, _I4_W, _I4_N = _i4_nodes()
-# the same node tables serve the orthant-probability path integral of ``statmech.integrals.mixed``
-PATH_T, PATH_TC, PATH_W, PATH_N = _I4_T, _I4_TC, _I4_W, _I4_N
-PATH_NTAB, PATH_XR0, PATH_MU16, PATH_MU24 = _I4_NTAB, _I4_XR0, _I4_MU16, _I4_MU24
 INV_8PI = 1.0 / (8.0 * math.pi)
 
 
@@ -181,7 +178,7 @@ def _clip(x, bound2):
 
 
 @njit(cache=True)
-def i4(
+def price_path(
     caa: float,
     cbb: float,
     ccc: float,
@@ -192,19 +189,14 @@ def i4(
     cbc: float,
     cbd: float,
     ccd: float,
+    relu_cd: bool,
 ) -> float:
-    """E[step(u_a) step(u_b) relu(u_c) relu(u_d)] = sqrt(C_cc C_dd) (1/(8 pi) + rho_cd/16 + int_0^1 g dt).
+    """int_0^1 g(t) dt along R(t) = t R + (1 - t) I, R the correlation matrix of the four fields.
 
-    Price's theorem along R(t) = t R + (1 - t) I plus Plackett's identity for the
-    4-D orthant term (derivation in the comment above; docs/theory/integrals.md);
-    trapezoidal rule after t = 1/(1 + e^-w), abs. error ~1e-13 sqrt(C_cc C_dd).
-    Repeated / perfectly correlated fields are exact limits. Needs C_aa, C_bb > 0
-    (step(0) is undefined; NaN otherwise); a field c or d of zero variance gives 0.
+    ``relu_cd``: g of G(R) = E[s(z_a) s(z_b) z_c^+ z_d^+] (comment above, for :func:`i4`); otherwise
+    g = sum_p rho_p phi_p P_p = dP4/dt, Plackett (1954), for the orthant probability P4 = 1/16 + int g.
+    Minors, clamps and node choice are shared (repeated fields are exact limits). Needs positive variances.
     """
-    if not (caa > 0.0 and cbb > 0.0):
-        return math.nan
-    if ccc <= 0.0 or cdd <= 0.0:
-        return 0.0
     # correlations (slots 0=a, 1=b, 2=c, 3=d)
     r01 = _rho(caa, cbb, cab)
     r02 = _rho(caa, ccc, cac)
@@ -360,14 +352,48 @@ def i4(
         F12 = (0.25 + math.atan2(X12, s12 * sq4) / TWO_PI) / (TWO_PI * s12)
         F13 = (0.25 + math.atan2(X13, s13 * sq4) / TWO_PI) / (TWO_PI * s13)
         F23 = (0.25 + math.atan2(X23, s23 * sq4) / TWO_PI) / (TWO_PI * s23)
-        # (a, b): phi2 * E[z_c^+ z_d^+ | z_a = z_b = 0] (arc-cosine kernel of the conditional law)
-        g = r01 * (s01 * sq4 + (0.5 * math.pi + a01) * X01) / (TWO_PI * TWO_PI * D01 * s01)
-        # (k, q) with k in {a, b}, q in {c, d}: E[delta(z_k) s s z_q'^+] by Stein's lemma on z_q'
-        g += r02 * ((t * r13 - t2 * r01 * r03) * F01 + (t * r23 - t2 * r02 * r03) * F02 + D03 * F03)
-        g += r03 * ((t * r12 - t2 * r01 * r02) * F01 + D02 * F02 + (t * r23 - t2 * r03 * r02) * F03)
-        g += r12 * ((t * r03 - t2 * r01 * r13) * F01 + (t * r23 - t2 * r12 * r13) * F12 + D13 * F13)
-        g += r13 * ((t * r02 - t2 * r01 * r12) * F01 + D12 * F12 + (t * r23 - t2 * r13 * r12) * F13)
-        # (c, d): rho_cd P4(t), integrated by parts: rho_cd (1 - t) P4'(t)
-        g += r23 * tc * (r01 * F01 + r02 * F02 + r03 * F03 + r12 * F12 + r13 * F13 + r23 * F23)
+        # dP4/dt = sum_p rho_p phi_p P_p (Plackett)
+        dp4 = r01 * F01 + r02 * F02 + r03 * F03 + r12 * F12 + r13 * F13 + r23 * F23
+        if relu_cd:
+            # (a, b): phi2 * E[z_c^+ z_d^+ | z_a = z_b = 0] (arc-cosine kernel of the conditional law)
+            g = r01 * (s01 * sq4 + (0.5 * math.pi + a01) * X01) / (TWO_PI * TWO_PI * D01 * s01)
+            # (k, q) with k in {a, b}, q in {c, d}: E[delta(z_k) s s z_q'^+] by Stein's lemma on z_q'
+            g += r02 * ((t * r13 - t2 * r01 * r03) * F01 + (t * r23 - t2 * r02 * r03) * F02 + D03 * F03)
+            g += r03 * ((t * r12 - t2 * r01 * r02) * F01 + D02 * F02 + (t * r23 - t2 * r03 * r02) * F03)
+            g += r12 * ((t * r03 - t2 * r01 * r13) * F01 + (t * r23 - t2 * r12 * r13) * F12 + D13 * F13)
+            g += r13 * ((t * r02 - t2 * r01 * r12) * F01 + D12 * F12 + (t * r23 - t2 * r13 * r12) * F13)
+            # (c, d): rho_cd P4(t), integrated by parts: rho_cd (1 - t) P4'(t)
+            g += r23 * tc * dp4
+        else:
+            g = dp4
         total += _I4_W[k, q] * g
-    return math.sqrt(ccc * cdd) * (INV_8PI + r23 / 16.0 + total)
+    return total
+
+
+@njit(cache=True)
+def i4(
+    caa: float,
+    cbb: float,
+    ccc: float,
+    cdd: float,
+    cab: float,
+    cac: float,
+    cad: float,
+    cbc: float,
+    cbd: float,
+    ccd: float,
+) -> float:
+    """E[step(u_a) step(u_b) relu(u_c) relu(u_d)] = sqrt(C_cc C_dd) (1/(8 pi) + rho_cd/16 + int_0^1 g dt).
+
+    Price's theorem along R(t) = t R + (1 - t) I plus Plackett's identity for the
+    4-D orthant term (derivation in the comment above; docs/theory/integrals.md);
+    trapezoidal rule after t = 1/(1 + e^-w), abs. error ~1e-13 sqrt(C_cc C_dd).
+    Repeated / perfectly correlated fields are exact limits. Needs C_aa, C_bb > 0
+    (step(0) is undefined; NaN otherwise); a field c or d of zero variance gives 0.
+    """
+    if not (caa > 0.0 and cbb > 0.0):
+        return math.nan
+    if ccc <= 0.0 or cdd <= 0.0:
+        return 0.0
+    total = price_path(caa, cbb, ccc, cdd, cab, cac, cad, cbc, cbd, ccd, True)
+    return math.sqrt(ccc * cdd) * (INV_8PI + _rho(ccc, cdd, ccd) / 16.0 + total)
