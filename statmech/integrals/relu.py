@@ -96,6 +96,8 @@ def i3(caa: float, cbb: float, ccc: float, cab: float, cac: float, cbc: float) -
 # also makes the 1/sqrt(1 - t) of a repeated field analytic) needs only 16 or
 # 24 nodes; thresholds measured on 2400 random covariances with repeated-index
 # patterns, worst error 3e-13 (16 nodes, mu >= 0.03) and 6e-15 (24, mu >= 0.01).
+# price_path carries this integral; with the integrand dP4/dt alone it gives the
+# orthant probability P4 of ``statmech.integrals.mixed``.
 
 _I4_H = 0.35  # trapezoidal step in x; error ~ exp(-c / h), c ~ 10 measured: ~1e-14 relative
 _I4_XL = -2.5  # left singularities of the integrand have Re w >= -log 4 = -1.39
