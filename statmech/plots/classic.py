@@ -98,10 +98,12 @@ def saad_solla_1995(tables: dict, params: dict, path: str | Path) -> Path:
 
 
 def learning_rates(tables: dict, params: dict, path: str | Path) -> Path:
-    """(a) eta_c and eta_opt against K; (b) the slowest asymptotic rate against eta / eta_c."""
+    """(a) eta_c and eta_opt against K; (b) the slowest asymptotic rate against eta / eta_c;
+    (c) eps_g(alpha) / eps_g(0) near the perfect student against eta / eta_c, ODE lines and SGD points."""
     plt = pyplot()
     r, sc = tables["learning_rates"], tables["learning_rates_scan"]
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9.5, 3.6))
+    dec, sgd = tables["learning_rates_decay"], tables["learning_rates_sgd"]
+    fig, (a1, a2, a3) = plt.subplots(1, 3, figsize=(14, 3.8))
     K = _a(r["K"]).astype(float)
     theory_line(a1, K, _a(r["eta_c"]), style=series_style(0), marker="o", label=r"$\eta_c$ (max)")
     theory_line(a1, K, _a(r["eta_opt"]), style=series_style(1), marker="s", label=r"$\eta_{opt}$")
@@ -117,33 +119,70 @@ def learning_rates(tables: dict, params: dict, path: str | Path) -> Path:
     a2.set_xlabel(r"$\eta / \eta_c$")
     a2.set_ylabel(r"slowest rate $\min_i |{\rm Re}\,\lambda_i|$")
     legend_outside(a2)
+    for k in sorted({int(x) for x in _a(dec["K"])}):
+        i = list(_a(r["K"]).astype(int)).index(k)
+        st = series_style(i)
+        m = _a(dec["K"]) == k
+        e0 = _a(dec["eps_g0"])[m][0]
+        alpha = _a(dec["alpha"])[m][0]
+        theory_line(a3, _a(dec["eta_over_eta_c"])[m], _a(dec["ode"])[m] / e0, style=st,
+                    label=rf"K = {k}, ODE, $\alpha$ = {alpha:g}")  # fmt: skip
+        ms = _a(sgd["K"]) == k
+        if ms.any():
+            simulation_points(a3, _a(sgd["eta_over_eta_c"])[ms], _a(sgd["mean"])[ms] / e0, _a(sgd["stderr"])[ms] / e0,
+                              style=st, label=f"K = {k}, SGD N = {int(_a(sgd['N'])[ms][0])}")  # fmt: skip
+        a3.axvline(_a(r["eta_opt"])[i] / _a(r["eta_c"])[i], color=st.color, lw=0.6, ls=":")
+    a3.axvline(1.0, color="0.5", lw=0.6, ls="--")
+    a3.set_yscale("log")
+    a3.set_xlabel(r"$\eta / \eta_c$ (dotted: $\eta_{opt}$)")
+    a3.set_ylabel(r"$\epsilon_g(\alpha) / \epsilon_g(0)$ from $W = W^* + 0.1\,G$")
+    a3.legend(fontsize=6, loc="upper left")
     fig.tight_layout()
     return save(fig, path)
 
 
 def goldt_2019(tables: dict, params: dict, path: str | Path) -> Path:
-    """Final eps_g against K: one panel per activation, first layer only (line) and both layers (dash-dot)."""
+    """Final eps_g against K, one panel per activation: first layer only and both layers.
+
+    Lines: the integrations' end points; filled markers: the fixed points polished
+    from them (large: the integration approaches it); error bars: SGD started
+    there; hollow: Goldt et al.'s small-noise formula (erf, first layer only).
+    """
     plt = pyplot()
-    g = tables["goldt_final_error"]
+    g, sg = tables["goldt_final_error"], tables["goldt_sgd"]
     acts = list(dict.fromkeys(_a(g["activation"]).tolist()))
-    fig, axes = plt.subplots(1, len(acts), figsize=(4.6 * len(acts), 3.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(acts), figsize=(4.6 * len(acts), 3.8), squeeze=False)
     for ax, act in zip(axes[0], acts):
         for i, layers in enumerate(("first", "both")):
+            st = series_style(i)
             m = (_a(g["activation"]) == act) & (_a(g["layers"]) == layers)
             lab = "first layer only" if layers == "first" else "both layers"
-            theory_line(ax, _a(g["K"])[m].astype(float), _a(g["eps_g"])[m].astype(float), style=series_style(i),
-                        marker=series_style(i).marker, ms=3.5, label=f"ODE, {lab}")  # fmt: skip
+            Ks = _a(g["K"])[m].astype(float)
+            a_max = _a(g["alpha_max"])[m][0]
+            theory_line(ax, Ks, _a(g["eps_g"])[m].astype(float), style=st, lw=1.0,
+                        label=rf"ODE at $\alpha$ = {a_max:.0e}, {lab}")  # fmt: skip
+            fe = _a(g["fp_eps_g"])[m].astype(float)
+            conv = np.asarray([str(c) == "True" for c in _a(g["fp_converging"])[m]])
+            for sel, size, txt in ((conv, 6, "fixed point (approached)"), (~conv, 3, "fixed point (not approached)")):
+                if (sel & np.isfinite(fe)).any():
+                    ax.plot(Ks[sel], fe[sel], ls="none", marker=st.marker, ms=size, color=st.color,
+                            label=f"{txt}, {lab}")  # fmt: skip
+            ms = (_a(sg["activation"]) == act) & (_a(sg["layers"]) == layers) if len(_a(sg["K"])) else None
+            if ms is not None and ms.any():
+                simulation_points(ax, _a(sg["K"])[ms].astype(float) + 0.12 * (2 * i - 1), _a(sg["mean"])[ms],
+                                  _a(sg["stderr"])[ms], style=series_style(i + 2), ms=3,
+                                  label=f"SGD N = {int(_a(sg['N'])[ms][0])}, {lab}")  # fmt: skip
         m = (_a(g["activation"]) == act) & (_a(g["layers"]) == "first")
         fo = _a(g["goldt_formula"])[m].astype(float)
         if np.isfinite(fo).any():
-            published_points(ax, _a(g["K"])[m].astype(float), fo, style=series_style(2),
+            published_points(ax, _a(g["K"])[m].astype(float), fo, style=series_style(4),
                              label="Goldt et al. small-noise formula")  # fmt: skip
         ax.set_yscale("log")
         ax.set_xlabel("K (M = 2)")
         ax.set_ylabel(r"final $\epsilon_g$")
         eta = params["goldt_final_error"]["eta"][act]
         ax.set_title(rf"{act}, $\eta$ = {eta:g}, $\sigma$ = {params['goldt_final_error']['sigma']:g}", fontsize=9)
-        ax.legend(fontsize=7, loc="best")
+        ax.legend(fontsize=5.5, loc="upper left")
     fig.tight_layout()
     return save(fig, path)
 
@@ -155,12 +194,18 @@ def saad_solla_1996(tables: dict, params: dict, path: str | Path) -> Path:
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(9.5, 3.6))
     for i, k in enumerate(sorted({float(x) for x in _a(a["kappa"])})):
         m = _a(a["kappa"]) == k
-        theory_line(a1, _a(a["sigma"])[m], _a(a["eps_g"])[m], style=series_style(i), marker=series_style(i).marker,
-                    ms=3.5, label=rf"$\kappa$ = {k:g}")  # fmt: skip
+        theory_line(a1, _a(a["sigma"])[m], _a(a["eps_g"])[m], style=series_style(i), label=rf"$\kappa$ = {k:g}")
+    sg = tables["weight_decay_sgd"]
+    kappas = sorted({float(x) for x in _a(a["kappa"])})
+    for k in sorted({float(x) for x in _a(sg["kappa"])}):
+        m = _a(sg["kappa"]) == k
+        st = series_style(kappas.index(k)) if k in kappas else series_style(len(kappas))
+        simulation_points(a1, _a(sg["sigma"])[m], _a(sg["mean"])[m], _a(sg["stderr"])[m], style=st, ms=4.5)
     a1.set_xlabel(r"output noise $\sigma$")
     a1.set_ylabel(r"asymptotic $\epsilon_g$")
     a1.set_yscale("symlog", linthresh=1e-5)
-    a1.legend(fontsize=7)
+    a1.legend(handles=a1.get_legend_handles_labels()[0] + source_handles(theory="ODE", published=None),
+               fontsize=7)  # fmt: skip
     kap = _a(p["kappa"]).astype(float)
     theory_line(a2, kap, _a(p["height"]), style=series_style(0), marker="o", label="plateau height")
     a2.set_xlabel(r"weight decay $\kappa$")

@@ -2,7 +2,9 @@
 
 The checks compare the tables with routes computed here independently: a fresh
 learning curve's flattest point, ODE integrations around the perfect student,
-Goldt et al.'s closed formula, and a root of the ODE's right-hand side.
+Goldt et al.'s closed formula, and a root of the ODE's right-hand side; and the
+tables' two routes with each other: SGD of real networks against the ODE from the
+same weights, long integrations against the fixed points polished from their ends.
 """
 
 from __future__ import annotations
@@ -28,10 +30,20 @@ COLUMNS = {
     "saad_solla_lengths": ["N", "seed", "length", "source"],
     "learning_rates": ["K", "eta_c", "eta_opt", "rate_opt"],
     "learning_rates_scan": ["K", "eta", "slowest_rate"],
-    "goldt_final_error": ["activation", "layers", "K", "eta", "eps_g", "drift", "fixed_point", "goldt_formula"],
+    "learning_rates_decay": ["K", "eta", "eta_over_eta_c", "alpha", "eps_g0", "ode"],
+    "learning_rates_sgd": ["K", "eta", "eta_over_eta_c", "alpha", "N", "eps_g0", "ode", "mean", "stderr", "runs"],
+    "goldt_final_error": [
+        "activation", "layers", "K", "eta", "alpha_max", "eps_g", "drift", "fp_eps_g", "fp_residual", "fp_max_re",
+        "fp_stability", "fp_converging", "fixed_point", "goldt_formula",
+    ],
+    "goldt_sgd": [
+        "activation", "layers", "K", "eta", "N", "start", "alpha_from", "alpha_to", "ode", "mean", "stderr", "runs",
+    ],
     "weight_decay_asymptotic": ["kappa", "sigma", "eps_g"],
     "weight_decay_plateau": ["kappa", "height", "start", "end", "length", "final_eps_g"],
-}
+    "weight_decay_sgd": ["kappa", "sigma", "N", "alpha_from", "alpha_to", "ode", "mean", "stderr", "runs"],
+}  # fmt: skip
+SGD_TABLES = {"learning_rates_sgd": "K", "goldt_sgd": "K", "weight_decay_sgd": None}
 FIGURES = ["saad_solla_1995.png", "learning_rates.png", "goldt_2019.png", "saad_solla_1996.png"]
 
 
@@ -133,6 +145,42 @@ def test_goldt_first_layer_error_grows_with_K_and_matches_their_formula(quick):
     for K, eta, e in zip(g["K"][erf].astype(int), g["eta"][erf].astype(float), g["eps_g"][erf].astype(float)):
         # leading order in sigma^2: relative corrections O(sigma^2) = 1e-4
         assert e == pytest.approx(goldt_small_noise_error(K, 2, eta, sigma), rel=1e-3), K
+
+
+def test_sgd_points_agree_with_the_ode_from_the_same_weights(quick):
+    """|SGD mean - ODE| <= 3 s.e. + ((K + M) / N) |ODE| for every SGD point of the learning-rate, Goldt and 1996 figures.
+
+    The ODE is the N -> infinity limit of the expected update; at finite N the
+    K + M fields' share of |x|^2 / N and the fluctuations of the order
+    parameters change the expected step by a relative O((K + M) / N).
+    """
+    for name, kcol in SGD_TABLES.items():
+        t, params = table(quick, name)
+        assert len(t["mean"]) > 0, name
+        assert np.all(t["runs"] >= 3) and np.all(t["stderr"] > 0), name
+        K = t[kcol].astype(float) if kcol else np.full(len(t["mean"]), 2.0)
+        M = K if name == "learning_rates_sgd" else 2.0
+        allowance = (K + M) / t["N"] * np.abs(t["ode"])
+        z = np.abs(t["mean"] - t["ode"]) / t["stderr"]
+        assert np.all(np.abs(t["mean"] - t["ode"]) <= 3 * t["stderr"] + allowance), (name, z)
+
+
+def test_long_integrations_end_at_the_polished_fixed_points(quick):
+    """Where an integration has converged (drift < 1e-3) and approaches its polished root, the two eps_g agree.
+
+    The integration's eps_g still moves by about drift x eps_g per half decade, plus 1e-8 absolute: the
+    integrator's tolerance (rtol 1e-8 on overlaps of order one) bounds eps_g's accuracy in absolute terms.
+    The erf first-layer roots at K <= 3 are stable.
+    """
+    g, _ = table(quick, "goldt_final_error")
+    drift, conv = g["drift"].astype(float), np.asarray([str(c) == "True" for c in g["fp_converging"]])
+    sel = conv & (drift < 1e-3)
+    assert sel.sum() >= 4
+    for e, fe, d in zip(g["eps_g"][sel].astype(float), g["fp_eps_g"][sel].astype(float), drift[sel]):
+        assert abs(e - fe) <= 2 * d * e + 1e-8
+    first_small = (g["activation"] == "erf") & (g["layers"] == "first") & (g["K"] <= 3)
+    assert np.all(g["fp_stability"][first_small] == "stable")
+    assert np.all(g["fp_residual"][first_small].astype(float) < 1e-10)
 
 
 def test_weight_decay_asymptote_is_the_root_of_the_flow(quick):
