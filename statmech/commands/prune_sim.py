@@ -226,6 +226,12 @@ def run(args: argparse.Namespace) -> int:
             params.update(runs=3 if args.runs is None else args.runs)
         # the model of every student; sigma: the --sigma values (one student set each)
         params["model"] = dict(model.to_dict(), sigma=args.sigma[0] if len(args.sigma) == 1 else list(args.sigma))
+        if args.weights:  # loaded, not trained: the network and the test labels' noise only
+            params["model"] = {
+                k: v
+                for k, v in params["model"].items()
+                if k in ("activation", "teacher_activation", "output_scale", "sigma")
+            }
         prune_kwargs = dict(
             schemes=schemes,
             keep=args.keep,

@@ -99,6 +99,15 @@ def test_prune_sim_relu_teacher_erf_student_runs_and_records_the_model(tmp_path,
     again = train_student(3, 2, 60, 10.0, 0.2, 0, model=model, progress=False)
     np.testing.assert_array_equal(again.W, w.W)
     assert np.all(np.isfinite(cols["test_loss"]))
+    # the saved student loaded: scored with the network options, the model recorded without training fields
+    argv = ["prune-sim", "--weights", str(out / "student_sigma0.2_seed0.npz"), "--alpha", "10", "--masks", "1"]
+    argv += ["--schemes", "random-node", "--keep", "1", "--teacher-activation", "relu", "--output-scale", "sqrt"]
+    argv += ["--pipeline", "clean"]
+    assert main(argv + ["--inclusion-masks", "0", "--out", str(tmp_path / "loaded")]) == 0
+    capsys.readouterr()
+    cols, params = read_table(tmp_path / "loaded" / "prune_sim.csv")
+    assert params["model"] == {"activation": "erf", "teacher_activation": "relu", "output_scale": "sqrt", "sigma": 0.0}
+    assert cols["eps_g"][cols["scheme"] == "unpruned"][0] == pytest.approx(exact, rel=1e-10)
 
 
 def test_prune_sim_refuses_what_does_not_apply(tmp_path, capsys):

@@ -6,18 +6,23 @@ inputs with labels of the ReLU teacher and output noise sigma) against the
 N -> infinity theory (statmech.pruning, closed-form erf-ReLU integrals) computed
 from the order parameters of the same weights, for all six schemes.
 
-Tolerance per case: z * sqrt(se^2 + s_N^2), z Bonferroni-corrected for a
-family-wise 1% over the cases. se: the Monte Carlo standard error of the mean
-test loss over masks, sqrt(var_masks / n_masks + (mean test-set s.e.)^2); the
-test set is shared by the masks, so the second term bounds its contribution
-(Minkowski). s_N, the finite-N allowance of importance and DPP edge pruning
-(whose theory rests on Gaussian weight coordinates at N -> infinity): the
-spread of the pruned eps_g over Gaussian surrogate students with exactly the
-student's order parameters. Node schemes need none: a kept set's order
-parameters are sub-blocks of Q, R, so each pruned network's eps_g is the
-theory's for that set; random edge neither: averaged over masks the pruned
-overlaps are c Q_ii, c^2 Q_ij, c R exactly, leaving an O(1/N) curvature bias
-(below 1e-3 here, against an se of about 1e-2).
+Two measures: the test loss (Monte Carlo over masks and test inputs) and the
+eps_g of each real pruned network's order parameters (Monte Carlo over masks
+only: it checks the masks without the test set's noise). Tolerance per case:
+z * sqrt(se^2 + s_N^2), z Bonferroni-corrected for a family-wise 1% over all
+cases. se: the standard error of the mean over masks, for the test loss
+sqrt(var_masks / n_masks + (mean test-set s.e.)^2) (the test set is shared by
+the masks, so the second term bounds its contribution, by Minkowski). s_N, the
+finite-N allowance of importance and DPP edge pruning (whose theory rests on
+Gaussian weight coordinates at N -> infinity): the spread of the pruned eps_g
+over Gaussian surrogate students with exactly the student's order parameters.
+Node schemes need none: a kept set's order parameters are sub-blocks of Q, R,
+so each pruned network's eps_g is the theory's for that set (importance node
+exactly; DPP node samples from a kernel estimated on P = 20,000 inputs,
+Q (1 + O(P^-1/2)), whose effect is below the mask s.e.). Random edge neither:
+averaged over masks the pruned overlaps are c Q_ii, c^2 Q_ij, c R exactly,
+leaving an O(1/N) curvature bias (measured with 3,000 masks on this student:
+0.0018 at c = 1/2, 0.0010 at c = 3/4, a fifth of the 20-mask s.e.).
 """
 
 import warnings
@@ -43,24 +48,30 @@ def _rows(records, **sel):
     return m
 
 
-def _compare(res, weights, model, keep, schemes=pw.SCHEMES, n_surrogates=20):
-    """[(scheme, k, (mc - theory) / sqrt(se^2 + s_N^2))] for every scheme and budget, the unpruned first."""
+def _compare(res, weights, model, keep, schemes=pw.SCHEMES, n_surrogates=20, measure="test_loss"):
+    """[(scheme, k, (mc - theory) / sqrt(se^2 + s_N^2))] for every scheme and budget, the unpruned first.
+
+    ``measure``: ``test_loss`` (Monte Carlo over masks and test inputs, against eps_g + sigma^2/2) or
+    ``eps_g`` (of each real pruned network's order parameters: Monte Carlo over masks only).
+    """
     r, th = res.records, res.theory
-    half_s2 = 0.5 * res.params["sigma"] ** 2
+    shift = 0.5 * res.params["sigma"] ** 2 if measure == "test_loss" else 0.0
     out = []
     for scheme, k in [("unpruned", weights.K)] + [(s, k) for s in schemes for k in keep]:
         sel = _rows(r, scheme=scheme, k=k)
-        x = r["test_loss"][sel]
+        x = r[measure][sel]
         var_masks = x.var(ddof=1) / len(x) if len(x) > 1 else 0.0
-        se = np.sqrt(var_masks + np.mean(r["test_loss_stderr"][sel]) ** 2)
-        pred = th["eps_g_theory"][_rows(th, scheme=scheme, k=k, reweight="none")][0] + half_s2
+        var_test = np.mean(r["test_loss_stderr"][sel]) ** 2 if measure == "test_loss" else 0.0
+        se = np.sqrt(var_masks + var_test)
+        pred = th["eps_g_theory"][_rows(th, scheme=scheme, k=k, reweight="none")][0] + shift
         s_N = 0.0
         if scheme in ("importance-edge", "dpp-edge"):
             e = int(r["budget"][sel][0])
             s_N = ps.gaussian_surrogate_errors(
                 weights, scheme, e, n_surrogates, rng=k, model=model, match_order_parameters=True
             ).std(ddof=1)
-        out.append((scheme, k, (x.mean() - pred) / np.hypot(se, s_N)))
+        diff = x.mean() - pred
+        out.append((scheme, k, diff / np.hypot(se, s_N) if se or s_N else (0.0 if abs(diff) < 1e-9 else np.inf)))
     return out
 
 
@@ -92,7 +103,7 @@ def relu_teacher_erf_student():
 
 def test_relu_teacher_erf_student_all_schemes_against_theory(relu_teacher_erf_student):
     model, weights, res = relu_teacher_erf_student
-    cases = _compare(res, weights, model, KEEP)
+    cases = _compare(res, weights, model, KEEP) + _compare(res, weights, model, KEEP, measure="eps_g")
     z = norm.isf(0.01 / (2 * len(cases)))
     bad = [(s, k, round(float(d), 2)) for s, k, d in cases if abs(d) > z]
     assert not bad, (z, bad)
@@ -200,6 +211,7 @@ def test_trained_relu_teacher_erf_student_data_kernels_against_theory():
             progress=False,
         )
     cases = _compare(res, weights, model, (1, 2, 3), n_surrogates=40)
+    cases += _compare(res, weights, model, (1, 2, 3), n_surrogates=40, measure="eps_g")
     z = norm.isf(0.01 / (2 * len(cases)))
     bad = [(s, k, round(float(d), 2)) for s, k, d in cases if abs(d) > z]
     assert not bad, (z, bad)
