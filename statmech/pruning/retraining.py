@@ -773,8 +773,8 @@ def simulate_pruned_along(
     (seed, r, i)); at each time the real weights are pruned with ``n_masks``
     masks of every scheme (names or scheme objects, :func:`prune_real`; one for importance schemes) and
     scored by eps_g of the pruned order parameters (exact for Gaussian inputs).
-    Returns {"alpha", "unpruned": (mean, stderr), scheme: (mean, stderr)}: the
-    mask-averaged error per run, then mean and standard error over runs.
+    Returns {"alpha", "runs", "model" (the Model as a dict), "unpruned": (mean, stderr),
+    scheme: (mean, stderr)}: the mask-averaged error per run, then mean and standard error over runs.
     Ctrl-C keeps the finished runs. The learning problem is ``model`` or its fields
     (:func:`learning_model`): SGD uses all of it, the scoring its activations and output scale.
     """
@@ -846,7 +846,7 @@ def simulate_pruned_along(
     done = len(per["unpruned"])
     if done == 0:
         raise ValueError("interrupted before the first run finished")
-    out: dict[str, Any] = {"alpha": times, "runs": done}
+    out: dict[str, Any] = {"alpha": times, "runs": done, "model": m.to_dict()}
     for s, run_rows in per.items():
         a = np.array(run_rows[:done])
         se = a.std(axis=0, ddof=1) / np.sqrt(done) if done > 1 else np.full(times.size, np.nan)

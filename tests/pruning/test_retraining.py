@@ -439,3 +439,18 @@ def test_retraining_model_keywords_and_defaults(six_two):
             call()
     with pytest.raises(ValueError, match=r"eta \(the first-layer learning rate\) is required unless model= is given"):
         dy.retrain_nodes(f, [0, 1], alpha_max=1.0)
+
+
+def test_simulate_pruned_along_under_the_general_model(general_final):
+    """SGD students of GENERAL pruned along alpha: at alpha = 0 the importance-node score of the real weights
+    (v_S rescaled to the k-unit student) is pruned_error of their order parameters under the same model (v / s_K
+    folded), and the unpruned score is eps_g of the model; the result records the model."""
+    w = dy.weights_for_state(general_final, 100, rng=0)
+    out = dy.simulate_pruned_along(
+        w, ["importance-node"], keep=2, save_at=[0.0, 1.0], seeds=2, model=GENERAL, n_masks=1, progress=False
+    )
+    assert out["model"] == GENERAL.to_dict() and out["runs"] == 2
+    ref = pruning.pruned_error(w.state(), "importance-node", keep=2, model=GENERAL).eps_g
+    assert out["importance-node"][0][0] == pytest.approx(ref, rel=1e-10)
+    assert out["unpruned"][0][0] == pytest.approx(sm.eps_g(w.state(), GENERAL), rel=1e-10)
+    assert np.all(np.isfinite(out["unpruned"][0])) and out["unpruned"][0][1] != out["unpruned"][0][0]
