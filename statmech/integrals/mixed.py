@@ -47,6 +47,8 @@ from statmech.integrals.kernels import ERF, LINEAR, RELU
 
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+# 64 ulps: the smallest 1 - rho^2 that float64 covariance entries resolve (see _steps)
+COLLINEAR_RTOL = 64.0 * 2.220446049250313e-16
 TWO_PI = 2.0 * math.pi
 
 
@@ -184,8 +186,10 @@ def _e_uu_steps(G, x, y, st, n):
 def _steps(G, idx, m):
     """The distinct step fields among idx[:m]: s(u_x) s(u_y) = s(u_x) when u_y = lambda u_x, lambda > 0.
 
-    Returns (fields, count, zero): zero when two of them are exactly opposite (s(u) s(-u) = 0).
-    Coinciding fields are recognised exactly (C_xx C_yy = C_xy^2), as the equations of motion pass them.
+    Returns (fields, count, zero): zero when two of them are opposite (s(u) s(-u) = 0).
+    Two fields coincide when C_xx C_yy - C_xy^2 <= COLLINEAR_RTOL C_xx C_yy: inputs rounded at
+    relative eps_mach leave 1 - rho^2 uncertain at that order, and conditioning on one of two such
+    fields would leave the other a variance of rounding size (a division by zero).
     """
     st = np.empty(4, dtype=np.int64)
     n = 0
@@ -194,7 +198,7 @@ def _steps(G, idx, m):
         dup = False
         for r in range(n):
             x = st[r]
-            if G[x, x] * G[y, y] - G[x, y] * G[x, y] <= 0.0:
+            if G[x, x] * G[y, y] - G[x, y] * G[x, y] <= COLLINEAR_RTOL * (G[x, x] * G[y, y]):
                 if G[x, y] < 0.0:
                     return st, 0, True
                 dup = True

@@ -277,3 +277,22 @@ def test_bad_activation_arguments():
         integrals.I3(np.diag([1.0, 0.0, 1.0]), activations=["erf", "relu", "erf"])
     # a zero-variance field through g' only matters where it is ReLU
     assert np.all(np.isfinite(integrals.I3(np.diag([1.0, 0.0, 1.0]), activations=["relu", "erf", "relu"])))
+
+
+def test_rank_one_covariance_rounded_by_float64_matches_monte_carlo():
+    """Fields collinear up to rounding (C = a a^T in float64) are one field scaled: every I4 is finite and
+    equals the Monte Carlo mean over u = a z, z ~ N(0, 1), within the Bonferroni z of the 81 comparisons."""
+    rng = np.random.default_rng(12345)
+    a = rng.standard_normal(4) * 1.7
+    C = np.outer(a, a)
+    args = _args(C, (0, 1, 2, 3))
+    z = np.random.default_rng(7).standard_normal(400_000)
+    u = a[:, None] * z
+    zcrit = _z_bonferroni(81)
+    codes = {name: integrals.activation_code(name) for name in ACTS}
+    for acts in [(p, q, r, s) for p in ACTS for q in ACTS for r in ACTS for s in ACTS]:
+        got = mixed.i4(*(codes[x] for x in acts), *args)
+        f = _gp(acts[0], u[0]) * _gp(acts[1], u[1]) * _g(acts[2], u[2]) * _g(acts[3], u[3])
+        mean, se = f.mean(), f.std() / math.sqrt(f.size)
+        assert np.isfinite(got), acts
+        assert abs(got - mean) <= zcrit * se + 1e-12, (acts, got, mean, se)
