@@ -162,6 +162,8 @@ def run(args: argparse.Namespace) -> CurveTable:
                 f"{ck_dir} holds checkpoints of an earlier run ({existing[0].name}, ...); pass --resume "
                 f"to continue it, or use another --out"
             )
+        if args.train_set is None:
+            _load_ode_kernels(weights, model)
         res = simulate_seeds(
             weights,
             model,
@@ -190,17 +192,28 @@ def run(args: argparse.Namespace) -> CurveTable:
         for r, run_ in zip(res.run_ids, res.runs):
             run_.weights.save(out / f"final_weights_seed{r}.npz", record)
             written.append(out / f"final_weights_seed{r}.npz")
-        learning_curve(
-            table.lines,
-            out / "simulation.png",
-            simulation=table.extra["simulation"],
-            title=f"K={weights.K}, M={weights.M}, N={weights.N}, {_model_title(model)}",
-        )
-        written.append(out / "simulation.png")
         if res.status == 1:
+            # Ctrl-C: the finished points are on disk; drawing (matplotlib's import alone) would delay the exit
+            print("interrupted: simulation.png not drawn (the points so far are in simulation.csv; --resume continues)")
             written.append(ck_dir)
+        else:
+            learning_curve(
+                table.lines,
+                out / "simulation.png",
+                simulation=table.extra["simulation"],
+                title=f"K={weights.K}, M={weights.M}, N={weights.N}, {_model_title(model)}",
+            )
+            written.append(out / "simulation.png")
         print(f"{table.summary}; wrote {', '.join(str(p) for p in written)}")
         return table
+
+
+def _load_ode_kernels(weights: Any, model: Model) -> None:
+    """Load the compiled ODE that the table compares with, before the run: loading it (about a
+    second, a compile when the cache is cold) must not fall between a Ctrl-C and the exit."""
+    from statmech.ode.integrator import integrate
+
+    integrate(weights.state(), model, alpha_max=1e-9, save_at=[0.0, 1e-9], progress=False)
 
 
 def _model_title(model: Model) -> str:
