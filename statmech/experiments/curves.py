@@ -20,7 +20,7 @@ from statmech.ode.steppers import Stepper
 from statmech.pruning.retraining import parse_schemes, pruned_along
 from statmech.sim import SeedsResult, ode_reference
 
-__all__ = ["CurveTable", "ode_curve_table", "simulation_table"]
+__all__ = ["CurveTable", "ode_curve_table", "simulation_table", "stderr_floor"]
 
 EPS_G_DOC = "noise-free generalisation error (test loss on noisy labels adds sigma^2/2)"
 ALPHA_DOC = "training time: updates / N (each update averages batch_size fresh samples)"
@@ -135,6 +135,26 @@ def ode_curve_table(
     return CurveTable(columns, descriptions, params, lines, status, summary, result=res)
 
 
+STDERR_FLOOR_DOC = (
+    "save points with standard error below eps_g_ode / N are skipped: there the finite-N mean differs from "
+    "the N -> infinity ODE by its O(1/N) finite-size correction more than by sampling noise"
+)
+
+
+def stderr_floor(ode_eps_g: np.ndarray, N: int) -> np.ndarray:
+    """The smallest standard error at which |mean - ODE| / s.e. is judged: eps_g_ode / N.
+
+    The ODE is the N -> infinity limit; a finite-N mean over runs differs from it by
+    an O(1/N) finite-size correction whatever the number of runs (Saad & Solla, Phys.
+    Rev. E 52, 4225 (1995); N |mean - ODE| / eps_g measured up to about 10). Where the
+    s.e. is below eps_g / N (alpha = 0, where every run starts from the same weights and
+    the s.e. is rounding, ~1e-17; the first save points, where the runs have barely left
+    that start) the ratio measures the correction or rounding over a vanishing s.e.,
+    not a disagreement.
+    """
+    return np.asarray(ode_eps_g, dtype=np.float64) / float(N)
+
+
 def simulation_table(res: SeedsResult, *, n_test: int = 0, extra_params: dict | None = None) -> CurveTable:
     """The table of finite-N SGD runs beside the ODE from the same initial state.
 
@@ -142,17 +162,21 @@ def simulation_table(res: SeedsResult, *, n_test: int = 0, extra_params: dict | 
     times (:func:`statmech.sim.ode_reference`), each run's eps_g, and with
     ``n_test`` > 0 the empirical test loss on noisy labels (eps_g + sigma^2/2
     in expectation). ``params["max_abs_z_vs_ode"]`` is max |mean - ODE| / s.e.
-    over the times (None from one run: no standard error). ``lines`` holds
-    the ODE densely saved and the simulation points."""
+    over the saved times whose standard error is at least the floor
+    :func:`stderr_floor` (None from one run: no standard error, or when no
+    time passes the floor); ``z_points`` and ``z_points_skipped`` count the
+    times used and skipped. ``lines`` holds the ODE densely saved and the
+    simulation points."""
     p = res.params
     sigma = p["sigma"]
     ode = ode_reference(res)
     ode_eps = np.full(len(res.alpha), np.nan)
     ode_eps[: len(ode.eps_g)] = ode.eps_g
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(res.stderr > 0, (res.mean - ode_eps) / res.stderr, 0.0)
-    if res.n_runs < 2:  # no standard error from one run
-        z[:] = np.nan
+    floor = stderr_floor(ode_eps, int(p["N"]))
+    judged = np.isfinite(ode_eps) & (res.stderr >= floor)  # NaN s.e. (one run) fails the comparison
+    z = np.full(len(res.alpha), np.nan)
+    z[judged] = (res.mean[judged] - ode_eps[judged]) / res.stderr[judged]
+    skipped = int(np.sum(np.isfinite(ode_eps) & np.isfinite(res.stderr) & ~judged))
     cols = {"alpha": res.alpha, "eps_g_mean": res.mean, "eps_g_stderr": res.stderr, "eps_g_ode": ode_eps}
     desc = {
         "eps_g_mean": "noise-free generalisation error eps_g(Q, R, T, v, vstar) of the measured order "
@@ -181,6 +205,9 @@ def simulation_table(res: SeedsResult, *, n_test: int = 0, extra_params: dict | 
         status=res.status,
         message=res.message,
         max_abs_z_vs_ode=float(np.max(np.abs(z[finite]))) if np.any(finite) else None,
+        z_points=int(np.sum(finite)),
+        z_points_skipped=skipped,
+        z_stderr_floor=STDERR_FLOOR_DOC,
         wall_seconds=res.wall_seconds,
         sgd_steps_per_second_per_run=sgd_rate,
     )
@@ -198,10 +225,17 @@ def simulation_table(res: SeedsResult, *, n_test: int = 0, extra_params: dict | 
         )
     i = len(res.alpha) - 1
     zmax = params["max_abs_z_vs_ode"]
+    if res.n_runs < 2:
+        zline = "n/a (one run)"
+    elif zmax is None:
+        zline = f"n/a (every save point has s.e. < eps_g/N, N={p['N']})"
+    else:
+        zline = f"{zmax:.3g} over {params['z_points']} of {len(res.alpha)} save points"
+        if skipped:
+            zline += f" ({skipped} with s.e. < eps_g/N skipped)"
     summary = (
         f"{res.message}; eps_g({res.alpha[i]:.6g}) = {res.mean[i]:.6g} ± {res.stderr[i]:.2g} "
-        f"(ODE {ode_eps[i]:.6g}); max |mean - ODE| / s.e. = "
-        + (f"{zmax:.3g}" if zmax is not None else "n/a (one run)")
+        f"(ODE {ode_eps[i]:.6g}); max |mean - ODE| / s.e. = {zline}"
         + (f"; {sgd_rate:,.0f} SGD steps/s per run" if sgd_rate else "")
     )
     return CurveTable(
