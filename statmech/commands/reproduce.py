@@ -51,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--classic",
         action="store_true",
         help="instead of the paper's figures, the field's classic results (Saad & Solla 1995/1996, Goldt et al. "
-        "2019): tables (CSV + JSON) and figures in DIR; about 6 min, --quick about 30 s",
+        "2019): tables (CSV + JSON) and figures in DIR; about 4 min of CPU, --quick about 15 s",
     )
     p.set_defaults(func=run)
 

@@ -100,7 +100,7 @@ class Table:
 
 
 def classic_config(quick: bool) -> dict:
-    """Sizes of the full run (about 6 min on one core) and of ``--quick`` (seconds)."""
+    """Sizes of the full run (about 4 min of CPU on one core) and of ``--quick`` (about 15 s)."""
     if quick:
         return dict(
             ss_K=(2,),
