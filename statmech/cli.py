@@ -116,7 +116,19 @@ def main(argv: list[str] | None = None) -> int:
     return _main(argv)
 
 
+def _environment_error() -> str | None:
+    """An environment variable that would make numba's import fail with a traceback, said in one line."""
+    threads = os.environ.get("NUMBA_NUM_THREADS")
+    if threads is not None and not (threads.strip().isdigit() and int(threads) >= 1):
+        return f"environment variable NUMBA_NUM_THREADS must be an integer >= 1, got {threads!r}"
+    return None
+
+
 def _main(argv: list[str] | None) -> int:
+    problem = _environment_error()
+    if problem is not None:  # before the commands import numba
+        print(f"statmech: error: {problem}", file=sys.stderr)
+        return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -261,7 +261,7 @@ def simulate_seeds(
     if workers == 1 or len(tasks) == 1:
         runs = _run_serial(tasks, progress)
     else:
-        runs = _run_pool(tasks, workers, progress)
+        runs = _run_pool(tasks, min(workers, len(tasks)), progress)  # a fork pool starts all its processes at once
     wall = time.perf_counter() - t0
     return _combine(runs, run_ids, dict(seed=int(seed), runs=len(run_ids), workers=int(workers)), wall)
 

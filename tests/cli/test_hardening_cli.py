@@ -102,3 +102,39 @@ def test_sweep_dry_run_checks_out_as_a_real_run(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "holds the results of a different config" in err
     assert main(["sweep", str(examples / "sweep_c2_phase_diagram.toml"), "--out", str(out), "--dry-run"]) == 0
+
+
+def test_a_bad_numba_thread_count_is_one_line():
+    """NUMBA_NUM_THREADS=0 would make numba's import raise: exit 2 and one line naming the variable."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "NUMBA_NUM_THREADS": "0"}
+    repo = Path(__file__).resolve().parents[2]
+    proc = subprocess.run(
+        [sys.executable, "-m", "statmech.cli", "curve", "--out", "x"], cwd=repo, env=env, capture_output=True, text=True
+    )
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert (
+        proc.stderr.strip()
+        == "statmech: error: environment variable NUMBA_NUM_THREADS must be an integer >= 1, got '0'"
+    )
+
+
+def test_more_workers_than_runs_start_one_process_per_run(tmp_path, monkeypatch):
+    """--workers 100000 for 2 runs: a fork pool starts every process at once, so it is given 2."""
+    import statmech.sim.seeds as seeds
+
+    sizes = []
+    pool = seeds.ProcessPoolExecutor
+
+    def recorded(*args, max_workers=None, **kwargs):
+        sizes.append(max_workers)
+        return pool(*args, max_workers=max_workers, **kwargs)
+
+    monkeypatch.setattr(seeds, "ProcessPoolExecutor", recorded)
+    argv = ["simulate", "--K", "2", "--M", "1", "--N", "30", "--alpha-max", "0.5", "--runs", "2", "--points", "3"]
+    assert main([*argv, "--workers", "100000", "--out", str(tmp_path / "s")]) == 0
+    assert sizes == [2]
