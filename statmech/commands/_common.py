@@ -266,6 +266,8 @@ def finite_float(text: str) -> float:
 
 def out_dir(path: str) -> Path:
     """Create the output directory ``path``; ``ValueError`` when that is impossible (e.g. a file is there)."""
+    if not str(path).strip():  # Path("") is the current directory: results would land there unasked
+        raise ValueError("--out must name a directory, got an empty string")
     p = Path(path)
     if p.exists() and not p.is_dir():
         raise ValueError(f"--out {path} exists and is not a directory")

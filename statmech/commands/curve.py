@@ -18,6 +18,7 @@ from statmech.commands._common import (
     weights_from_args,
 )
 from statmech.core.lock import output_lock
+from statmech.core.resources import check_memory, ode_memory
 
 if TYPE_CHECKING:
     from statmech.experiments.curves import CurveTable
@@ -86,6 +87,10 @@ def run(args: argparse.Namespace) -> CurveTable:
 
     if args.points < 2:
         raise ValueError(f"--points must be >= 2, got {args.points}")
+    K = args.K if args.K is not None else RANDOM_START_DEFAULTS["K"]
+    M = args.M if args.M is not None else RANDOM_START_DEFAULTS["M"]
+    # before the save times are built (8 bytes each, and more per point saved)
+    check_memory("the ODE", f"--points {args.points}", ode_memory(K, M, args.points))
     if args.schemes is not None and args.keep is None and args.fraction is None:
         raise ValueError("--schemes needs a budget: --keep k (units kept) or --fraction c (edges kept)")
     if args.schemes is None and (args.keep is not None or args.fraction is not None):

@@ -138,3 +138,19 @@ def test_more_workers_than_runs_start_one_process_per_run(tmp_path, monkeypatch)
     argv = ["simulate", "--K", "2", "--M", "1", "--N", "30", "--alpha-max", "0.5", "--runs", "2", "--points", "3"]
     assert main([*argv, "--workers", "100000", "--out", str(tmp_path / "s")]) == 0
     assert sizes == [2]
+
+
+def test_an_empty_out_is_refused(tmp_path, capsys, monkeypatch):
+    """--out "" would be the current directory: refused, nothing written there."""
+    monkeypatch.chdir(tmp_path)
+    code, err = _run(["curve", "--alpha-max", "1", "--points", "3", "--out", ""], capsys)
+    assert code == 2 and "--out must name a directory, got an empty string" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_runaway_points_count_is_refused_before_work(tmp_path, capsys):
+    """--points 10^12 is refused by the memory budget before 8 TB of save times are built."""
+    t0 = time.perf_counter()
+    code, err = _run(["curve", "--alpha-max", "1", "--points", "1000000000000", "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and "--points 1000000000000 needs about" in err and "available" in err
+    assert time.perf_counter() - t0 < 5
