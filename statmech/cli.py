@@ -139,7 +139,11 @@ def _main(argv: list[str] | None) -> int:
                 print(f"statmech {args.command}: error: {exc}", file=sys.stderr)
                 return 2
             except KeyboardInterrupt:
-                print(f"statmech {args.command}: interrupted; finished results were written", file=sys.stderr)
+                # it may land before any result exists (while numba loads): claim only what atomic writes guarantee
+                print(
+                    f"statmech {args.command}: interrupted; files already written are complete (no partial file is left)",
+                    file=sys.stderr,
+                )
                 return EXIT_INTERRUPTED
             sys.stdout.flush()
     except BrokenPipeError:

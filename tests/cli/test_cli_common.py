@@ -206,3 +206,19 @@ def test_exit_code_of_a_result_status(monkeypatch):
         _subparsers_of(parser)["derive"].set_defaults(func=lambda args, s=status: SimpleNamespace(status=s))
         assert cli.main(["derive"]) == code
         monkeypatch.undo()
+
+
+def test_an_interrupt_before_any_result_claims_only_complete_files(monkeypatch, capsys):
+    """A KeyboardInterrupt that reaches the CLI (e.g. while numba loads, before anything is written): exit
+    130 and one line that does not claim results were written."""
+    from statmech import cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    parser = cli.build_parser()
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    _subparsers_of(parser)["derive"].set_defaults(func=interrupted)
+    assert cli.main(["derive"]) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "interrupted" in err[0] and "results were written" not in err[0], err
