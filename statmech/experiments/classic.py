@@ -58,6 +58,7 @@ from statmech.analysis.plateaus import (
 )
 from statmech.core.initial import weights_from_state
 from statmech.core.io import ensure_dir, write_table
+from statmech.core.model import Model
 from statmech.core.state import State
 from statmech.core.weights import Weights
 from statmech.ode.generalisation import eps_g_arrays
@@ -470,12 +471,12 @@ def polish_fixed_point(end: State, *, M: int, eta: float, eta_v: float, sigma: f
     whole flow there, its ``eigenvalues`` those of the M active units' root.
     Raises ValueError when no root is found.
     """
-    model = dict(eta=eta, eta_v=eta_v, sigma=sigma, activation=activation)
+    model = Model(eta=eta, eta_v=eta_v, sigma=sigma, activation=activation)
     if eta_v == 0 or end.K == M:
-        return find_fixed_point(end, **model, kind="asymptotic")
+        return find_fixed_point(end, model, kind="asymptotic")
     keep = np.sort(np.argsort(-np.abs(end.v))[:M])
     sub = State(Q=end.Q[np.ix_(keep, keep)], R=end.R[keep], T=end.T, v=end.v[keep], vstar=end.vstar)
-    root = find_fixed_point(sub, **model, kind="asymptotic")
+    root = find_fixed_point(sub, model, kind="asymptotic")
     core = root.state
     Q, R, v = end.Q.copy(), end.R.copy(), np.zeros(end.K)
     Q[np.ix_(keep, keep)] = core.Q
@@ -488,7 +489,7 @@ def polish_fixed_point(end: State, *, M: int, eta: float, eta_v: float, sigma: f
         Q[np.ix_(keep, keep)] = core.Q
         R[keep] = core.R
         state = State(Q=Q, R=R, T=end.T, v=v, vstar=end.vstar)
-    fp = analyse(state, **model, kind="asymptotic, surplus v = 0")
+    fp = analyse(state, model, kind="asymptotic, surplus v = 0")
     # stability of the M active units (the surplus directions are zero modes of the off manifold)
     return replace(fp, eigenvalues=root.eigenvalues)
 
@@ -592,7 +593,7 @@ def goldt_tables(cfg: dict, *, seed: int = 0, log: Callable[[str], object] = pri
                 # surplus units switched off stay off under SGD (no gradient reaches them): those runs start
                 # from the integration's end, where they are still switched on
                 at_fp = fp is not None and not (eta_v > 0 and K > GOLDT_M)
-                start = fp.state if at_fp else res.state_at(-1)
+                start = fp.state if at_fp and fp is not None else res.state_at(-1)
                 w = weights_from_state(start, N, seed=seed)
                 c = sgd_against_ode(w, alpha_max=A, window_from=A / 2, seeds=cfg["sgd_seeds"], seed=seed, **model)
                 for k, val in dict(activation=act, layers=layers, K=K, eta=eta, N=N, alpha_from=A / 2, alpha_to=A,

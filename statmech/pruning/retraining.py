@@ -800,7 +800,6 @@ def simulate_pruned_along(
     if times.ndim != 1 or times.size == 0 or np.any(np.diff(times) <= 0) or times[0] < 0:
         raise ValueError("save_at must be a non-empty increasing sequence of times >= 0")
     n_runs = int(seeds)
-    net = dict(activation=m.activation, teacher_activation=m.teacher_activation, output_scale=m.output_scale)
     from tqdm.auto import tqdm
 
     per: dict[str, list[list[float]]] = {s: [] for s in ("unpruned",) + names}
@@ -833,7 +832,7 @@ def simulate_pruned_along(
                     n = 1 if obj.deterministic else n_masks
                     errs = []
                     for _ in range(n):
-                        p, _m = prune_real(w, obj, b, rng=rng, **net)
+                        p, _m = prune_real(w, obj, b, rng=rng, model=m)
                         errs.append(_weights_eps_g(p, m))
                     rows[obj.name].append(float(np.mean(errs)))
                 bar.update(1)

@@ -22,9 +22,10 @@ __all__ = ["select", "final_rows", "aggregate", "pivot", "difference", "format_u
 
 def format_units(value: float | Sequence[float]) -> str:
     """The table entry of a per-unit parameter: repr of the number, or the numbers' reprs joined by spaces."""
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return " ".join(repr(float(x)) for x in value)
-    return repr(float(value))
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.ndim == 0:
+        return repr(float(arr))
+    return " ".join(repr(float(x)) for x in arr.ravel())
 
 
 def unit_values(column: Sequence) -> list[np.ndarray]:
