@@ -7,7 +7,7 @@ straightforward vectorised numpy version (benchmarks/numpy_ode.py) and the wall
 time of whole learning curves (6:2 to alpha = 1600 with sigma = 0 and 0.25,
 5:20 to alpha = 3000), after compilation. The numpy whole-curve time is
 extrapolated from its measured step rate (fixed-step Euler, dt = 0.01: the
-run is linear in the number of steps). Goals (issue 3): 6:2 in < 1 s, 5:20 in
+run is linear in the number of steps). Goals: 6:2 in < 1 s, 5:20 in
 < 60 s, >= 50x the numpy right-hand-side throughput. Reference from
 docs/performance.md: Goldt et al.'s C++ Euler (dt = 0.01) takes 4.5 s for 6:2 and
 ~860 s for 5:20 (extrapolated), 28 us and 2.9 ms per step.

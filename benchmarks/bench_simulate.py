@@ -21,7 +21,7 @@ for other activation pairs, weight decay, mini-batches and output scaling) on th
 Also printed: the wall time of the paper's whole 800,000-step run through
 ``simulate`` (with 50 save points) and its peak Python-tracked memory at
 alpha = 100 and 1600 (constant: memory is O(K N), not O(steps)).
-Goals (issue 5): >= 200,000 steps/s and >= 30x the PyTorch approach.
+Goals: >= 200,000 steps/s and >= 30x the PyTorch approach.
 """
 
 import argparse

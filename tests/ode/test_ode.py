@@ -55,7 +55,7 @@ def test_paper_configuration_learns_and_specialises(paper_run):
     assert res.success, res.message
     assert res.alpha[0] == 0 and res.alpha[-1] == 1600
     assert res.eps_g[0] == pytest.approx(sm.eps_g(s), rel=1e-14)
-    # eps_g at random init is of order (K + M v*^2)/pi-ish (issue: about 5.7 for its seed)
+    # eps_g at random init is of order (K + M v*^2)/pi-ish (about 5.7 for its seed)
     assert 4.0 < res.eps_g[0] < 8.0
     assert res.eps_g[-1] < 0.03
     R = np.abs(res.final.R)
