@@ -55,22 +55,27 @@ def _g_mp(act, x):
 @pytest.mark.slow
 @pytest.mark.parametrize("act_a, act_b", [p for p in PAIRS if p[0] < p[1]])
 def test_mixed_i2_derivation_vs_2d_quadrature(act_a, act_b, rng):
-    """The derived I2 (Price + oddness argument) against a 2-D mpmath quadrature of E[g_a g_b]
-    (u_a = sqrt(C_aa) x, u_b = rho sqrt(C_bb) x + sqrt(C_bb (1 - rho^2)) y; split at the ReLU kink)."""
+    """The derived I2 (Price + oddness argument) against an mpmath quadrature of E[g_a(u_a) E[g_b(u_b) | u_a]]:
+    u_a = sqrt(C_aa) x, and given x, u_b ~ N(m, s^2) with m = rho sqrt(C_bb) x, s^2 = C_bb (1 - rho^2), whose
+    conditional means are elementary (linear m; ReLU m Phi(m/s) + s phi(m/s); erf(u/sqrt 2): erf(m / sqrt(2 (1 + s^2))))."""
     f = sp.lambdify(si.ARGS["i2"], si.mixed_i2(act_a, act_b), "mpmath")
     for Cm in _points(rng, 2, 3):
         sa, sb = math.sqrt(Cm[0, 0]), math.sqrt(Cm[1, 1])
         rho = Cm[0, 1] / (sa * sb)
         with mpmath.workdps(20):
-            phi = lambda t: mpmath.exp(-t * t / 2) / mpmath.sqrt(2 * mpmath.pi)  # noqa: E731
+            s = mpmath.mpf(sb) * mpmath.sqrt(1 - mpmath.mpf(rho) ** 2)
 
-            def inner(x):
-                ua = sa * x
-                cut = -rho * x / math.sqrt(1 - rho * rho)  # u_b = 0 there
-                h = lambda y: _g_mp(act_b, sb * (rho * x + math.sqrt(1 - rho * rho) * y)) * phi(y)  # noqa: E731
-                return _g_mp(act_a, ua) * phi(x) * mpmath.quad(h, [-mpmath.inf, cut, mpmath.inf])
+            def given(m):
+                if act_b == "linear":
+                    return m
+                if act_b == "relu":
+                    return m * mpmath.ncdf(m / s) + s * mpmath.npdf(m / s)
+                return mpmath.erf(m / mpmath.sqrt(2 * (1 + s * s)))
 
-            want = mpmath.quad(inner, [-mpmath.inf, 0, mpmath.inf])
+            def integrand(x):
+                return _g_mp(act_a, sa * x) * mpmath.npdf(x) * given(rho * sb * x)
+
+            want = mpmath.quad(integrand, [-mpmath.inf, 0, mpmath.inf])  # split at the ReLU kink of g_a
             assert float(want) == pytest.approx(
                 float(f(mpmath.mpf(Cm[0, 0]), mpmath.mpf(Cm[1, 1]), mpmath.mpf(Cm[0, 1]))), rel=1e-10, abs=1e-14
             )
