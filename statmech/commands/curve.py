@@ -18,7 +18,7 @@ from statmech.commands._common import (
     weights_from_args,
 )
 from statmech.core.lock import output_lock
-from statmech.core.resources import check_memory, ode_memory
+from statmech.core.resources import check_memory, check_step_cost, ode_memory
 
 if TYPE_CHECKING:
     from statmech.experiments.curves import CurveTable
@@ -97,6 +97,7 @@ def run(args: argparse.Namespace) -> CurveTable:
         raise ValueError("--keep and --fraction are budgets for --schemes")
     stepper = stepper_from_args(args)
     model = model_from_args(args)
+    check_step_cost(K, M, stepper.name)  # before a K x K initial state is built and checked
     if args.init_state:
         given = [f"--{name}" for name in ("K", "M", "vstar", "seed") if getattr(args, name) is not None]
         given += [o for o in start_options_given(args) if o not in given]

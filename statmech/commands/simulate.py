@@ -18,6 +18,7 @@ from statmech.commands._common import (
 )
 from statmech.core.lock import output_lock
 from statmech.core.model import Model
+from statmech.core.resources import check_step_cost
 
 if TYPE_CHECKING:
     from statmech.experiments.curves import CurveTable
@@ -140,6 +141,8 @@ def run(args: argparse.Namespace) -> CurveTable:
         init = {"init_state": str(args.init_state)}
     else:
         K, M = (6 if args.K is None else args.K), (2 if args.M is None else args.M)
+        if args.train_set is None:  # the ODE the runs are compared with, before K x K overlaps are built
+            check_step_cost(K, M, "dopri5")
         weights = weights_from_args(args, K, M, args.N, args.seed)
         init = {
             "init": args.init,

@@ -23,6 +23,7 @@ __all__ = [
     "available_memory",
     "check_memory",
     "check_steps",
+    "check_step_cost",
     "note_duration",
     "ode_memory",
     "ode_step_seconds",
@@ -127,11 +128,10 @@ def sim_seconds(K: int, M: int, N: int, steps: float, batch_size: int = 1) -> fl
     return SGD_SECONDS * float(steps) * N * batch_size * (2.0 * K + M + 1)
 
 
-def check_steps(alpha_max: float, method: str, dt: float | None, max_steps: int | None, K: int, M: int) -> None:
-    """Refuse an ODE run whose step count or single step is beyond the budgets; note a long one on stderr.
+def check_step_cost(K: int, M: int, method: str) -> float:
+    """The estimated seconds of one ODE step (cost ~ K^2 (K+M)^2), or a ValueError when beyond MAX_STEP_SECONDS.
 
-    Euler takes ceil(alpha_max / dt) steps (at most MAX_EULER_STEPS); DOPRI5
-    stops at ``max_steps``, so its duration is bounded by max_steps steps.
+    Cheap (from K and M alone): callers run it before building a K x K state.
     """
     step = ode_step_seconds(K, M, method)
     if step > MAX_STEP_SECONDS:
@@ -139,6 +139,16 @@ def check_steps(alpha_max: float, method: str, dt: float | None, max_steps: int 
             f"one ODE step at K={K}, M={M} would take about {_format_seconds(step)} "
             f"(cost ~ K^2 (K+M)^2), more than the {MAX_STEP_SECONDS:g} s allowed; reduce K"
         )
+    return step
+
+
+def check_steps(alpha_max: float, method: str, dt: float | None, max_steps: int | None, K: int, M: int) -> None:
+    """Refuse an ODE run whose step count or single step is beyond the budgets; note a long one on stderr.
+
+    Euler takes ceil(alpha_max / dt) steps (at most MAX_EULER_STEPS); DOPRI5
+    stops at ``max_steps``, so its duration is bounded by max_steps steps.
+    """
+    step = check_step_cost(K, M, method)
     if method == "euler":
         steps = alpha_max / dt if dt else math.inf
         if not steps <= MAX_EULER_STEPS:

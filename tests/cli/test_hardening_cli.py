@@ -39,6 +39,11 @@ def test_runaway_sizes_are_refused_before_work(tmp_path, capsys):
         ["curve", "--K", "10000", "--N", "10", "--alpha-max", "1", "--points", "2", "--out", str(tmp_path)], capsys
     )
     assert code == 2 and "one ODE step at K=10000, M=2 would take about" in err
+    code, err = _run(
+        ["simulate", "--K", "10000", "--N", "10", "--alpha-max", "1", "--points", "2", "--out", str(tmp_path / "s")],
+        capsys,
+    )
+    assert code == 2 and "one ODE step at K=10000, M=2 would take about" in err
 
 
 def test_sweep_dry_run_counts_the_axis(tmp_path, capsys):
