@@ -10,7 +10,16 @@ ones whose modules are installed (``simulate``, ``prune``, ``prune-sim``).
 """
 
 from statmech.sweep.config import Run, SweepConfig, load_config, parse_config, run_id
-from statmech.sweep.engines import ENGINES, Engine, Outcome, Param, get_engine, register_engine
+from statmech.sweep.engines import (
+    ENGINES,
+    TEACHER_OVERLAP_PARAM,
+    Engine,
+    Outcome,
+    Param,
+    general_model_params,
+    get_engine,
+    register_engine,
+)
 from statmech.sweep.runner import SweepSummary, execute_run, read_results, run_sweep
 from statmech.sweep.tables import aggregate, difference, final_rows, pivot, select
 
@@ -26,6 +35,8 @@ __all__ = [
     "Param",
     "get_engine",
     "register_engine",
+    "general_model_params",
+    "TEACHER_OVERLAP_PARAM",
     "SweepSummary",
     "execute_run",
     "read_results",

@@ -34,7 +34,16 @@ from statmech.pruning.finite.students import check_reweights, pipeline_schemes, 
 from statmech.pruning.schemes import schemes_with
 from statmech.sim import ode_reference, save_steps, simulate
 
-__all__ = ["Engine", "Param", "Outcome", "ENGINES", "get_engine", "register_engine"]
+__all__ = [
+    "Engine",
+    "Param",
+    "Outcome",
+    "ENGINES",
+    "get_engine",
+    "register_engine",
+    "general_model_params",
+    "TEACHER_OVERLAP_PARAM",
+]
 
 ACTIVATIONS = V.ACTIVATIONS
 OUTPUT_SCALES = V.OUTPUT_SCALES
@@ -192,6 +201,21 @@ def _integrator_params() -> dict:
     )
 
 
+TEACHER_OVERLAP_PARAM = Param("float", None, "teacher overlaps T = (1 - rho) I + rho 11^T (default: random)")
+
+
+def general_model_params() -> dict:
+    """The sweep parameters of the Model fields beyond the paper's (eta, eta_v, sigma, activation)."""
+    return {
+        "teacher_activation": Param(
+            "str", None, "teacher activation g*(u) (default: the student's)", choices=ACTIVATIONS
+        ),
+        "weight_decay": Param("float", 0.0, "weight decay kappa on both layers, (1 - kappa/N) per update", minimum=0.0),
+        "batch_size": Param("int", 1, "samples averaged per SGD update (alpha counts updates / N)", minimum=1),
+        "output_scale": Param("str", "1", "phi = (1/s_K) sum v g: s_K = 1, sqrt K or K", choices=OUTPUT_SCALES),
+    }
+
+
 def _teacher_student_params(**overrides) -> dict:
     """Parameters of a teacher-student start shared by the engines (the paper's 6:2 values as defaults)."""
     p = {
@@ -207,14 +231,9 @@ def _teacher_student_params(**overrides) -> dict:
         "sigma": Param("float", 0.0, "output-noise standard deviation", minimum=0.0),
         "alpha_max": Param("float", 1600.0, "training time alpha = steps / N", minimum=0.0, exclusive=True),
         "activation": Param("str", "erf", "student activation g(u)", choices=ACTIVATIONS),
-        "teacher_activation": Param(
-            "str", None, "teacher activation g*(u) (default: the student's)", choices=ACTIVATIONS
-        ),
-        "weight_decay": Param("float", 0.0, "weight decay kappa on both layers, (1 - kappa/N) per update", minimum=0.0),
-        "batch_size": Param("int", 1, "samples averaged per SGD update (alpha counts updates / N)", minimum=1),
-        "output_scale": Param("str", "1", "phi = (1/s_K) sum v g: s_K = 1, sqrt K or K", choices=OUTPUT_SCALES),
+        **general_model_params(),
         "init": Param("str", "random", "initial condition (statmech.core.initial)", choices=INITIALISATIONS),
-        "teacher_overlap": Param("float", None, "teacher overlaps T = (1 - rho) I + rho 11^T (default: random)"),
+        "teacher_overlap": TEACHER_OVERLAP_PARAM,
     }
     p.update(overrides)
     return p

@@ -31,6 +31,7 @@ from typing import Any, cast
 import numpy as np
 from numpy.typing import ArrayLike
 
+from statmech.core.initial import initial_weights, teacher_overlaps
 from statmech.core.model import Model
 from statmech.core.state import State
 from statmech.core.validation import check_int
@@ -281,6 +282,11 @@ class TrainedConfig:
     init: str = "paper"
     activation: str = "erf"
     method: str = "dopri5"
+    teacher_activation: str | None = None
+    weight_decay: float = 0.0
+    batch_size: int = 1
+    output_scale: str = "1"
+    teacher_overlap: float | None = None
 
     def __post_init__(self) -> None:
         check_int("K", self.K)
@@ -302,6 +308,13 @@ class TrainedConfig:
             raise ValueError(
                 f"init 'scm' is the soft committee machine: vstar=1 and eta_v=0, got {self.vstar}, {self.eta_v}"
             )
+        if self.init == "scm" and self.teacher_overlap is not None:
+            raise ValueError(
+                f"init 'scm' has the teacher T = I: teacher_overlap must be unset, got {self.teacher_overlap}"
+            )
+        if self.teacher_overlap is not None:
+            teacher_overlaps(self.M, self.teacher_overlap)
+        self.learning_model()  # the model fields, checked by Model
 
     def save_at(self) -> list:
         """Saved times: 0 and ``points`` log-spaced times up to alpha_max (ode.default_save_at), or alpha_max."""
@@ -310,6 +323,11 @@ class TrainedConfig:
         return [float(a) for a in default_save_at(self.alpha_max, self.points)]
 
     def initial_state(self) -> State:
+        if self.init == "paper" and self.teacher_overlap is not None:
+            w = initial_weights(
+                self.K, self.M, self.N, vstar=self.vstar, teacher_overlap=self.teacher_overlap, seed=self.seed
+            )
+            return w.state()
         if self.init == "paper":
             return State.random(self.K, self.M, self.N, vstar=self.vstar, seed=self.seed)
         rng = np.random.default_rng(self.seed)
@@ -322,21 +340,29 @@ class TrainedConfig:
     def integrate(self) -> IntegrateResult:
         return integrate(
             self.initial_state(),
-            eta=self.eta,
-            eta_v=self.eta_v,
-            sigma=self.sigma,
+            self.learning_model(),
             alpha_max=self.alpha_max,
             save_at=self.save_at(),
-            activation=self.activation,
             method=self.method,
             progress=False,
         )
 
+    def learning_model(self) -> Model:
+        """The Model of this trajectory."""
+        return Model(
+            activation=self.activation,
+            teacher_activation=self.teacher_activation,
+            eta=float(self.eta),
+            eta_v=float(self.eta_v),
+            sigma=float(self.sigma),
+            weight_decay=float(self.weight_decay),
+            batch_size=self.batch_size,
+            output_scale=self.output_scale,
+        )
+
     def model(self, alpha: float | None = None) -> ClaimContext:
         return ClaimContext(
-            model=Model(
-                activation=self.activation, eta=float(self.eta), eta_v=float(self.eta_v), sigma=float(self.sigma)
-            ),
+            model=self.learning_model(),
             N=self.N,
             alpha=None if alpha is None else float(alpha),
             seed=int(self.seed),

@@ -29,7 +29,17 @@ from scipy.optimize import differential_evolution
 from statmech import __version__
 from statmech.core.io import write_npz
 from statmech.core.state import STATE_KEYS, State, read_npz
-from statmech.sweep import Engine, Outcome, Param, parse_config, read_results, register_engine, run_sweep
+from statmech.sweep import (
+    TEACHER_OVERLAP_PARAM,
+    Engine,
+    Outcome,
+    Param,
+    general_model_params,
+    parse_config,
+    read_results,
+    register_engine,
+    run_sweep,
+)
 from statmech.verify.claims import Claim, ClaimContext, as_claim, get_claim
 from statmech.verify.families import OrderParameterFamily, SpecialisedFamily, TrainedConfig, TrainedFamily
 
@@ -388,6 +398,8 @@ register_engine(
             "init": Param("str", "paper", "initial weights", choices=("paper", "scm")),
             "activation": Param("str", "erf", "g(u)", choices=("erf", "linear", "relu")),
             "method": Param("str", "dopri5", "integrator", choices=("dopri5", "euler")),
+            **general_model_params(),
+            "teacher_overlap": TEACHER_OVERLAP_PARAM,
             "claim": Param("str", "C1", "claim name or module:function (statmech.verify.get_claim)"),
             "keeps": Param("floats", [1.0], "node budgets k", minimum=1.0),
         },

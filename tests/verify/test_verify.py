@@ -291,3 +291,25 @@ def test_sweep_engine_gives_the_inline_result(tmp_path):
     b = search("C1", fam, executor="dask", workers=2, sweep_dir=tmp_path / "sweep")
     assert b.n_evaluations == a.n_evaluations and b.per_budget.keys() == a.per_budget.keys()
     assert abs(a.margin - b.margin) < 1e-12 and a.state.allclose(b.state, rtol=1e-12)
+
+
+def test_trained_config_runs_the_general_model():
+    """A verify trajectory with a ReLU teacher, weight decay, output scaling and correlated teacher units is the
+    ODE of that Model from the weights initial_weights gives (the same route as curve and the sweeps)."""
+    from statmech import Model, integrate
+    from statmech.core.initial import initial_weights
+    from statmech.verify.families import TrainedConfig
+
+    general = dict(teacher_activation="relu", weight_decay=0.05, output_scale="sqrt", teacher_overlap=0.3)
+    cfg = TrainedConfig(K=3, M=2, eta=0.5, eta_v=0.5, N=200, alpha_max=5.0, points=3, **general)
+    model = Model(eta=0.5, eta_v=0.5, teacher_activation="relu", weight_decay=0.05, output_scale="sqrt")
+    start = initial_weights(3, 2, 200, vstar=4.0, teacher_overlap=0.3, seed=0).state()
+    direct = integrate(start, model, alpha_max=5.0, save_at=cfg.save_at(), progress=False)
+    res = cfg.integrate()
+    np.testing.assert_array_equal(res.eps_g, direct.eps_g)
+    assert cfg.model().model == model
+    assert np.allclose(res.state_at(0).T, [[1.0, 0.3], [0.3, 1.0]], atol=1e-12)
+    with pytest.raises(ValueError, match="weight_decay"):
+        TrainedConfig(K=3, M=2, eta=0.5, eta_v=0.5, weight_decay=-1.0)
+    with pytest.raises(ValueError, match="teacher_overlap"):
+        TrainedConfig(K=3, M=2, eta=0.5, eta_v=0.0, vstar=1.0, init="scm", teacher_overlap=0.2)
