@@ -431,7 +431,8 @@ def _trained_on_sweep(spec, claim, family, budgets, workers, sweep_dir) -> _Trac
     for cfg in family.configs:
         ks = _budgets(claim, cfg.K, budgets)
         lines.append("[[runs]]")
-        lines += [f"{k} = {_toml(v)}" for k, v in cfg.as_dict().items()]
+        # TOML has no null: a None field (the engine's default, e.g. teacher_activation) is left out
+        lines += [f"{k} = {_toml(v)}" for k, v in cfg.as_dict().items() if v is not None]
         lines.append(f"keeps = {_toml([float(k) for k in ks])}")
     cfg_sweep = parse_config("\n".join(lines) + "\n", source="<verify>")
     out = Path(sweep_dir) if sweep_dir else Path(tempfile.mkdtemp(prefix="statmech-verify-"))

@@ -313,3 +313,18 @@ def test_trained_config_runs_the_general_model():
         TrainedConfig(K=3, M=2, eta=0.5, eta_v=0.5, weight_decay=-1.0)
     with pytest.raises(ValueError, match="teacher_overlap"):
         TrainedConfig(K=3, M=2, eta=0.5, eta_v=0.0, vstar=1.0, init="scm", teacher_overlap=0.2)
+
+
+@pytest.mark.slow
+def test_sweep_engine_runs_a_general_model_family(tmp_path):
+    """The verify sweep engine evaluates a family of general-model trajectories as the inline search does."""
+    from statmech.verify.families import TrainedConfig
+
+    cfgs = [
+        TrainedConfig(K=3, M=2, eta=0.5, eta_v=0.5, N=200, alpha_max=50.0, points=3, teacher_activation="linear"),
+        TrainedConfig(K=3, M=2, eta=0.5, eta_v=0.5, N=200, alpha_max=50.0, points=3, weight_decay=0.01),
+    ]
+    fam = TrainedFamily(cfgs)
+    a = search("C1", fam)
+    b = search("C1", fam, executor="dask", workers=2, sweep_dir=tmp_path / "sweep")
+    assert b.n_evaluations == a.n_evaluations and abs(a.margin - b.margin) < 1e-12
