@@ -122,6 +122,27 @@ def register(sub: argparse._SubParsersAction) -> None:
         "shifted by sigma^2/2 onto the eps_g scale; default none)",
     )
     p.set_defaults(func=run)
+    _STATE_DEFAULTS.update(
+        {
+            a.dest: (a.default, max(a.option_strings, key=len))
+            for a in p._actions
+            if a.option_strings and a.dest not in _PHASE_DIAGRAM_DESTS
+        }
+    )
+
+
+# what --phase-diagram reads; every other option is about a STATE.npz and refused with it when given
+_PHASE_DIAGRAM_DESTS = {
+    "help",
+    "phase_diagram",
+    "z_max",
+    "M",
+    "activation",
+    "teacher_activation",
+    "output_scale",
+    "out",
+}
+_STATE_DEFAULTS: dict = {}
 
 
 def _check_options(args):
@@ -136,6 +157,13 @@ def _check_options(args):
             )
         if args.output_scale != "1":
             raise ValueError(f"--output-scale {args.output_scale} is not supported by --phase-diagram (s = 1)")
+        given = [flag for d, (default, flag) in _STATE_DEFAULTS.items() if getattr(args, d, default) != default]
+        if given:
+            flags = ", ".join(given)
+            raise ValueError(
+                f"{flags}: option(s) of pruning a STATE.npz, not of --phase-diagram (which takes "
+                "--z-max, --M, --activation and --out)"
+            )
         return
     if not args.state:
         raise ValueError("give STATE.npz (or --phase-diagram)")

@@ -222,3 +222,13 @@ def test_an_interrupt_before_any_result_claims_only_complete_files(monkeypatch, 
     assert cli.main(["derive"]) == 130
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "interrupted" in err[0] and "results were written" not in err[0], err
+
+
+def test_phase_diagram_refuses_the_options_of_a_state(tmp_path, capsys):
+    """`prune --phase-diagram` computes its own students: budgets, schemes and reweighting are refused by name."""
+    from statmech.cli import main
+
+    code = main(["prune", "--phase-diagram", "--keep", "2", "--reweight", "optimal-readout", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "--keep, --reweight: option(s) of pruning a STATE.npz, not of --phase-diagram" in err
