@@ -81,13 +81,6 @@ def ode_curve_table(
         batch_size=batch_size,
         output_scale=output_scale,
     )
-    if schemes is not None and (model.teacher_activation != model.activation or model.output_scale != "1"):
-        raise ValueError(
-            "pruning along the curve needs one activation and output_scale='1', got "
-            f"activation={model.activation!r}, teacher_activation={model.teacher_activation!r}, "
-            f"output_scale={model.output_scale!r}"
-        )
-    activation = model.activation
     if isinstance(points, bool) or not isinstance(points, (int, np.integer)) or points < 2:
         raise ValueError(f"points must be an integer >= 2, got {points!r}")
     if schemes is not None:
@@ -114,7 +107,7 @@ def ode_curve_table(
         summary += f"; eps_g({res.alpha[-1]:.6g}) = {res.eps_g[-1]:.6g}"
     status = res.status
     if schemes and len(res.alpha):
-        pc = pruned_along(res, schemes, keep=keep, keep_fraction=keep_fraction, N=N, activation=activation)
+        pc = pruned_along(res, schemes, keep=keep, keep_fraction=keep_fraction, N=N, model=model)
         columns = pc.columns()
         for s in pc.eps_g:
             descriptions[f"pruned_{s}"] = (
